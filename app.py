@@ -1,0 +1,50 @@
+"""Celery ops console: settings, navigation and the sidebar status; pages do the rest."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import streamlit as st
+
+from lib import ui
+
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="Celery ops console", page_icon="🌼", layout="wide")
+settings = ui.get_settings()
+monitor = ui.get_monitor(settings)
+
+if not settings.auth_enabled:
+    st.warning(
+        "Login is off (OPS_AUTH=off): anyone who can reach this port uses the console.", icon="🔓"
+    )
+
+PAGES = {
+    "Monitor": [
+        st.Page(HERE / "pages/overview.py", title="Overview", icon="📊", default=True),
+        st.Page(HERE / "pages/workers.py", title="Workers", icon="🛠️"),
+        st.Page(HERE / "pages/tasks.py", title="Tasks", icon="📋"),
+        st.Page(HERE / "pages/queues.py", title="Queues", icon="📤"),
+    ],
+}
+
+
+@st.fragment(run_every=settings.poll_seconds)
+def sidebar_status() -> None:
+    sync = monitor.sync
+    st.caption(f"Watching Flower at `{monitor.client.display_url}`")
+    if sync.last_success is None:
+        st.caption("No data from Flower yet.")
+    else:
+        when = datetime.fromtimestamp(sync.last_success, UTC).astimezone(ui.viewer_tz())
+        age = datetime.now(UTC).timestamp() - sync.last_success
+        st.caption(
+            f"Last good refresh {when:%H:%M:%S %Z} ({ui.ago(age)}) · {len(sync.store):,} tasks"
+        )
+    if sync.last_error is not None:
+        st.error(f"Stale: the last refresh failed. {sync.last_error}", icon="⏳")
+
+
+with st.sidebar:
+    sidebar_status()
+
+st.navigation(PAGES).run()

@@ -1,0 +1,137 @@
+"""The console's error tree: every failure a page can meet, as one sentence a person understands.
+
+::
+
+    ConsoleError
+    ├── SettingsError            configuration variables that cannot be used
+    ├── BrokerError              the broker cannot be reached or read
+    └── FlowerError              a call to Flower's HTTP API failed
+        ├── FlowerUnreachable    connection refused, DNS, or timeout
+        ├── FlowerAuthError      401: credentials missing or wrong
+        ├── FlowerForbidden      403: Flower's reason text (read-only mode, worker refusal, ...)
+        ├── FlowerNotFound       404: unknown task, worker or endpoint (often a wrong url_prefix)
+        ├── FlowerBadRequest     400: Flower rejected a parameter
+        ├── FlowerUnavailable    503: Flower cannot reach its broker or result backend
+        ├── FlowerServerError    any other 5xx
+        └── FlowerBadPayload     a 2xx whose body is not the JSON shape we expect
+
+Pages catch ``ConsoleError`` only; ``str(error)`` is what they show. Each ``FlowerError`` keeps
+``status``, ``url`` (credentials stripped) and ``body`` (Flower's text, shortened) for the audit
+log and for tests.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BrokerError",
+    "ConsoleError",
+    "FlowerAuthError",
+    "FlowerBadPayload",
+    "FlowerBadRequest",
+    "FlowerError",
+    "FlowerForbidden",
+    "FlowerNotFound",
+    "FlowerServerError",
+    "FlowerUnavailable",
+    "FlowerUnreachable",
+    "SettingsError",
+    "flower_error_for_status",
+]
+
+#: Flower's error bodies can be whole HTML pages; a sentence on screen needs only the start.
+BODY_LIMIT = 300
+
+
+class ConsoleError(Exception):
+    """Root of every error the console expects and explains."""
+
+
+class SettingsError(ConsoleError):
+    """One or more configuration variables are unusable; the message names each of them."""
+
+
+class BrokerError(ConsoleError):
+    """The broker could not be reached or read."""
+
+
+class FlowerError(ConsoleError):
+    """A call to Flower failed. ``summary`` is the class's plain-words explanation."""
+
+    summary = "Flower returned an error"
+
+    def __init__(self, url: str, status: int | None = None, body: str = "", detail: str = ""):
+        self.url = url
+        self.status = status
+        self.body = _shorten(body)
+        self.detail = detail
+        super().__init__(self._sentence())
+
+    def _sentence(self) -> str:
+        where = f" ({self.url})" if self.url else ""
+        parts = [f"{self.summary}{where}."]
+        if self.detail:
+            parts.append(self.detail)
+        if self.body:
+            parts.append(f"Flower said: {self.body}")
+        return " ".join(parts)
+
+
+class FlowerUnreachable(FlowerError):
+    summary = "Flower cannot be reached: it is down, slow, or the address is wrong"
+
+
+class FlowerAuthError(FlowerError):
+    summary = (
+        "Flower refused the credentials (HTTP 401): set FLOWER_BASIC_AUTH to a user:password "
+        "that Flower's --basic_auth accepts"
+    )
+
+
+class FlowerForbidden(FlowerError):
+    summary = "Flower refused the request (HTTP 403)"
+
+
+class FlowerNotFound(FlowerError):
+    summary = (
+        "Flower does not know this address (HTTP 404): the task or worker is unknown, "
+        "or FLOWER_URL lacks Flower's url_prefix"
+    )
+
+
+class FlowerBadRequest(FlowerError):
+    summary = "Flower rejected the request's parameters (HTTP 400)"
+
+
+class FlowerUnavailable(FlowerError):
+    summary = "Flower is up but cannot reach its broker or result backend (HTTP 503)"
+
+
+class FlowerServerError(FlowerError):
+    summary = "Flower failed with a server error"
+
+
+class FlowerBadPayload(FlowerError):
+    summary = "Flower answered with data the console cannot read"
+
+
+_BY_STATUS: dict[int, type[FlowerError]] = {
+    400: FlowerBadRequest,
+    401: FlowerAuthError,
+    403: FlowerForbidden,
+    404: FlowerNotFound,
+    503: FlowerUnavailable,
+}
+
+
+def flower_error_for_status(status: int, url: str, body: str) -> FlowerError:
+    """The error for a non-2xx answer from Flower."""
+    cls = _BY_STATUS.get(status, FlowerServerError)
+    detail = f"HTTP {status}." if cls is FlowerServerError else ""
+    return cls(url, status=status, body=body, detail=detail)
+
+
+def _shorten(body: str) -> str:
+    text = " ".join((body or "").split())
+    if len(text) > BODY_LIMIT:
+        return text[: BODY_LIMIT - 1] + "…"
+    return text

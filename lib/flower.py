@@ -1,0 +1,260 @@
+"""A typed, thread-safe client for Flower 2.x's HTTP API (see shared/reference/flower-api.md).
+
+One ``FlowerClient`` serves every browser session: each thread gets its own ``requests.Session``
+(Sessions are not thread-safe). GETs are retried by urllib3 on connection failures and 502/504;
+POSTs go through a session with no retries at all, because a control command sent twice is two
+commands. ``_request`` is the single boundary where ``requests`` errors become ``FlowerError``s.
+
+Method names follow Flower's nouns: ``list_workers``, ``list_tasks``, ``task_info``, ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from lib.errors import (
+    FlowerAuthError,
+    FlowerBadPayload,
+    FlowerUnreachable,
+    flower_error_for_status,
+)
+from lib.settings import Settings, redact_url
+
+__all__ = ["FlowerClient", "TransferStats"]
+
+log = logging.getLogger(__name__)
+
+#: GETs are idempotent, so a refused connection or a gateway hiccup is worth two more tries.
+GET_RETRY = Retry(
+    total=2,
+    connect=1,
+    read=0,  # a slow Flower stays slow; retrying a read timeout only doubles the wait
+    status=2,
+    backoff_factor=0.2,
+    status_forcelist=(502, 504),
+    allowed_methods=frozenset({"GET"}),
+    raise_on_status=False,
+)
+#: Never retry a POST: Flower's control calls are not idempotent (grow the pool twice...).
+NO_RETRY = Retry(total=0, connect=0, read=0, status=0, redirect=0, raise_on_status=False)
+
+
+@dataclass
+class TransferStats:
+    """What the client moved over the wire: the sync's incremental refresh is judged by it."""
+
+    requests: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+
+
+class FlowerClient:
+    """Flower's REST API. ``base_url`` includes any ``--url_prefix``; ``auth`` is basic auth."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: tuple[str, str] | None = None,
+        timeout: float = 10.0,
+        adapter: HTTPAdapter | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.display_url = redact_url(self.base_url)
+        self.auth = auth
+        self.timeout = timeout
+        self.stats = TransferStats()
+        self._adapter = adapter  # a test seam: a fake transport mounted in place of HTTP
+        self._local = threading.local()
+        self._stats_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FlowerClient:
+        return cls(settings.flower_url, settings.flower_auth, settings.flower_timeout)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def healthcheck(self) -> bool:
+        """True when Flower's web server answers ``OK`` (it does not check the broker)."""
+        return self._request("GET", "/healthcheck", expect=str).strip() == "OK"
+
+    def list_workers(self, refresh: bool = False, workername: str | None = None) -> dict:
+        """Inspect-cache info per worker: ``{hostname: {stats, active_queues, conf, ...}}``.
+
+        ``refresh=True`` makes Flower inspect the workers first; without it a worker that
+        started after Flower is missing (reference §2).
+        """
+        params = {"refresh": 1} if refresh else {}
+        if workername:
+            params["workername"] = workername
+        return self._request("GET", "/api/workers", params=params, expect=dict)
+
+    def worker_status(self) -> dict[str, bool]:
+        """Liveness per worker from heartbeats: ``{hostname: online}``."""
+        return self._request("GET", "/api/workers", params={"status": 1}, expect=dict)
+
+    def worker_summaries(self) -> list[dict]:
+        """Flower's dashboard rows: heartbeats, processed/active counts, loadavg per worker."""
+        body = self._request("GET", "/workers", params={"json": 1}, expect=dict)
+        rows = body.get("data")
+        if not isinstance(rows, list):
+            raise FlowerBadPayload(self._url("/workers"), detail="'data' is not a list.")
+        return [row for row in rows if isinstance(row, dict)]
+
+    def list_tasks(self, limit: int, offset: int = 0, **filters: Any) -> list[dict]:
+        """Tasks newest event first, each with its ``uuid``.
+
+        ``filters``: Flower's ``state``, ``taskname``, ``workername``, ``sort_by``,
+        ``received_start``, ``received_end``, ``search``. ``limit`` is always sent because
+        without it Flower returns every task in memory.
+        """
+        params = {"limit": int(limit), "offset": int(offset)}
+        params.update({k: v for k, v in filters.items() if v not in (None, "")})
+        body = self._request("GET", "/api/tasks", params=params, expect=dict)
+        return [_with_uuid(uuid, task) for uuid, task in body.items() if isinstance(task, dict)]
+
+    def task_info(self, task_id: str) -> dict:
+        """One task's full record (404 → ``FlowerNotFound`` when Flower never saw it)."""
+        return self._request("GET", f"/api/task/info/{task_id}", expect=dict)
+
+    def task_result(self, task_id: str) -> dict:
+        """The result backend's view: ``{"task-id", "state", "result"[, "traceback"]}``."""
+        return self._request("GET", f"/api/task/result/{task_id}", expect=dict)
+
+    def task_types(self) -> list[str]:
+        """Every task name Flower has seen, sorted."""
+        body = self._request("GET", "/api/task/types", expect=dict)
+        names = body.get("task-types", [])
+        return [n for n in names if isinstance(n, str)]
+
+    def queue_lengths(self) -> list[dict]:
+        """Waiting messages per queue as Flower reads them: ``[{"name", "messages", ...}]``."""
+        body = self._request("GET", "/api/queues/length", expect=dict)
+        queues = body.get("active_queues", [])
+        if not isinstance(queues, list):
+            raise FlowerBadPayload(self._url("/api/queues/length"), detail="not a list.")
+        return [q for q in queues if isinstance(q, dict) and "name" in q]
+
+    def task_count(self) -> int | None:
+        """How many tasks Flower holds (its datatable is the only source of a total)."""
+        params = {
+            "draw": 1,
+            "start": 0,
+            "length": 1,
+            "order[0][column]": 0,
+            "order[0][dir]": "desc",
+            "columns[0][data]": "timestamp",
+        }
+        body = self._request("GET", "/tasks/datatable", params=params, expect=dict)
+        total = body.get("recordsTotal")
+        return total if isinstance(total, int) else None
+
+    # -- the boundary ------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        expect: type = dict,
+    ) -> Any:
+        """Send one request; return the decoded body or raise a ``FlowerError``."""
+        url = self._url(path)
+        session = self._session(post=method != "GET")
+        started = time.monotonic()
+        try:
+            response = session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                json=json_body,
+                auth=self.auth,
+                timeout=(min(self.timeout, 5.0), self.timeout),
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise FlowerUnreachable(
+                self._url(path),
+                detail=f"No answer within {self.timeout:g} s (FLOWER_TIMEOUT).",
+            ) from exc
+        except requests.RequestException as exc:
+            raise FlowerUnreachable(self._url(path), detail=_reason(exc)) from exc
+        self._count(response, time.monotonic() - started)
+        log.debug("%s %s -> %s in %.3fs", method, url, response.status_code, response.elapsed)
+        return self._decode(response, self._url(path), expect)
+
+    def _decode(self, response: requests.Response, url: str, expect: type) -> Any:
+        status = response.status_code
+        if 300 <= status < 400:
+            raise FlowerAuthError(
+                url,
+                status=status,
+                detail="Flower redirected to its login page: it uses OAuth, which only works "
+                "with a browser cookie. Give Flower --basic_auth for the console.",
+            )
+        if status >= 400:
+            raise flower_error_for_status(status, url, response.text)
+        if expect is str:
+            return response.text
+        try:
+            body = json.loads(response.content)
+        except ValueError as exc:
+            raise FlowerBadPayload(url, status=status, body=response.text[:200]) from exc
+        if not isinstance(body, expect):
+            raise FlowerBadPayload(url, status=status, detail=f"Expected a JSON {expect.__name__}.")
+        return body
+
+    def _url(self, path: str) -> str:
+        return f"{self.display_url}{path}" if path.startswith("/") else path
+
+    def _session(self, post: bool) -> requests.Session:
+        sessions = getattr(self._local, "sessions", None)
+        if sessions is None:
+            sessions = self._local.sessions = (self._new_session(GET_RETRY), None)
+        if not post:
+            return sessions[0]
+        if sessions[1] is None:
+            sessions = self._local.sessions = (sessions[0], self._new_session(NO_RETRY))
+        return sessions[1]
+
+    def _new_session(self, retry: Retry) -> requests.Session:
+        session = requests.Session()
+        adapter = self._adapter or HTTPAdapter(max_retries=retry, pool_maxsize=4)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def _count(self, response: requests.Response, seconds: float) -> None:
+        with self._stats_lock:
+            self.stats.requests += 1
+            self.stats.bytes += len(response.content)
+            self.stats.seconds += seconds
+
+
+def _with_uuid(uuid: str, task: dict) -> dict:
+    if task.get("uuid") != uuid:
+        task = {**task, "uuid": uuid}
+    return task
+
+
+def _reason(exc: requests.RequestException) -> str:
+    text = str(exc)
+    if "Connection refused" in text or "NewConnectionError" in text:
+        return "The connection was refused: nothing listens at that address."
+    if "Name or service not known" in text or "getaddrinfo" in text:
+        return "The host name could not be resolved."
+    if "SSL" in text:
+        return "The TLS handshake failed."
+    return "The connection failed."

@@ -1,0 +1,368 @@
+"""Flower payloads → pandas DataFrames with honest dtypes; plus the filters and KPIs on them.
+
+Every function here is pure: payloads (or frames) in, a frame or a dict out, ``now`` passed in.
+Times are UTC ``datetime64`` columns; durations are float seconds. Missing data stays missing
+(NaN/NaT/NA): a task Flower saw only mid-flight has ``name`` NA, never a made-up name.
+
+Definitions (DEVELOPERS.md): ``duration`` is Flower's ``runtime`` for successes and
+``failed − started`` for failures; ``wait`` is ``started − sent`` (else ``started − received``);
+error rate = FAILURE ÷ (SUCCESS + FAILURE) over tasks finished in the window; percentiles use
+pandas' linear interpolation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "TASK_COLUMNS",
+    "TASK_TIME_COLUMNS",
+    "WORKER_COLUMNS",
+    "filter_params",
+    "filter_tasks",
+    "overview_kpis",
+    "queues_frame",
+    "task_lineage",
+    "tasks_frame",
+    "workers_frame",
+]
+
+#: Flower's epoch-float times; each becomes a UTC datetime column of the same name.
+TASK_TIME_COLUMNS = (
+    "sent",
+    "received",
+    "started",
+    "succeeded",
+    "failed",
+    "retried",
+    "revoked",
+    "rejected",
+    "timestamp",
+)
+TEXT_COLUMNS = (
+    "uuid",
+    "name",
+    "state",
+    "worker",
+    "queue",
+    "args",
+    "kwargs",
+    "result",
+    "exception",
+    "traceback",
+    "parent_id",
+    "root_id",
+    "children",
+    "eta",
+    "expires",
+    "exchange",
+    "client",
+)
+#: The tasks frame's columns, in display order.
+TASK_COLUMNS = (
+    "uuid",
+    "name",
+    "state",
+    "worker",
+    "queue",
+    "received",
+    "started",
+    "duration",
+    "wait",
+    "runtime",
+    "retries",
+    "args",
+    "kwargs",
+    "result",
+    "exception",
+    "traceback",
+    "sent",
+    "succeeded",
+    "failed",
+    "retried",
+    "revoked",
+    "rejected",
+    "timestamp",
+    "eta",
+    "expires",
+    "exchange",
+    "client",
+    "parent_id",
+    "root_id",
+    "children",
+)
+WORKER_COLUMNS = (
+    "worker",
+    "online",
+    "last_heartbeat",
+    "heartbeat_age",
+    "active",
+    "processed",
+    "load_1m",
+    "load_5m",
+    "load_15m",
+    "pool",
+    "concurrency",
+    "queues",
+    "pid",
+    "uptime",
+    "version",
+)
+FINISHED = ("SUCCESS", "FAILURE")
+
+
+def tasks_frame(tasks: Iterable[Mapping]) -> pd.DataFrame:
+    """Flower task objects → one row per task with the columns in ``TASK_COLUMNS``."""
+    records = [_task_record(t) for t in tasks if isinstance(t, Mapping)]
+    raw = pd.DataFrame.from_records(
+        records, columns=[*TEXT_COLUMNS, *TASK_TIME_COLUMNS, "runtime", "retries"]
+    )
+    frame = pd.DataFrame(index=raw.index)
+    for col in TEXT_COLUMNS:
+        frame[col] = raw[col].astype("string")
+    for col in TASK_TIME_COLUMNS:
+        frame[col] = pd.to_datetime(pd.to_numeric(raw[col], errors="coerce"), unit="s", utc=True)
+    frame["runtime"] = pd.to_numeric(raw["runtime"], errors="coerce").astype("float64")
+    frame["retries"] = pd.to_numeric(raw["retries"], errors="coerce").astype("Int64")
+    failed_for = (frame["failed"] - frame["started"]).dt.total_seconds()
+    frame["duration"] = np.where(
+        frame["state"] == "SUCCESS",
+        frame["runtime"],
+        np.where(frame["state"] == "FAILURE", failed_for, np.nan),
+    )
+    queued_from = frame["sent"].fillna(frame["received"])
+    frame["wait"] = (frame["started"] - queued_from).dt.total_seconds()
+    return frame[list(TASK_COLUMNS)]
+
+
+def _task_record(task: Mapping) -> dict:
+    record = {
+        col: task.get(col) for col in (*TEXT_COLUMNS, *TASK_TIME_COLUMNS, "runtime", "retries")
+    }
+    record["queue"] = task.get("routing_key") or task.get("queue")
+    children = task.get("children")
+    if isinstance(children, list):
+        record["children"] = ",".join(_child_id(c) for c in children if _child_id(c))
+    for col in ("args", "kwargs", "result", "exception", "eta", "expires"):
+        value = record[col]
+        if value is not None and not isinstance(value, str):
+            record[col] = repr(value)
+    return record
+
+
+def _child_id(child: object) -> str:
+    if isinstance(child, Mapping):
+        return str(child.get("uuid") or child.get("id") or "")
+    return str(child) if child else ""
+
+
+def filter_tasks(
+    frame: pd.DataFrame,
+    states: Iterable[str] = (),
+    names: Iterable[str] = (),
+    workers: Iterable[str] = (),
+    queues: Iterable[str] = (),
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
+    text: str = "",
+) -> pd.DataFrame:
+    """The rows matching every given filter; empty filters match all.
+
+    ``text`` is a case-insensitive substring of the uuid, name, args, kwargs, result or
+    exception. Tasks without a ``received`` time pass the time filter only when it is unset.
+    """
+    keep = pd.Series(True, index=frame.index)
+    for col, wanted in (("state", states), ("name", names), ("worker", workers), ("queue", queues)):
+        wanted = list(wanted)
+        if wanted:
+            keep &= frame[col].isin(wanted).fillna(False)
+    if received_from is not None:
+        keep &= (frame["received"] >= pd.Timestamp(received_from)).fillna(False)
+    if received_to is not None:
+        keep &= (frame["received"] <= pd.Timestamp(received_to)).fillna(False)
+    needle = text.strip().lower()
+    if needle:
+        hit = pd.Series(False, index=frame.index)
+        for col in ("uuid", "name", "args", "kwargs", "result", "exception"):
+            hit |= frame[col].str.lower().str.contains(needle, regex=False).fillna(False)
+        keep &= hit
+    return frame[keep.astype(bool)]
+
+
+def filter_params(params: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Deep-link filters (``?state=FAILURE&name=...&worker=...&queue=...``) as lists.
+
+    A parameter may repeat or hold comma-separated values; states are upper-cased.
+    """
+    out: dict[str, list[str]] = {}
+    for key in ("state", "name", "worker", "queue"):
+        values = [v.strip() for raw in params.get(key, []) for v in raw.split(",") if v.strip()]
+        out[key] = [v.upper() for v in values] if key == "state" else values
+    return out
+
+
+def task_lineage(frame: pd.DataFrame, uuid: str) -> dict[str, list[str]]:
+    """Parent, root and children ids of one task, without self-links (a retry is its own parent)."""
+    rows = frame[frame["uuid"] == uuid]
+    if rows.empty:
+        return {"parent": [], "root": [], "children": []}
+    row = rows.iloc[0]
+
+    def ids(value: object) -> list[str]:
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            return []
+        return [i for i in str(value).split(",") if i and i != uuid]
+
+    return {
+        "parent": ids(row["parent_id"]),
+        "root": ids(row["root_id"]),
+        "children": ids(row["children"]),
+    }
+
+
+def workers_frame(
+    summaries: Iterable[Mapping],
+    info: Mapping[str, Mapping] | None = None,
+    status: Mapping[str, bool] | None = None,
+    now: float | None = None,
+) -> pd.DataFrame:
+    """One row per worker ever seen, online or not, with the columns in ``WORKER_COLUMNS``.
+
+    ``summaries``: Flower's ``/workers?json=1`` rows (heartbeats, counters); ``info``:
+    ``/api/workers`` (pool, queues); ``status``: ``/api/workers?status=1`` (liveness).
+    """
+    info = info or {}
+    status = status or {}
+    now = datetime.now(UTC).timestamp() if now is None else now
+    by_host = {str(s.get("hostname")): s for s in summaries if s.get("hostname")}
+    hosts = sorted(set(by_host) | set(info) | set(status))
+    rows = [_worker_row(h, by_host.get(h, {}), info.get(h) or {}, status, now) for h in hosts]
+    frame = pd.DataFrame.from_records(rows, columns=list(WORKER_COLUMNS))
+    frame["online"] = frame["online"].astype(bool)
+    frame["last_heartbeat"] = pd.to_datetime(frame["last_heartbeat"], unit="s", utc=True)
+    for col in ("heartbeat_age", "load_1m", "load_5m", "load_15m", "uptime"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    for col in ("active", "processed", "concurrency", "pid"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
+    for col in ("worker", "pool", "queues", "version"):
+        frame[col] = frame[col].astype("string")
+    return frame
+
+
+def _worker_row(host: str, summary: Mapping, info: Mapping, status: Mapping, now: float) -> dict:
+    stats = info.get("stats") if isinstance(info.get("stats"), Mapping) else {}
+    pool = stats.get("pool") if isinstance(stats.get("pool"), Mapping) else {}
+    beats = [b for b in summary.get("heartbeats") or [] if isinstance(b, int | float)]
+    last = max(beats) if beats else None
+    load = summary.get("loadavg") or stats.get("rusage", {}).get("loadavg") or []
+    load = list(load) + [None] * 3 if isinstance(load, list | tuple) else [None] * 3
+    queues = [q.get("name") for q in info.get("active_queues") or [] if isinstance(q, Mapping)]
+    online = status.get(host, summary.get("status", False))
+    return {
+        "worker": host,
+        "online": bool(online),
+        "last_heartbeat": last,
+        "heartbeat_age": now - last if last is not None else None,
+        "active": summary.get("active"),
+        "processed": summary.get("processed"),
+        "load_1m": load[0],
+        "load_5m": load[1],
+        "load_15m": load[2],
+        "pool": pool.get("implementation", "").rsplit(":", 1)[-1] or None,
+        "concurrency": pool.get("max-concurrency"),
+        "queues": ", ".join(sorted(q for q in queues if q)) or None,
+        "pid": summary.get("pid") or stats.get("pid"),
+        "uptime": stats.get("uptime"),
+        "version": " ".join(str(summary.get(k) or "") for k in ("sw_ident", "sw_ver")).strip()
+        or None,
+    }
+
+
+def queues_frame(
+    depths: Mapping[str, int | None],
+    workers: pd.DataFrame,
+    tasks: pd.DataFrame,
+    now: datetime,
+    rate_window: float = 600.0,
+) -> pd.DataFrame:
+    """One row per queue: waiting messages, consumers, running tasks, recent rate and wait.
+
+    Columns: queue, messages (from the broker), consumers (online workers consuming it),
+    workers, running (STARTED tasks routed to it), received_per_min (over ``rate_window``
+    seconds before ``now``), avg_wait (seconds, over tasks started in that window).
+    """
+    consumers: dict[str, list[str]] = {}
+    for row in workers.itertuples():
+        if row.online and isinstance(row.queues, str):
+            for queue in row.queues.split(", "):
+                consumers.setdefault(queue, []).append(row.worker)
+    since = pd.Timestamp(now) - pd.Timedelta(seconds=rate_window)
+    names = sorted(set(depths) | set(consumers) | set(tasks["queue"].dropna().unique()))
+    rows = []
+    for name in names:
+        routed = tasks[tasks["queue"] == name]
+        recent = routed[routed["received"] >= since]
+        started = routed[routed["started"] >= since]
+        rows.append(
+            {
+                "queue": name,
+                "messages": depths.get(name),
+                "consumers": len(consumers.get(name, [])),
+                "workers": ", ".join(sorted(consumers.get(name, []))),
+                "running": int((routed["state"] == "STARTED").sum()),
+                "received_per_min": len(recent) / (rate_window / 60.0),
+                "avg_wait": started["wait"].mean() if len(started) else np.nan,
+            }
+        )
+    frame = pd.DataFrame.from_records(
+        rows,
+        columns=[
+            "queue",
+            "messages",
+            "consumers",
+            "workers",
+            "running",
+            "received_per_min",
+            "avg_wait",
+        ],
+    )
+    frame["messages"] = pd.to_numeric(frame["messages"], errors="coerce").astype("Int64")
+    return frame
+
+
+def overview_kpis(
+    tasks: pd.DataFrame,
+    workers: pd.DataFrame,
+    queue_backlog: int | None,
+    now: datetime,
+    window: float = 86400.0,
+) -> dict:
+    """The Overview's numbers over the last ``window`` seconds (or all Flower holds, if less).
+
+    ``processed`` counts tasks that finished (SUCCESS or FAILURE) in the window, by their
+    finish time; ``error_rate`` is a percent (None when nothing finished); runtimes are the
+    ``duration`` of those tasks.
+    """
+    start = pd.Timestamp(now) - pd.Timedelta(seconds=window)
+    finished_at = tasks["succeeded"].fillna(tasks["failed"])
+    done = tasks[tasks["state"].isin(FINISHED).fillna(False) & (finished_at >= start).fillna(False)]
+    failed = int((done["state"] == "FAILURE").sum())
+    oldest = tasks["timestamp"].min() if len(tasks) else pd.NaT
+    durations = done["duration"].dropna()
+    return {
+        "workers_online": int(workers["online"].sum()) if len(workers) else 0,
+        "workers_total": len(workers),
+        "processed": len(done),
+        "failed": failed,
+        "error_rate": 100.0 * failed / len(done) if len(done) else None,
+        "avg_runtime": float(durations.mean()) if len(durations) else None,
+        "p95_runtime": float(durations.quantile(0.95)) if len(durations) else None,
+        "backlog": queue_backlog,
+        "window_start": start.to_pydatetime(),
+        "holds_less_than_window": bool(pd.notna(oldest) and oldest > start),
+        "oldest_task": None if pd.isna(oldest) else oldest.to_pydatetime(),
+    }

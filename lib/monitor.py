@@ -1,0 +1,177 @@
+"""The read side's single front door: tasks, workers and queues as frames, last good kept.
+
+``ClusterMonitor`` owns the Flower client, the task sync and the broker probe for one cluster.
+Each reading is polled at most once per ``poll_seconds`` for all browser sessions together
+(each ``_Poll`` has a lock), and a failed poll returns the last good frame with the error
+attached, so a page can show both: the data, marked stale, and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+import pandas as pd
+
+from lib import frames
+from lib.broker import BrokerProbe
+from lib.errors import ConsoleError
+from lib.flower import FlowerClient
+from lib.settings import Settings
+from lib.sync import Progress, TaskSync
+
+__all__ = ["ClusterMonitor", "Reading"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: ``/api/workers?refresh=1`` broadcasts an inspect (about a second); once a minute is plenty.
+INSPECT_EVERY_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Reading(Generic[T]):
+    """A value with the time it was read (epoch s) and the error of the latest try, if any."""
+
+    value: T | None
+    at: float | None
+    error: ConsoleError | None = None
+    note: str = ""  # something true about the value the page should say (e.g. its source)
+
+    @property
+    def stale(self) -> bool:
+        return self.error is not None and self.value is not None
+
+
+class _Poll(Generic[T]):
+    """Calls ``fetch`` at most every ``ttl`` seconds; keeps the last good value on failure."""
+
+    def __init__(self, fetch: Callable[[], tuple[T, str]], ttl: float, clock=time.time):
+        self._fetch = fetch
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._reading: Reading[T] = Reading(None, None)
+        self._tried: float | None = None
+
+    def get(self, force: bool = False) -> Reading[T]:
+        with self._lock:
+            now = self._clock()
+            if force or self._tried is None or now - self._tried >= self._ttl:
+                self._tried = now
+                self._reading = self._read(now)
+            return self._reading
+
+    def _read(self, now: float) -> Reading[T]:
+        try:
+            value, note = self._fetch()
+        except ConsoleError as exc:
+            log.warning("poll failed: %s", exc)
+            return Reading(self._reading.value, self._reading.at, exc, self._reading.note)
+        return Reading(value, now, None, note)
+
+
+class ClusterMonitor:
+    """Everything the pages read about one cluster."""
+
+    def __init__(self, settings: Settings, client: FlowerClient | None = None, clock=time.time):
+        self.settings = settings
+        self.client = client or FlowerClient.from_settings(settings)
+        self.sync = TaskSync(self.client, clock=clock)
+        self.probe = BrokerProbe(settings.broker_url) if settings.broker_url else None
+        self.clock = clock
+        self._frame_lock = threading.Lock()
+        self._frame: tuple[int, pd.DataFrame] | None = None
+        self._info: dict = {}
+        self._inspected: float | None = None
+        ttl = settings.poll_seconds
+        self._workers = _Poll(self._read_workers, ttl, clock)
+        self._queues = _Poll(self._read_queues, ttl, clock)
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def tasks(self, progress: Progress | None = None, force: bool = False) -> Reading[pd.DataFrame]:
+        """The synced tasks as a frame (see ``frames.tasks_frame``)."""
+        error: ConsoleError | None = None
+        try:
+            if force:
+                self.sync.refresh(progress)
+            else:
+                self.sync.refresh_if_due(self.settings.poll_seconds, progress)
+        except ConsoleError as exc:
+            error = exc
+        if self.sync.last_success is None:
+            return Reading(None, None, error)
+        return Reading(self._tasks_frame(), self.sync.last_success, error)
+
+    def _tasks_frame(self) -> pd.DataFrame:
+        version, tasks = self.sync.snapshot()
+        with self._frame_lock:
+            if self._frame is None or self._frame[0] != version:
+                self._frame = (version, frames.tasks_frame(tasks))
+            return self._frame[1]
+
+    def task(self, uuid: str) -> dict | None:
+        """One task: from the synced store, else asked of Flower (it may be newer than a sync)."""
+        held = self.sync.task(uuid)
+        if held is not None:
+            return held
+        info = self.client.task_info(uuid)
+        return {**info, "uuid": info.get("uuid") or uuid}
+
+    # -- workers and queues ------------------------------------------------------------------
+
+    def workers(self, force: bool = False) -> Reading[pd.DataFrame]:
+        """Every worker Flower knows, online or not (see ``frames.workers_frame``)."""
+        return self._workers.get(force)
+
+    def queues(self, force: bool = False) -> Reading[pd.DataFrame]:
+        """Depth, consumers and recent traffic per queue (see ``frames.queues_frame``)."""
+        return self._queues.get(force)
+
+    def _read_workers(self) -> tuple[pd.DataFrame, str]:
+        status = self.client.worker_status()
+        summaries = self.client.worker_summaries()
+        now = self.clock()
+        unknown = set(status) - set(self._info)
+        due = self._inspected is None or now - self._inspected >= INSPECT_EVERY_SECONDS
+        if unknown or due:
+            # A worker that started after Flower is missing from Flower's inspect cache.
+            self._info = self.client.list_workers(refresh=bool(unknown) or due)
+            self._inspected = now
+        return frames.workers_frame(summaries, self._info, status, now), ""
+
+    def _read_queues(self) -> tuple[pd.DataFrame, str]:
+        workers = self.workers().value
+        if workers is None:
+            workers = frames.workers_frame([], {}, {})
+        tasks = self.tasks().value
+        if tasks is None:
+            tasks = frames.tasks_frame([])
+        depths, note = self._queue_depths(workers)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        return frames.queues_frame(depths, workers, tasks, now), note
+
+    def _queue_depths(self, workers: pd.DataFrame) -> tuple[dict[str, int | None], str]:
+        names = {q for qs in workers["queues"].dropna() for q in qs.split(", ")}
+        if self.probe is not None and self.probe.supported:
+            try:
+                return self.probe.queue_depths(
+                    names
+                ), f"Depths read from the broker at {self.probe.display_url}."
+            except ConsoleError as exc:
+                fallback = f"{exc} Showing Flower's counts instead."
+        elif self.probe is not None:
+            fallback = f"The broker at {self.probe.display_url} is not Redis or RabbitMQ; showing Flower's counts."
+        else:
+            fallback = "CELERY_BROKER_URL is not set; depths come from Flower."
+        lengths = self.client.queue_lengths()
+        depths: dict[str, int | None] = {name: None for name in names}
+        depths.update({q["name"]: q.get("messages") for q in lengths})
+        return depths, fallback

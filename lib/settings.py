@@ -1,0 +1,185 @@
+"""The console's configuration: one frozen ``Settings`` read once from the environment.
+
+Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOWER_BASIC_AUTH``,
+``FLOWER_TIMEOUT``, ``CELERY_BROKER_URL``, ``CELERY_RESULT_BACKEND``, ``OPS_POLL_SECONDS``,
+``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE``. Each may also come
+from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
+
+Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
+half-built ``Settings`` but one ``SettingsError`` naming every variable that is wrong; credentials
+never reach a string meant for the screen (``redact_url``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from lib.errors import SettingsError
+
+__all__ = ["Settings", "load_settings", "redact_url"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Flower's own default address, so a console started beside a stock Flower just works.
+DEFAULT_FLOWER_URL = "http://localhost:5555"
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_POLL_SECONDS = 10.0
+#: Polling faster than this hammers Flower (a 100k-task /api/tasks page costs ~0.3 s there).
+MIN_POLL_SECONDS = 1.0
+OFF_WORDS = {"off", "false", "0", "no", "disabled"}
+ON_WORDS = {"on", "true", "1", "yes", "enabled", ""}
+NAMES = (
+    "FLOWER_URL",
+    "FLOWER_BASIC_AUTH",
+    "FLOWER_TIMEOUT",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+    "OPS_POLL_SECONDS",
+    "OPS_DATA_DIR",
+    "OPS_AUTH",
+    "OPS_USERS_FILE",
+    "OPS_WORKFLOWS_FILE",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the console is told about its cluster. Build it with ``load_settings``."""
+
+    flower_url: str = DEFAULT_FLOWER_URL
+    flower_auth: tuple[str, str] | None = None
+    flower_timeout: float = DEFAULT_TIMEOUT
+    broker_url: str | None = None
+    result_backend: str | None = None
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+    data_dir: Path = REPO_ROOT / ".ops-data"
+    auth_enabled: bool = True
+    users_file: Path | None = None
+    workflows_file: Path | None = None
+
+    @property
+    def flower_display_url(self) -> str:
+        """FLOWER_URL as it may be shown: never with credentials."""
+        return redact_url(self.flower_url)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value in this configuration, for scrubbing text before it is shown."""
+        found = [self.flower_auth[1]] if self.flower_auth else []
+        for url in (self.broker_url, self.result_backend):
+            password = urlsplit(url).password if url else None
+            if password:
+                found.append(password)
+        return tuple(s for s in found if s)
+
+
+def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> Settings:
+    """Read and check every configuration variable; raise one ``SettingsError`` for all problems."""
+    raw = _merge(environ, secrets or {})
+    problems: list[str] = []
+
+    def take(name: str, parse, default):
+        value = raw.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            return parse(value)
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
+            return default
+
+    url, url_auth = take("FLOWER_URL", _parse_flower_url, (DEFAULT_FLOWER_URL, None))
+    auth = take("FLOWER_BASIC_AUTH", _parse_basic_auth, None) or url_auth
+    settings = Settings(
+        flower_url=url,
+        flower_auth=auth,
+        flower_timeout=take("FLOWER_TIMEOUT", _positive_seconds(0.1), DEFAULT_TIMEOUT),
+        broker_url=take("CELERY_BROKER_URL", _parse_service_url, None),
+        result_backend=take("CELERY_RESULT_BACKEND", _parse_service_url, None),
+        poll_seconds=take(
+            "OPS_POLL_SECONDS",
+            _positive_seconds(MIN_POLL_SECONDS),
+            DEFAULT_POLL_SECONDS,
+        ),
+        data_dir=take("OPS_DATA_DIR", Path, REPO_ROOT / ".ops-data"),
+        auth_enabled=take("OPS_AUTH", _parse_switch, True),
+        users_file=take("OPS_USERS_FILE", Path, None),
+        workflows_file=take("OPS_WORKFLOWS_FILE", Path, None),
+    )
+    if problems:
+        raise SettingsError(
+            "The console's configuration has a problem — " + "; ".join(problems) + "."
+        )
+    return settings
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any user and password removed (host, port, path and query kept)."""
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _merge(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> dict[str, str]:
+    merged = {name: str(secrets[name]) for name in NAMES if name in secrets}
+    merged.update({name: environ[name] for name in NAMES if name in environ})
+    return {name: value.strip() for name, value in merged.items()}
+
+
+def _parse_flower_url(value: str) -> tuple[str, tuple[str, str] | None]:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{redact_url(value)!r} is not an http(s) URL such as http://flower.internal:5555"
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError:
+        raise ValueError(f"{redact_url(value)!r} has an invalid port") from None
+    auth = (parts.username or "", parts.password or "") if parts.username else None
+    clean = redact_url(value).rstrip("/")
+    return clean, auth
+
+
+def _parse_basic_auth(value: str) -> tuple[str, str]:
+    user, sep, password = value.partition(":")
+    if not sep or not user:
+        raise ValueError("expected user:password (a colon between them)")
+    return user, password
+
+
+def _parse_service_url(value: str) -> str:
+    if "://" not in value:
+        raise ValueError(f"{redact_url(value)!r} is not a URL such as redis://localhost:6379/0")
+    return value
+
+
+def _positive_seconds(minimum: float):
+    def parse(value: str) -> float:
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number of seconds") from None
+        if not math.isfinite(seconds) or seconds < minimum:
+            raise ValueError(f"{value!r} must be a number of seconds ≥ {minimum:g}")
+        return seconds
+
+    return parse
+
+
+def _parse_switch(value: str) -> bool:
+    word = value.lower()
+    if word in OFF_WORDS:
+        return False
+    if word in ON_WORDS:
+        return True
+    raise ValueError(f"{value!r} is neither on nor off")

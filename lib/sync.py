@@ -1,0 +1,315 @@
+"""Incremental mirror of Flower's task list: the data every page reads.
+
+Flower returns ``/api/tasks`` newest event first (reference §5), so after one full load a
+refresh only needs the top of the list: it pages from offset 0 until a page reaches tasks older
+than the watermark (the newest ``timestamp`` seen) minus an overlap that absorbs event lag and
+small clock skew, and merges by ``uuid``.
+
+Invariants:
+
+- An older record of a task never overwrites a newer one (``apply_task_payload``).
+- A refresh that fails leaves the store exactly as it was; the error is kept for the banner.
+- A Flower restart or a dropped window is detected and answered with a full reload: Flower
+  is empty while we hold tasks, its newest task is older than our watermark, the paging ran
+  off the end of Flower's list without reaching known ground, or the known ground is gone.
+- Workers with skewed clocks can hide updates below the watermark, so a full reload also
+  runs every ``full_every`` seconds.
+
+One ``TaskSync`` serves all browser sessions; ``refresh`` and ``snapshot`` take its lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from celery import states
+
+from lib.errors import ConsoleError
+from lib.flower import FlowerClient
+
+__all__ = [
+    "MemoryTaskStore",
+    "SyncReport",
+    "TaskStore",
+    "TaskSync",
+    "apply_task_payload",
+]
+
+log = logging.getLogger(__name__)
+
+#: Flower's page cost grows with the offset; 1000 rows keeps each page well under a second.
+PAGE_SIZE = 1000
+#: A quiet cluster adds a few tasks per poll: start small, double while the pages stay new.
+FIRST_INCREMENTAL_PAGE = 100
+#: Event lag is 1-3 s and worker clocks drift a little: re-read this much below the watermark.
+OVERLAP_SECONDS = 10.0
+#: A periodic full reload catches updates hidden below the watermark by skewed worker clocks.
+FULL_EVERY_SECONDS = 900.0
+
+Progress = Callable[[int, int | None], None]
+
+
+class TaskStore(Protocol):
+    """Where synced tasks live. In memory now; a persistent history store can take its place."""
+
+    def upsert(self, tasks: Iterable[dict]) -> int:
+        """Merge ``tasks`` by uuid with ``apply_task_payload``; return how many changed."""
+
+    def replace(self, tasks: Iterable[dict]) -> None:
+        """Hold exactly ``tasks`` from now on."""
+
+    def get(self, uuid: str) -> dict | None: ...
+
+    def tasks(self) -> list[dict]:
+        """Every task held; callers must not mutate the dicts."""
+
+    def __len__(self) -> int: ...
+
+
+class MemoryTaskStore:
+    """A dict of task payloads by uuid."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, dict] = {}
+
+    def upsert(self, tasks: Iterable[dict]) -> int:
+        return sum(apply_task_payload(self._tasks, task) for task in tasks)
+
+    def replace(self, tasks: Iterable[dict]) -> None:
+        fresh: dict[str, dict] = {}
+        for task in tasks:
+            apply_task_payload(fresh, task)
+        self._tasks = fresh
+
+    def get(self, uuid: str) -> dict | None:
+        return self._tasks.get(uuid)
+
+    def tasks(self) -> list[dict]:
+        return list(self._tasks.values())
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+
+def apply_task_payload(held: dict[str, dict], task: dict) -> bool:
+    """Upsert one Flower task into ``held``; an older record never replaces a newer one.
+
+    Newer means a later ``timestamp`` (Flower's last state-changing event); on a tie the state
+    that Celery ranks higher wins (``celery.states.precedence``: SUCCESS beats STARTED).
+    """
+    uuid = task.get("uuid")
+    if not uuid:
+        return False
+    current = held.get(uuid)
+    if current is not None and not _is_newer(task, current):
+        return False
+    held[uuid] = task
+    return True
+
+
+def _is_newer(incoming: dict, current: dict) -> bool:
+    new_ts, old_ts = _timestamp(incoming), _timestamp(current)
+    if new_ts != old_ts:
+        return new_ts > old_ts
+    if incoming == current:
+        return False
+    new_state, old_state = incoming.get("state"), current.get("state")
+    return new_state == old_state or states.state(new_state) >= states.state(old_state)
+
+
+def _timestamp(task: dict) -> float:
+    value = task.get("timestamp")
+    return float(value) if isinstance(value, int | float) else float("-inf")
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one refresh did: the benchmark and the sidebar read it."""
+
+    mode: str  # "full" or "incremental"
+    fetched: int
+    changed: int
+    requests: int
+    bytes: int
+    seconds: float
+    reason: str = ""
+
+
+class TaskSync:
+    """Keeps a ``TaskStore`` in step with one Flower."""
+
+    def __init__(
+        self,
+        client: FlowerClient,
+        store: TaskStore | None = None,
+        page_size: int = PAGE_SIZE,
+        overlap: float = OVERLAP_SECONDS,
+        full_every: float = FULL_EVERY_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.client = client
+        self.store: TaskStore = store if store is not None else MemoryTaskStore()
+        self.page_size = page_size
+        self.overlap = overlap
+        self.full_every = full_every
+        self.clock = clock
+        self.watermark: float | None = None
+        self.version = 0
+        self.last_success: float | None = None
+        self.last_attempt: float | None = None
+        self.last_error: ConsoleError | None = None
+        self.last_report: SyncReport | None = None
+        self._last_full: float | None = None
+        self._lock = threading.Lock()
+
+    # -- public ------------------------------------------------------------------------------
+
+    def refresh(self, progress: Progress | None = None) -> SyncReport:
+        """Bring the store up to date with Flower; raise ``ConsoleError`` and keep it if not."""
+        with self._lock:
+            return self._refresh_locked(progress)
+
+    def refresh_if_due(self, max_age: float, progress: Progress | None = None) -> None:
+        """Refresh unless another session did within ``max_age`` seconds.
+
+        A failure within ``max_age`` is raised again without calling Flower, so many open
+        tabs do not hammer a Flower that is down.
+        """
+        with self._lock:
+            now = self.clock()
+            if self.last_attempt is not None and now - self.last_attempt < max_age:
+                if self.last_error is not None:
+                    raise self.last_error
+                return
+            self._refresh_locked(progress)
+
+    def snapshot(self) -> tuple[int, list[dict]]:
+        """``(version, tasks)``: the version changes whenever the tasks do."""
+        with self._lock:
+            return self.version, self.store.tasks()
+
+    def task(self, uuid: str) -> dict | None:
+        with self._lock:
+            return self.store.get(uuid)
+
+    @property
+    def is_stale(self) -> bool:
+        return self.last_error is not None
+
+    # -- refresh -----------------------------------------------------------------------------
+
+    def _refresh_locked(self, progress: Progress | None) -> SyncReport:
+        self.last_attempt = self.clock()
+        before = (self.client.stats.requests, self.client.stats.bytes, time.monotonic())
+        try:
+            mode, fetched, changed, reason = self._pull(progress)
+        except ConsoleError as exc:
+            self.last_error = exc
+            log.warning("task sync failed: %s", exc)
+            raise
+        self.last_error = None
+        self.last_success = self.last_attempt
+        if changed:
+            self.version += 1
+        report = SyncReport(
+            mode=mode,
+            fetched=fetched,
+            changed=changed,
+            requests=self.client.stats.requests - before[0],
+            bytes=self.client.stats.bytes - before[1],
+            seconds=time.monotonic() - before[2],
+            reason=reason,
+        )
+        self.last_report = report
+        log.info("task sync %s: %s", mode, report)
+        return report
+
+    def _pull(self, progress: Progress | None) -> tuple[str, int, int, str]:
+        if self.watermark is None:
+            return self._full(progress, "first load")
+        if self._last_full is not None and self.clock() - self._last_full >= self.full_every:
+            return self._full(progress, "periodic full reload")
+        reason, pages = self._incremental_pages()
+        if reason:
+            if pages is not None:  # the walk already read all of Flower: no need to read again
+                return self._replace(pages, reason)
+            return self._full(progress, reason)
+        changed = self.store.upsert(pages)
+        self._raise_watermark(pages)
+        return "incremental", len(pages), changed, ""
+
+    def _full(self, progress: Progress | None, reason: str) -> tuple[str, int, int, str]:
+        total = self._total_hint() if progress else None
+        tasks: list[dict] = []
+        for page in self._pages():
+            tasks.extend(page)
+            if progress:
+                progress(len(tasks), total)
+        return self._replace(tasks, reason)
+
+    def _replace(self, tasks: list[dict], reason: str) -> tuple[str, int, int, str]:
+        self.store.replace(tasks)
+        self.watermark = None
+        self._raise_watermark(tasks)
+        self._last_full = self.clock()
+        return "full", len(tasks), max(len(tasks), 1), reason
+
+    def _incremental_pages(self) -> tuple[str, list[dict] | None]:
+        """Read from the top down to known ground; ``(reason, tasks)`` when a reload is due.
+
+        With a reason, ``tasks`` is everything Flower holds (the walk ran off the end of
+        Flower's list) or None (a full reload must read it).
+        """
+        floor = self.watermark - self.overlap
+        fetched: list[dict] = []
+        for page in self._pages(first_size=FIRST_INCREMENTAL_PAGE):
+            if not fetched and _newest(page) < floor:
+                return "Flower's newest task is older than the last sync (Flower restarted?)", None
+            fetched.extend(page)
+            if _oldest(page) < floor:
+                below = [t for t in page if _timestamp(t) < floor]
+                if len(self.store) and not any(self.store.get(t["uuid"]) for t in below):
+                    return "the tasks seen last time are gone from Flower", None
+                return "", fetched
+        seen = {t["uuid"] for t in fetched}
+        if any(t["uuid"] not in seen for t in self.store.tasks()):
+            return "Flower no longer holds some tasks seen before (restarted?)", fetched
+        return "", fetched
+
+    def _pages(self, first_size: int | None = None) -> Iterable[list[dict]]:
+        """Flower's list in consecutive pages; sizes double from ``first_size`` to page_size."""
+        size = min(first_size or self.page_size, self.page_size)
+        offset = 0
+        while True:
+            page = self.client.list_tasks(limit=size, offset=offset)
+            if page:
+                yield page
+            if len(page) < size:
+                return
+            offset += size
+            size = min(size * 2, self.page_size)
+
+    def _raise_watermark(self, tasks: Iterable[dict]) -> None:
+        newest = max((_timestamp(t) for t in tasks), default=float("-inf"))
+        if newest != float("-inf") and (self.watermark is None or newest > self.watermark):
+            self.watermark = newest
+
+    def _total_hint(self) -> int | None:
+        try:
+            return self.client.task_count()
+        except ConsoleError as exc:
+            log.info("no task count for the progress bar: %s", exc)
+            return None
+
+
+def _newest(page: list[dict]) -> float:
+    return max((_timestamp(t) for t in page), default=float("-inf"))
+
+
+def _oldest(page: list[dict]) -> float:
+    return min((_timestamp(t) for t in page), default=float("inf"))

@@ -1,0 +1,65 @@
+"""Overview: the cluster at a glance — KPIs, then workers and queues in brief."""
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from lib import frames, ui
+
+settings = ui.get_settings()
+monitor = ui.get_monitor(settings)
+
+st.title("Overview")
+
+
+@st.fragment(run_every=settings.poll_seconds)
+def overview() -> None:
+    tasks = ui.load_tasks(monitor)
+    workers = monitor.workers()
+    queues = monitor.queues()
+    ui.show_reading(tasks, "tasks")
+    ui.show_reading(workers, "workers")
+    ui.show_reading(queues, "queue depths")
+    if tasks.value is None or workers.value is None:
+        return
+    backlog = None if queues.value is None else queues.value["messages"].sum(min_count=1)
+    now = datetime.now(UTC)
+    kpi = frames.overview_kpis(
+        tasks.value, workers.value, None if backlog is None else int(backlog), now
+    )
+
+    cols = st.columns(7)
+    cols[0].metric("Workers online", f"{kpi['workers_online']}/{kpi['workers_total']}")
+    cols[1].metric("Processed", f"{kpi['processed']:,}")
+    cols[2].metric("Failed", f"{kpi['failed']:,}")
+    cols[3].metric("Error rate", ui.fmt_percent(kpi["error_rate"]))
+    cols[4].metric("Avg runtime", ui.fmt_seconds(kpi["avg_runtime"]))
+    cols[5].metric("p95 runtime", ui.fmt_seconds(kpi["p95_runtime"]))
+    cols[6].metric("Queue backlog", "—" if kpi["backlog"] is None else f"{kpi['backlog']:,}")
+    tz = ui.viewer_tz()
+    if kpi["holds_less_than_window"]:
+        since = kpi["oldest_task"].astimezone(tz)
+        st.caption(
+            f"Counts cover all Flower holds: tasks finished since {since:%Y-%m-%d %H:%M %Z} "
+            "(less than 24 h). Error rate = failed ÷ (succeeded + failed)."
+        )
+    else:
+        st.caption(
+            "Counts cover tasks finished in the last 24 h. Error rate = failed ÷ (succeeded + failed)."
+        )
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Workers")
+        brief = workers.value[["worker", "online", "active", "processed", "queues"]]
+        st.dataframe(brief, hide_index=True, width="stretch")
+        ui.download_csv(brief, "workers-summary", key="overview_workers_csv")
+    with right:
+        st.subheader("Queues")
+        if queues.value is not None:
+            brief = queues.value[["queue", "messages", "consumers", "running"]]
+            st.dataframe(brief, hide_index=True, width="stretch")
+            ui.download_csv(brief, "queues-summary", key="overview_queues_csv")
+
+
+overview()

@@ -1,0 +1,47 @@
+"""Queues: waiting messages per queue from the broker, who consumes them, and recent traffic."""
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from lib import ui
+
+settings = ui.get_settings()
+monitor = ui.get_monitor(settings)
+
+st.title("Queues")
+
+
+@st.fragment(run_every=settings.poll_seconds)
+def queues_table() -> None:
+    reading = monitor.queues()
+    if not ui.show_reading(reading, "queue depths"):
+        return
+    frame = reading.value
+    read_at = datetime.fromtimestamp(reading.at, UTC).astimezone(ui.viewer_tz())
+    age = datetime.now(UTC).timestamp() - reading.at
+    st.caption(f"Data read at {read_at:%H:%M:%S %Z} ({ui.ago(age)}).")
+    if frame.empty:
+        st.info("No queues known yet: no worker consumes from one and no task was routed to one.")
+        return
+    idle = frame[(frame["consumers"] == 0) & (frame["messages"].fillna(0) > 0)]
+    if len(idle):
+        st.warning(f"Messages wait with no consumer in: {', '.join(idle['queue'])}.", icon="⚠️")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "messages": st.column_config.NumberColumn(
+                "waiting", help="Messages waiting in the broker"
+            ),
+            "received_per_min": st.column_config.NumberColumn(
+                "received / min (10 min)", format="%.1f"
+            ),
+            "avg_wait": st.column_config.NumberColumn("avg wait (s, 10 min)", format="%.2f"),
+        },
+    )
+    ui.download_csv(frame, "queues", key="queues_csv")
+
+
+queues_table()

@@ -1,0 +1,47 @@
+"""Workers: one row per worker Flower has seen, offline ones included and marked."""
+
+import streamlit as st
+
+from lib import ui
+
+settings = ui.get_settings()
+monitor = ui.get_monitor(settings)
+
+st.title("Workers")
+
+
+@st.fragment(run_every=settings.poll_seconds)
+def workers_table() -> None:
+    reading = monitor.workers()
+    if not ui.show_reading(reading, "workers"):
+        return
+    frame = reading.value
+    if frame.empty:
+        st.info(
+            "Flower knows no workers yet. Workers appear once they send events: start them "
+            "with `-E` (or Flower's default --enable_events) and check they use the same broker."
+        )
+        return
+    online = int(frame["online"].sum())
+    st.caption(
+        f"{online} of {len(frame)} workers online. Heartbeat ages are as of the last refresh."
+    )
+    shown = ui.local_frame(frame, ui.viewer_tz())
+    shown.insert(1, "status", frame["online"].map({True: "🟢 online", False: "⚪ offline"}))
+    shown.insert(3, "heartbeat", frame["heartbeat_age"].map(ui.ago))
+    shown = shown.drop(columns=["online", "heartbeat_age"])
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "last_heartbeat": st.column_config.DatetimeColumn(
+                "last heartbeat", format="YYYY-MM-DD HH:mm:ss"
+            ),
+            "uptime": st.column_config.NumberColumn("uptime (s)", format="%d"),
+        },
+    )
+    ui.download_csv(shown, "workers", key="workers_csv")
+
+
+workers_table()
