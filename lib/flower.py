@@ -184,13 +184,8 @@ class FlowerClient:
                 timeout=(min(self.timeout, 5.0), self.timeout),
                 allow_redirects=False,
             )
-        except requests.Timeout as exc:
-            raise FlowerUnreachable(
-                self._url(path),
-                detail=f"No answer within {self.timeout:g} s (FLOWER_TIMEOUT).",
-            ) from exc
         except requests.RequestException as exc:
-            raise FlowerUnreachable(self._url(path), detail=_reason(exc)) from exc
+            raise FlowerUnreachable(self._url(path), detail=self._reason(exc)) from exc
         self._count(response, time.monotonic() - started)
         log.debug("%s %s -> %s in %.3fs", method, url, response.status_code, response.elapsed)
         return self._decode(response, self._url(path), expect)
@@ -215,6 +210,13 @@ class FlowerClient:
         if not isinstance(body, expect):
             raise FlowerBadPayload(url, status=status, detail=f"Expected a JSON {expect.__name__}.")
         return body
+
+    def _reason(self, exc: requests.RequestException) -> str:
+        text = str(exc)
+        # urllib3 reports a read timeout, once its retries are spent, as a ConnectionError.
+        if isinstance(exc, requests.Timeout) or "timed out" in text:
+            return f"No answer within {self.timeout:g} s (FLOWER_TIMEOUT)."
+        return _plain_reason(text)
 
     def _url(self, path: str) -> str:
         return f"{self.display_url}{path}" if path.startswith("/") else path
@@ -249,8 +251,7 @@ def _with_uuid(uuid: str, task: dict) -> dict:
     return task
 
 
-def _reason(exc: requests.RequestException) -> str:
-    text = str(exc)
+def _plain_reason(text: str) -> str:
     if "Connection refused" in text or "NewConnectionError" in text:
         return "The connection was refused: nothing listens at that address."
     if "Name or service not known" in text or "getaddrinfo" in text:

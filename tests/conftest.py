@@ -1,0 +1,30 @@
+"""Suite-wide hygiene: no test may leak environment variables or threads."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_env():
+    before = dict(os.environ)
+    yield
+    changed = set(os.environ.items()) ^ set(before.items())
+    leaked = {k for k, _ in changed if k != "PYTEST_CURRENT_TEST"}
+    for key in leaked:
+        os.environ.pop(key, None)
+    os.environ.update({k: v for k, v in before.items() if k in leaked})
+    assert not leaked, f"test changed environment variables: {sorted(leaked)}"
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads(request):
+    before = set(threading.enumerate())
+    yield
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("browser"):
+        return  # fixtures with session scope own long-lived threads there
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+    assert not leaked, f"test leaked threads: {leaked}"

@@ -1,0 +1,102 @@
+from pathlib import Path
+
+import pytest
+
+from lib.errors import SettingsError
+from lib.settings import DEFAULT_FLOWER_URL, load_settings, redact_url
+
+
+def test_defaults_when_nothing_is_set():
+    s = load_settings({})
+    assert s.flower_url == DEFAULT_FLOWER_URL
+    assert s.flower_auth is None
+    assert s.poll_seconds == 10.0
+    assert s.auth_enabled is True
+
+
+def test_every_contract_variable_is_read():
+    s = load_settings(
+        {
+            "FLOWER_URL": "https://flower.internal:5555/flower/",
+            "FLOWER_BASIC_AUTH": "ops:s3cret:with:colons",
+            "FLOWER_TIMEOUT": "2.5",
+            "CELERY_BROKER_URL": "redis://:pw@redis:6379/0",
+            "CELERY_RESULT_BACKEND": "redis://redis:6379/1",
+            "OPS_POLL_SECONDS": "5",
+            "OPS_DATA_DIR": "/var/lib/ops",
+            "OPS_AUTH": "off",
+            "OPS_USERS_FILE": "/etc/ops/users.toml",
+            "OPS_WORKFLOWS_FILE": "/etc/ops/workflows.toml",
+        }
+    )
+    assert s.flower_url == "https://flower.internal:5555/flower"
+    assert s.flower_auth == ("ops", "s3cret:with:colons")
+    assert s.flower_timeout == 2.5
+    assert s.broker_url == "redis://:pw@redis:6379/0"
+    assert s.poll_seconds == 5.0
+    assert s.data_dir == Path("/var/lib/ops")
+    assert s.auth_enabled is False
+    assert s.users_file == Path("/etc/ops/users.toml")
+    assert s.workflows_file == Path("/etc/ops/workflows.toml")
+    assert set(s.secrets) == {"s3cret:with:colons", "pw"}
+
+
+def test_secrets_file_is_read_and_environment_wins():
+    s = load_settings(
+        {"FLOWER_URL": "http://env:5555"},
+        {"FLOWER_URL": "http://file:5555", "OPS_POLL_SECONDS": 3},
+    )
+    assert s.flower_url == "http://env:5555"
+    assert s.poll_seconds == 3.0
+
+
+def test_credentials_in_flower_url_become_auth_and_leave_the_url():
+    s = load_settings({"FLOWER_URL": "http://admin:pw@localhost:5555"})
+    assert s.flower_auth == ("admin", "pw")
+    assert s.flower_url == "http://localhost:5555"
+    assert "pw" not in s.flower_display_url
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("FLOWER_URL", "localhost:5555", "not an http(s) URL"),
+        ("FLOWER_URL", "ftp://flower", "not an http(s) URL"),
+        ("FLOWER_URL", "http://flower:99999", "invalid port"),
+        ("FLOWER_BASIC_AUTH", "adminpassword", "user:password"),
+        ("FLOWER_BASIC_AUTH", ":nouser", "user:password"),
+        ("FLOWER_TIMEOUT", "soon", "not a number"),
+        ("FLOWER_TIMEOUT", "0", "≥ 0.1"),
+        ("OPS_POLL_SECONDS", "-5", "≥ 1"),
+        ("OPS_POLL_SECONDS", "nan", "≥ 1"),
+        ("CELERY_BROKER_URL", "localhost:6379", "not a URL"),
+        ("OPS_AUTH", "maybe", "neither on nor off"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 20 else None,
+)
+def test_bad_values_name_the_variable(name, value, says):
+    with pytest.raises(SettingsError) as err:
+        load_settings({name: value})
+    message = str(err.value)
+    assert name in message
+    assert says in message
+
+
+def test_all_problems_in_one_message_and_no_password_in_it():
+    with pytest.raises(SettingsError) as err:
+        load_settings({"FLOWER_URL": "gopher://u:hunter2@x", "OPS_POLL_SECONDS": "-1"})
+    message = str(err.value)
+    assert "FLOWER_URL" in message and "OPS_POLL_SECONDS" in message
+    assert "hunter2" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:pw@host:6379/0", "redis://host:6379/0"),
+        ("amqp://user:pw@rabbit/vhost", "amqp://rabbit/vhost"),
+        ("http://flower:5555/prefix", "http://flower:5555/prefix"),
+    ],
+)
+def test_redact_url(url, shown):
+    assert redact_url(url) == shown
