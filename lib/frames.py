@@ -129,10 +129,10 @@ def tasks_frame(tasks: Iterable[Mapping]) -> pd.DataFrame:
     frame["runtime"] = pd.to_numeric(raw["runtime"], errors="coerce").astype("float64")
     frame["retries"] = pd.to_numeric(raw["retries"], errors="coerce").astype("Int64")
     failed_for = (frame["failed"] - frame["started"]).dt.total_seconds()
+    is_success = (frame["state"] == "SUCCESS").fillna(False).to_numpy(bool)
+    is_failure = (frame["state"] == "FAILURE").fillna(False).to_numpy(bool)
     frame["duration"] = np.where(
-        frame["state"] == "SUCCESS",
-        frame["runtime"],
-        np.where(frame["state"] == "FAILURE", failed_for, np.nan),
+        is_success, frame["runtime"], np.where(is_failure, failed_for, np.nan)
     )
     queued_from = frame["sent"].fillna(frame["received"])
     frame["wait"] = (frame["started"] - queued_from).dt.total_seconds()
@@ -304,7 +304,7 @@ def queues_frame(
     names = sorted(set(depths) | set(consumers) | set(tasks["queue"].dropna().unique()))
     rows = []
     for name in names:
-        routed = tasks[tasks["queue"] == name]
+        routed = tasks[(tasks["queue"] == name).fillna(False)]
         recent = routed[routed["received"] >= since]
         started = routed[routed["started"] >= since]
         rows.append(

@@ -1,0 +1,212 @@
+"""Frames from task and worker payloads: dtypes, derived columns, filters and KPIs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from lib import frames
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+T0 = NOW.timestamp()
+
+
+def task_payload(uuid: str, state: str = "SUCCESS", at: float = T0 - 60, **kw) -> dict:
+    """A Flower task object shaped like /api/tasks values (times as epoch floats)."""
+    base = {
+        "uuid": uuid,
+        "name": "demo.add",
+        "state": state,
+        "sent": at - 2.0,
+        "received": at - 1.5,
+        "started": at - 1.0,
+        "timestamp": at,
+        "worker": "w1@host",
+        "routing_key": "default",
+        "args": "(2, 3)",
+        "kwargs": "{}",
+        "retries": 0,
+    }
+    if state == "SUCCESS":
+        base.update(succeeded=at, runtime=0.9, result="5")
+    if state == "FAILURE":
+        base.update(failed=at, exception="ValueError('bad')", traceback="Traceback ...")
+    base.update(kw)
+    return base
+
+
+def test_dtypes_and_derived_columns():
+    df = frames.tasks_frame([task_payload("ok"), task_payload("bad", "FAILURE")])
+    assert list(df.columns) == list(frames.TASK_COLUMNS)
+    for col in frames.TASK_TIME_COLUMNS:
+        assert isinstance(df[col].dtype, pd.DatetimeTZDtype), col
+    ok, bad = df.set_index("uuid").loc["ok"], df.set_index("uuid").loc["bad"]
+    assert ok["duration"] == 0.9  # Flower's runtime for a success
+    assert bad["duration"] == pytest.approx(1.0)  # failed − started for a failure
+    assert pd.isna(bad["runtime"])
+    assert ok["wait"] == pytest.approx(1.0)  # started − sent
+    assert ok["queue"] == "default"
+    assert ok["received"] == pd.Timestamp(T0 - 61.5, unit="s", tz="UTC")
+
+
+def test_wait_falls_back_to_received_when_sent_is_missing():
+    df = frames.tasks_frame([task_payload("x", sent=None)])
+    assert df.loc[0, "wait"] == pytest.approx(0.5)
+
+
+def test_name_none_and_missing_fields_do_not_break_anything():
+    odd = {"uuid": "mid-flight", "name": None, "state": "SUCCESS", "timestamp": T0, "runtime": 2.0}
+    df = frames.tasks_frame([odd, {"uuid": "bare"}, "not a dict"])
+    assert len(df) == 2
+    assert pd.isna(df.loc[0, "name"]) and df.loc[0, "duration"] == 2.0
+    assert pd.isna(df.loc[1, "state"]) and pd.isna(df.loc[1, "received"])
+    assert len(frames.filter_tasks(df, names=["demo.add"])) == 0
+    assert len(frames.filter_tasks(df, text="mid")) == 1
+
+
+def test_retried_task_that_is_its_own_parent_has_no_self_links():
+    retried = task_payload(
+        "r1", "FAILURE", retries=1, parent_id="r1", root_id="r1", children=["r1", "c2"]
+    )
+    df = frames.tasks_frame([retried])
+    assert frames.task_lineage(df, "r1") == {"parent": [], "root": [], "children": ["c2"]}
+
+
+def test_truncated_args_are_kept_as_text():
+    long_args = "('" + "x" * 1019 + "..."
+    df = frames.tasks_frame([task_payload("t", args=long_args)])
+    assert df.loc[0, "args"] == long_args
+
+
+def test_non_string_payload_values_become_their_repr():
+    df = frames.tasks_frame([task_payload("t", args=[1, 2], kwargs={"a": 1}, result=5)])
+    assert (df.loc[0, "args"], df.loc[0, "kwargs"], df.loc[0, "result"]) == (
+        "[1, 2]",
+        "{'a': 1}",
+        "5",
+    )
+
+
+def test_filters_combine():
+    tasks = [
+        task_payload("a", "SUCCESS", worker="w1@h", routing_key="default"),
+        task_payload("b", "FAILURE", worker="w2@h", routing_key="ml", name="demo.train_model"),
+        task_payload(
+            "c", "FAILURE", worker="w1@h", routing_key="etl", exception="KeyError('record 42')"
+        ),
+        task_payload("d", "STARTED", at=T0 - 7200),
+    ]
+    df = frames.tasks_frame(tasks)
+    pick = lambda **kw: sorted(frames.filter_tasks(df, **kw)["uuid"])  # noqa: E731
+    assert pick(states=["FAILURE"]) == ["b", "c"]
+    assert pick(states=["FAILURE"], workers=["w1@h"]) == ["c"]
+    assert pick(queues=["ml"]) == ["b"]
+    assert pick(names=["demo.train_model"]) == ["b"]
+    assert pick(text="RECORD 42") == ["c"]
+    assert pick(text="  ") == ["a", "b", "c", "d"]
+    assert pick(received_from=datetime.fromtimestamp(T0 - 3600, UTC)) == ["a", "b", "c"]
+    assert pick(received_to=datetime.fromtimestamp(T0 - 3600, UTC)) == ["d"]
+
+
+def test_filter_params_from_deep_links():
+    got = frames.filter_params(
+        {"state": ["failure,retry"], "name": ["demo.add", "demo.sleep"], "worker": []}
+    )
+    assert got == {
+        "state": ["FAILURE", "RETRY"],
+        "name": ["demo.add", "demo.sleep"],
+        "worker": [],
+        "queue": [],
+    }
+
+
+def test_overview_kpis_by_hand():
+    tasks = [task_payload(f"s{i}", "SUCCESS", runtime=float(i + 1)) for i in range(4)]  # 1,2,3,4 s
+    tasks.append(task_payload("f1", "FAILURE"))  # duration 1.0
+    tasks.append(task_payload("old", "FAILURE", at=T0 - 2 * 86400))  # outside the 24 h window
+    tasks.append(task_payload("run", "STARTED"))
+    workers = frames.workers_frame([], {}, {"w1@h": True, "w2@h": False})
+    kpi = frames.overview_kpis(frames.tasks_frame(tasks), workers, 7, NOW)
+    assert (kpi["workers_online"], kpi["workers_total"]) == (1, 2)
+    assert kpi["processed"] == 5 and kpi["failed"] == 1
+    assert kpi["error_rate"] == pytest.approx(20.0)
+    assert kpi["avg_runtime"] == pytest.approx((1 + 2 + 3 + 4 + 1) / 5)
+    # linear interpolation over [1, 1, 2, 3, 4]: position 0.95 * 4 = 3.8 → 3 + 0.8 * (4 - 3)
+    assert kpi["p95_runtime"] == pytest.approx(3.8)
+    assert kpi["backlog"] == 7
+    assert kpi["holds_less_than_window"] is False
+
+
+def test_overview_kpis_empty_and_short_history():
+    empty = frames.overview_kpis(frames.tasks_frame([]), frames.workers_frame([]), None, NOW)
+    assert empty["processed"] == 0 and empty["error_rate"] is None and empty["p95_runtime"] is None
+    recent = frames.tasks_frame([task_payload("a", at=T0 - 600)])
+    kpi = frames.overview_kpis(recent, frames.workers_frame([]), None, NOW)
+    assert kpi["holds_less_than_window"] is True
+
+
+def test_workers_frame_keeps_offline_workers_and_reads_pool_and_queues():
+    summaries = [
+        {
+            "hostname": "w1@h",
+            "status": True,
+            "active": 2,
+            "processed": 40,
+            "loadavg": [0.5, 0.4, 0.3],
+            "heartbeats": [T0 - 4, T0 - 2],
+            "pid": 11,
+            "sw_ident": "py-celery",
+            "sw_ver": "5.7.0",
+        },
+        {
+            "hostname": "w2@h",
+            "status": False,
+            "active": 0,
+            "processed": 7,
+            "heartbeats": [T0 - 300],
+        },
+    ]
+    info = {
+        "w1@h": {
+            "stats": {
+                "pool": {
+                    "implementation": "celery.concurrency.prefork:TaskPool",
+                    "max-concurrency": 4,
+                },
+                "uptime": 99,
+            },
+            "active_queues": [{"name": "ml"}, {"name": "default"}],
+        }
+    }
+    df = frames.workers_frame(summaries, info, {"w1@h": True}, now=T0).set_index("worker")
+    assert list(df.index) == ["w1@h", "w2@h"]
+    assert bool(df.loc["w1@h", "online"]) and not bool(df.loc["w2@h", "online"])
+    assert df.loc["w1@h", "heartbeat_age"] == pytest.approx(2.0)
+    assert df.loc["w2@h", "heartbeat_age"] == pytest.approx(300.0)
+    assert df.loc["w1@h", "pool"] == "TaskPool" and df.loc["w1@h", "concurrency"] == 4
+    assert df.loc["w1@h", "queues"] == "default, ml"
+    assert df.loc["w1@h", "load_1m"] == 0.5 and pd.isna(df.loc["w2@h", "load_1m"])
+    assert df.loc["w1@h", "version"] == "py-celery 5.7.0"
+
+
+def test_queues_frame_counts_consumers_running_and_rate():
+    workers = frames.workers_frame(
+        [{"hostname": "w1@h", "status": True}, {"hostname": "w2@h", "status": False}],
+        {
+            "w1@h": {"active_queues": [{"name": "default"}]},
+            "w2@h": {"active_queues": [{"name": "ml"}]},
+        },
+    )
+    tasks = frames.tasks_frame(
+        [task_payload(f"d{i}", at=T0 - 30) for i in range(3)]
+        + [task_payload("r", "STARTED", routing_key="ml", at=T0 - 5)]
+        + [{"uuid": "no-route", "name": None, "state": None, "timestamp": T0}]
+    )
+    df = frames.queues_frame({"default": 4, "ml": 9}, workers, tasks, NOW).set_index("queue")
+    assert df.loc["default", "messages"] == 4 and df.loc["default", "consumers"] == 1
+    assert df.loc["ml", "consumers"] == 0, "an offline worker consumes nothing"
+    assert df.loc["ml", "running"] == 1
+    assert df.loc["default", "received_per_min"] == pytest.approx(3 / 10)
+    assert df.loc["default", "avg_wait"] == pytest.approx(1.0)
