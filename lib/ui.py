@@ -31,6 +31,7 @@ __all__ = [
     "get_settings",
     "load_tasks",
     "local_frame",
+    "page",
     "show_reading",
     "task_detail",
     "viewer_tz",
@@ -63,6 +64,18 @@ def _monitor_for(key: str, _settings: Settings) -> ClusterMonitor:
 def get_monitor(settings: Settings) -> ClusterMonitor:
     """The one monitor per configuration, shared by every browser session."""
     return _monitor_for(repr(settings), settings)
+
+
+def page(title: str) -> tuple[Settings, ClusterMonitor]:
+    """Start a page: its title, the login-off banner when it applies, settings and monitor."""
+    settings = get_settings()
+    st.title(title)
+    if not settings.auth_enabled:
+        st.warning(
+            "Login is off (OPS_AUTH=off): anyone who can reach this port uses the console.",
+            icon="🔓",
+        )
+    return settings, get_monitor(settings)
 
 
 def load_tasks(monitor: ClusterMonitor, force: bool = False) -> Reading[pd.DataFrame]:

@@ -6,10 +6,7 @@ import streamlit as st
 
 from lib import frames, ui
 
-settings = ui.get_settings()
-monitor = ui.get_monitor(settings)
-
-st.title("Overview")
+settings, monitor = ui.page("Overview")
 
 
 @st.fragment(run_every=settings.poll_seconds)

@@ -6,10 +6,7 @@ import streamlit as st
 
 from lib import ui
 
-settings = ui.get_settings()
-monitor = ui.get_monitor(settings)
-
-st.title("Queues")
+settings, monitor = ui.page("Queues")
 
 
 @st.fragment(run_every=settings.poll_seconds)

@@ -6,8 +6,6 @@ import streamlit as st
 
 from lib import frames, ui
 
-settings = ui.get_settings()
-monitor = ui.get_monitor(settings)
 tz = ui.viewer_tz()
 
 #: The table would lag in the browser past this; the caption says when rows were left out.
@@ -37,11 +35,12 @@ RANGES = {
     "Custom": -1,
 }
 
-st.title("Tasks")
+settings, monitor = ui.page("Tasks")
 
 # The table is a snapshot held per browser session: rows must not move under a selection.
 refresh = st.button("Refresh", icon=":material/refresh:")
-if refresh or "tasks_reading" not in st.session_state:
+held = st.session_state.get("tasks_reading")
+if refresh or held is None or held.value is None:
     st.session_state.tasks_reading = ui.load_tasks(monitor, force=refresh)
 reading = st.session_state.tasks_reading
 if not ui.show_reading(reading, "tasks"):

@@ -4,10 +4,7 @@ import streamlit as st
 
 from lib import ui
 
-settings = ui.get_settings()
-monitor = ui.get_monitor(settings)
-
-st.title("Workers")
+settings, monitor = ui.page("Workers")
 
 
 @st.fragment(run_every=settings.poll_seconds)

@@ -1,0 +1,52 @@
+"""AppTest helpers: run the real entrypoint, then switch to a page, with fresh caches."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGES = {
+    "Overview": "pages/overview.py",
+    "Workers": "pages/workers.py",
+    "Tasks": "pages/tasks.py",
+    "Queues": "pages/queues.py",
+}
+
+
+def open_page(page: str, query: dict | None = None, timeout: float = 30) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if PAGES[page] != "pages/overview.py":
+        at.switch_page(PAGES[page]).run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page says in alerts, captions, markdown and headings, as one string."""
+    parts = []
+    for kind in ("error", "warning", "info", "caption", "markdown", "title", "subheader", "text"):
+        parts += [str(el.value) for el in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
