@@ -28,3 +28,33 @@ def _no_leaked_threads(request):
         return  # fixtures with session scope own long-lived threads there
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not leaked, f"test leaked threads: {leaked}"
+
+
+# -- a real cluster for integration and live page tests --------------------------------------
+
+LIVE = ("integration", "apptest_live")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(part in item.nodeid for part in ("tests/integration/", "_live.py")):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """Redis + two Celery workers + Flower with basic auth, on free loopback ports."""
+    from demo.cluster import Cluster
+
+    with Cluster(tmp_path_factory.mktemp("cluster")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def producer(cluster):
+    """A Celery app that sends tasks by name to the cluster, as any client would."""
+    from tests.live import producer_app
+
+    app = producer_app(cluster)
+    yield app
+    app.close()
