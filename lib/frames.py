@@ -364,5 +364,5 @@ def overview_kpis(
         "backlog": queue_backlog,
         "window_start": start.to_pydatetime(),
         "holds_less_than_window": bool(pd.notna(oldest) and oldest > start),
-        "oldest_task": None if pd.isna(oldest) else oldest.to_pydatetime(),
+        "oldest_task": None if pd.isna(oldest) else oldest.to_pydatetime(warn=False),
     }

@@ -1,0 +1,295 @@
+"""Browser fixtures: a real cluster holding known tasks, the console served by Streamlit, Chromium.
+
+Everything expensive has session scope and is started once, in dependency order:
+
+1. ``cluster``: redis, two Celery workers and Flower (``demo.cluster.Cluster``);
+2. ``sent_tasks``: a known mix of ``demo.add`` successes and ``demo.flaky`` failures, returned
+   only once Flower reports every one of them in its final state;
+3. ``console``: ``streamlit run app.py`` against that cluster, healthy on ``/_stcore/health``;
+4. ``browser``: Debian's Chromium driven by Playwright (never ``playwright install``).
+
+Each test gets its own browser context (``page``), so its Streamlit session is fresh. When a test
+fails, the tail of the Streamlit server log and a screenshot path are added to its report.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+from celery import Celery
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from demo.cluster import Cluster, free_port
+
+T = TypeVar("T")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1440, "height": 1000}
+FINAL_STATES = {"SUCCESS", "FAILURE"}
+#: Distinctive arguments, easy to find in Flower and in the console's search box.
+ADD_ARGS: tuple[tuple[int, int], ...] = tuple((31_400 + i, 27) for i in range(6))
+FAIL_REFS: tuple[int, ...] = (918_273, 918_274)
+POLL_INTERVAL = 0.2
+
+_LOG_KEY = pytest.StashKey[Path]()
+_SHOT_KEY = pytest.StashKey[Path]()
+
+
+def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Call ``check`` until it returns something truthy; TimeoutError after ``timeout`` s.
+
+    ``check`` may raise ``requests.RequestException`` while a service is still coming up; the
+    last such error (or the last falsy value) is named in the timeout message.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            last = check()
+            if last:
+                return last
+        except requests.RequestException as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+        time.sleep(POLL_INTERVAL)  # the poll interval of a deadline loop, not a fixed wait
+
+
+def log_tail(path: Path, lines: int = 60) -> str:
+    """The last ``lines`` lines of a log file (a note instead when it cannot be read)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"<cannot read {path}: {exc}>"
+
+
+def settle(page: Page, timeout: float = 20_000) -> None:
+    """Wait until the Streamlit app is connected, its script has finished, and no skeleton shows.
+
+    The short pause first lets a just-triggered rerun flip the script state to ``running``.
+    """
+    page.wait_for_timeout(200)
+    app = '[data-testid="stApp"]'
+    page.locator(f'{app}[data-test-connection-state="CONNECTED"]').wait_for(
+        state="attached", timeout=timeout
+    )
+    page.locator(f'{app}[data-test-script-state="notRunning"]').wait_for(
+        state="attached", timeout=timeout
+    )
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
+
+
+# ------------------------------------------------------------------------------ cluster, tasks
+
+
+@dataclass(frozen=True)
+class SentTasks:
+    """The tasks sent before the suite: uuid -> args for successes, uuid -> ref for failures."""
+
+    successes: dict[str, tuple[int, int]]
+    failures: dict[str, int]
+
+    @property
+    def uuids(self) -> list[str]:
+        """Every uuid sent, successes first."""
+        return [*self.successes, *self.failures]
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Redis, the demo workers and Flower (basic auth on), stopped when the session ends."""
+    live = Cluster(tmp_path_factory.mktemp("cluster"), flower_auth="admin:")
+    live.start(timeout=90)
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="session")
+def sent_tasks(cluster: Cluster) -> SentTasks:
+    """Send 6 ``demo.add`` and 2 failing ``demo.flaky`` tasks; wait until Flower has all final."""
+    client = Celery("browser-tests", broker=cluster.broker_url, backend=cluster.backend_url)
+    client.conf.update(
+        task_default_queue="default",  # the demo workers consume "default", not "celery"
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+    )
+    try:
+        successes = {
+            client.send_task("demo.add", args=args).id: args for args in ADD_ARGS
+        }
+        failures = {
+            client.send_task(
+                "demo.flaky", kwargs={"kind": "missing", "ref": ref, "seconds": 0.0}
+            ).id: ref
+            for ref in FAIL_REFS
+        }
+    finally:
+        client.close()
+    sent = SentTasks(successes, failures)
+
+    def all_final() -> bool:
+        resp = cluster.flower_get("/api/tasks", timeout=5)
+        resp.raise_for_status()
+        held: dict[str, dict[str, Any]] = resp.json()
+        return all(held.get(uuid, {}).get("state") in FINAL_STATES for uuid in sent.uuids)
+
+    wait_until(all_final, 45, "Flower to report every sent task in a final state")
+    return sent
+
+
+# ------------------------------------------------------------------------------ streamlit server
+
+
+@dataclass(frozen=True)
+class Console:
+    """The running console: its base URL (no trailing slash) and its server log."""
+
+    url: str
+    log_path: Path
+
+    def tail(self, lines: int = 60) -> str:
+        """The last lines of the Streamlit server log."""
+        return log_tail(self.log_path, lines)
+
+
+def _stop_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM the server's process group, then SIGKILL it if it outlives ``grace`` seconds."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=grace)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def console(
+    cluster: Cluster, sent_tasks: SentTasks, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    """``streamlit run app.py`` on a free port against ``cluster``, once its tasks are final."""
+    workdir = tmp_path_factory.mktemp("streamlit")
+    log_path = workdir / "streamlit.log"
+    port = free_port()
+    env = {
+        **os.environ,
+        **cluster.env(),
+        "OPS_AUTH": "off",
+        "OPS_POLL_SECONDS": "2",
+        "OPS_DATA_DIR": str(workdir / "ops-data"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    args = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true",
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            args,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: stopped as a whole at the end
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"streamlit exited with code {proc.returncode}; log tail:\n{log_tail(log_path)}"
+            )
+        resp = requests.get(f"{url}/_stcore/health", timeout=2)
+        return resp.status_code == 200 and resp.text.strip() == "ok"
+
+    try:
+        try:
+            wait_until(healthy, 60, f"{url}/_stcore/health to answer ok")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\nstreamlit log tail:\n{log_tail(log_path)}") from None
+        yield Console(url, log_path)
+    finally:
+        _stop_group(proc)
+
+
+# ------------------------------------------------------------------------------ browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium under Playwright's sync API."""
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def shots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where page screenshots (and screenshots of failed tests) go."""
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def page(
+    browser: Browser, console: Console, shots_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    """A page in a fresh context (own Streamlit session, downloads accepted, UTC clock)."""
+    request.node.stash[_LOG_KEY] = console.log_path
+    request.node.stash[_SHOT_KEY] = shots_dir / f"FAILED-{request.node.name}.png"
+    context = browser.new_context(accept_downloads=True, viewport=VIEWPORT, timezone_id="UTC")
+    context.set_default_timeout(20_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On a failed browser test: screenshot the page and add the server log tail to the report."""
+    report: pytest.TestReport = yield
+    log_path = item.stash.get(_LOG_KEY, None)
+    if not report.failed or report.when != "call" or log_path is None:
+        return report
+    tab = getattr(item, "funcargs", {}).get("page")
+    shot = item.stash[_SHOT_KEY]
+    try:
+        tab.screenshot(path=str(shot), full_page=True)
+        report.sections.append(("failure screenshot", str(shot)))
+    except Exception as exc:  # a dead page must not hide the test's own failure
+        report.sections.append(("failure screenshot", f"none: {exc!r}"))
+    report.sections.append(("streamlit server log (tail)", log_tail(log_path)))
+    return report
