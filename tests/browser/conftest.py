@@ -137,9 +137,7 @@ def sent_tasks(cluster: Cluster) -> SentTasks:
         broker_connection_retry_on_startup=True,
     )
     try:
-        successes = {
-            client.send_task("demo.add", args=args).id: args for args in ADD_ARGS
-        }
+        successes = {client.send_task("demo.add", args=args).id: args for args in ADD_ARGS}
         failures = {
             client.send_task(
                 "demo.flaky", kwargs={"kind": "missing", "ref": ref, "seconds": 0.0}

@@ -1,0 +1,92 @@
+"""Frames from recorded real Flower payloads, checked against plain-Python arithmetic."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from lib import frames
+from tests.recorded import RETRIED_OWN_PARENT, TRUNCATED_ARGS, recorded, recorded_tasks
+
+
+@pytest.fixture(scope="module")
+def raw() -> list[dict]:
+    return recorded_tasks()
+
+
+@pytest.fixture(scope="module")
+def df(raw) -> pd.DataFrame:
+    return frames.tasks_frame(raw).set_index("uuid", drop=False)
+
+
+def test_one_row_per_task_with_flowers_states(raw, df):
+    assert len(df) == len(raw)
+    assert Counter(df["state"]) == Counter(t["state"] for t in raw)
+
+
+def test_durations_follow_the_definition(raw, df):
+    for t in raw:
+        got = df.loc[t["uuid"], "duration"]
+        if t["state"] == "SUCCESS":
+            assert got == pytest.approx(t["runtime"])
+        elif t["state"] == "FAILURE" and t["started"] and t["failed"]:
+            assert got == pytest.approx(t["failed"] - t["started"], abs=1e-5)
+        else:
+            assert pd.isna(got)
+
+
+def test_wait_is_started_minus_sent(raw, df):
+    for t in raw:
+        if t["started"] and t["sent"]:
+            assert df.loc[t["uuid"], "wait"] == pytest.approx(t["started"] - t["sent"], abs=1e-5)
+
+
+def test_queue_comes_from_the_routing_key(raw, df):
+    for t in raw:
+        assert (df.loc[t["uuid"], "queue"] if t["routing_key"] else None) == (
+            t["routing_key"] or None
+        )
+
+
+def test_retried_task_is_its_own_parent_but_links_skip_it(df):
+    row = df.loc[RETRIED_OWN_PARENT]
+    assert row["parent_id"] == RETRIED_OWN_PARENT and row["retries"] == 1
+    assert frames.task_lineage(df.reset_index(drop=True), RETRIED_OWN_PARENT)["parent"] == []
+
+
+def test_truncated_args_stay_text_and_searchable(df):
+    args = df.loc[TRUNCATED_ARGS, "args"]
+    assert "..." in args and len(args) > 1024
+    hit = frames.filter_tasks(df.reset_index(drop=True), text="SKU-00101")
+    assert TRUNCATED_ARGS in set(hit["uuid"])
+
+
+def test_error_rate_equals_plain_python(raw, df):
+    now = datetime.fromtimestamp(max(t["timestamp"] for t in raw) + 1, UTC)
+    done = [t for t in raw if t["state"] in ("SUCCESS", "FAILURE")]
+    failed = sum(t["state"] == "FAILURE" for t in done)
+    workers = frames.workers_frame(
+        recorded("workers_ui")["data"], recorded("workers"), recorded("workers_status")
+    )
+    kpi = frames.overview_kpis(df.reset_index(drop=True), workers, 2, now)
+    assert kpi["processed"] == len(done)
+    assert kpi["failed"] == failed
+    assert kpi["error_rate"] == pytest.approx(100 * failed / len(done))
+
+
+def test_workers_from_recorded_payloads():
+    info, status = recorded("workers"), recorded("workers_status")
+    summaries = recorded("workers_ui")["data"]
+    w = frames.workers_frame(summaries, info, status).set_index("worker")
+    assert set(w.index) == set(status)
+    for host, data in info.items():
+        assert w.loc[host, "concurrency"] == data["stats"]["pool"]["max-concurrency"]
+        assert w.loc[host, "queues"] == ", ".join(sorted(q["name"] for q in data["active_queues"]))
+    for row in summaries:
+        assert w.loc[row["hostname"], "processed"] == row["processed"]
+        assert w.loc[row["hostname"], "last_heartbeat"] == pd.Timestamp(
+            max(row["heartbeats"]), unit="s", tz="UTC"
+        )
