@@ -28,18 +28,19 @@ SAYS = {
 }
 
 
+ROUTES = {
+    "/api/tasks": "tasks",
+    "/api/workers?status=1": "workers_status",
+    "/api/workers": "workers",
+    "/workers?json=1": "workers_ui",
+    "/api/queues/length": "queues_length",
+    "/api/task/types": "task_types",
+    "/api/task/info/": "task_info",
+}
+
+
 class RecordedFlower:
     """Serves the recorded payloads until ``fault`` is set."""
-
-    ROUTES = {
-        "/api/tasks": "tasks",
-        "/api/workers?status=1": "workers_status",
-        "/api/workers": "workers",
-        "/workers?json=1": "workers_ui",
-        "/api/queues/length": "queues_length",
-        "/api/task/types": "task_types",
-        "/api/task/info/": "task_info",
-    }
 
     def __init__(self):
         self.fault: tuple | None = None
@@ -49,7 +50,7 @@ class RecordedFlower:
             return self.fault
         if path.startswith("/tasks/datatable"):
             return 200, json.dumps({"recordsTotal": 61}), {}
-        for prefix, name in self.ROUTES.items():
+        for prefix, name in ROUTES.items():
             if path.startswith(prefix):
                 return 200, json.dumps(recorded(name)), {}
         return 404, "not found", {}
