@@ -6,9 +6,6 @@ import json
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "flower"
-#: Special cases in tasks.json, named by what makes them special.
-RETRIED_OWN_PARENT = "f0c7776b-7a23-47d2-b58d-fc3391f18331"
-TRUNCATED_ARGS = "379cb048-f26f-4879-bbd9-2d8bf4b9121b"
 
 
 def recorded(name: str):
@@ -18,3 +15,13 @@ def recorded(name: str):
 def recorded_tasks() -> list[dict]:
     """``/api/tasks`` as the client returns it: Flower's order, each with its uuid."""
     return [{**task, "uuid": uuid} for uuid, task in recorded("tasks").items()]
+
+
+def retried_own_parent() -> str:
+    """A task Celery retried: Flower lists it as its own parent (reference §6)."""
+    return next(t["uuid"] for t in recorded_tasks() if t.get("parent_id") == t["uuid"])
+
+
+def truncated_args() -> str:
+    """A task whose args repr Celery cut at 1024 characters with ``...``."""
+    return next(t["uuid"] for t in recorded_tasks() if len(t.get("args") or "") > 1024)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lib import frames
-from tests.recorded import RETRIED_OWN_PARENT, TRUNCATED_ARGS, recorded, recorded_tasks
+from tests.recorded import recorded, recorded_tasks, retried_own_parent, truncated_args
 
 
 @pytest.fixture(scope="module")
@@ -52,16 +52,18 @@ def test_queue_comes_from_the_routing_key(raw, df):
 
 
 def test_retried_task_is_its_own_parent_but_links_skip_it(df):
-    row = df.loc[RETRIED_OWN_PARENT]
-    assert row["parent_id"] == RETRIED_OWN_PARENT and row["retries"] == 1
-    assert frames.task_lineage(df.reset_index(drop=True), RETRIED_OWN_PARENT)["parent"] == []
+    uuid = retried_own_parent()
+    row = df.loc[uuid]
+    assert row["parent_id"] == uuid and row["retries"] == 1
+    assert frames.task_lineage(df.reset_index(drop=True), uuid)["parent"] == []
 
 
 def test_truncated_args_stay_text_and_searchable(df):
-    args = df.loc[TRUNCATED_ARGS, "args"]
+    uuid = truncated_args()
+    args = df.loc[uuid, "args"]
     assert "..." in args and len(args) > 1024
-    hit = frames.filter_tasks(df.reset_index(drop=True), text="SKU-00101")
-    assert TRUNCATED_ARGS in set(hit["uuid"])
+    hit = frames.filter_tasks(df.reset_index(drop=True), text=args[600:620])
+    assert uuid in set(hit["uuid"])
 
 
 def test_error_rate_equals_plain_python(raw, df):
