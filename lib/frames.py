@@ -20,6 +20,7 @@ import pandas as pd
 
 __all__ = [
     "TASK_COLUMNS",
+    "TASK_TABLE_COLUMNS",
     "TASK_TIME_COLUMNS",
     "WORKER_COLUMNS",
     "filter_params",
@@ -95,6 +96,8 @@ TASK_COLUMNS = (
     "root_id",
     "children",
 )
+#: The Tasks table: enough to scan and filter by eye; the task detail shows the rest.
+TASK_TABLE_COLUMNS = (*TASK_COLUMNS[:9], "retries", "args", "kwargs", "exception")
 WORKER_COLUMNS = (
     "worker",
     "online",

@@ -10,21 +10,6 @@ tz = ui.viewer_tz()
 
 #: The table would lag in the browser past this; the caption says when rows were left out.
 MAX_ROWS = 10_000
-TABLE_COLUMNS = [
-    "uuid",
-    "name",
-    "state",
-    "worker",
-    "queue",
-    "received",
-    "started",
-    "duration",
-    "wait",
-    "retries",
-    "args",
-    "kwargs",
-    "exception",
-]
 RANGES = {
     "Any time": None,
     "Last 15 minutes": 900,
@@ -83,7 +68,9 @@ elif RANGES[span]:
 
 matched = frames.filter_tasks(all_tasks, states, names, workers, queues, start, end, text)
 matched = matched.sort_values("timestamp", ascending=False, na_position="last")
-shown = ui.local_frame(matched.head(MAX_ROWS)[TABLE_COLUMNS], tz).reset_index(drop=True)
+shown = ui.local_frame(matched.head(MAX_ROWS)[list(frames.TASK_TABLE_COLUMNS)], tz).reset_index(
+    drop=True
+)
 more = (
     f" (newest {MAX_ROWS:,} shown; narrow the filters to see the rest)"
     if len(matched) > MAX_ROWS
