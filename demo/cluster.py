@@ -1,0 +1,521 @@
+"""A real, local Celery cluster for the sandbox and for integration tests.
+
+`Cluster` starts redis-server (broker on db 0, result backend on db 1), a few Celery workers
+running `demo.tasks`, and Flower, all on free loopback ports and as child processes in their
+own process groups. `start()` returns only once Flower answers, every worker is reported
+alive, and Flower's inspect cache has been filled (reference §13 wait sequence), so control
+calls made right after do not 404.
+
+    with Cluster(tmp_path) as cluster:
+        os.environ.update(cluster.env())
+        ...
+
+Nothing here is daemonized: `stop()` (also run at interpreter exit) ends every process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import requests
+from celery.utils.nodenames import host_format
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REDIS_INSTALL_CMD = "apt-get install -y redis-server"
+POLL_INTERVAL = 0.2
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One `celery worker` process: node name (``%h`` = host), queues and pool size.
+
+    With ``autoscale=(max, min)`` Celery ignores ``concurrency`` and starts ``min``
+    processes, so only one of the two is passed to the worker.
+    """
+
+    name: str
+    queues: tuple[str, ...]
+    concurrency: int = 2
+    autoscale: tuple[int, int] | None = None
+    extra_args: tuple[str, ...] = ()
+
+    @property
+    def hostname(self) -> str:
+        """The node name as the worker and Flower report it (``w1@myhost``)."""
+        return host_format(self.name)
+
+
+DEFAULT_WORKERS: tuple[WorkerSpec, ...] = (
+    WorkerSpec("w1@%h", ("default", "email", "etl"), autoscale=(4, 2)),
+    WorkerSpec("w2@%h", ("ml", "etl", "default"), concurrency=2),
+)
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago (the OS picks it for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def find_redis_server() -> str:
+    """Path of redis-server, installing the Debian package when we can (root + apt-get)."""
+    path = shutil.which("redis-server")
+    if path:
+        return path
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        cmd = REDIS_INSTALL_CMD.split()
+        if subprocess.run(cmd, env=env, check=False).returncode != 0:
+            # A fresh container often has no package lists yet.
+            subprocess.run(["apt-get", "update"], env=env, check=True)
+            subprocess.run(cmd, env=env, check=True)
+        path = shutil.which("redis-server")
+        if path:
+            return path
+    raise RuntimeError(f"redis-server not found on PATH; install it with: sudo {REDIS_INSTALL_CMD}")
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        return f"<cannot read {path}: {exc}>"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class _Proc:
+    """A child process in its own process group, logging to a file."""
+
+    def __init__(self, label: str, args: list[str], log_path: Path, env: dict[str, str]):
+        self.label = label
+        self.log_path = log_path
+        # The child gets its own copy of the descriptor, so the parent can close it at once.
+        with open(log_path, "ab") as log:
+            self.popen = subprocess.Popen(
+                args,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Own session = own process group: stop() can signal a worker's pool children
+                # too, and a Ctrl-C in the launcher's terminal does not reach them directly.
+                start_new_session=True,
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def check_alive(self) -> None:
+        if not self.alive:
+            raise RuntimeError(
+                f"{self.label} exited with code {self.popen.returncode}; "
+                f"last lines of {self.log_path}:\n{_tail(self.log_path)}"
+            )
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            # The group is already gone; nothing left to signal.
+            return
+
+    def terminate(self) -> None:
+        """Ask the leader to shut down (Celery: warm shutdown) without waiting."""
+        if self.alive:
+            self.popen.send_signal(signal.SIGTERM)
+
+    def stop(self, grace: float, signalled: bool = False) -> None:
+        """SIGTERM the leader, give it ``grace`` seconds, then kill the whole group."""
+        if self.alive:
+            if not signalled:
+                self.terminate()
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                # Celery: SIGQUIT = cold shutdown (abandon running tasks), before the hard kill.
+                self.popen.send_signal(signal.SIGQUIT)
+                try:
+                    self.popen.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    self._signal_group(signal.SIGKILL)
+                    self.popen.wait(timeout=5)
+        # Pool children of a worker that died hard may still be around in the group.
+        self._signal_group(signal.SIGKILL)
+
+
+# Strong references on purpose: a Cluster dropped without stop() must still be stopped at exit.
+_LIVE: set[Cluster] = set()
+
+
+@atexit.register
+def _stop_all_clusters() -> None:
+    for cluster in list(_LIVE):
+        cluster.stop()
+
+
+class Cluster:
+    """Redis + Celery workers + Flower on free loopback ports, for demos and tests.
+
+    ``flower_auth``: ``"user:password"`` for Flower's basic auth; a value ending in ``:``
+    (the default ``"admin:"``) gets a random password; ``None`` runs Flower without auth and
+    with ``FLOWER_UNAUTHENTICATED_API=true``. ``url_prefix`` (e.g. ``"flower"``) is passed to
+    Flower's ``--url_prefix`` and is part of `flower_url`.
+    """
+
+    def __init__(
+        self,
+        workdir: Path | str,
+        flower_auth: str | None = "admin:",
+        url_prefix: str = "",
+        workers: Sequence[WorkerSpec] = DEFAULT_WORKERS,
+        python: str | None = None,
+        flower_args: Sequence[str] = (),
+    ) -> None:
+        self.workdir = Path(workdir).resolve()
+        if flower_auth is not None:
+            user, sep, password = flower_auth.partition(":")
+            if not user or not sep:
+                raise ValueError("flower_auth must look like 'user:password' (or 'user:')")
+            flower_auth = f"{user}:{password or secrets.token_urlsafe(12)}"
+        self._flower_auth = flower_auth
+        self.url_prefix = url_prefix.strip("/")
+        self.workers: tuple[WorkerSpec, ...] = tuple(workers)
+        if len({w.hostname for w in self.workers}) != len(self.workers):
+            raise ValueError("worker names must be unique")
+        self.python = python or sys.executable
+        self.flower_args = tuple(flower_args)
+        self._redis_port: int | None = None
+        self._flower_port: int | None = None
+        self._redis: _Proc | None = None
+        self._workers: list[_Proc] = []
+        self._flower: _Proc | None = None
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def redis_port(self) -> int:
+        if self._redis_port is None:
+            raise RuntimeError("cluster not started")
+        return self._redis_port
+
+    @property
+    def flower_port(self) -> int:
+        if self._flower_port is None:
+            raise RuntimeError("cluster not started")
+        return self._flower_port
+
+    @property
+    def broker_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def backend_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/1"
+
+    @property
+    def flower_url(self) -> str:
+        """Flower's base URL, including the url prefix, without credentials or trailing /."""
+        base = f"http://127.0.0.1:{self.flower_port}"
+        return f"{base}/{self.url_prefix}" if self.url_prefix else base
+
+    @property
+    def flower_auth(self) -> str | None:
+        """``"user:password"`` for Flower's basic auth, or None when Flower runs without it."""
+        return self._flower_auth
+
+    @property
+    def worker_names(self) -> list[str]:
+        """Full worker hostnames, as Flower reports them (``w1@myhost``)."""
+        return [w.hostname for w in self.workers]
+
+    @property
+    def running(self) -> bool:
+        return self._redis is not None and self._redis.alive
+
+    @property
+    def flower_running(self) -> bool:
+        return self._flower is not None and self._flower.alive
+
+    def check_alive(self) -> None:
+        """Raise RuntimeError (with the log tail) if any process of the cluster has died."""
+        if self._redis is None:
+            raise RuntimeError("cluster not started")
+        for proc in [self._redis, *self._workers, self._flower]:
+            if proc is not None:
+                proc.check_alive()
+
+    def env(self) -> dict[str, str]:
+        """The console's configuration variables for this cluster.
+
+        ``FLOWER_BASIC_AUTH`` is an empty string (not absent) without auth, so that
+        ``os.environ.update(cluster.env())`` overrides a value left by another cluster.
+        """
+        return {
+            "FLOWER_URL": self.flower_url,
+            "FLOWER_BASIC_AUTH": self._flower_auth or "",
+            "CELERY_BROKER_URL": self.broker_url,
+            "CELERY_RESULT_BACKEND": self.backend_url,
+        }
+
+    def http_auth(self) -> tuple[str, str] | None:
+        """The basic-auth pair for `requests` (``auth=cluster.http_auth()``)."""
+        if self._flower_auth is None:
+            return None
+        user, _, password = self._flower_auth.partition(":")
+        return user, password
+
+    def flower_get(self, path: str, timeout: float = 10.0, **params: Any) -> requests.Response:
+        """GET ``path`` (e.g. ``/api/workers``) on Flower with this cluster's credentials."""
+        return requests.get(
+            self.flower_url + path, params=params, auth=self.http_auth(), timeout=timeout
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, timeout: float = 60.0) -> Cluster:
+        """Start redis, the workers and Flower; return once Flower sees every worker."""
+        with self._lock:
+            if self._redis is not None:
+                raise RuntimeError("cluster already started")
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            _LIVE.add(self)
+            try:
+                deadline = time.monotonic() + timeout
+                self._start_redis(deadline)
+                for spec in self.workers:
+                    self._workers.append(self._spawn_worker(spec))
+                self._flower_port = None
+                self._start_flower(deadline)
+            except BaseException:
+                self.stop()
+                raise
+        return self
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop Flower, then the workers (warm shutdown, ``grace`` s), then redis. Idempotent."""
+        with self._lock:
+            if self._flower is not None:
+                self._flower.stop(grace)
+                self._flower = None
+            # Signal all workers first so their warm shutdowns overlap.
+            for proc in self._workers:
+                proc.terminate()
+            for proc in self._workers:
+                proc.stop(grace, signalled=True)
+            self._workers = []
+            if self._redis is not None:
+                self._disconnect_demo_app()
+                self._redis.stop(grace)
+                self._redis = None
+            _LIVE.discard(self)
+
+    def stop_flower(self, grace: float = 5.0) -> None:
+        """Take Flower down (its in-memory task history is lost); workers keep running."""
+        with self._lock:
+            if self._flower is not None:
+                self._flower.stop(grace)
+                self._flower = None
+
+    def start_flower(self, timeout: float = 30.0) -> None:
+        """Start Flower again on the same port and wait until it sees every worker."""
+        with self._lock:
+            if not self.running:
+                raise RuntimeError("cluster not started")
+            if self.flower_running:
+                return
+            self._start_flower(time.monotonic() + timeout)
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ internals
+
+    def _disconnect_demo_app(self) -> None:
+        """If this process's `demo.tasks.app` uses our Redis, drop its result subscriptions."""
+        tasks_module = sys.modules.get("demo.tasks")
+        if (
+            tasks_module is not None
+            and self._redis_port is not None
+            and tasks_module.app.conf.broker_url == self.broker_url
+        ):
+            tasks_module.disconnect()
+
+    def _child_env(self) -> dict[str, str]:
+        env = {
+            # Flower reads FLOWER_<option> variables (e.g. FLOWER_BASIC_AUTH) from its
+            # environment; inherited ones must not override this cluster's settings.
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("FLOWER_")
+        }
+        env.update(
+            CELERY_BROKER_URL=self.broker_url,
+            CELERY_RESULT_BACKEND=self.backend_url,
+            PYTHONUNBUFFERED="1",
+            PYTHONPATH=os.pathsep.join(
+                p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
+            ),
+        )
+        return env
+
+    def _start_redis(self, deadline: float) -> None:
+        import redis  # local: only needed while starting
+
+        binary = find_redis_server()
+        # A port picked by free_port() can be taken before redis binds it; retry a few times.
+        for _attempt in range(3):
+            port = free_port()
+            args = [
+                binary,
+                "--port", str(port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", str(self.workdir),
+                "--daemonize", "no",
+            ]  # fmt: skip
+            proc = _Proc("redis-server", args, self.workdir / "redis.log", os.environ.copy())
+            client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+            while time.monotonic() < deadline:
+                if not proc.alive:
+                    break
+                try:
+                    if client.ping():
+                        self._redis, self._redis_port = proc, port
+                        return
+                except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                    time.sleep(POLL_INTERVAL)
+            client.close()
+            if proc.alive:  # deadline passed while redis was still not answering
+                proc.stop(1)
+                raise TimeoutError(
+                    f"redis-server did not answer on port {port}; log tail:\n{_tail(proc.log_path)}"
+                )
+            if "Address already in use" not in _tail(proc.log_path):
+                proc.check_alive()
+        raise RuntimeError(
+            f"redis-server could not bind a port; log:\n{_tail(self.workdir / 'redis.log')}"
+        )
+
+    def _spawn_worker(self, spec: WorkerSpec) -> _Proc:
+        short = spec.name.split("@")[0]
+        args = [
+            self.python, "-m", "celery", "-A", "demo.tasks", "worker",
+            "-n", spec.name,
+            "-Q", ",".join(spec.queues),
+            "-E",
+            "-l", "INFO",
+        ]  # fmt: skip
+        if spec.autoscale:
+            args.append(f"--autoscale={spec.autoscale[0]},{spec.autoscale[1]}")
+        else:
+            args += ["-c", str(spec.concurrency)]
+        args += list(spec.extra_args)
+        return _Proc(
+            f"worker {spec.name}", args, self.workdir / f"worker-{short}.log", self._child_env()
+        )
+
+    def _flower_cmd(self, port: int) -> tuple[list[str], dict[str, str]]:
+        args = [
+            self.python, "-m", "celery", "-A", "demo.tasks", "flower",
+            "--address=127.0.0.1",
+            f"--port={port}",
+        ]  # fmt: skip
+        env = self._child_env()
+        if self._flower_auth:
+            args.append(f"--basic_auth={self._flower_auth}")
+        else:
+            # Without any auth Flower 2.x answers 401 on /api/* unless this is set (§1).
+            env["FLOWER_UNAUTHENTICATED_API"] = "true"
+        if self.url_prefix:
+            args.append(f"--url_prefix={self.url_prefix}")
+        args += list(self.flower_args)
+        return args, env
+
+    def _start_flower(self, deadline: float) -> None:
+        reuse_port = self._flower_port is not None
+        for _attempt in range(1 if reuse_port else 3):
+            port = self._flower_port if reuse_port else free_port()
+            assert port is not None
+            args, env = self._flower_cmd(port)
+            proc = _Proc("flower", args, self.workdir / "flower.log", env)
+            self._flower, self._flower_port = proc, port
+            try:
+                self._wait_for_flower(proc, deadline)
+                return
+            except (RuntimeError, TimeoutError):
+                proc.stop(1)
+                self._flower = None
+                in_use = "Address already in use" in _tail(proc.log_path)
+                if reuse_port or not in_use:
+                    raise
+        raise RuntimeError("flower could not bind a free port")
+
+    def _wait_for_flower(self, proc: _Proc, deadline: float) -> None:
+        """§13 wait sequence: healthcheck OK, all workers alive, inspect cache filled."""
+
+        def poll(what: str, check: Any, logs: list[Path]) -> Any:
+            last: object = None
+            while time.monotonic() < deadline:
+                proc.check_alive()
+                for worker in self._workers:
+                    worker.check_alive()
+                try:
+                    ok, last = check()
+                    if ok:
+                        return last
+                except requests.RequestException as exc:
+                    last = exc
+                time.sleep(POLL_INTERVAL)
+            tails = "\n".join(f"--- {log}:\n{_tail(log, 25)}" for log in logs)
+            raise TimeoutError(
+                f"timed out waiting for {what} (last: {last!r}); log tails:\n{tails}"
+            )
+
+        def healthcheck() -> tuple[bool, object]:
+            resp = self.flower_get("/healthcheck", timeout=2)
+            return resp.status_code == 200 and resp.text.strip() == "OK", resp.status_code
+
+        def workers_alive() -> tuple[bool, object]:
+            resp = self.flower_get("/api/workers", timeout=5, status=1)
+            resp.raise_for_status()
+            status = resp.json()
+            return all(status.get(name) is True for name in self.worker_names), status
+
+        def inspect_cache() -> tuple[bool, object]:
+            resp = self.flower_get("/api/workers", timeout=10, refresh=1)
+            resp.raise_for_status()
+            info = resp.json()
+            missing = [n for n in self.worker_names if "stats" not in info.get(n, {})]
+            return not missing, {"missing": missing}
+
+        worker_logs = [w.log_path for w in self._workers]
+        poll("Flower /healthcheck", healthcheck, [proc.log_path])
+        poll("workers alive in /api/workers?status=1", workers_alive, worker_logs)
+        poll("/api/workers?refresh=1 to list every worker", inspect_cache, [proc.log_path])

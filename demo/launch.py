@@ -1,0 +1,159 @@
+"""One-command sandbox: a local Celery cluster with live traffic, and the console on top.
+
+    python -m demo.launch [--rate 1] [--port 8501]
+
+Starts a `demo.cluster.Cluster` (redis, two workers, Flower with basic auth) with its data
+and logs in ``.ops-data/sandbox/``, a `demo.loadgen` child process sending work at
+``--rate`` units per second, and ``streamlit run app.py`` configured for that cluster
+(``OPS_AUTH=off`` unless already set). Ctrl-C or SIGTERM stops all of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from demo.cluster import REPO_ROOT, Cluster
+
+DEFAULT_WORKDIR = REPO_ROOT / ".ops-data" / "sandbox"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
+    """Child in its own process group: Ctrl-C reaches only us, and we stop it in order."""
+    if log is None:
+        return subprocess.Popen(args, cwd=REPO_ROOT, env=env, start_new_session=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            args,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _terminate(proc: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def _write_env_file(path: Path, env: dict[str, str]) -> None:
+    """`source`-able copy of the cluster settings, for running tests or scripts against it."""
+    lines = [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)  # holds the Flower password
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=1.0, help="load: sends/s (0 = no load)")
+    parser.add_argument("--port", type=int, default=8501, help="console (streamlit) port")
+    parser.add_argument("--seed", type=int, default=None, help="load generator seed")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument(
+        "--flower-auth", default="admin:", help="user:password for Flower (default: random pw)"
+    )
+    args = parser.parse_args(argv)
+
+    app_py = REPO_ROOT / "app.py"
+    if not app_py.exists():
+        print(f"error: {app_py} not found", file=sys.stderr)
+        return 2
+    if not _port_free(args.port):
+        print(f"error: port {args.port} on 127.0.0.1 is in use (try --port)", file=sys.stderr)
+        return 2
+
+    stop = threading.Event()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+    cluster = Cluster(args.workdir, flower_auth=args.flower_auth)
+    loadgen: subprocess.Popen[bytes] | None = None
+    console: subprocess.Popen[bytes] | None = None
+    try:
+        print(f"starting cluster in {args.workdir} ...", flush=True)
+        cluster.start()
+        child_env = {**os.environ, **cluster.env(), "PYTHONUNBUFFERED": "1"}
+        _write_env_file(args.workdir / "env.sh", cluster.env())
+        if args.rate > 0:
+            cmd = [sys.executable, "-m", "demo.loadgen", "--rate", str(args.rate)]
+            if args.seed is not None:
+                cmd += ["--seed", str(args.seed)]
+            loadgen = _spawn(cmd, child_env, args.workdir / "loadgen.log")
+        console_env = {**child_env, "OPS_AUTH": os.environ.get("OPS_AUTH", "off")}
+        streamlit = [
+            sys.executable, "-m", "streamlit", "run", str(app_py),
+            "--server.port", str(args.port),
+            "--server.address", "127.0.0.1",
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+        ]  # fmt: skip
+        # No log file: the console's own output stays on this terminal.
+        console = _spawn(streamlit, console_env, None)
+        user, _, password = (cluster.flower_auth or ":").partition(":")
+        print(
+            "\n".join(
+                [
+                    "",
+                    f"  Console : http://127.0.0.1:{args.port}",
+                    f"  Flower  : {cluster.flower_url}  (user {user!r}, password {password!r})",
+                    f"  Broker  : {cluster.broker_url}   backend: {cluster.backend_url}",
+                    f"  Workers : {', '.join(cluster.worker_names)}",
+                    f"  Load    : {args.rate}/s" + (" (off)" if args.rate <= 0 else ""),
+                    f"  Logs    : {args.workdir}/  (env for scripts: source {args.workdir}/env.sh)",
+                    "  Ctrl-C stops everything.",
+                    "",
+                ]
+            ),
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            if console.poll() is not None:
+                print(f"console exited with code {console.returncode}", file=sys.stderr)
+                break
+            if loadgen is not None and loadgen.poll() is not None:
+                print(f"load generator exited ({loadgen.returncode}); see loadgen.log")
+                loadgen = None
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: fall through to the orderly shutdown
+    finally:
+        # Ignore a second Ctrl-C while shutting down, so children are not left behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print("stopping ...", flush=True)
+        _terminate(console)
+        _terminate(loadgen)
+        cluster.stop()
+        print("stopped.", flush=True)
+    return 0 if console is None or console.returncode in (0, None, -signal.SIGTERM) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
