@@ -110,6 +110,7 @@ WORKER_COLUMNS = (
     "load_15m",
     "pool",
     "concurrency",
+    "autoscale",
     "queues",
     "pid",
     "uptime",
@@ -251,7 +252,7 @@ def workers_frame(
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     for col in ("active", "processed", "concurrency", "pid"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
-    for col in ("worker", "pool", "queues", "version"):
+    for col in ("worker", "pool", "autoscale", "queues", "version"):
         frame[col] = frame[col].astype("string")
     return frame
 
@@ -259,6 +260,8 @@ def workers_frame(
 def _worker_row(host: str, summary: Mapping, info: Mapping, status: Mapping, now: float) -> dict:
     stats = info.get("stats") if isinstance(info.get("stats"), Mapping) else {}
     pool = stats.get("pool") if isinstance(stats.get("pool"), Mapping) else {}
+    # With --autoscale the pool's max-concurrency is stale; the autoscaler has the real size.
+    scaler = stats.get("autoscaler") if isinstance(stats.get("autoscaler"), Mapping) else {}
     beats = [b for b in summary.get("heartbeats") or [] if isinstance(b, int | float)]
     last = max(beats) if beats else None
     load = summary.get("loadavg") or stats.get("rusage", {}).get("loadavg") or []
@@ -276,7 +279,8 @@ def _worker_row(host: str, summary: Mapping, info: Mapping, status: Mapping, now
         "load_5m": load[1],
         "load_15m": load[2],
         "pool": pool.get("implementation", "").rsplit(":", 1)[-1] or None,
-        "concurrency": pool.get("max-concurrency"),
+        "concurrency": scaler.get("current", pool.get("max-concurrency")),
+        "autoscale": f"{scaler['min']}–{scaler['max']}" if {"min", "max"} <= set(scaler) else None,
         "queues": ", ".join(sorted(q for q in queues if q)) or None,
         "pid": summary.get("pid") or stats.get("pid"),
         "uptime": stats.get("uptime"),

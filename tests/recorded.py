@@ -17,6 +17,11 @@ def recorded_tasks() -> list[dict]:
     return [{**task, "uuid": uuid} for uuid, task in recorded("tasks").items()]
 
 
+def special(case: str) -> str:
+    """The uuid of a named special case (specials.json, written by demo/record_fixtures.py)."""
+    return recorded("specials")[case]
+
+
 def retried_own_parent() -> str:
     """A task Celery retried: Flower lists it as its own parent (reference §6)."""
     return next(t["uuid"] for t in recorded_tasks() if t.get("parent_id") == t["uuid"])

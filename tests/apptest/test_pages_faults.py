@@ -9,7 +9,7 @@ import pytest
 
 from tests.apptest.conftest import open_page, texts
 from tests.live import wait_until
-from tests.recorded import recorded
+from tests.recorded import recorded, special
 from tests.scripted_server import ScriptedServer
 
 FAULTS = {
@@ -50,6 +50,9 @@ class RecordedFlower:
             return self.fault
         if path.startswith("/tasks/datatable"):
             return 200, json.dumps({"recordsTotal": 61}), {}
+        if path.startswith("/api/tasks"):
+            # the recorded list plus a task Flower saw only mid-flight (name, args... null)
+            return 200, json.dumps({**recorded("tasks"), **recorded("tasks_name_none")}), {}
         for prefix, name in ROUTES.items():
             if path.startswith(prefix):
                 return 200, json.dumps(recorded(name)), {}
@@ -69,7 +72,15 @@ def flower(monkeypatch):
 def test_tasks_from_recorded_flower(flower):
     at = open_page("Tasks")
     assert not at.exception
-    assert len(at.dataframe[0].value) == 61
+    assert len(at.dataframe[0].value) == 62
+
+
+def test_a_task_without_a_name_opens_like_any_other(flower):
+    uuid = special("name_none_midflight")
+    at = open_page("Tasks", query={"task": uuid})
+    assert not at.exception
+    assert f"Task {uuid}" in texts(at)
+    assert at.metric[0].label == "Name" and at.metric[0].value == "—"
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -78,7 +89,7 @@ def test_tasks_page_keeps_last_good_data_when_flower_breaks(flower, fault):
     flower.fault = FAULTS[fault]
     at.button[0].click().run()  # Refresh
     assert not at.exception
-    assert len(at.dataframe[0].value) == 61, "the last good tasks stay on screen"
+    assert len(at.dataframe[0].value) == 62, "the last good tasks stay on screen"
     stale = [w.value for w in at.warning if "last good tasks" in w.value]
     assert stale and SAYS[fault] in stale[0]
 

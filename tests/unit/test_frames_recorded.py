@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lib import frames
-from tests.recorded import recorded, recorded_tasks, retried_own_parent, truncated_args
+from tests.recorded import recorded, recorded_tasks, retried_own_parent, special, truncated_args
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +85,27 @@ def test_workers_from_recorded_payloads():
     w = frames.workers_frame(summaries, info, status).set_index("worker")
     assert set(w.index) == set(status)
     for host, data in info.items():
-        assert w.loc[host, "concurrency"] == data["stats"]["pool"]["max-concurrency"]
+        scaler = data["stats"].get("autoscaler")
+        want = scaler["current"] if scaler else data["stats"]["pool"]["max-concurrency"]
+        assert w.loc[host, "concurrency"] == want
+        assert (w.loc[host, "autoscale"] if scaler else None) == (
+            f"{scaler['min']}–{scaler['max']}" if scaler else None
+        )
         assert w.loc[host, "queues"] == ", ".join(sorted(q["name"] for q in data["active_queues"]))
     for row in summaries:
         assert w.loc[row["hostname"], "processed"] == row["processed"]
         assert w.loc[row["hostname"], "last_heartbeat"] == pd.Timestamp(
             max(row["heartbeats"]), unit="s", tz="UTC"
         )
+
+
+def test_task_seen_only_mid_flight_has_no_name_but_still_counts():
+    raw = [{**t, "uuid": u} for u, t in recorded("tasks_name_none").items()]
+    df = frames.tasks_frame(raw)
+    row = df.set_index("uuid").loc[special("name_none_midflight")]
+    assert pd.isna(row["name"]) and pd.isna(row["queue"]) and pd.isna(row["received"])
+    assert row["state"] == "SUCCESS" and row["duration"] == pytest.approx(raw[0]["runtime"])
+    now = datetime.fromtimestamp(raw[0]["timestamp"] + 1, UTC)
+    kpi = frames.overview_kpis(df, frames.workers_frame([]), None, now)
+    assert kpi["processed"] == 1 and kpi["failed"] == 0
+    assert frames.filter_tasks(df, text=special("name_none_midflight")[:8]).shape[0] == 1
