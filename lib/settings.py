@@ -2,7 +2,8 @@
 
 Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOWER_BASIC_AUTH``,
 ``FLOWER_TIMEOUT``, ``CELERY_BROKER_URL``, ``CELERY_RESULT_BACKEND``, ``OPS_POLL_SECONDS``,
-``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE``. Each may also come
+``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE`` (plus our own
+``OPS_ERROR_RULES_FILE``: extra error categories). Each may also come
 from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
@@ -44,6 +45,7 @@ NAMES = (
     "OPS_AUTH",
     "OPS_USERS_FILE",
     "OPS_WORKFLOWS_FILE",
+    "OPS_ERROR_RULES_FILE",
 )
 
 
@@ -61,6 +63,7 @@ class Settings:
     auth_enabled: bool = True
     users_file: Path | None = None
     workflows_file: Path | None = None
+    error_rules_file: Path | None = None
 
     @property
     def flower_display_url(self) -> str:
@@ -110,6 +113,7 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         auth_enabled=take("OPS_AUTH", _parse_switch, True),
         users_file=take("OPS_USERS_FILE", Path, None),
         workflows_file=take("OPS_WORKFLOWS_FILE", Path, None),
+        error_rules_file=take("OPS_ERROR_RULES_FILE", Path, None),
     )
     if problems:
         raise SettingsError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -34,6 +34,7 @@ __all__ = [
     "page",
     "show_reading",
     "task_detail",
+    "time_range",
     "viewer_tz",
 ]
 
@@ -227,3 +228,40 @@ def _open_task(task_id: str) -> None:
 
 def _text(value: object) -> str:
     return "—" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+#: The analytics time ranges; "Custom" asks for two dates.
+TIME_RANGES = {
+    "Last 15 minutes": timedelta(minutes=15),
+    "Last hour": timedelta(hours=1),
+    "Last 6 hours": timedelta(hours=6),
+    "Last 24 hours": timedelta(hours=24),
+    "Last 7 days": timedelta(days=7),
+    "Custom": None,
+}
+
+
+def time_range(now: datetime | None = None) -> tuple[datetime, datetime, str]:
+    """The analytics range picker, one choice shared by every analytics page of a session.
+
+    Returns ``(start, end, label)`` in UTC. Widget state is dropped on page change, so the
+    choice is kept under a plain session key as well.
+    """
+    now = now or datetime.now(UTC)
+    names = list(TIME_RANGES)
+    chosen = st.session_state.get("analytics_range", "Last hour")
+    label = st.selectbox("Time range", names, index=names.index(chosen), key="time_range_pick")
+    st.session_state["analytics_range"] = label
+    if TIME_RANGES[label] is not None:
+        return now - TIME_RANGES[label], now, label
+    tz = viewer_tz()
+    today = now.astimezone(tz).date()
+    default = st.session_state.get("analytics_dates", (today - timedelta(days=1), today))
+    picked = st.date_input("Between", default, key="time_range_dates")
+    if not (isinstance(picked, tuple) and len(picked) == 2):
+        st.caption("Pick an end date.")
+        st.stop()
+    st.session_state["analytics_dates"] = picked
+    start = datetime.combine(picked[0], datetime.min.time(), tz).astimezone(UTC)
+    end = datetime.combine(picked[1], datetime.max.time(), tz).astimezone(UTC)
+    return start, end, f"{picked[0]:%Y-%m-%d} – {picked[1]:%Y-%m-%d}"
