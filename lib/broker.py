@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from lib.errors import BrokerError
 from lib.settings import redact_url
 
-__all__ = ["REDIS_PRIORITY_SEPARATOR", "BrokerProbe", "redis_queue_keys"]
+__all__ = ["REDIS_PRIORITY_SEPARATOR", "BrokerProbe", "ResultBackend", "redis_queue_keys"]
 
 #: kombu's Redis transport: separator and the non-zero priority steps it creates keys for.
 REDIS_PRIORITY_SEPARATOR = "\x06\x16"
@@ -99,3 +99,40 @@ class BrokerProbe:
         for secret in filter(None, [urlsplit(self.url).password]):
             reason = reason.replace(secret, "***")
         return f"The broker at {self.display_url} cannot be read: {reason}."
+
+
+class ResultBackend:
+    """Reads task metadata from Celery's result backend (the real args with result_extended).
+
+    Only read here: the console never writes to the backend. A Celery app object is used for
+    its backend implementations alone (no broker connection is made).
+    """
+
+    def __init__(self, backend_url: str, timeout: float = 3.0):
+        from celery import Celery
+
+        self.display_url = redact_url(backend_url)
+        self._app = Celery("ops-console-reader", broker="memory://", backend=backend_url)
+        self._app.conf.update(
+            redis_socket_timeout=timeout,
+            redis_socket_connect_timeout=timeout,
+            redis_retry_on_timeout=False,
+            result_backend_always_retry=False,
+        )
+        self._secret = urlsplit(backend_url).password
+
+    def task_meta(self, task_id: str) -> dict | None:
+        """The stored meta (``status``, ``result``, and with result_extended ``name``, ``args``,
+        ``kwargs``, ``queue``...), or None when the backend holds nothing for the task."""
+        try:
+            meta = self._app.backend.get_task_meta(task_id)
+        except Exception as exc:  # backends raise their own client's errors; all mean "unreadable"
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            if self._secret:
+                reason = reason.replace(self._secret, "***")
+            raise BrokerError(
+                f"The result backend at {self.display_url} cannot be read: {reason}."
+            ) from exc
+        if not meta or (meta.get("status") == "PENDING" and meta.get("result") is None):
+            return None
+        return dict(meta)

@@ -158,6 +158,61 @@ class FlowerClient:
         total = body.get("recordsTotal")
         return total if isinstance(total, int) else None
 
+    # -- control: called by lib/actions.py only, which audits every call ---------------------
+
+    def revoke(self, task_id: str, terminate: bool = False, signal: str = "SIGTERM") -> str:
+        """Revoke a task; ``terminate`` also kills it if running. Flower always says 200."""
+        data = {"terminate": "true" if terminate else "false", "signal": signal}
+        return self._post(f"/api/task/revoke/{task_id}", data=data)
+
+    def send_task(self, name: str, args: list, kwargs: dict, queue: str | None = None) -> str:
+        """Publish a new task by name (no task code needed in Flower); return its id."""
+        body: dict[str, Any] = {"args": list(args), "kwargs": dict(kwargs)}
+        if queue:
+            body["queue"] = queue
+        answer = self._request("POST", f"/api/task/send-task/{name}", json_body=body)
+        task_id = answer.get("task-id")
+        if not isinstance(task_id, str):
+            raise FlowerBadPayload(self._url("/api/task/send-task"), detail="No task-id came back.")
+        return task_id
+
+    def pool_grow(self, worker: str, n: int = 1) -> str:
+        return self._post(f"/api/worker/pool/grow/{worker}", data={"n": int(n)})
+
+    def pool_shrink(self, worker: str, n: int = 1) -> str:
+        return self._post(f"/api/worker/pool/shrink/{worker}", data={"n": int(n)})
+
+    def pool_autoscale(self, worker: str, minimum: int, maximum: int) -> str:
+        data = {"min": int(minimum), "max": int(maximum)}
+        return self._post(f"/api/worker/pool/autoscale/{worker}", data=data)
+
+    def pool_restart(self, worker: str) -> str:
+        return self._post(f"/api/worker/pool/restart/{worker}")
+
+    def add_consumer(self, worker: str, queue: str) -> str:
+        return self._post(f"/api/worker/queue/add-consumer/{worker}", data={"queue": queue})
+
+    def cancel_consumer(self, worker: str, queue: str) -> str:
+        return self._post(f"/api/worker/queue/cancel-consumer/{worker}", data={"queue": queue})
+
+    def shutdown(self, worker: str) -> str:
+        return self._post(f"/api/worker/shutdown/{worker}")
+
+    def rate_limit(self, task_name: str, worker: str, rate: str) -> str:
+        data = {"workername": worker, "ratelimit": rate}
+        return self._post(f"/api/task/rate-limit/{task_name}", data=data)
+
+    def time_limit(
+        self, task_name: str, worker: str, soft: float | None, hard: float | None
+    ) -> str:
+        data: dict[str, Any] = {"workername": worker}
+        data.update({k: v for k, v in (("soft", soft), ("hard", hard)) if v is not None})
+        return self._post(f"/api/task/timeout/{task_name}", data=data)
+
+    def _post(self, path: str, data: Mapping[str, Any] | None = None) -> str:
+        answer = self._request("POST", path, data=data or {})
+        return str(answer.get("message", "")) if isinstance(answer, dict) else ""
+
     # -- the boundary ------------------------------------------------------------------------
 
     def _request(

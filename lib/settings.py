@@ -3,7 +3,7 @@
 Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOWER_BASIC_AUTH``,
 ``FLOWER_TIMEOUT``, ``CELERY_BROKER_URL``, ``CELERY_RESULT_BACKEND``, ``OPS_POLL_SECONDS``,
 ``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE`` (plus our own
-``OPS_ERROR_RULES_FILE``: extra error categories). Each may also come
+``OPS_ERROR_RULES_FILE``: extra error categories; ``OPS_BULK_LIMIT``: tasks per bulk action). Each may also come
 from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
@@ -32,6 +32,8 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_POLL_SECONDS = 10.0
 #: Polling faster than this hammers Flower (a 100k-task /api/tasks page costs ~0.3 s there).
 MIN_POLL_SECONDS = 1.0
+#: The most tasks one bulk action may touch: a slip of the filter must not revoke everything.
+DEFAULT_BULK_LIMIT = 500
 OFF_WORDS = {"off", "false", "0", "no", "disabled"}
 ON_WORDS = {"on", "true", "1", "yes", "enabled", ""}
 NAMES = (
@@ -46,6 +48,7 @@ NAMES = (
     "OPS_USERS_FILE",
     "OPS_WORKFLOWS_FILE",
     "OPS_ERROR_RULES_FILE",
+    "OPS_BULK_LIMIT",
 )
 
 
@@ -64,6 +67,7 @@ class Settings:
     users_file: Path | None = None
     workflows_file: Path | None = None
     error_rules_file: Path | None = None
+    bulk_limit: int = DEFAULT_BULK_LIMIT
 
     @property
     def flower_display_url(self) -> str:
@@ -114,6 +118,7 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         users_file=take("OPS_USERS_FILE", Path, None),
         workflows_file=take("OPS_WORKFLOWS_FILE", Path, None),
         error_rules_file=take("OPS_ERROR_RULES_FILE", Path, None),
+        bulk_limit=take("OPS_BULK_LIMIT", _positive_count, DEFAULT_BULK_LIMIT),
     )
     if problems:
         raise SettingsError(
@@ -178,6 +183,12 @@ def _positive_seconds(minimum: float):
         return seconds
 
     return parse
+
+
+def _positive_count(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{value!r} must be a whole number ≥ 1")
+    return int(value)
 
 
 def _parse_switch(value: str) -> bool:
