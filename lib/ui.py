@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,18 +18,27 @@ import pandas as pd
 import streamlit as st
 
 from lib import frames
+from lib.actions import ACTIONS, SIGNALS, ActionDesk, ActionResult
+from lib.audit import AuditLog
+from lib.auth import LOCAL_ACTOR_NAME, Actor, allows
+from lib.broker import ResultBackend
 from lib.errors import ConsoleError, FlowerNotFound, SettingsError
 from lib.export import csv_bytes
 from lib.monitor import ClusterMonitor, Reading
 from lib.settings import Settings, load_settings
 
 __all__ = [
+    "action_button",
+    "action_dialog",
     "ago",
+    "current_actor",
     "download_csv",
     "fmt_percent",
     "fmt_seconds",
+    "get_desk",
     "get_monitor",
     "get_settings",
+    "keep_selection_valid",
     "load_tasks",
     "local_frame",
     "page",
@@ -65,6 +75,25 @@ def _monitor_for(key: str, _settings: Settings) -> ClusterMonitor:
 def get_monitor(settings: Settings) -> ClusterMonitor:
     """The one monitor per configuration, shared by every browser session."""
     return _monitor_for(repr(settings), settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _desk_for(key: str, _settings: Settings, _monitor: ClusterMonitor) -> ActionDesk:
+    backend = ResultBackend(_settings.result_backend) if _settings.result_backend else None
+    audit = AuditLog(_settings.data_dir / "audit.sqlite3")
+    return ActionDesk(_monitor.client, audit, _monitor.task, backend, _settings.bulk_limit)
+
+
+def get_desk(settings: Settings, monitor: ClusterMonitor) -> ActionDesk:
+    """The one action desk (and audit log) per configuration."""
+    return _desk_for(repr(settings), settings, monitor)
+
+
+def current_actor(settings: Settings) -> Actor:
+    """Who is using this session. With OPS_AUTH=off: the local user, trusted as admin."""
+    if not settings.auth_enabled:
+        return Actor(LOCAL_ACTOR_NAME, "admin")
+    return st.session_state.get("actor") or Actor("anonymous", "viewer")
 
 
 def page(title: str) -> tuple[Settings, ClusterMonitor]:
@@ -185,8 +214,14 @@ def _age(at: float | None) -> float | None:
 TIMES = ("sent", "received", "started", "succeeded", "failed", "retried", "revoked", "timestamp")
 
 
-def task_detail(monitor: ClusterMonitor, task_id: str, tz: ZoneInfo) -> None:
-    """One task in full: identity, times, arguments, outcome and lineage links."""
+def task_detail(
+    monitor: ClusterMonitor,
+    task_id: str,
+    tz: ZoneInfo,
+    desk: ActionDesk | None = None,
+    actor: Actor | None = None,
+) -> None:
+    """One task in full: identity, times, arguments, outcome, lineage and retry links."""
     try:
         task = monitor.task(task_id)
     except FlowerNotFound:
@@ -197,6 +232,11 @@ def task_detail(monitor: ClusterMonitor, task_id: str, tz: ZoneInfo) -> None:
         return
     row = local_frame(frames.tasks_frame([task]), tz).iloc[0]
     st.subheader(f"Task {task_id}")
+    if desk is not None and actor is not None:
+        cols = st.columns([1, 1, 1, 5])
+        for col, action in zip(cols, ("revoke", "terminate", "retry"), strict=False):
+            with col:
+                action_button(actor, action, [task_id], key=f"one_{action}")
     cols = st.columns(5)
     for col, field in zip(cols, ("name", "state", "worker", "queue", "retries"), strict=True):
         col.metric(field.capitalize(), _text(row[field]))
@@ -210,7 +250,19 @@ def task_detail(monitor: ClusterMonitor, task_id: str, tz: ZoneInfo) -> None:
         if pd.notna(row[field]) and row[field] != "":
             st.text(field)
             st.code(row[field], language=None, wrap_lines=True)
-    _lineage_links(frames.task_lineage(frames.tasks_frame([task]), task_id))
+    lineage = frames.task_lineage(frames.tasks_frame([task]), task_id)
+    if desk is not None:
+        retries = desk.audit.retry_links(task_id)
+        lineage["retried as"], lineage["retry of"] = retries["retried_as"], retries["retry_of"]
+    _lineage_links(lineage)
+
+
+def keep_selection_valid(key: str, ids: pd.Series) -> None:
+    """Clear a table's row selection when its rows changed: selections are row positions."""
+    fingerprint = hash(tuple(ids))
+    if st.session_state.get(f"{key}_rows") != fingerprint:
+        st.session_state[f"{key}_rows"] = fingerprint
+        st.session_state[key] = {"selection": {"rows": [], "columns": []}}
 
 
 def _lineage_links(lineage: dict[str, list[str]]) -> None:
@@ -219,7 +271,8 @@ def _lineage_links(lineage: dict[str, list[str]]) -> None:
             continue
         st.text(label)
         for other in ids[:50]:
-            st.button(other, key=f"link_{label}_{other}", on_click=_open_task, args=(other,))
+            key = f"link_{label.replace(' ', '_')}_{other}"
+            st.button(other, key=key, on_click=_open_task, args=(other,))
 
 
 def _open_task(task_id: str) -> None:
@@ -265,3 +318,101 @@ def time_range(now: datetime | None = None) -> tuple[datetime, datetime, str]:
     start = datetime.combine(picked[0], datetime.min.time(), tz).astimezone(UTC)
     end = datetime.combine(picked[1], datetime.max.time(), tz).astimezone(UTC)
     return start, end, f"{picked[0]:%Y-%m-%d} – {picked[1]:%Y-%m-%d}"
+
+
+# -- actions: button → confirmation dialog → ActionDesk.perform, once per operation id ------
+
+PENDING = "pending_action"
+
+
+def action_button(
+    actor: Actor,
+    action: str,
+    targets: list[str],
+    params: dict | None = None,
+    key: str = "",
+    label: str | None = None,
+) -> None:
+    """A button that opens the confirmation for ``action``; hidden when the role can't act.
+
+    Hiding is a courtesy: ``ActionDesk.perform`` checks the role again.
+    """
+    spec = ACTIONS[action]
+    if not allows(actor.role, spec.role):
+        return
+    st.button(
+        label or spec.label,
+        key=key or f"btn_{action}",
+        disabled=not targets or PENDING in st.session_state,
+        on_click=_request,
+        args=(action, list(targets), dict(params or {})),
+    )
+
+
+def _request(action: str, targets: list[str], params: dict) -> None:
+    st.session_state[PENDING] = {
+        "action": action,
+        "targets": targets,
+        "params": params,
+        "op_id": uuid.uuid4().hex,
+    }
+
+
+def _clear_pending() -> None:
+    st.session_state.pop(PENDING, None)
+
+
+def action_dialog(desk: ActionDesk, actor: Actor) -> ActionResult | None:
+    """Open the pending action's confirmation, if any; return (once) the last result."""
+    pending = st.session_state.get(PENDING)
+    if pending:
+        title = f"{ACTIONS[pending['action']].label}?"
+        st.dialog(title, width="large", on_dismiss=_clear_pending)(_confirm)(desk, actor, pending)
+    result = st.session_state.pop("action_result", None)
+    if result is not None:
+        icon = "✅" if result.ok else ("⛔" if result.outcome == "refused" else "⚠️")
+        st.toast(result.message, icon=icon)
+    return result
+
+
+def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
+    spec = ACTIONS[pending["action"]]
+    params = dict(pending["params"])
+    ready = True
+    if spec.target == "task":
+        preview = desk.preview(spec.name, pending["targets"])
+        ready = _show_preview(preview, desk.bulk_limit)
+        if spec.name == "terminate":
+            params["signal"] = st.selectbox("Signal", SIGNALS, key="dialog_signal")
+    else:
+        st.text(f"{spec.label} on {pending['targets'][0]}")
+        shown = {k: v for k, v in params.items() if k != "confirm_name"}
+        if shown:
+            st.dataframe(pd.DataFrame([shown]), hide_index=True)
+        if spec.name == "shutdown":
+            params["confirm_name"] = st.text_input("Type the worker's name to confirm")
+    left, right = st.columns(2)
+    if left.button("Confirm", type="primary", key="dialog_confirm", disabled=not ready):
+        done = st.session_state.setdefault("done_ops", set())
+        if pending["op_id"] not in done:  # a double click or fast rerun acts once
+            done.add(pending["op_id"])
+            st.session_state["action_result"] = desk.perform(
+                actor, spec.name, pending["targets"], params, pending["op_id"]
+            )
+            st.session_state["acted_at"] = datetime.now(UTC).timestamp()
+        _clear_pending()
+        st.rerun()
+    right.button("Cancel", key="dialog_cancel", on_click=_clear_pending)
+
+
+def _show_preview(preview, limit: int) -> bool:
+    st.write(f"**{preview.count}** task(s) will be affected.")
+    if preview.count > limit:
+        st.error(f"That is over the bulk limit of {limit}; narrow the selection.")
+    if preview.sample:
+        st.dataframe(pd.DataFrame(list(preview.sample)), hide_index=True)
+    if preview.skipped:
+        st.warning(f"{len(preview.skipped)} skipped:")
+        skipped = pd.DataFrame(list(preview.skipped), columns=["task", "why"])
+        st.dataframe(skipped, hide_index=True)
+    return 0 < preview.count <= limit

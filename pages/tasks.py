@@ -1,12 +1,10 @@
-"""Tasks: filter, sort and search the synced tasks; select one (or open ?task=<uuid>) for detail."""
+"""Tasks: filter, sort and search the synced tasks; act on a selection; open one for detail."""
 
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
 from lib import frames, ui
-
-tz = ui.viewer_tz()
 
 #: The table would lag in the browser past this; the caption says when rows were left out.
 MAX_ROWS = 10_000
@@ -21,12 +19,16 @@ RANGES = {
 }
 
 settings, monitor = ui.page("Tasks")
+tz = ui.viewer_tz()
+desk = ui.get_desk(settings, monitor)
+actor = ui.current_actor(settings)
+acted = ui.action_dialog(desk, actor)
 
 # The table is a snapshot held per browser session: rows must not move under a selection.
 refresh = st.button("Refresh", icon=":material/refresh:")
 held = st.session_state.get("tasks_reading")
-if refresh or held is None or held.value is None:
-    st.session_state.tasks_reading = ui.load_tasks(monitor, force=refresh)
+if refresh or acted or held is None or held.value is None:
+    st.session_state.tasks_reading = ui.load_tasks(monitor, force=bool(refresh or acted))
 reading = st.session_state.tasks_reading
 if not ui.show_reading(reading, "tasks"):
     st.stop()
@@ -52,7 +54,7 @@ queues = c4.multiselect("Queue", options("queue"), key="filter_queue")
 c5, c6 = st.columns([1, 3])
 span = c5.selectbox("Received", list(RANGES), key="filter_range")
 text = c6.text_input(
-    "Search", placeholder="uuid, args, kwargs, result or exception text", key="filter_text"
+    "Search", placeholder="uuid, args, kwargs, result or exception", key="filter_text"
 )
 start = end = None
 if RANGES[span] == -1:
@@ -68,24 +70,20 @@ elif RANGES[span]:
 
 matched = frames.filter_tasks(all_tasks, states, names, workers, queues, start, end, text)
 matched = matched.sort_values("timestamp", ascending=False, na_position="last")
-shown = ui.local_frame(matched.head(MAX_ROWS)[list(frames.TASK_TABLE_COLUMNS)], tz).reset_index(
-    drop=True
-)
-more = (
-    f" (newest {MAX_ROWS:,} shown; narrow the filters to see the rest)"
-    if len(matched) > MAX_ROWS
-    else ""
-)
+shown = ui.local_frame(matched.head(MAX_ROWS)[list(frames.TASK_TABLE_COLUMNS)], tz)
+shown = shown.reset_index(drop=True)
+more = f" (newest {MAX_ROWS:,} shown; narrow the filters)" if len(matched) > MAX_ROWS else ""
 st.caption(f"{len(matched):,} matching tasks{more}.")
 if shown.empty:
     st.info("No task matches these filters." if len(all_tasks) else "Flower holds no tasks yet.")
+ui.keep_selection_valid("task_grid", shown["uuid"])
 event = st.dataframe(
     shown,
     key="task_grid",
     hide_index=True,
     width="stretch",
     on_select="rerun",
-    selection_mode="single-row",
+    selection_mode="multi-row",
     column_config={
         "received": st.column_config.DatetimeColumn("received", format="YYYY-MM-DD HH:mm:ss"),
         "started": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm:ss"),
@@ -95,9 +93,20 @@ event = st.dataframe(
 )
 ui.download_csv(shown, "tasks", key="tasks_csv")
 
-rows = event.selection.rows if event else []
-if rows and rows[0] < len(shown):
-    st.query_params["task"] = shown.iloc[rows[0]]["uuid"]
+picked = shown.iloc[[r for r in event.selection.rows if r < len(shown)]]["uuid"].tolist()
+every = st.checkbox(f"Act on all {len(matched):,} matching tasks", key="act_on_all")
+targets = matched["uuid"].tolist() if every else picked
+st.caption(f"{len(targets):,} task(s) selected for actions.")
+b1, b2, b3, _ = st.columns([1, 1, 1, 5])
+with b1:
+    ui.action_button(actor, "revoke", targets, key="bulk_revoke")
+with b2:
+    ui.action_button(actor, "terminate", targets, key="bulk_terminate")
+with b3:
+    ui.action_button(actor, "retry", targets, key="bulk_retry")
+
+if len(picked) == 1:
+    st.query_params["task"] = picked[0]
 if task_id := st.query_params.get("task"):
     st.divider()
-    ui.task_detail(monitor, task_id, tz)
+    ui.task_detail(monitor, task_id, tz, desk, actor)

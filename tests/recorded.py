@@ -30,3 +30,44 @@ def retried_own_parent() -> str:
 def truncated_args() -> str:
     """A task whose args repr Celery cut at 1024 characters with ``...``."""
     return next(t["uuid"] for t in recorded_tasks() if len(t.get("args") or "") > 1024)
+
+
+ROUTES = {
+    "/api/tasks": "tasks",
+    "/api/workers?status=1": "workers_status",
+    "/api/workers": "workers",
+    "/workers?json=1": "workers_ui",
+    "/api/queues/length": "queues_length",
+    "/api/task/types": "task_types",
+    "/api/task/info/": "task_info",
+}
+
+
+class RecordedFlower:
+    """Serves the recorded payloads until ``fault`` is set."""
+
+    def __init__(self):
+        self.fault: tuple | None = None
+        self.posts: list[str] = []
+
+    def __call__(self, method: str, path: str):
+        if self.fault:
+            return self.fault
+        if method == "POST":
+            self.posts.append(path)
+            if "send-task" in path:
+                return (
+                    200,
+                    json.dumps({"task-id": f"new-{len(self.posts)}", "state": "PENDING"}),
+                    {},
+                )
+            return 200, json.dumps({"message": f"OK {path}"}), {}
+        if path.startswith("/tasks/datatable"):
+            return 200, json.dumps({"recordsTotal": 61}), {}
+        if path.startswith("/api/tasks"):
+            # the recorded list plus a task Flower saw only mid-flight (name, args... null)
+            return 200, json.dumps({**recorded("tasks"), **recorded("tasks_name_none")}), {}
+        for prefix, name in ROUTES.items():
+            if path.startswith(prefix):
+                return 200, json.dumps(recorded(name)), {}
+        return 404, "not found", {}

@@ -9,6 +9,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.recorded import RecordedFlower
+from tests.scripted_server import ScriptedServer
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = {
     "Overview": "pages/overview.py",
@@ -50,3 +53,15 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def recorded_flower(monkeypatch, tmp_path):
+    """A real HTTP server answering with recorded Flower payloads; set ``.fault`` to break it."""
+    script = RecordedFlower()
+    with ScriptedServer(script) as server:
+        monkeypatch.setenv("FLOWER_URL", server.url)
+        monkeypatch.setenv("OPS_AUTH", "off")
+        monkeypatch.setenv("OPS_POLL_SECONDS", "1")
+        monkeypatch.setenv("OPS_DATA_DIR", str(tmp_path / "ops-data"))
+        yield script

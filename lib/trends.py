@@ -1,0 +1,425 @@
+"""Trends over a time range: tasks per bucket, throughput, failure rate, latency, queue wait, workers.
+
+Every function is pure: a tasks frame (``frames.tasks_frame``) or a window of it in, a frame
+out, the range ``[start, end)`` passed in as UTC datetimes. Nothing reads the clock.
+
+Which time places a task (``placed_at``): a task in a final state is placed at its finish,
+``succeeded`` / ``failed`` / ``revoked`` / ``rejected`` for SUCCESS / FAILURE / REVOKED /
+REJECTED (``timestamp``, Flower's time of the task's last event, when that column is
+missing); any other task — pending, received, started, retried, custom or unknown states —
+is placed at ``received``, else ``timestamp``, else ``sent``. A task with none of these times
+cannot be placed and is in no range. So "failures in the last hour" means tasks that failed in
+the last hour, whenever they were sent.
+
+Invariants:
+
+- A window holds exactly the tasks placed in ``[start, end)``; bucket counts of a window sum
+  to its length, and every bucket of the range is present (empty ones count 0).
+- Buckets are ``bucket_size(start, end)`` wide, their edges whole multiples of the size since
+  the Unix epoch (UTC). The first and last bucket may be cut by the range: rates divide by the
+  ``seconds`` of the bucket inside the range, never by the full bucket width.
+- Error rate = FAILURE ÷ (SUCCESS + FAILURE), a percent, NaN where nothing finished.
+- Runtime is the frame's ``duration`` (Flower's ``runtime`` for successes, ``failed − started``
+  for failures), over SUCCESS and FAILURE tasks; wait is the frame's ``wait`` (``started −
+  sent``, else ``started − received``; negative when the hosts' clocks disagree, kept as is).
+- Percentiles use linear interpolation between the two nearest ranks (pandas' default,
+  numpy's ``"linear"`` method), over the values that are not NaN.
+- A missing name or queue is the label ``(unknown)``; a missing state is ``UNKNOWN``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "BUCKET_SIZES",
+    "OTHER",
+    "UNKNOWN",
+    "bucket_label",
+    "bucket_of",
+    "bucket_size",
+    "bucket_starts",
+    "placed_at",
+    "queue_wait_frame",
+    "runtime_percentiles_frame",
+    "runtime_trend_frame",
+    "state_trend_frame",
+    "top_names_frame",
+    "trend_frame",
+    "window_frame",
+    "worker_usage_frame",
+]
+
+#: The bucket widths a range may get: the smallest one that keeps the range within MAX_BUCKETS.
+BUCKET_SIZES = tuple(pd.Timedelta(s) for s in ("1min", "5min", "15min", "1h", "6h", "1D", "7D"))
+#: About as many bars as a wide chart shows legibly (7 days at 1 h is 168).
+MAX_BUCKETS = 200
+#: Where each final state's finish time lives.
+FINISH_COLUMNS = {
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
+    "REVOKED": "revoked",
+    "REJECTED": "rejected",
+}
+#: Stacking order of states in charts and tables: outcomes first, then work still under way.
+STATE_ORDER = (
+    "SUCCESS",
+    "FAILURE",
+    "REVOKED",
+    "REJECTED",
+    "RETRY",
+    "STARTED",
+    "RECEIVED",
+    "PENDING",
+)
+#: The label of a missing name or queue, and of the rest beyond the top N.
+UNKNOWN = "(unknown)"
+OTHER = "(other)"
+QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+UTC_NS = "datetime64[ns, UTC]"
+
+
+def bucket_size(start: datetime, end: datetime) -> pd.Timedelta:
+    """The bucket width for a range: 1 min for an hour, 5 min for 6 h, ... 1 h for 7 days."""
+    span = pd.Timestamp(end) - pd.Timestamp(start)
+    for size in BUCKET_SIZES:
+        if span / size <= MAX_BUCKETS:
+            return size
+    return BUCKET_SIZES[-1]
+
+
+def bucket_label(size: timedelta) -> str:
+    """``"1 min"``, ``"15 min"``, ``"1 h"``, ``"1 d"`` — a bucket width as the page says it."""
+    seconds = int(pd.Timedelta(size).total_seconds())
+    for unit, name in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds % unit == 0:
+            return f"{seconds // unit} {name}"
+    return f"{seconds} s"
+
+
+def placed_at(tasks: pd.DataFrame) -> pd.Series:
+    """The time that places each task in a range (see the module docstring); NaT if none."""
+    state = tasks["state"]
+    at = pd.Series(pd.NaT, index=tasks.index, dtype=UTC_NS)
+    for final, column in FINISH_COLUMNS.items():
+        is_state = (state == final).fillna(False).to_numpy(bool)
+        at = at.mask(is_state, tasks[column].astype(UTC_NS))
+    is_final = state.isin(list(FINISH_COLUMNS)).fillna(False).to_numpy(bool)
+    last_event = tasks["timestamp"].astype(UTC_NS)
+    arrival = tasks["received"].astype(UTC_NS).fillna(last_event).fillna(tasks["sent"])
+    return at.fillna(last_event).where(is_final, arrival)
+
+
+def window_frame(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """The tasks placed in ``[start, end)``: the tasks frame's columns plus ``at`` (UTC)."""
+    _check_range(start, end)
+    at = placed_at(tasks)
+    keep = ((at >= pd.Timestamp(start)) & (at < pd.Timestamp(end))).to_numpy(bool)
+    window = tasks[keep].copy()
+    window["at"] = at[keep]
+    return window
+
+
+def state_trend_frame(
+    window: pd.DataFrame, start: datetime, end: datetime, size: timedelta
+) -> pd.DataFrame:
+    """Tasks per bucket and state. Columns: bucket (UTC start), state, tasks.
+
+    One row per bucket of the range and per state seen in the window (zeros included), states
+    in ``STATE_ORDER`` then alphabetically; no rows at all for an empty window.
+    """
+    states = window["state"].fillna("UNKNOWN").astype(str)
+    seen = _ordered_states(states.unique())
+    buckets = bucket_starts(start, end, size)
+    counts = window.groupby([bucket_of(window["at"], size), states.to_numpy()]).size()
+    full = pd.MultiIndex.from_product([buckets, seen], names=["bucket", "state"])
+    out = counts.reindex(full, fill_value=0).rename("tasks").reset_index()
+    out["tasks"] = out["tasks"].astype("int64")
+    return out
+
+
+def trend_frame(
+    window: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    size: timedelta,
+    by: str | None = None,
+    top: int = 5,
+) -> pd.DataFrame:
+    """Throughput and failure rate per bucket, overall or per ``by`` ("name" or "queue").
+
+    Columns: bucket, [by,] seconds (of the bucket inside the range), tasks (placed there, any
+    state), succeeded, failed, finished (succeeded + failed), succeeded_per_s, failed_per_s,
+    failure_rate (percent; NaN where nothing finished). With ``by``, the ``top`` groups with
+    most tasks in the window keep their label and the rest add up to ``(other)``; every bucket
+    × group is present.
+    """
+    buckets = bucket_starts(start, end, size)
+    keys: list = [bucket_of(window["at"], size)]
+    full_keys: list = [buckets]
+    if by is not None:
+        labels = _top_labels(window[by], top)
+        keys.append(labels.to_numpy())
+        full_keys.append(_label_order(labels))
+    counted = pd.DataFrame(
+        {
+            "tasks": 1,
+            "succeeded": (window["state"] == "SUCCESS").fillna(False).astype("int64"),
+            "failed": (window["state"] == "FAILURE").fillna(False).astype("int64"),
+        },
+        index=window.index,
+    )
+    sums = counted.groupby(keys).sum()
+    names = ["bucket"] if by is None else ["bucket", by]
+    # Overall, the grouped index is a plain DatetimeIndex; a one-level MultiIndex won't align.
+    full = buckets if by is None else pd.MultiIndex.from_product(full_keys, names=names)
+    out = sums.reindex(full, fill_value=0).astype("int64").reset_index()
+    seconds = _covered_seconds(buckets, start, end, size)
+    out.insert(len(names), "seconds", out["bucket"].map(seconds).astype("float64"))
+    out["finished"] = out["succeeded"] + out["failed"]
+    out["succeeded_per_s"] = out["succeeded"] / out["seconds"]
+    out["failed_per_s"] = out["failed"] / out["seconds"]
+    out["failure_rate"] = _percent(out["failed"], out["finished"])
+    return out
+
+
+def runtime_percentiles_frame(window: pd.DataFrame) -> pd.DataFrame:
+    """Counts and runtime statistics per task name over the window, busiest first.
+
+    Columns: name, tasks (placed in the window, any state), succeeded, failed, failure_rate
+    (percent), runs (SUCCESS/FAILURE tasks with a runtime), mean, p50, p95, p99, max,
+    busy_seconds (sum of runtimes). Runtime statistics are NaN for a name with no runs.
+    """
+    names = window["name"].fillna(UNKNOWN).astype(str).to_numpy()
+    is_success = (window["state"] == "SUCCESS").fillna(False).to_numpy(bool)
+    is_failure = (window["state"] == "FAILURE").fillna(False).to_numpy(bool)
+    counts = (
+        pd.DataFrame(
+            {
+                "tasks": 1,
+                "succeeded": is_success.astype("int64"),
+                "failed": is_failure.astype("int64"),
+            },
+            index=window.index,
+        )
+        .groupby(names)
+        .sum()
+    )
+    counts["failure_rate"] = _percent(counts["failed"], counts["succeeded"] + counts["failed"])
+    runs = _runs(window)
+    stats = _stats(runs["duration"], runs["name"].fillna(UNKNOWN).astype(str).to_numpy())
+    out = counts.join(stats, how="left")
+    out["runs"] = out["runs"].fillna(0).astype("int64")
+    out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
+    out = out.rename_axis("name").reset_index()
+    out = out.sort_values(["tasks", "name"], ascending=[False, True], kind="stable")
+    return out.reset_index(drop=True)[_NAME_COLUMNS]
+
+
+_NAME_COLUMNS = [
+    "name",
+    "tasks",
+    "succeeded",
+    "failed",
+    "failure_rate",
+    "runs",
+    "mean",
+    "p50",
+    "p95",
+    "p99",
+    "max",
+    "busy_seconds",
+]
+
+
+def top_names_frame(names: pd.DataFrame, by: str, n: int = 10) -> pd.DataFrame:
+    """The ``n`` rows of a ``runtime_percentiles_frame`` with the largest ``by`` (ties by name).
+
+    ``by="tasks"`` gives the busiest names, ``by="p95"`` the slowest; NaN sorts last.
+    """
+    ranked = names.sort_values([by, "name"], ascending=[False, True], na_position="last")
+    return ranked.dropna(subset=[by]).head(n).reset_index(drop=True)
+
+
+def runtime_trend_frame(
+    window: pd.DataFrame, start: datetime, end: datetime, size: timedelta, top: int = 5
+) -> pd.DataFrame:
+    """Runtime p95 per bucket for the ``top`` names with most runs, and over all names.
+
+    Columns: bucket, name (``top`` names, then ``(all)``), runs, p95 (NaN in a bucket with no
+    runs of that name, so a line shows a gap rather than a made-up value).
+    """
+    runs = _runs(window)
+    names = runs["name"].fillna(UNKNOWN).astype(str)
+    busiest = names.value_counts().sort_index().sort_values(ascending=False, kind="stable")
+    chosen = list(busiest.index[:top])
+    bucket = bucket_of(runs["at"], size)
+    parts = []
+    for label, rows in [(n, (names == n).to_numpy(bool)) for n in chosen] + [
+        ("(all)", np.ones(len(runs), bool))
+    ]:
+        grouped = runs["duration"][rows].groupby(bucket[rows])
+        stats = pd.DataFrame({"runs": grouped.size(), "p95": grouped.quantile(0.95)})
+        stats = stats.reindex(bucket_starts(start, end, size)).rename_axis("bucket").reset_index()
+        parts.append(stats.assign(name=label))
+    if not parts or runs.empty:
+        return pd.DataFrame({"bucket": [], "name": [], "runs": [], "p95": []})
+    out = pd.concat(parts, ignore_index=True)
+    out["runs"] = out["runs"].fillna(0).astype("int64")
+    return out[["bucket", "name", "runs", "p95"]]
+
+
+def queue_wait_frame(window: pd.DataFrame) -> pd.DataFrame:
+    """Queue wait statistics per queue over the window's tasks that have a wait.
+
+    Columns: queue, tasks (with a wait), mean, p50, p95, p99, max (seconds); busiest first.
+    """
+    waited = window[window["wait"].notna().to_numpy(bool)]
+    queues = waited["queue"].fillna(UNKNOWN).astype(str).to_numpy()
+    stats = _stats(waited["wait"], queues).rename(columns={"runs": "tasks"})
+    stats = stats.rename_axis("queue").reset_index()
+    stats = stats.sort_values(["tasks", "queue"], ascending=[False, True], kind="stable")
+    return stats.reset_index(drop=True)[["queue", "tasks", "mean", "p50", "p95", "p99", "max"]]
+
+
+def worker_usage_frame(
+    tasks: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    concurrency: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """Per worker over the range: work done and how busy it was.
+
+    Columns: worker, processed (SUCCESS + FAILURE placed in the range), failed, avg_runtime
+    (mean runtime of those), busy_seconds, utilization (percent: busy_seconds ÷ the range's
+    wall time; a pool of 4 fully busy reads 400 %), concurrency (pool size, when given),
+    pool_utilization (busy_seconds ÷ (wall time × concurrency), percent).
+
+    ``tasks`` is the whole tasks frame, not a window: a task counts for the part of its
+    execution ``[started, finish]`` inside the range, even if it started before. ``started`` is
+    ``finish − runtime`` when Flower missed it; a started task with no finish time and not
+    waiting for a retry is busy until ``end`` (still running, as far as Flower knows).
+    """
+    _check_range(start, end)
+    wall = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds()
+    window = window_frame(tasks, start, end)
+    runs = _runs(window)
+    workers = runs["worker"].fillna(UNKNOWN).astype(str).to_numpy()
+    done = pd.DataFrame(
+        {
+            "processed": 1,
+            "failed": (runs["state"] == "FAILURE").astype("int64"),
+            "avg_runtime": runs["duration"],
+        },
+        index=runs.index,
+    ).groupby(workers)
+    out = pd.DataFrame(
+        {
+            "processed": done["processed"].sum(),
+            "failed": done["failed"].sum(),
+            "avg_runtime": done["avg_runtime"].mean(),
+        }
+    )
+    busy = _busy_seconds(tasks, start, end)
+    out = out.join(busy, how="outer")
+    out[["processed", "failed"]] = out[["processed", "failed"]].fillna(0).astype("int64")
+    out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
+    out["utilization"] = 100.0 * out["busy_seconds"] / wall
+    pool = pd.Series(dict(concurrency or {}), dtype="float64")
+    out["concurrency"] = pool.reindex(out.index).astype("Int64")
+    out["pool_utilization"] = out["utilization"] / out["concurrency"].astype("float64")
+    out = out.rename_axis("worker").reset_index()
+    return out.sort_values("worker", kind="stable").reset_index(drop=True)
+
+
+def _busy_seconds(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.Series:
+    finish = pd.Series(pd.NaT, index=tasks.index, dtype=UTC_NS)
+    for column in FINISH_COLUMNS.values():
+        finish = finish.fillna(tasks[column].astype(UTC_NS))
+    waiting = tasks["state"].isin([*FINISH_COLUMNS, "RETRY"]).fillna(False).to_numpy(bool)
+    finish = finish.where(finish.notna() | waiting, pd.Timestamp(end))
+    began = tasks["started"].astype(UTC_NS)
+    began = began.fillna(finish - pd.to_timedelta(tasks["duration"], unit="s"))
+    lo = began.clip(lower=pd.Timestamp(start))
+    hi = finish.clip(upper=pd.Timestamp(end))
+    seconds = (hi - lo).dt.total_seconds().clip(lower=0)
+    has_worker = tasks["worker"].notna().to_numpy(bool)
+    busy = seconds[has_worker & seconds.notna().to_numpy(bool)]
+    return (
+        busy.groupby(tasks["worker"][busy.index].astype(str).to_numpy())
+        .sum()
+        .rename("busy_seconds")
+    )
+
+
+def _runs(window: pd.DataFrame) -> pd.DataFrame:
+    finished = window["state"].isin(["SUCCESS", "FAILURE"]).fillna(False).to_numpy(bool)
+    return window[finished & window["duration"].notna().to_numpy(bool)]
+
+
+def _stats(values: pd.Series, keys: np.ndarray) -> pd.DataFrame:
+    grouped = values.groupby(keys)
+    return pd.DataFrame(
+        {
+            "runs": grouped.size(),
+            "mean": grouped.mean(),
+            **{label: grouped.quantile(q) for label, q in QUANTILES.items()},
+            "max": grouped.max(),
+            "busy_seconds": grouped.sum(),
+        }
+    )
+
+
+def _check_range(start: datetime, end: datetime) -> None:
+    if pd.Timestamp(start).tzinfo is None or pd.Timestamp(end).tzinfo is None:
+        raise ValueError("start and end must be timezone-aware (UTC)")
+    if not pd.Timestamp(start) < pd.Timestamp(end):
+        raise ValueError(f"empty range: start {start} is not before end {end}")
+
+
+def bucket_starts(start: datetime, end: datetime, size: timedelta) -> pd.DatetimeIndex:
+    """The UTC start of every bucket that overlaps ``[start, end)``, oldest first."""
+    first = pd.Timestamp(start).tz_convert("UTC").floor(size)
+    last = (pd.Timestamp(end).tz_convert("UTC") - pd.Timedelta(1, "ns")).floor(size)
+    return pd.date_range(first, last, freq=size, name="bucket").astype(UTC_NS)
+
+
+def bucket_of(times: pd.Series, size: timedelta) -> pd.Series:
+    """The start of the bucket holding each time (NaT stays NaT)."""
+    return times.astype(UTC_NS).dt.floor(size).rename("bucket")
+
+
+def _covered_seconds(
+    buckets: pd.DatetimeIndex, start: datetime, end: datetime, size: timedelta
+) -> pd.Series:
+    lo = buckets.to_series().clip(lower=pd.Timestamp(start))
+    hi = (buckets + pd.Timedelta(size)).to_series().clip(upper=pd.Timestamp(end))
+    return pd.Series((hi.to_numpy() - lo.to_numpy()) / np.timedelta64(1, "s"), index=buckets)
+
+
+def _top_labels(values: pd.Series, top: int) -> pd.Series:
+    labels = values.fillna(UNKNOWN).astype(str)
+    counts = labels.value_counts().sort_index().sort_values(ascending=False, kind="stable")
+    keep = set(counts.index[:top])
+    return labels.where(labels.isin(keep), OTHER)
+
+
+def _label_order(labels: pd.Series) -> list[str]:
+    counts = labels.value_counts().sort_index().sort_values(ascending=False, kind="stable")
+    ordered = [label for label in counts.index if label != OTHER]
+    return ordered + ([OTHER] if OTHER in counts.index else [])
+
+
+def _ordered_states(states: np.ndarray) -> list[str]:
+    seen = set(states)
+    known = [s for s in STATE_ORDER if s in seen]
+    rest = sorted(seen - set(STATE_ORDER) - {"UNKNOWN"})
+    return known + rest + (["UNKNOWN"] if "UNKNOWN" in seen else [])
+
+
+def _percent(part: pd.Series, whole: pd.Series) -> pd.Series:
+    return (100.0 * part / whole.where(whole > 0)).astype("float64")
