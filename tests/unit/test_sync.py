@@ -81,15 +81,24 @@ def test_incremental_refresh_reads_only_the_top():
     assert sync.watermark == 404.0
 
 
-def test_incremental_pages_grow_until_they_reach_known_ground():
-    flower = MemoryFlower([task(f"old{i:03d}", 100.0 + i) for i in range(50)])
+def test_incremental_first_page_follows_the_traffic():
+    flower = MemoryFlower([task(f"old{i:04d}", 100.0 + i) for i in range(3000)])
     sync = make(flower, page_size=1000)
     sync.refresh()
     flower.calls.clear()
-    flower.put(*[task(f"new{i:03d}", 500.0 + i) for i in range(250)])
+    flower.put(*[task(f"burst{i:03d}", 5000.0 + i) for i in range(1500)])
     sync.refresh()
-    assert flower.calls == [(100, 0), (200, 100)]
-    assert len(uuids(sync)) == 300
+    # right after a full load the walk starts with a whole page, then keeps going
+    assert flower.calls == [(1000, 0), (1000, 1000)]
+    flower.calls.clear()
+    flower.put(*[task(f"quiet{i}", 9000.0 + i) for i in range(20)])
+    sync.refresh()
+    assert flower.calls == [(1000, 0)], "after a burst of 1500, the next walk starts at the cap"
+    flower.calls.clear()
+    flower.put(task("one", 9500.0))
+    sync.refresh()
+    assert flower.calls == [(100, 0)], "after 20 new tasks, 2 × 20 rounds up to the minimum"
+    assert len(uuids(sync)) == 3000 + 1500 + 20 + 1
 
 
 def test_a_task_that_changed_state_is_updated():
