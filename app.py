@@ -25,6 +25,9 @@ PAGES = {
         st.Page(HERE / "pages/tasks.py", title="Tasks", icon="📋"),
         st.Page(HERE / "pages/queues.py", title="Queues", icon="📤"),
     ],
+    "Record": [
+        st.Page(HERE / "pages/audit_log.py", title="Audit log", icon="📜"),
+    ],
 }
 
 

@@ -29,7 +29,6 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -51,6 +50,7 @@ __all__ = [
     "top_names_frame",
     "trend_frame",
     "window_frame",
+    "window_summary",
     "worker_usage_frame",
 ]
 
@@ -122,6 +122,20 @@ def window_frame(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.Data
     window = tasks[keep].copy()
     window["at"] = at[keep]
     return window
+
+
+def window_summary(window: pd.DataFrame) -> dict:
+    """Totals of a window: tasks, succeeded, failed, finished and failure_rate (percent or None)."""
+    succeeded = int((window["state"] == "SUCCESS").sum())
+    failed = int((window["state"] == "FAILURE").sum())
+    finished = succeeded + failed
+    return {
+        "tasks": len(window),
+        "succeeded": succeeded,
+        "failed": failed,
+        "finished": finished,
+        "failure_rate": 100.0 * failed / finished if finished else None,
+    }
 
 
 def state_trend_frame(
@@ -290,14 +304,15 @@ def worker_usage_frame(
     tasks: pd.DataFrame,
     start: datetime,
     end: datetime,
-    concurrency: Mapping[str, int] | None = None,
+    workers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per worker over the range: work done and how busy it was.
 
     Columns: worker, processed (SUCCESS + FAILURE placed in the range), failed, avg_runtime
     (mean runtime of those), busy_seconds, utilization (percent: busy_seconds ÷ the range's
-    wall time; a pool of 4 fully busy reads 400 %), concurrency (pool size, when given),
-    pool_utilization (busy_seconds ÷ (wall time × concurrency), percent).
+    wall time; a pool of 4 fully busy reads 400 %), concurrency (pool size, from ``workers``,
+    a ``frames.workers_frame``, when given), pool_utilization (busy_seconds ÷ (wall time ×
+    concurrency), percent). Workers that did nothing in the range are not listed.
 
     ``tasks`` is the whole tasks frame, not a window: a task counts for the part of its
     execution ``[started, finish]`` inside the range, even if it started before. ``started`` is
@@ -308,7 +323,7 @@ def worker_usage_frame(
     wall = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds()
     window = window_frame(tasks, start, end)
     runs = _runs(window)
-    workers = runs["worker"].fillna(UNKNOWN).astype(str).to_numpy()
+    hosts = runs["worker"].fillna(UNKNOWN).astype(str).to_numpy()
     done = pd.DataFrame(
         {
             "processed": 1,
@@ -316,7 +331,7 @@ def worker_usage_frame(
             "avg_runtime": runs["duration"],
         },
         index=runs.index,
-    ).groupby(workers)
+    ).groupby(hosts)
     out = pd.DataFrame(
         {
             "processed": done["processed"].sum(),
@@ -329,7 +344,10 @@ def worker_usage_frame(
     out[["processed", "failed"]] = out[["processed", "failed"]].fillna(0).astype("int64")
     out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
     out["utilization"] = 100.0 * out["busy_seconds"] / wall
-    pool = pd.Series(dict(concurrency or {}), dtype="float64")
+    pool = pd.Series(dtype="Int64")
+    if workers is not None and len(workers):
+        pool = workers.set_index(workers["worker"].astype(str))["concurrency"].astype("Int64")
+        pool = pool[~pool.index.duplicated()]
     out["concurrency"] = pool.reindex(out.index).astype("Int64")
     out["pool_utilization"] = out["utilization"] / out["concurrency"].astype("float64")
     out = out.rename_axis("worker").reset_index()

@@ -31,6 +31,8 @@ __all__ = [
     "action_button",
     "action_dialog",
     "ago",
+    "allows_admin",
+    "consumer_controls",
     "current_actor",
     "download_csv",
     "fmt_percent",
@@ -44,8 +46,10 @@ __all__ = [
     "page",
     "show_reading",
     "task_detail",
+    "task_types",
     "time_range",
     "viewer_tz",
+    "worker_controls",
 ]
 
 
@@ -347,6 +351,62 @@ def action_button(
         on_click=_request,
         args=(action, list(targets), dict(params or {})),
     )
+
+
+def allows_admin(actor: Actor) -> bool:
+    return allows(actor.role, "admin")
+
+
+def task_types(monitor: ClusterMonitor) -> list[str]:
+    """Task names Flower has seen, or none (with the reason) when it can't say."""
+    try:
+        return monitor.client.task_types()
+    except ConsoleError as exc:
+        st.caption(f"Task types unavailable: {exc}")
+        return []
+
+
+def worker_controls(actor: Actor, worker: str, task_types: list[str]) -> None:
+    """Pool, consumer, shutdown and per-task limit controls for one worker, each confirmed."""
+    pool, consumers, limits, stop = st.tabs(["Pool", "Consumers", "Task limits", "Shut down"])
+    with pool:
+        n = st.number_input("Processes", min_value=1, value=1, step=1, key="ctl_n")
+        cols = st.columns(3)
+        for col, action in zip(cols, ("pool_grow", "pool_shrink", "pool_restart"), strict=True):
+            with col:
+                action_button(actor, action, [worker], {"n": int(n)}, key=f"ctl_{action}")
+        low, high = st.columns(2)
+        lo = low.number_input("Autoscale min", min_value=0, value=1, step=1, key="ctl_min")
+        hi = high.number_input("Autoscale max", min_value=1, value=4, step=1, key="ctl_max")
+        action_button(actor, "pool_autoscale", [worker], {"min": int(lo), "max": int(hi)})
+    with consumers:
+        consumer_controls(actor, [worker], key="ctl")
+    with limits:
+        name = st.selectbox("Task type", task_types, key="ctl_task_type")
+        rate = st.text_input("Rate limit", placeholder="10/m", key="ctl_rate")
+        action_button(actor, "rate_limit", [name] if name else [], {"worker": worker, "rate": rate})
+        soft_col, hard_col = st.columns(2)
+        soft = soft_col.number_input(
+            "Soft time limit (s)", min_value=0.0, value=0.0, key="ctl_soft"
+        )
+        hard = hard_col.number_input(
+            "Hard time limit (s)", min_value=0.0, value=0.0, key="ctl_hard"
+        )
+        limits_given = {"worker": worker, "soft": soft or None, "hard": hard or None}
+        action_button(actor, "time_limit", [name] if name else [], limits_given)
+    with stop:
+        st.caption("The worker finishes its running tasks, then exits; nothing restarts it.")
+        action_button(actor, "shutdown", [worker], key="ctl_shutdown")
+
+
+def consumer_controls(actor: Actor, workers: list[str], key: str, queue: str = "") -> None:
+    """Add or cancel a queue consumer on the given worker(s)."""
+    name = st.text_input("Queue", value=queue, key=f"{key}_queue")
+    target = workers[:1]
+    cols = st.columns(2)
+    for col, action in zip(cols, ("add_consumer", "cancel_consumer"), strict=True):
+        with col:
+            action_button(actor, action, target, {"queue": name.strip()}, key=f"{key}_{action}")
 
 
 def _request(action: str, targets: list[str], params: dict) -> None:

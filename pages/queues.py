@@ -42,3 +42,13 @@ def queues_table() -> None:
 
 
 queues_table()
+
+desk = ui.get_desk(settings, monitor)
+actor = ui.current_actor(settings)
+ui.action_dialog(desk, actor)
+workers = monitor.workers().value
+if workers is not None and not workers.empty and ui.allows_admin(actor):
+    st.subheader("Consumers")
+    online = workers.loc[workers["online"], "worker"].tolist()
+    worker = st.selectbox("Worker", online, key="queue_worker")
+    ui.consumer_controls(actor, [worker] if worker else [], key="queue_ctl")

@@ -1,15 +1,18 @@
-"""Workers: one row per worker Flower has seen, offline ones included and marked."""
+"""Workers: one row per worker Flower has seen, offline ones marked; worker controls for admins."""
 
 import streamlit as st
 
 from lib import ui
 
 settings, monitor = ui.page("Workers")
+desk = ui.get_desk(settings, monitor)
+actor = ui.current_actor(settings)
+ui.action_dialog(desk, actor)
 
 
 @st.fragment(run_every=settings.poll_seconds)
 def workers_table() -> None:
-    reading = monitor.workers()
+    reading = monitor.workers(force=bool(st.session_state.pop("acted_at", None)))
     if not ui.show_reading(reading, "workers"):
         return
     frame = reading.value
@@ -20,9 +23,7 @@ def workers_table() -> None:
         )
         return
     online = int(frame["online"].sum())
-    st.caption(
-        f"{online} of {len(frame)} workers online. Heartbeat ages are as of the last refresh."
-    )
+    st.caption(f"{online} of {len(frame)} workers online. Heartbeat ages as of the last refresh.")
     shown = ui.local_frame(frame, ui.viewer_tz())
     shown.insert(1, "status", frame["online"].map({True: "🟢 online", False: "⚪ offline"}))
     shown.insert(3, "heartbeat", frame["heartbeat_age"].map(ui.ago))
@@ -42,3 +43,9 @@ def workers_table() -> None:
 
 
 workers_table()
+
+known = monitor.workers().value
+if known is not None and not known.empty and ui.allows_admin(actor):
+    st.subheader("Controls")
+    worker = st.selectbox("Worker", known["worker"].tolist(), key="control_worker")
+    ui.worker_controls(actor, worker, task_types=ui.task_types(monitor))

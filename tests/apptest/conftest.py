@@ -18,6 +18,7 @@ PAGES = {
     "Workers": "pages/workers.py",
     "Tasks": "pages/tasks.py",
     "Queues": "pages/queues.py",
+    "Audit log": "pages/audit_log.py",
 }
 
 

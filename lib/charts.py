@@ -1,0 +1,162 @@
+"""Plotly figures for the analytics pages, built from the frames of ``trends`` and ``failures``.
+
+Pure: a frame (and the viewer's timezone) in, a figure out; pages only ``st.plotly_chart`` it.
+
+Invariants: times on an axis are the viewer's wall-clock time (converted, then made naive, so
+Plotly cannot shift them again) and the axis title names the timezone; every label that comes
+from the cluster (state, task name, queue, category) is HTML-escaped, because Plotly renders
+a few HTML tags in legends and hover text; exception text is never put in a figure; the
+figures carry exactly the frame's numbers, no smoothing or resampling.
+"""
+
+from __future__ import annotations
+
+import html
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+__all__ = [
+    "STATE_COLORS",
+    "breakdown_chart",
+    "category_chart",
+    "category_trend_chart",
+    "failure_rate_chart",
+    "queue_wait_chart",
+    "runtime_trend_chart",
+    "state_trend_chart",
+    "throughput_chart",
+]
+
+#: One colour per state on every chart: green done, red failed, grey gone, blue under way.
+STATE_COLORS = {
+    "SUCCESS": "#2ca02c",
+    "FAILURE": "#d62728",
+    "REVOKED": "#7f7f7f",
+    "REJECTED": "#8c564b",
+    "RETRY": "#ff7f0e",
+    "STARTED": "#1f77b4",
+    "RECEIVED": "#9467bd",
+    "PENDING": "#bcbd22",
+    "UNKNOWN": "#c7c7c7",
+}
+HEIGHT = 320
+
+
+def state_trend_chart(state_trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
+    """Stacked bars: tasks per bucket by state (a ``trends.state_trend_frame``)."""
+    frame = _local(_escaped(state_trend, "state"), tz)
+    fig = px.bar(
+        frame,
+        x="bucket",
+        y="tasks",
+        color="state",
+        color_discrete_map=STATE_COLORS,
+        category_orders={"state": list(dict.fromkeys(frame["state"]))},
+    )
+    return _layout(fig, tz, "tasks")
+
+
+def throughput_chart(trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
+    """Lines: tasks per second succeeded and failed per bucket (a ``trends.trend_frame``)."""
+    frame = _local(trend, tz).rename(
+        columns={"succeeded_per_s": "succeeded", "failed_per_s": "failed"}
+    )
+    long = frame.melt(
+        id_vars="bucket", value_vars=["succeeded", "failed"], var_name="outcome", value_name="per_s"
+    )
+    fig = px.line(
+        long,
+        x="bucket",
+        y="per_s",
+        color="outcome",
+        color_discrete_map={
+            "succeeded": STATE_COLORS["SUCCESS"],
+            "failed": STATE_COLORS["FAILURE"],
+        },
+    )
+    return _layout(fig, tz, "tasks / s")
+
+
+def failure_rate_chart(trend: pd.DataFrame, tz: ZoneInfo, by: str | None = None) -> go.Figure:
+    """Line(s): failure rate in percent per bucket; one line per group with ``by``.
+
+    Buckets where nothing finished have no rate and leave a gap.
+    """
+    frame = _local(_escaped(trend, by) if by else trend, tz)
+    fig = px.line(frame, x="bucket", y="failure_rate", color=by, markers=True)
+    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+    return _layout(fig, tz, "failure rate")
+
+
+def breakdown_chart(trend: pd.DataFrame, tz: ZoneInfo, by: str) -> go.Figure:
+    """Stacked bars: tasks per bucket by ``by`` (a ``trends.trend_frame`` with ``by``)."""
+    frame = _local(_escaped(trend, by), tz)
+    fig = px.bar(
+        frame,
+        x="bucket",
+        y="tasks",
+        color=by,
+        category_orders={by: list(dict.fromkeys(frame[by]))},
+    )
+    return _layout(fig, tz, "tasks")
+
+
+def runtime_trend_chart(runtime_trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
+    """Lines: runtime p95 per bucket and name (a ``trends.runtime_trend_frame``)."""
+    frame = _local(_escaped(runtime_trend, "name"), tz)
+    fig = px.line(frame, x="bucket", y="p95", color="name", markers=True)
+    fig.update_yaxes(rangemode="tozero", ticksuffix=" s")
+    return _layout(fig, tz, "runtime p95")
+
+
+def queue_wait_chart(queue_wait: pd.DataFrame) -> go.Figure:
+    """Grouped bars: wait p50 / p95 / p99 per queue (a ``trends.queue_wait_frame``)."""
+    long = _escaped(queue_wait, "queue").melt(
+        id_vars="queue", value_vars=["p50", "p95", "p99"], var_name="percentile", value_name="wait"
+    )
+    fig = px.bar(long, x="queue", y="wait", color="percentile", barmode="group")
+    fig.update_yaxes(title="wait", ticksuffix=" s")
+    fig.update_layout(height=HEIGHT, margin={"t": 30, "b": 10}, legend_title_text="")
+    return fig
+
+
+def category_chart(categories: pd.DataFrame) -> go.Figure:
+    """Horizontal bars: failures per category, labelled with count and share."""
+    frame = _escaped(categories, "category")
+    counts, shares = frame["failures"], frame["share"]
+    frame["label"] = [f"{n:,} ({s:.1f}%)" for n, s in zip(counts, shares, strict=True)]
+    fig = px.bar(frame, x="failures", y="category", orientation="h", text="label")
+    fig.update_yaxes(autorange="reversed", title="")
+    fig.update_traces(textposition="outside", cliponaxis=False)
+    fig.update_layout(height=max(160, 50 * len(frame) + 60), margin={"t": 30, "b": 10, "r": 80})
+    return fig
+
+
+def category_trend_chart(category_trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
+    """Lines: failures per bucket and category (a ``failures.category_trend_frame``)."""
+    frame = _local(_escaped(category_trend, "category"), tz)
+    fig = px.line(frame, x="bucket", y="failures", color="category", markers=True)
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, tz, "failures")
+
+
+def _local(frame: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
+    out = frame.copy()
+    out["bucket"] = out["bucket"].dt.tz_convert(tz).dt.tz_localize(None)
+    return out
+
+
+def _escaped(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    out = frame.copy()
+    out[column] = out[column].astype(str).map(lambda s: html.escape(s, quote=False))
+    return out
+
+
+def _layout(fig: go.Figure, tz: ZoneInfo, y_title: str) -> go.Figure:
+    fig.update_xaxes(title=f"time ({tz})")
+    fig.update_yaxes(title=y_title)
+    fig.update_layout(height=HEIGHT, margin={"t": 30, "b": 10}, legend_title_text="")
+    return fig

@@ -1,0 +1,90 @@
+"""Errors: failures by category and by signature over a time range; a group opens its tasks."""
+
+import streamlit as st
+
+from lib import charts, failures, trends, ui
+from lib.errors import ConsoleError
+
+settings, monitor = ui.page("Errors")
+tz = ui.viewer_tz()
+start, end, label = ui.time_range()
+reading = ui.load_tasks(monitor)
+if not ui.show_reading(reading, "tasks"):
+    st.stop()
+try:
+    rules = failures.load_rules(settings.error_rules_file)
+except ConsoleError as exc:
+    st.error(f"{exc} Using the default categories.", icon="⚙️")
+    rules = failures.load_rules()
+
+size = trends.bucket_size(start, end)
+window = trends.window_frame(reading.value, start, end)
+failed = failures.failures_frame(window, rules)
+totals = trends.window_summary(window)
+own = f" and {settings.error_rules_file}" if settings.error_rules_file else ""
+st.caption(
+    f"{label}, in the viewer's timezone ({tz}). A failure counts at its failure time. "
+    f"Categories: the first matching rule of lib/error_categories.toml{own}, else other."
+)
+if failed.empty:
+    st.info(
+        f"No failures in this range ({label.lower()}): {totals['finished']:,} tasks finished."
+        if len(window)
+        else f"No tasks in this range ({label.lower()}). Flower holds {len(reading.value):,}."
+    )
+    st.stop()
+
+groups = failures.error_groups_frame(failed)
+categories = failures.category_frame(failed)
+cols = st.columns(4)
+cols[0].metric("Failures", f"{totals['failed']:,}")
+cols[1].metric("Failure rate", ui.fmt_percent(totals["failure_rate"]))
+cols[2].metric("Categories", len(categories))
+cols[3].metric("Signatures", len(groups))
+
+left, right = st.columns(2)
+with left:
+    st.subheader("By category")
+    st.plotly_chart(charts.category_chart(categories))
+    ui.download_csv(categories, "error-categories", key="categories_csv")
+with right:
+    st.subheader("Over time")
+    trend = failures.category_trend_frame(failed, start, end, size)
+    st.caption(f"Failures per {trends.bucket_label(size)}.")
+    st.plotly_chart(charts.category_trend_chart(trend, tz))
+
+st.subheader("Signatures")
+st.caption(
+    "Failures grouped by exception type and message, with numbers, ids, quoted strings, paths "
+    "and hosts replaced by placeholders. Select a row to see its tasks."
+)
+shown = ui.local_frame(groups, tz)
+# A link per group to its newest failure on the Tasks page (relative: works under any base path).
+shown["sample_task"] = "tasks?task=" + shown["sample_task"]
+event = st.dataframe(
+    shown,
+    key="error_groups",
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    column_config={
+        "share": st.column_config.NumberColumn("share", format="%.1f%%"),
+        "sample_task": st.column_config.LinkColumn("sample task", display_text=r"task=(.*)$"),
+        "sample_message": st.column_config.TextColumn("sample message", width="large"),
+    },
+)
+ui.download_csv(ui.local_frame(groups, tz), "error-groups", key="groups_csv")
+
+rows = event.selection.rows if event else []
+if rows and rows[0] < len(groups):
+    group = groups.iloc[rows[0]]
+    st.divider()
+    # Exception text is untrusted: st.text and st.code never interpret it as markdown or HTML.
+    st.text(f"{group['exception_type']} · {group['category']} · {group['count']:,} failures")
+    st.code(group["sample_message"], language=None, wrap_lines=True)
+    first, second = st.columns(2)
+    if first.button("Show this group's tasks", icon=":material/filter_list:"):
+        st.switch_page("pages/tasks.py", query_params={"error_group": group["group_id"]})
+    if second.button("Open the newest one", icon=":material/open_in_new:"):
+        st.switch_page("pages/tasks.py", query_params={"task": group["sample_task"]})

@@ -1,0 +1,112 @@
+"""Trends: tasks, throughput and failure rate per bucket; latency, queue wait, workers."""
+
+import pandas as pd
+import streamlit as st
+
+from lib import charts, trends, ui
+
+#: Named groups on the breakdown charts; the rest add up to "(other)".
+TOP_N = 5
+PERCENT = st.column_config.NumberColumn(format="%.1f%%")
+SECONDS = st.column_config.NumberColumn(format="%.3f s")
+FORMATS = {
+    **dict.fromkeys(("failure_rate", "share", "utilization", "pool_utilization"), PERCENT),
+    **dict.fromkeys(("mean", "p50", "p95", "p99", "max", "avg_runtime", "busy_seconds"), SECONDS),
+    **dict.fromkeys(
+        ("succeeded_per_s", "failed_per_s"), st.column_config.NumberColumn(format="%.3f")
+    ),
+}
+
+settings, monitor = ui.page("Trends")
+tz = ui.viewer_tz()
+start, end, label = ui.time_range()
+reading = ui.load_tasks(monitor)
+if not ui.show_reading(reading, "tasks"):
+    st.stop()
+
+
+def table(frame: pd.DataFrame, stem: str) -> None:
+    shown = ui.local_frame(frame, tz)
+    config = {col: fmt for col, fmt in FORMATS.items() if col in shown.columns}
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    ui.download_csv(shown, stem, key=f"{stem}_csv")
+
+
+size = trends.bucket_size(start, end)
+window = trends.window_frame(reading.value, start, end)
+totals = trends.window_summary(window)
+st.caption(
+    f"{label}: {start.astimezone(tz):%Y-%m-%d %H:%M} – {end.astimezone(tz):%Y-%m-%d %H:%M} "
+    f"({tz}), in {trends.bucket_label(size)} buckets. A finished task counts at its finish "
+    "time (succeeded, failed, revoked); any other task at the time it was received."
+)
+if window.empty:
+    st.info(f"No tasks in this range ({label.lower()}). Flower holds {len(reading.value):,}.")
+    st.stop()
+
+cols = st.columns(4)
+cols[0].metric("Tasks", f"{totals['tasks']:,}")
+cols[1].metric("Succeeded", f"{totals['succeeded']:,}")
+cols[2].metric("Failed", f"{totals['failed']:,}")
+cols[3].metric("Failure rate", ui.fmt_percent(totals["failure_rate"]))
+
+overall, by_name, by_queue, latency, workers = st.tabs(
+    ["Throughput", "By task name", "By queue", "Latency", "Workers"]
+)
+with overall:
+    trend = trends.trend_frame(window, start, end, size)
+    st.subheader("Tasks per bucket, by state")
+    st.plotly_chart(
+        charts.state_trend_chart(trends.state_trend_frame(window, start, end, size), tz)
+    )
+    st.subheader("Throughput")
+    st.plotly_chart(charts.throughput_chart(trend, tz))
+    st.subheader("Failure rate")
+    st.caption("Failed ÷ (succeeded + failed) per bucket; no point where nothing finished.")
+    st.plotly_chart(charts.failure_rate_chart(trend, tz))
+    table(trend, "trend")
+
+for tab, by in ((by_name, "name"), (by_queue, "queue")):
+    with tab:
+        grouped = trends.trend_frame(window, start, end, size, by=by, top=TOP_N)
+        st.caption(f"The {TOP_N} {by}s with most tasks in the range; the rest as (other).")
+        st.plotly_chart(charts.breakdown_chart(grouped, tz, by), key=f"{by}_tasks")
+        st.plotly_chart(charts.failure_rate_chart(grouped, tz, by), key=f"{by}_rate")
+        table(grouped, f"trend-by-{by}")
+
+with latency:
+    names = trends.runtime_percentiles_frame(window)
+    st.subheader("Runtime per task name")
+    st.caption(
+        "Runtime: Flower's runtime for successes, failed − started for failures. Percentiles "
+        "interpolate linearly between the nearest ranks."
+    )
+    table(names, "runtime-percentiles")
+    busiest, slowest = st.columns(2)
+    with busiest:
+        st.subheader("Busiest")
+        table(trends.top_names_frame(names, "tasks")[["name", "tasks", "failure_rate"]], "busiest")
+    with slowest:
+        st.subheader("Slowest (p95)")
+        table(trends.top_names_frame(names, "p95")[["name", "runs", "p95", "max"]], "slowest")
+    st.subheader("Runtime p95 over time")
+    st.plotly_chart(
+        charts.runtime_trend_chart(trends.runtime_trend_frame(window, start, end, size), tz)
+    )
+    st.subheader("Queue wait")
+    st.caption("Wait: started − sent (started − received when the sent event is missing).")
+    waits = trends.queue_wait_frame(window)
+    if waits.empty:
+        st.info("No task in this range has both a start and a sent or received time.")
+    else:
+        st.plotly_chart(charts.queue_wait_chart(waits))
+        table(waits, "queue-wait")
+
+with workers:
+    st.caption(
+        "Processed: succeeded + failed in the range. Utilization: busy time ÷ the range's wall "
+        "time (400% = four pool processes busy throughout); pool utilization divides by the pool size."
+    )
+    workers_reading = monitor.workers()
+    usage = trends.worker_usage_frame(reading.value, start, end, workers_reading.value)
+    table(usage, "worker-usage")
