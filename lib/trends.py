@@ -365,13 +365,9 @@ def _busy_seconds(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.Ser
     lo = began.clip(lower=pd.Timestamp(start))
     hi = finish.clip(upper=pd.Timestamp(end))
     seconds = (hi - lo).dt.total_seconds().clip(lower=0)
-    has_worker = tasks["worker"].notna().to_numpy(bool)
-    busy = seconds[has_worker & seconds.notna().to_numpy(bool)]
-    return (
-        busy.groupby(tasks["worker"][busy.index].astype(str).to_numpy())
-        .sum()
-        .rename("busy_seconds")
-    )
+    busy = seconds[seconds.notna().to_numpy(bool)]
+    hosts = tasks["worker"][busy.index].fillna(UNKNOWN).astype(str).to_numpy()
+    return busy.groupby(hosts).sum().rename("busy_seconds")
 
 
 def _runs(window: pd.DataFrame) -> pd.DataFrame:

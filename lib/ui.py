@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ __all__ = [
     "download_csv",
     "fmt_percent",
     "fmt_seconds",
+    "follow_up",
     "get_desk",
     "get_monitor",
     "get_settings",
@@ -476,3 +478,22 @@ def _show_preview(preview, limit: int) -> bool:
         skipped = pd.DataFrame(list(preview.skipped), columns=["task", "why"])
         st.dataframe(skipped, hide_index=True)
     return 0 < preview.count <= limit
+
+
+#: After an action, watch Flower this long for the new state (event lag is 1-3 s).
+FOLLOW_SECONDS = 15
+
+
+def follow_up(monitor: ClusterMonitor, shown_version: int) -> None:
+    """For a few seconds after an action, rerun the page as soon as Flower shows a change."""
+    acted = st.session_state.get("acted_at")
+    if acted is not None and time.time() - acted < FOLLOW_SECONDS:
+        _follow(monitor, shown_version)
+
+
+@st.fragment(run_every=2)
+def _follow(monitor: ClusterMonitor, shown_version: int) -> None:
+    monitor.tasks(force=True)
+    if monitor.sync.version != shown_version:
+        st.session_state.pop("tasks_reading", None)
+        st.rerun(scope="app")

@@ -29,7 +29,9 @@ refresh = st.button("Refresh", icon=":material/refresh:")
 held = st.session_state.get("tasks_reading")
 if refresh or acted or held is None or held.value is None:
     st.session_state.tasks_reading = ui.load_tasks(monitor, force=bool(refresh or acted))
+    st.session_state.tasks_version = monitor.sync.version
 reading = st.session_state.tasks_reading
+ui.follow_up(monitor, st.session_state.tasks_version)
 if not ui.show_reading(reading, "tasks"):
     st.stop()
 all_tasks = reading.value

@@ -7,12 +7,12 @@ from lib import ui
 settings, monitor = ui.page("Workers")
 desk = ui.get_desk(settings, monitor)
 actor = ui.current_actor(settings)
-ui.action_dialog(desk, actor)
+acted = ui.action_dialog(desk, actor)
 
 
 @st.fragment(run_every=settings.poll_seconds)
 def workers_table() -> None:
-    reading = monitor.workers(force=bool(st.session_state.pop("acted_at", None)))
+    reading = monitor.workers(force=acted is not None)
     if not ui.show_reading(reading, "workers"):
         return
     frame = reading.value
