@@ -6,7 +6,6 @@ import pytest
 
 from tests.apptest.conftest import PAGES, open_page, texts
 
-
 FLOWER_PAGES = [p for p in PAGES if p != "Audit log"]
 
 
