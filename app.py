@@ -1,4 +1,4 @@
-"""Celery ops console: settings, navigation and the sidebar status; pages do the rest."""
+"""Celery ops console: settings, login, navigation and the sidebar status; pages do the rest."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,19 +11,25 @@ HERE = Path(__file__).parent
 
 st.set_page_config(page_title="Celery ops console", page_icon="🌼", layout="wide")
 settings = ui.get_settings()
+actor = ui.signed_in(settings)
+
+if actor is None:
+    st.navigation(
+        [st.Page(lambda: ui.sign_in_form(settings), title="Sign in", url_path="signin")]
+    ).run()
+    st.stop()
+
 monitor = ui.get_monitor(settings)
-
-if not settings.auth_enabled:
-    st.warning(
-        "Login is off (OPS_AUTH=off): anyone who can reach this port uses the console.", icon="🔓"
-    )
-
 PAGES = {
     "Monitor": [
         st.Page(HERE / "pages/overview.py", title="Overview", icon="📊", default=True),
         st.Page(HERE / "pages/workers.py", title="Workers", icon="🛠️"),
         st.Page(HERE / "pages/tasks.py", title="Tasks", icon="📋"),
         st.Page(HERE / "pages/queues.py", title="Queues", icon="📤"),
+    ],
+    "Analyse": [
+        st.Page(HERE / "pages/trends.py", title="Trends", icon="📈"),
+        st.Page(HERE / "pages/errors.py", title="Errors", icon="🧯"),
     ],
     "Record": [
         st.Page(HERE / "pages/audit_log.py", title="Audit log", icon="📜"),
@@ -40,14 +46,14 @@ def sidebar_status() -> None:
     else:
         when = datetime.fromtimestamp(sync.last_success, UTC).astimezone(ui.viewer_tz())
         age = datetime.now(UTC).timestamp() - sync.last_success
-        st.caption(
-            f"Last good refresh {when:%H:%M:%S %Z} ({ui.ago(age)}) · {len(sync.store):,} tasks"
-        )
+        held = f"{len(sync.store):,} tasks"
+        st.caption(f"Last good refresh {when:%H:%M:%S %Z} ({ui.ago(age)}) · {held}")
     if sync.last_error is not None:
-        st.error(f"Stale: the last refresh failed. {sync.last_error}", icon="⏳")
+        st.error(f"Stale: the last refresh failed. {ui.md_escape(sync.last_error)}", icon="⏳")
 
 
 with st.sidebar:
+    ui.sidebar_user(settings, actor)
     sidebar_status()
 
 st.navigation(PAGES).run()

@@ -1,14 +1,27 @@
 """Tables leave the console as CSV: one function, so every download is made the same way.
 
-Times are written as ISO 8601 with their UTC offset, so a spreadsheet row is unambiguous
-whichever timezone the table was shown in.
+Times are written as ISO 8601 with their UTC offset, so a row is unambiguous whichever timezone
+the table was shown in. Text cells that a spreadsheet would run as a formula (starting with
+``=``, ``+``, ``-``, ``@``, tab or carriage return) get a leading ``'``, so a task argument
+cannot become a formula; numbers, and text that is just a number, stay as they are.
 """
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
-__all__ = ["csv_bytes"]
+__all__ = ["FORMULA_STARTS", "csv_bytes", "neutralise"]
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise(value: object) -> object:
+    """``value`` made inert for spreadsheets when it is formula-like text."""
+    formula = isinstance(value, str) and value.startswith(FORMULA_STARTS)
+    return "'" + value if formula and not _PLAIN_NUMBER.match(value) else value
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -17,4 +30,9 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].map(lambda t: t.isoformat() if pd.notna(t) else "")
+        elif not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(
+            out[col]
+        ):
+            out[col] = out[col].map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
     return out.to_csv(index=False).encode("utf-8")

@@ -68,20 +68,23 @@ LIST_LIMIT = 10  # names/queues/workers listed per group before "+N more"
 
 _REPR = re.compile(r"\s*([A-Za-z_][\w.]*)\((.*)\)\s*", re.S)
 _LINE = re.compile(r"([A-Za-z_][\w.]*)(?::\s?(.*))?", re.S)
+_DIGITS = "0123456789"
+#: (placeholder, pattern, characters one of which a match needs: a cheap test to skip the regex)
 _PLACEHOLDERS = tuple(
-    (re.compile(pattern, re.I), placeholder)
-    for placeholder, pattern in (
-        ("<url>", r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]*[^\s'\"<>.,;:)\]]"),
-        ("<str>", r"(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)\"[^\"\n]*\"(?!\w)"),
-        ("<uuid>", r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"),
-        ("<hex>", r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"),
-        ("<path>", r"(?<![\w/<>.-])(?:[a-z]:\\|~?/)[^\s'\"<>:,;()]+"),
+    (placeholder, re.compile(pattern, re.I), needs)
+    for placeholder, pattern, needs in (
+        ("<url>", r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]*[^\s'\"<>.,;:)\]]", ":"),
+        ("<str>", r"(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)\"[^\"\n]*\"(?!\w)", "'\""),
+        ("<uuid>", r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "-"),
+        ("<hex>", r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", _DIGITS),
+        ("<path>", r"(?<![\w/<>.-])(?:[a-z]:\\|~?/)[^\s'\"<>:,;()]+", "/\\"),
         (
             "<host>",
             r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b|\[[0-9a-f:]+\](?::\d{1,5})?"
             r"|\b[a-z][\w.-]*:\d{1,5}\b",
+            ".:",
         ),
-        ("<n>", r"\d+(?:\.\d+)?"),
+        ("<n>", r"\d+(?:\.\d+)?", _DIGITS),
     )
 )
 _SPACE = re.compile(r"\s+")
@@ -194,6 +197,9 @@ def _unrepr(args: str) -> str:
     args = args.strip()
     if not args or len(args) > MAX_LITERAL or args[0] not in "'\"bBrRuU":
         return args
+    quote = args[0]
+    if len(args) > 1 and args[-1] == quote and "\\" not in args and quote not in args[1:-1]:
+        return args[1:-1]  # a plain one-string repr: no need to parse it
     try:
         value = ast.literal_eval(args)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -203,8 +209,9 @@ def _unrepr(args: str) -> str:
 
 def signature(message: str) -> str:
     """The message with its variable parts replaced by placeholders (see the module docstring)."""
-    for pattern, placeholder in _PLACEHOLDERS:
-        message = pattern.sub(placeholder, message)
+    for placeholder, pattern, needs in _PLACEHOLDERS:
+        if any(char in message for char in needs):
+            message = pattern.sub(placeholder, message)
     message = _SPACE.sub(" ", message).strip()
     return message if len(message) <= MAX_SIGNATURE else message[: MAX_SIGNATURE - 1] + "…"
 

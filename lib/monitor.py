@@ -22,6 +22,7 @@ from lib import frames
 from lib.broker import BrokerProbe
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
+from lib.redact import mask_frame
 from lib.settings import Settings
 from lib.sync import Progress, TaskSync
 
@@ -111,10 +112,12 @@ class ClusterMonitor:
         return Reading(self._tasks_frame(), self.sync.last_success, error)
 
     def _tasks_frame(self) -> pd.DataFrame:
+        """The frame of the current sync version, sensitive values masked (built once)."""
         version, tasks = self.sync.snapshot()
         with self._frame_lock:
             if self._frame is None or self._frame[0] != version:
-                self._frame = (version, frames.tasks_frame(tasks))
+                masked = mask_frame(frames.tasks_frame(tasks), self.settings.sensitive_keys)
+                self._frame = (version, masked)
             return self._frame[1]
 
     def task(self, uuid: str) -> dict | None:

@@ -3,7 +3,8 @@
 Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOWER_BASIC_AUTH``,
 ``FLOWER_TIMEOUT``, ``CELERY_BROKER_URL``, ``CELERY_RESULT_BACKEND``, ``OPS_POLL_SECONDS``,
 ``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE`` (plus our own
-``OPS_ERROR_RULES_FILE``: extra error categories; ``OPS_BULK_LIMIT``: tasks per bulk action). Each may also come
+``OPS_ERROR_RULES_FILE``: extra error categories; ``OPS_BULK_LIMIT``: tasks per bulk action; ``OPS_SENSITIVE_KEYS``: more argument names
+to mask, comma-separated). Each may also come
 from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from lib.errors import SettingsError
+from lib.redact import DEFAULT_SENSITIVE_KEYS
 
 __all__ = ["Settings", "load_settings", "redact_url"]
 
@@ -49,6 +51,7 @@ NAMES = (
     "OPS_WORKFLOWS_FILE",
     "OPS_ERROR_RULES_FILE",
     "OPS_BULK_LIMIT",
+    "OPS_SENSITIVE_KEYS",
 )
 
 
@@ -68,6 +71,7 @@ class Settings:
     workflows_file: Path | None = None
     error_rules_file: Path | None = None
     bulk_limit: int = DEFAULT_BULK_LIMIT
+    sensitive_keys: tuple[str, ...] = DEFAULT_SENSITIVE_KEYS
 
     @property
     def flower_display_url(self) -> str:
@@ -119,6 +123,7 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         workflows_file=take("OPS_WORKFLOWS_FILE", Path, None),
         error_rules_file=take("OPS_ERROR_RULES_FILE", Path, None),
         bulk_limit=take("OPS_BULK_LIMIT", _positive_count, DEFAULT_BULK_LIMIT),
+        sensitive_keys=take("OPS_SENSITIVE_KEYS", _extra_keys, DEFAULT_SENSITIVE_KEYS),
     )
     if problems:
         raise SettingsError(
@@ -189,6 +194,13 @@ def _positive_count(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{value!r} must be a whole number ≥ 1")
     return int(value)
+
+
+def _extra_keys(value: str) -> tuple[str, ...]:
+    extra = [k.strip().lower() for k in value.split(",") if k.strip()]
+    if not all(k.replace("_", "").replace("-", "").isalnum() for k in extra):
+        raise ValueError("expected comma-separated names such as ssn,private_key")
+    return tuple(dict.fromkeys([*DEFAULT_SENSITIVE_KEYS, *extra]))
 
 
 def _parse_switch(value: str) -> bool:

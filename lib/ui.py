@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -21,11 +22,12 @@ import streamlit as st
 from lib import frames
 from lib.actions import ACTIONS, SIGNALS, ActionDesk, ActionResult
 from lib.audit import AuditLog
-from lib.auth import LOCAL_ACTOR_NAME, Actor, allows
+from lib.auth import LOCAL_ACTOR_NAME, Actor, LoginThrottle, UserBook, allows, load_users
 from lib.broker import ResultBackend
 from lib.errors import ConsoleError, FlowerNotFound, SettingsError
 from lib.export import csv_bytes
 from lib.monitor import ClusterMonitor, Reading
+from lib.redact import mask_frame
 from lib.settings import Settings, load_settings
 
 __all__ = [
@@ -45,11 +47,16 @@ __all__ = [
     "keep_selection_valid",
     "load_tasks",
     "local_frame",
+    "md_escape",
     "page",
     "show_reading",
+    "sidebar_user",
+    "sign_in_form",
+    "signed_in",
     "task_detail",
     "task_types",
     "time_range",
+    "user_book",
     "viewer_tz",
     "worker_controls",
 ]
@@ -95,11 +102,105 @@ def get_desk(settings: Settings, monitor: ClusterMonitor) -> ActionDesk:
     return _desk_for(repr(settings), settings, monitor)
 
 
-def current_actor(settings: Settings) -> Actor:
-    """Who is using this session. With OPS_AUTH=off: the local user, trusted as admin."""
+def signed_in(settings: Settings) -> Actor | None:
+    """Who is using this session, or None before login. OPS_AUTH=off: the local admin."""
     if not settings.auth_enabled:
         return Actor(LOCAL_ACTOR_NAME, "admin")
-    return st.session_state.get("actor") or Actor("anonymous", "viewer")
+    if actor := st.session_state.get("actor"):
+        return actor
+    if _sso_configured() and getattr(st.user, "is_logged_in", False):
+        email = str(st.user.get("email") or "")
+        role = user_book(settings).role_for_email(email) if email else None
+        return Actor(email, role) if role else None
+    return None
+
+
+def current_actor(settings: Settings) -> Actor:
+    """The session's actor for a page; a page never runs before login, so viewer is moot."""
+    return signed_in(settings) or Actor("anonymous", "viewer")
+
+
+@st.cache_resource(show_spinner=False)
+def _throttle() -> LoginThrottle:
+    return LoginThrottle()
+
+
+def user_book(settings: Settings) -> UserBook:
+    """The users file (and secrets' [users]/[oidc]); a broken file stops with its reason."""
+    try:
+        extra = {k: st.secrets[k] for k in ("users", "oidc") if _has_secrets() and k in st.secrets}
+        return load_users(settings.users_file, _plain_dict(extra))
+    except SettingsError as exc:
+        st.error(str(exc), icon="⚙️")
+        st.stop()
+        raise
+
+
+def _plain_dict(value: object) -> object:
+    if hasattr(value, "items"):
+        return {k: _plain_dict(v) for k, v in value.items()}
+    return value
+
+
+def _sso_configured() -> bool:
+    return _has_secrets() and "auth" in st.secrets
+
+
+def sign_in_form(settings: Settings) -> None:
+    """The login screen: user name and password, or single sign-on when configured."""
+    st.title("Sign in")
+    book = user_book(settings)
+    if _sso_configured():
+        st.button("Log in with single sign-on", on_click=st.login, key="sso_login")
+        if getattr(st.user, "is_logged_in", False):
+            st.error("Your account has no role in this console. Ask an admin to add it.")
+    if not book.users and not _sso_configured():
+        st.error(
+            "No users are configured: set OPS_USERS_FILE (see `python -m lib.auth hash`) "
+            "or OPS_AUTH=off for local use."
+        )
+        return
+    with st.form("login"):
+        name = st.text_input("User", key="login_user")
+        password = st.text_input("Password", type="password", key="login_password")
+        submitted = st.form_submit_button("Log in")
+    if submitted:
+        _try_login(book, name.strip(), password)
+
+
+def _try_login(book: UserBook, name: str, password: str) -> None:
+    throttle = _throttle()
+    wait = throttle.wait_seconds(name)
+    if wait > 0:
+        st.error(f"Too many failed attempts for this user. Try again in {math.ceil(wait)} s.")
+        return
+    actor = book.check(name, password)
+    if actor is None:
+        throttle.failed(name)
+        st.error("Wrong user name or password.")
+        return
+    throttle.succeeded(name)
+    st.session_state["actor"] = actor
+    st.rerun()
+
+
+def sidebar_user(settings: Settings, actor: Actor) -> None:
+    """Who is signed in, with a Log out button."""
+    st.caption(f"Signed in as **{md_escape(actor.user)}** ({actor.role})")
+    if settings.auth_enabled:
+        st.button("Log out", key="logout", on_click=_log_out)
+
+
+def _log_out() -> None:
+    for key in list(st.session_state):
+        del st.session_state[key]
+    if getattr(st.user, "is_logged_in", False):
+        st.logout()
+
+
+def md_escape(text: str) -> str:
+    """``text`` safe inside markdown: task data and Flower's words are never markup."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", str(text))
 
 
 def page(title: str) -> tuple[Settings, ClusterMonitor]:
@@ -134,16 +235,16 @@ def load_tasks(monitor: ClusterMonitor, force: bool = False) -> Reading[pd.DataF
 def show_reading(reading: Reading, what: str) -> bool:
     """Say what is wrong with a reading; True when there is a value to show."""
     if reading.error is not None and reading.value is None:
-        st.error(f"No {what} to show yet. {reading.error}", icon="🚫")
+        st.error(f"No {what} to show yet. {md_escape(reading.error)}", icon="🚫")
         return False
     if reading.error is not None:
         st.warning(
             f"Showing the last good {what}, read {ago(_age(reading.at))}; the latest refresh "
-            f"failed. {reading.error}",
+            f"failed. {md_escape(reading.error)}",
             icon="⏳",
         )
     if reading.note:
-        st.caption(reading.note)
+        st.caption(md_escape(reading.note))
     return reading.value is not None
 
 
@@ -231,18 +332,27 @@ def task_detail(
     try:
         task = monitor.task(task_id)
     except FlowerNotFound:
-        st.warning(f"Flower does not know task {task_id} (never seen, or evicted from its memory).")
+        st.warning(
+            f"Flower does not know task {md_escape(task_id)} (never seen, or evicted from its "
+            "memory)."
+        )
         return
     except ConsoleError as exc:
-        st.error(f"Could not load task {task_id}. {exc}", icon="🚫")
+        st.error(f"Could not load task {md_escape(task_id)}. {md_escape(exc)}", icon="🚫")
         return
-    row = local_frame(frames.tasks_frame([task]), tz).iloc[0]
-    st.subheader(f"Task {task_id}")
+    one = frames.tasks_frame([task])
+    revealed = st.session_state.get("revealed") == task_id
+    if not revealed:
+        one = mask_frame(one, monitor.settings.sensitive_keys)
+    row = local_frame(one, tz).iloc[0]
+    st.subheader(f"Task {md_escape(task_id)}")
     if desk is not None and actor is not None:
-        cols = st.columns([1, 1, 1, 5])
-        for col, action in zip(cols, ("revoke", "terminate", "retry"), strict=False):
+        cols = st.columns([1, 1, 1, 1, 4])
+        for col, action in zip(cols, ("revoke", "terminate", "retry", "reveal"), strict=False):
             with col:
                 action_button(actor, action, [task_id], key=f"one_{action}")
+    if revealed:
+        st.caption("Sensitive values are shown unmasked for this task (recorded in the audit log).")
     cols = st.columns(5)
     for col, field in zip(cols, ("name", "state", "worker", "queue", "retries"), strict=True):
         col.metric(field.capitalize(), _text(row[field]))
@@ -278,7 +388,7 @@ def _lineage_links(lineage: dict[str, list[str]]) -> None:
         st.text(label)
         for other in ids[:50]:
             key = f"link_{label.replace(' ', '_')}_{other}"
-            st.button(other, key=key, on_click=_open_task, args=(other,))
+            st.button(md_escape(other), key=key, on_click=_open_task, args=(other,))
 
 
 def _open_task(task_id: str) -> None:
@@ -364,7 +474,7 @@ def task_types(monitor: ClusterMonitor) -> list[str]:
     try:
         return monitor.client.task_types()
     except ConsoleError as exc:
-        st.caption(f"Task types unavailable: {exc}")
+        st.caption(f"Task types unavailable: {md_escape(exc)}")
         return []
 
 
@@ -433,7 +543,7 @@ def action_dialog(desk: ActionDesk, actor: Actor) -> ActionResult | None:
     result = st.session_state.pop("action_result", None)
     if result is not None:
         icon = "✅" if result.ok else ("⛔" if result.outcome == "refused" else "⚠️")
-        st.toast(result.message, icon=icon)
+        st.toast(md_escape(result.message), icon=icon)
     return result
 
 
@@ -458,9 +568,10 @@ def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
         done = st.session_state.setdefault("done_ops", set())
         if pending["op_id"] not in done:  # a double click or fast rerun acts once
             done.add(pending["op_id"])
-            st.session_state["action_result"] = desk.perform(
-                actor, spec.name, pending["targets"], params, pending["op_id"]
-            )
+            result = desk.perform(actor, spec.name, pending["targets"], params, pending["op_id"])
+            st.session_state["action_result"] = result
+            if spec.name == "reveal" and result.ok:
+                st.session_state["revealed"] = pending["targets"][0]
             st.session_state["acted_at"] = datetime.now(UTC).timestamp()
         _clear_pending()
         st.rerun()

@@ -23,7 +23,8 @@ def queues_table() -> None:
         return
     idle = frame[(frame["consumers"] == 0) & (frame["messages"].fillna(0) > 0)]
     if len(idle):
-        st.warning(f"Messages wait with no consumer in: {', '.join(idle['queue'])}.", icon="⚠️")
+        waiting = ui.md_escape(", ".join(idle["queue"]))
+        st.warning(f"Messages wait with no consumer in: {waiting}.", icon="⚠️")
     st.dataframe(
         frame,
         hide_index=True,

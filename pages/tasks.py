@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from lib import frames, ui
+from lib import failures, frames, ui
+from lib.errors import ConsoleError
 
 #: The table would lag in the browser past this; the caption says when rows were left out.
 MAX_ROWS = 10_000
@@ -71,6 +72,16 @@ elif RANGES[span]:
     start = datetime.now(UTC) - timedelta(seconds=RANGES[span])
 
 matched = frames.filter_tasks(all_tasks, states, names, workers, queues, start, end, text)
+if group := st.query_params.get("error_group"):
+    try:
+        rules = failures.load_rules(settings.error_rules_file)
+    except ConsoleError as exc:
+        st.error(f"{ui.md_escape(exc)} Using the default categories.", icon="⚙️")
+        rules = failures.load_rules()
+    in_group = failures.task_group_ids(matched, rules) == group
+    matched = matched[in_group.fillna(False).astype(bool)]
+    st.info(f"Showing the failures of error group {ui.md_escape(group)} (from the Errors page).")
+    st.button("Show all tasks", on_click=lambda: st.query_params.pop("error_group", None))
 matched = matched.sort_values("timestamp", ascending=False, na_position="last")
 shown = ui.local_frame(matched.head(MAX_ROWS)[list(frames.TASK_TABLE_COLUMNS)], tz)
 shown = shown.reset_index(drop=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -18,6 +19,8 @@ PAGES = {
     "Workers": "pages/workers.py",
     "Tasks": "pages/tasks.py",
     "Queues": "pages/queues.py",
+    "Trends": "pages/trends.py",
+    "Errors": "pages/errors.py",
     "Audit log": "pages/audit_log.py",
 }
 
@@ -32,11 +35,16 @@ def open_page(page: str, query: dict | None = None, timeout: float = 30) -> AppT
     return at
 
 
+def plain(markdown: str) -> str:
+    """Markdown source as a reader sees it: the console escapes untrusted text with '\\'."""
+    return re.sub(r"\\(.)", r"\1", str(markdown))
+
+
 def texts(at: AppTest) -> str:
     """Everything the page says in alerts, captions, markdown and headings, as one string."""
     parts = []
     for kind in ("error", "warning", "info", "caption", "markdown", "title", "subheader", "text"):
-        parts += [str(el.value) for el in getattr(at, kind)]
+        parts += [plain(el.value) for el in getattr(at, kind)]
     return "\n".join(parts)
 
 

@@ -1,0 +1,120 @@
+"""Sensitive values in task data, masked before anything reaches a page or a CSV.
+
+Task args, kwargs and results are Python repr text written by producers. Values are masked
+when their key looks sensitive (``password``, ``token``, ``api_key``... — the list is
+configurable), when they are credentials inside a URL (``redis://user:pw@host``), a bearer or
+basic authorization value, or a number that looks like a payment card (13–19 digits passing
+the Luhn check). Masking is a display rule: the synced store keeps the real text, so Retry
+still sends the original arguments and an admin can reveal one task's values (audited).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+import pandas as pd
+
+__all__ = ["DEFAULT_SENSITIVE_KEYS", "MASK", "mask_frame", "mask_text"]
+
+MASK = "***"
+DEFAULT_SENSITIVE_KEYS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "cookie",
+)
+#: The columns that carry what producers sent and tasks returned.
+MASKED_COLUMNS = ("args", "kwargs", "result")
+_QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
+_URL_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)[^\s@/'\"]+(?=@)", re.I)
+_AUTH_SCHEME = re.compile(r"\b(?P<head>(?:bearer|basic)\s+)[A-Za-z0-9._~+/=\-]{6,}", re.I)
+_CARD = re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])")
+
+
+@lru_cache(maxsize=8)
+def _key_patterns(keys: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
+    words = "|".join(re.escape(k) for k in keys)
+    key = rf"[\w\-]*(?:{words})[\w\-]*"
+    # 'password': 'x'  /  "api_key": 123   (dict reprs, JSON)
+    quoted_key = re.compile(
+        rf"(?P<head>(['\"]){key}\2\s*:\s*)(?P<value>{_QUOTED}|[^,}}\]\s]+)", re.I
+    )
+    # password=x  /  token: x   (kwargs reprs of objects, free text, query strings)
+    bare_key = re.compile(
+        rf"(?P<head>\b{key}\s*[=:]\s*)(?P<value>{_QUOTED}|[^\s,;&'\")}}\]]+)", re.I
+    )
+    return quoted_key, bare_key
+
+
+def mask_text(text: str, keys: Iterable[str] = DEFAULT_SENSITIVE_KEYS) -> str:
+    """``text`` with every sensitive value replaced by ``***`` (quotes kept)."""
+    if not text:
+        return text
+    return _mask(text, tuple(sorted({k.lower() for k in keys if k})))
+
+
+@lru_cache(maxsize=200_000)
+def _mask(text: str, keys: tuple[str, ...]) -> str:
+    # Cached: every refresh rebuilds the tasks frame from mostly the same texts.
+    if not _trigger(keys).search(text):
+        return text
+    quoted_key, bare_key = _key_patterns(keys)
+    text = quoted_key.sub(_masked_value, text)
+    text = bare_key.sub(_masked_value, text)
+    text = _URL_CREDENTIALS.sub(lambda m: m["head"] + MASK, text)
+    text = _AUTH_SCHEME.sub(lambda m: m["head"] + MASK, text)
+    return _CARD.sub(_masked_card, text)
+
+
+@lru_cache(maxsize=8)
+def _trigger(keys: tuple[str, ...]) -> re.Pattern:
+    """One cheap search that tells whether any masking rule could apply."""
+    words = "|".join(re.escape(k) for k in keys)
+    return (
+        re.compile(rf"{words}|://|bearer|basic|\d[\d -]{{11,}}\d", re.I)
+        if words
+        else re.compile(r"://|bearer|basic|\d[\d -]{11,}\d", re.I)
+    )
+
+
+def mask_frame(frame: pd.DataFrame, keys: Iterable[str] = DEFAULT_SENSITIVE_KEYS) -> pd.DataFrame:
+    """A copy of a tasks frame with args, kwargs and result masked."""
+    keys = tuple(sorted({k.lower() for k in keys if k}))
+    trigger = _trigger(keys).pattern
+    out = frame.copy()
+    for col in MASKED_COLUMNS:
+        if col not in out.columns:
+            continue
+        # A vectorised search finds the few texts that need the (slower) per-value rules.
+        hits = out[col].str.contains(trigger, case=False, regex=True).fillna(False).astype(bool)
+        if hits.any():
+            out.loc[hits, col] = out.loc[hits, col].map(lambda v: _mask(v, keys))
+    return out
+
+
+def _masked_value(match: re.Match) -> str:
+    value = match["value"]
+    if value[:1] in "'\"":
+        return f"{match['head']}{value[0]}{MASK}{value[0]}"
+    return f"{match['head']}{MASK}"
+
+
+def _masked_card(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    return f"{MASK}{digits[-4:]}" if _luhn(digits) else match.group()
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
