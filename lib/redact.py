@@ -65,10 +65,11 @@ def _mask(text: str, keys: tuple[str, ...]) -> str:
     if not _trigger(keys).search(text):
         return text
     quoted_key, bare_key = _key_patterns(keys)
+    # Scheme tokens first: "Authorization: Bearer x" would otherwise mask only "Bearer".
+    text = _AUTH_SCHEME.sub(lambda m: m["head"] + MASK, text)
     text = quoted_key.sub(_masked_value, text)
     text = bare_key.sub(_masked_value, text)
     text = _URL_CREDENTIALS.sub(lambda m: m["head"] + MASK, text)
-    text = _AUTH_SCHEME.sub(lambda m: m["head"] + MASK, text)
     return _CARD.sub(_masked_card, text)
 
 
