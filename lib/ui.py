@@ -186,7 +186,7 @@ def _try_login(book: UserBook, name: str, password: str) -> None:
 
 def sidebar_user(settings: Settings, actor: Actor) -> None:
     """Who is signed in, with a Log out button."""
-    st.caption(f"Signed in as **{md_escape(actor.user)}** ({actor.role})")
+    st.caption(f"Signed in as {md_escape(actor.user)} ({actor.role})")
     if settings.auth_enabled:
         st.button("Log out", key="logout", on_click=_log_out)
 
@@ -562,7 +562,9 @@ def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
         if shown:
             st.dataframe(pd.DataFrame([shown]), hide_index=True)
         if spec.name == "shutdown":
-            params["confirm_name"] = st.text_input("Type the worker's name to confirm")
+            params["confirm_name"] = st.text_input(
+                "Type the worker's name to confirm", key="dialog_confirm_name"
+            )
     left, right = st.columns(2)
     if left.button("Confirm", type="primary", key="dialog_confirm", disabled=not ready):
         done = st.session_state.setdefault("done_ops", set())

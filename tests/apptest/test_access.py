@@ -1,0 +1,129 @@
+"""Login and roles through the real pages: the control is in lib, the buttons are a courtesy."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.audit import AuditLog
+from lib.auth import hash_password
+from tests.apptest.conftest import APP, PAGES, plain, texts
+from tests.recorded import recorded_tasks
+
+PASSWORDS = {"vic": "viewer-pw", "olga": "operator-pw", "ada": "admin-pw"}
+ROLES = {"vic": "viewer", "olga": "operator", "ada": "admin"}
+
+
+@pytest.fixture
+def users_on(recorded_flower, monkeypatch, tmp_path):
+    lines = [
+        f'[users.{name}]\npassword_hash = "{hash_password(pw)}"\nrole = "{ROLES[name]}"\n'
+        for name, pw in PASSWORDS.items()
+    ]
+    path = tmp_path / "users.toml"
+    path.write_text("\n".join(lines))
+    monkeypatch.setenv("OPS_USERS_FILE", str(path))
+    monkeypatch.setenv("OPS_AUTH", "on")
+    return recorded_flower
+
+
+def log_in(name: str, password: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_input(key="login_user").input(name)
+    at.text_input(key="login_password").input(password or PASSWORDS[name])
+    at.button[0].click().run()
+    return at
+
+
+def go(at, page: str):
+    return at.switch_page(PAGES[page]).run()
+
+
+def audit(tmp_path) -> AuditLog:
+    return AuditLog(tmp_path / "ops-data" / "audit.sqlite3")
+
+
+def waiting_task() -> str:
+    return next(t["uuid"] for t in recorded_tasks() if t["state"] in ("RECEIVED", "PENDING"))
+
+
+def test_wrong_password_shows_an_error_and_no_data(users_on):
+    at = log_in("olga", "not-it")
+    assert not at.exception
+    assert "Wrong user name or password" in texts(at)
+    assert not at.dataframe and not at.metric
+    with pytest.raises(ValueError):
+        go(at, "Tasks")  # pages are not reachable before login
+
+
+def test_lockout_after_five_failures(users_on):
+    for _ in range(5):
+        log_in("vic", "nope")
+    at = log_in("vic")  # even the right password waits now
+    assert "Too many failed attempts" in texts(at)
+    assert "Signed in" not in texts(at)
+
+
+def test_viewer_sees_no_action_buttons_and_a_forged_action_is_refused(users_on, tmp_path):
+    at = log_in("vic")
+    assert "Signed in as vic (viewer)" in plain(" ".join(c.value for c in at.sidebar.caption))
+    at = go(at, "Tasks")
+    labels = {b.label for b in at.button}
+    assert not labels & {"Revoke", "Terminate", "Retry"}
+    at.session_state["pending_action"] = {
+        "action": "revoke",
+        "targets": [waiting_task()],
+        "params": {},
+        "op_id": "forged-1",
+    }
+    at.run()
+    at.button(key="dialog_confirm").click().run()
+    assert users_on.posts == [], "nothing reached Flower"
+    row = audit(tmp_path).rows()[0]
+    assert (row.user, row.role, row.action, row.outcome) == ("vic", "viewer", "revoke", "refused")
+
+
+def test_operator_can_revoke_but_not_shut_down(users_on, tmp_path):
+    at = go(log_in("olga"), "Tasks")
+    at.session_state["pending_action"] = {
+        "action": "revoke",
+        "targets": [waiting_task()],
+        "params": {},
+        "op_id": "op-revoke",
+    }
+    at.run()
+    at.button(key="dialog_confirm").click().run()
+    assert users_on.posts == [f"/api/task/revoke/{waiting_task()}"]
+    at = go(at, "Workers")
+    assert not any(b.label == "Shut down" for b in at.button), "no worker controls shown"
+    at.session_state["pending_action"] = {
+        "action": "shutdown",
+        "targets": ["w1@vm"],
+        "params": {"confirm_name": "w1@vm"},
+        "op_id": "op-shutdown",
+    }
+    at.run()
+    at.button(key="dialog_confirm").click().run()
+    assert len(users_on.posts) == 1, "the shutdown was not sent"
+    outcomes = {r.action: (r.user, r.outcome) for r in audit(tmp_path).rows()}
+    assert outcomes == {"revoke": ("olga", "sent"), "shutdown": ("olga", "refused")}
+
+
+def test_admin_can_shut_down_after_typing_the_name(users_on, tmp_path):
+    at = go(log_in("ada"), "Workers")
+    at.selectbox(key="control_worker").select("w1@vm").run()
+    at.button(key="ctl_shutdown").click().run()
+    at.text_input(key="dialog_confirm_name").input("w1@vm").run()
+    at.button(key="dialog_confirm").click().run()
+    assert users_on.posts == ["/api/worker/shutdown/w1@vm"]
+    assert audit(tmp_path).rows()[0].user == "ada"
+
+
+def test_log_out_forgets_the_user(users_on):
+    at = log_in("olga")
+    assert "Signed in as olga" in plain(" ".join(c.value for c in at.sidebar.caption))
+    at.button(key="logout").click().run()
+    assert "actor" not in at.session_state
+    assert not at.sidebar.caption and not any(b.key == "logout" for b in at.button)
