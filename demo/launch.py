@@ -5,13 +5,16 @@
 Starts a `demo.cluster.Cluster` (redis, two workers, Flower with basic auth) with its data
 and logs in ``.ops-data/sandbox/``, a `demo.loadgen` child process sending work at
 ``--rate`` units per second, and ``streamlit run app.py`` configured for that cluster
-(``OPS_AUTH=off`` unless already set). Ctrl-C or SIGTERM stops all of it.
+with login on: demo users ``viewer``, ``operator`` and ``admin`` get fresh passwords, printed
+at start (``OPS_AUTH=off`` or your own ``OPS_USERS_FILE`` are respected). Ctrl-C or SIGTERM
+stops all of it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -69,6 +72,31 @@ def _write_env_file(path: Path, env: dict[str, str]) -> None:
     path.chmod(0o600)  # holds the Flower password
 
 
+DEMO_ROLES = {"viewer": "viewer", "operator": "operator", "admin": "admin"}
+
+
+def _console_auth(env: dict[str, str], workdir: Path) -> tuple[dict[str, str], list[str]]:
+    """Login for the sandbox console: demo users with fresh passwords, unless told otherwise.
+
+    OPS_AUTH=off or an OPS_USERS_FILE of your own is respected; otherwise a users file with one
+    user per role is written (mode 600) and the passwords are printed on this terminal.
+    """
+    if env.get("OPS_AUTH", "").lower() in ("off", "false", "0", "no") or env.get("OPS_USERS_FILE"):
+        return env, []
+    from lib.auth import hash_password
+
+    passwords = {name: secrets.token_urlsafe(9) for name in DEMO_ROLES}
+    lines = [
+        f'[users.{name}]\npassword_hash = "{hash_password(pw)}"\nrole = "{DEMO_ROLES[name]}"\n'
+        for name, pw in passwords.items()
+    ]
+    path = workdir / "users.toml"
+    path.write_text("\n".join(lines))
+    path.chmod(0o600)
+    shown = [f"  Login   : {name} / {pw}  ({DEMO_ROLES[name]})" for name, pw in passwords.items()]
+    return {**env, "OPS_AUTH": "on", "OPS_USERS_FILE": str(path)}, shown
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=1.0, help="load: sends/s (0 = no load)")
@@ -108,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.seed is not None:
                 cmd += ["--seed", str(args.seed)]
             loadgen = _spawn(cmd, child_env, args.workdir / "loadgen.log")
-        console_env = {**child_env, "OPS_AUTH": os.environ.get("OPS_AUTH", "off")}
+        console_env, logins = _console_auth(child_env, args.workdir)
         streamlit = [
             sys.executable, "-m", "streamlit", "run", str(app_py),
             "--server.port", str(args.port),
@@ -127,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"  Flower  : {cluster.flower_url}  (user {user!r}, password {password!r})",
                     f"  Broker  : {cluster.broker_url}   backend: {cluster.backend_url}",
                     f"  Workers : {', '.join(cluster.worker_names)}",
+                    *logins,
                     f"  Load    : {args.rate}/s" + (" (off)" if args.rate <= 0 else ""),
                     f"  Logs    : {args.workdir}/  (env for scripts: source {args.workdir}/env.sh)",
                     "  Ctrl-C stops everything.",

@@ -242,7 +242,13 @@ class FlowerClient:
         except requests.RequestException as exc:
             raise FlowerUnreachable(self._url(path), detail=self._reason(exc)) from exc
         self._count(response, time.monotonic() - started)
-        log.debug("%s %s -> %s in %.3fs", method, url, response.status_code, response.elapsed)
+        log.debug(
+            "%s %s -> %s in %.3fs",
+            method,
+            url,
+            response.status_code,
+            response.elapsed.total_seconds(),
+        )
         return self._decode(response, self._url(path), expect)
 
     def _decode(self, response: requests.Response, url: str, expect: type) -> Any:
