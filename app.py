@@ -56,4 +56,6 @@ with st.sidebar:
     ui.sidebar_user(settings, actor)
     sidebar_status()
 
-st.navigation(PAGES).run()
+current = st.navigation(PAGES)
+ui.route_deep_link(PAGES)
+current.run()

@@ -49,6 +49,7 @@ __all__ = [
     "local_frame",
     "md_escape",
     "page",
+    "route_deep_link",
     "show_reading",
     "sidebar_user",
     "sign_in_form",
@@ -203,9 +204,42 @@ def md_escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", str(text))
 
 
+#: Set by app.py on every run; missing when Streamlit ran a pages/ file on its own.
+ROUTED = "routed_by_app"
+
+
+def _hand_over_to_app(title: str) -> None:
+    """Re-enter through app.py, keeping the deep link (``?goto=<title>`` + the query)."""
+    query = {k: st.query_params.get_all(k) for k in st.query_params}
+    query["goto"] = [title]
+    try:
+        st.switch_page("app.py", query_params={k: v[-1] for k, v in query.items() if v})
+    except st.errors.StreamlitAPIException:
+        return  # not under app.py at all (a page run alone): just show the page
+
+
+def route_deep_link(pages: dict[str, list]) -> None:
+    """In app.py: mark the run as routed and finish a hand-over from ``_hand_over_to_app``."""
+    st.session_state[ROUTED] = True
+    goto = st.query_params.get("goto")
+    if not goto:
+        return
+    del st.query_params["goto"]
+    for page in (p for section in pages.values() for p in section):
+        if page.title == goto:
+            st.switch_page(page, query_params={k: st.query_params[k] for k in st.query_params})
+
+
 def page(title: str) -> tuple[Settings, ClusterMonitor]:
     """Start a page: its title, the login-off banner when it applies, settings and monitor."""
     settings = get_settings()
+    if signed_in(settings) is None:
+        # Streamlit runs a pages/ script on its own (without app.py's login gate) when the
+        # first visit after a server start is a deep link: every page checks login itself.
+        sign_in_form(settings)
+        st.stop()
+    if not st.session_state.get(ROUTED):
+        _hand_over_to_app(title)
     st.title(title)
     if not settings.auth_enabled:
         st.warning(

@@ -127,3 +127,15 @@ def test_log_out_forgets_the_user(users_on):
     at.button(key="logout").click().run()
     assert "actor" not in at.session_state
     assert not at.sidebar.caption and not any(b.key == "logout" for b in at.button)
+
+
+@pytest.mark.parametrize("page", ["pages/tasks.py", "pages/workers.py", "pages/audit_log.py"])
+def test_a_page_run_on_its_own_still_asks_for_login(users_on, page):
+    """Streamlit runs a pages/ file without app.py on a server's first deep-linked visit."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(__import__("pathlib").Path(APP).parent / page), default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert not at.dataframe and users_on.posts == []

@@ -132,6 +132,7 @@ def sent_tasks(cluster: Cluster) -> SentTasks:
     client = Celery("browser-tests", broker=cluster.broker_url, backend=cluster.backend_url)
     client.conf.update(
         task_default_queue="default",  # the demo workers consume "default", not "celery"
+        task_send_sent_event=True,  # as the demo producer does: Flower learns each task's queue
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
@@ -163,14 +164,59 @@ def sent_tasks(cluster: Cluster) -> SentTasks:
 
 @dataclass(frozen=True)
 class Console:
-    """The running console: its base URL (no trailing slash) and its server log."""
+    """The running console: base URL (no trailing slash), server log, and its sidebar pages.
+
+    ``app_nav`` holds the sidebar's page labels as ``app.py`` declares them; ``first_visit_nav``
+    the labels the very first browser session after the server started saw, on a deep link to a
+    failed task (see ``_warm_up``).
+    """
 
     url: str
     log_path: Path
+    app_nav: tuple[str, ...]
+    first_visit_nav: tuple[str, ...]
 
     def tail(self, lines: int = 60) -> str:
         """The last lines of the Streamlit server log."""
         return log_tail(self.log_path, lines)
+
+
+def sidebar_pages(page: Page) -> tuple[str, ...]:
+    """The labels of the sidebar's page links, without their icons."""
+    links = page.get_by_test_id("stSidebarNavLink")
+    expect(links.first).to_be_visible()
+    return tuple(text.strip().splitlines()[-1].strip() for text in links.all_inner_texts())
+
+
+def _warm_up(
+    browser: Browser, url: str, deep_link: str, shot: Path
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Make the server's first visits, so that no test depends on being the first one.
+
+    Streamlit starts every server in "pages/ directory" mode (``PagesManager.
+    uses_pages_directory``) while the entry script's folder holds ``pages/``, and stays in it
+    until some run of ``app.py`` calls ``st.navigation``: a first visit to a deep link runs
+    ``pages/tasks.py`` on its own, and the console hands it over to ``app.py`` (``?goto=``).
+    The first visit here is such a deep link (its screenshot is kept); the second, to ``/``.
+    Returns the sidebar labels of the second visit and of the first (once the deep-linked
+    task's detail is on screen).
+    """
+    context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
+    try:
+        tab = context.new_page()
+        tab.goto(url + deep_link)
+        settle(tab)
+        task = deep_link.split("task=", 1)[1]
+        expect(tab.get_by_role("heading", name=f"Task {task}")).to_be_visible(timeout=20_000)
+        first = sidebar_pages(tab)
+        tab.screenshot(path=str(shot), full_page=True)
+        tab.goto(url + "/")
+        settle(tab)
+        # The app's own list starts with its default page; the legacy one with "app".
+        expect(tab.get_by_test_id("stSidebarNavLink").first).to_contain_text("Overview")
+        return sidebar_pages(tab), first
+    finally:
+        context.close()
 
 
 def _stop_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
@@ -188,7 +234,11 @@ def _stop_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 
 @pytest.fixture(scope="session")
 def console(
-    cluster: Cluster, sent_tasks: SentTasks, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster,
+    sent_tasks: SentTasks,
+    browser: Browser,
+    shots_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Console]:
     """``streamlit run app.py`` on a free port against ``cluster``, once its tasks are final."""
     workdir = tmp_path_factory.mktemp("streamlit")
@@ -235,7 +285,11 @@ def console(
             wait_until(healthy, 60, f"{url}/_stcore/health to answer ok")
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}\nstreamlit log tail:\n{log_tail(log_path)}") from None
-        yield Console(url, log_path)
+        failed_task = next(iter(sent_tasks.failures))
+        app_nav, first_nav = _warm_up(
+            browser, url, f"/tasks?task={failed_task}", shots_dir / "first-visit.png"
+        )
+        yield Console(url, log_path, app_nav, first_nav)
     finally:
         _stop_group(proc)
 
