@@ -129,7 +129,9 @@ def tasks_frame(tasks: Iterable[Mapping]) -> pd.DataFrame:
     for col in TEXT_COLUMNS:
         frame[col] = raw[col].astype("string")
     for col in TASK_TIME_COLUMNS:
-        frame[col] = pd.to_datetime(pd.to_numeric(raw[col], errors="coerce"), unit="s", utc=True)
+        seconds = pd.to_numeric(raw[col], errors="coerce")
+        # One unit for every time column: pandas picks us or ns per column otherwise.
+        frame[col] = pd.to_datetime(seconds, unit="s", utc=True).dt.as_unit("us")
     frame["runtime"] = pd.to_numeric(raw["runtime"], errors="coerce").astype("float64")
     frame["retries"] = pd.to_numeric(raw["retries"], errors="coerce").astype("Int64")
     failed_for = (frame["failed"] - frame["started"]).dt.total_seconds()
