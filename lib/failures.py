@@ -71,7 +71,7 @@ _LINE = re.compile(r"([A-Za-z_][\w.]*)(?::\s?(.*))?", re.S)
 _DIGITS = "0123456789"
 #: (placeholder, pattern, characters one of which a match needs: a cheap test to skip the regex)
 _PLACEHOLDERS = tuple(
-    (placeholder, re.compile(pattern, re.I), needs)
+    (placeholder, re.compile(pattern, re.I), frozenset(needs))
     for placeholder, pattern, needs in (
         ("<url>", r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]*[^\s'\"<>.,;:)\]]", ":"),
         ("<str>", r"(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)\"[^\"\n]*\"(?!\w)", "'\""),
@@ -98,6 +98,22 @@ FAILURE_COLUMNS = [
     "message",
     "signature",
     "category",
+    "group_id",
+]
+
+GROUP_COLUMNS = [
+    "category",
+    "exception_type",
+    "signature",
+    "count",
+    "share",
+    "first_seen",
+    "last_seen",
+    "task_names",
+    "queues",
+    "workers",
+    "sample_task",
+    "sample_message",
     "group_id",
 ]
 
@@ -210,7 +226,7 @@ def _unrepr(args: str) -> str:
 def signature(message: str) -> str:
     """The message with its variable parts replaced by placeholders (see the module docstring)."""
     for placeholder, pattern, needs in _PLACEHOLDERS:
-        if any(char in message for char in needs):
+        if not needs.isdisjoint(message):
             message = pattern.sub(placeholder, message)
     message = _SPACE.sub(" ", message).strip()
     return message if len(message) <= MAX_SIGNATURE else message[: MAX_SIGNATURE - 1] + "…"
@@ -236,13 +252,14 @@ def failures_frame(tasks: pd.DataFrame, rules: Iterable[Rule]) -> pd.DataFrame:
     ``trends.placed_at``), exception_type, message, signature, category, group_id. The index
     is ``tasks``' index.
     """
-    failed = tasks[(tasks["state"] == "FAILURE").fillna(False).to_numpy(bool)]
-    at = failed["at"] if "at" in failed else trends.placed_at(failed)
+    is_failure = (tasks["state"] == "FAILURE").fillna(False).to_numpy(bool)
+    at = tasks.loc[is_failure, "at"] if "at" in tasks else trends.placed_at(tasks[is_failure])
+    failed = tasks.loc[is_failure, ["uuid", "name", "queue", "worker", "exception", "traceback"]]
     exception = failed["exception"].fillna("")
     wrapped = (exception == "") | exception.str.startswith(tuple(WRAPPERS))
     last_line = failed["traceback"].where(wrapped).str.rstrip().str.rsplit("\n", n=1).str[-1]
     # Parse and classify each distinct exception once: the same few reprs repeat a lot.
-    codes, distinct = pd.factorize(exception + "\x00" + last_line.fillna(""))
+    codes, distinct = pd.MultiIndex.from_arrays([exception, last_line.fillna("")]).factorize()
     rules = tuple(rules)
     described = pd.DataFrame.from_records(
         [_describe(key, rules) for key in distinct],
@@ -253,9 +270,8 @@ def failures_frame(tasks: pd.DataFrame, rules: Iterable[Rule]) -> pd.DataFrame:
     return out[FAILURE_COLUMNS]
 
 
-def _describe(key: str, rules: tuple[Rule, ...]) -> tuple[str, str, str, str, str]:
-    exception, _, last_line = key.partition("\x00")
-    exc_type, message = parse_exception(exception, last_line)
+def _describe(key: tuple[str, str], rules: tuple[Rule, ...]) -> tuple[str, str, str, str, str]:
+    exc_type, message = parse_exception(*key)
     sig = signature(message)
     category = categorize(exc_type, message, rules)
     return exc_type, message, sig, category, group_id(category, exc_type, sig)
@@ -278,23 +294,10 @@ def error_groups_frame(failures: pd.DataFrame) -> pd.DataFrame:
     for missing, at most 10 then "+N more"), sample_task (uuid of the group's latest failure),
     sample_message (its message, raw), group_id.
     """
-    columns = [
-        "category",
-        "exception_type",
-        "signature",
-        "count",
-        "share",
-        "first_seen",
-        "last_seen",
-        "task_names",
-        "queues",
-        "workers",
-        "sample_task",
-        "sample_message",
-        "group_id",
-    ]
     if failures.empty:
-        return pd.DataFrame({c: pd.Series(dtype=_EMPTY_DTYPES.get(c, "string")) for c in columns})
+        return pd.DataFrame(
+            {c: pd.Series(dtype=_EMPTY_DTYPES.get(c, "string")) for c in GROUP_COLUMNS}
+        )
     ordered = failures.sort_values("at", kind="stable", na_position="first")
     grouped = ordered.groupby("group_id", sort=False)
     latest = grouped.tail(1).set_index("group_id")
@@ -318,14 +321,14 @@ def error_groups_frame(failures: pd.DataFrame) -> pd.DataFrame:
     out = out.sort_values(
         ["count", "last_seen", "group_id"], ascending=[False, False, True], kind="stable"
     )
-    return out.reset_index(drop=True)[columns]
+    return out.reset_index(drop=True)[GROUP_COLUMNS]
 
 
 _EMPTY_DTYPES = {
     "count": "int64",
     "share": "float64",
-    "first_seen": trends.UTC_NS,
-    "last_seen": trends.UTC_NS,
+    "first_seen": trends.UTC_TIME,
+    "last_seen": trends.UTC_TIME,
 }
 
 

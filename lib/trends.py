@@ -35,9 +35,11 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "ALL",
     "BUCKET_SIZES",
     "OTHER",
     "UNKNOWN",
+    "WINDOW_COLUMNS",
     "bucket_label",
     "bucket_of",
     "bucket_size",
@@ -65,6 +67,23 @@ FINISH_COLUMNS = {
     "REVOKED": "revoked",
     "REJECTED": "rejected",
 }
+#: The columns of a window: what trends and failures read, and nothing else.
+WINDOW_COLUMNS = (
+    "uuid",
+    "name",
+    "state",
+    "worker",
+    "queue",
+    "duration",
+    "wait",
+    "exception",
+    "traceback",
+    *FINISH_COLUMNS.values(),
+    "started",
+    "received",
+    "sent",
+    "timestamp",
+)
 #: Stacking order of states in charts and tables: outcomes first, then work still under way.
 STATE_ORDER = (
     "SUCCESS",
@@ -79,8 +98,10 @@ STATE_ORDER = (
 #: The label of a missing name or queue, and of the rest beyond the top N.
 UNKNOWN = "(unknown)"
 OTHER = "(other)"
+ALL = "(all)"
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
-UTC_NS = "datetime64[ns, UTC]"
+#: The frames' one time unit (lib/frames.py): casting to it keeps masks and fills from mixing units.
+UTC_TIME = "datetime64[us, UTC]"
 
 
 def bucket_size(start: datetime, end: datetime) -> pd.Timedelta:
@@ -104,22 +125,24 @@ def bucket_label(size: timedelta) -> str:
 def placed_at(tasks: pd.DataFrame) -> pd.Series:
     """The time that places each task in a range (see the module docstring); NaT if none."""
     state = tasks["state"]
-    at = pd.Series(pd.NaT, index=tasks.index, dtype=UTC_NS)
+    at = pd.Series(pd.NaT, index=tasks.index, dtype=UTC_TIME)
     for final, column in FINISH_COLUMNS.items():
         is_state = (state == final).fillna(False).to_numpy(bool)
-        at = at.mask(is_state, tasks[column].astype(UTC_NS))
+        at = at.mask(is_state, tasks[column].astype(UTC_TIME))
     is_final = state.isin(list(FINISH_COLUMNS)).fillna(False).to_numpy(bool)
-    last_event = tasks["timestamp"].astype(UTC_NS)
-    arrival = tasks["received"].astype(UTC_NS).fillna(last_event).fillna(tasks["sent"])
+    last_event = tasks["timestamp"].astype(UTC_TIME)
+    sent = tasks["sent"].astype(UTC_TIME)
+    arrival = tasks["received"].astype(UTC_TIME).fillna(last_event).fillna(sent)
     return at.fillna(last_event).where(is_final, arrival)
 
 
 def window_frame(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
-    """The tasks placed in ``[start, end)``: the tasks frame's columns plus ``at`` (UTC)."""
+    """The tasks placed in ``[start, end)``: the ``WINDOW_COLUMNS`` of a tasks frame + ``at``."""
     _check_range(start, end)
     at = placed_at(tasks)
     keep = ((at >= pd.Timestamp(start)) & (at < pd.Timestamp(end))).to_numpy(bool)
-    window = tasks[keep].copy()
+    # Only the columns analytics read: args, results and the like would be copied for nothing.
+    window = tasks.loc[keep, list(WINDOW_COLUMNS)]
     window["at"] = at[keep]
     return window
 
@@ -149,7 +172,7 @@ def state_trend_frame(
     states = window["state"].fillna("UNKNOWN").astype(str)
     seen = _ordered_states(states.unique())
     buckets = bucket_starts(start, end, size)
-    counts = window.groupby([bucket_of(window["at"], size), states.to_numpy()]).size()
+    counts = window.groupby([bucket_of(window["at"], size), states.rename("state")]).size()
     full = pd.MultiIndex.from_product([buckets, seen], names=["bucket", "state"])
     out = counts.reindex(full, fill_value=0).rename("tasks").reset_index()
     out["tasks"] = out["tasks"].astype("int64")
@@ -177,7 +200,7 @@ def trend_frame(
     full_keys: list = [buckets]
     if by is not None:
         labels = _top_labels(window[by], top)
-        keys.append(labels.to_numpy())
+        keys.append(labels.rename(by))
         full_keys.append(_label_order(labels))
     counted = pd.DataFrame(
         {
@@ -208,7 +231,7 @@ def runtime_percentiles_frame(window: pd.DataFrame) -> pd.DataFrame:
     (percent), runs (SUCCESS/FAILURE tasks with a runtime), mean, p50, p95, p99, max,
     busy_seconds (sum of runtimes). Runtime statistics are NaN for a name with no runs.
     """
-    names = window["name"].fillna(UNKNOWN).astype(str).to_numpy()
+    names = window["name"].fillna(UNKNOWN).astype(str)
     is_success = (window["state"] == "SUCCESS").fillna(False).to_numpy(bool)
     is_failure = (window["state"] == "FAILURE").fillna(False).to_numpy(bool)
     counts = (
@@ -224,8 +247,8 @@ def runtime_percentiles_frame(window: pd.DataFrame) -> pd.DataFrame:
         .sum()
     )
     counts["failure_rate"] = _percent(counts["failed"], counts["succeeded"] + counts["failed"])
-    runs = _runs(window)
-    stats = _stats(runs["duration"], runs["name"].fillna(UNKNOWN).astype(str).to_numpy())
+    runs = _runs(window, "name")
+    stats = _stats(runs["duration"], runs["name"].fillna(UNKNOWN).astype(str))
     out = counts.join(stats, how="left")
     out["runs"] = out["runs"].fillna(0).astype("int64")
     out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
@@ -267,22 +290,24 @@ def runtime_trend_frame(
     Columns: bucket, name (``top`` names, then ``(all)``), runs, p95 (NaN in a bucket with no
     runs of that name, so a line shows a gap rather than a made-up value).
     """
-    runs = _runs(window)
+    runs = _runs(window, "name", "at")
+    if runs.empty:
+        return pd.DataFrame({"bucket": [], "name": [], "runs": [], "p95": []})
     names = runs["name"].fillna(UNKNOWN).astype(str)
     busiest = names.value_counts().sort_index().sort_values(ascending=False, kind="stable")
-    chosen = list(busiest.index[:top])
+    labels = [*busiest.index[:top], ALL]
+    named = names.isin(labels[:-1]).to_numpy(bool)
     bucket = bucket_of(runs["at"], size)
-    parts = []
-    for label, rows in [(n, (names == n).to_numpy(bool)) for n in chosen] + [
-        ("(all)", np.ones(len(runs), bool))
-    ]:
-        grouped = runs["duration"][rows].groupby(bucket[rows])
-        stats = pd.DataFrame({"runs": grouped.size(), "p95": grouped.quantile(0.95)})
-        stats = stats.reindex(bucket_starts(start, end, size)).rename_axis("bucket").reset_index()
-        parts.append(stats.assign(name=label))
-    if not parts or runs.empty:
-        return pd.DataFrame({"bucket": [], "name": [], "runs": [], "p95": []})
-    out = pd.concat(parts, ignore_index=True)
+    # Each run counts twice: for its name (when among the top) and for "(all)"; one groupby.
+    keys = [
+        pd.concat([bucket[named], bucket], ignore_index=True),
+        pd.concat([names[named], pd.Series(ALL, index=names.index)], ignore_index=True),
+    ]
+    durations = pd.concat([runs["duration"][named], runs["duration"]], ignore_index=True)
+    grouped = durations.groupby(keys)
+    stats = pd.DataFrame({"runs": grouped.size(), "p95": grouped.quantile(0.95)})
+    full = pd.MultiIndex.from_product([bucket_starts(start, end, size), labels])
+    out = stats.reindex(full).rename_axis(["bucket", "name"]).reset_index()
     out["runs"] = out["runs"].fillna(0).astype("int64")
     return out[["bucket", "name", "runs", "p95"]]
 
@@ -292,8 +317,8 @@ def queue_wait_frame(window: pd.DataFrame) -> pd.DataFrame:
 
     Columns: queue, tasks (with a wait), mean, p50, p95, p99, max (seconds); busiest first.
     """
-    waited = window[window["wait"].notna().to_numpy(bool)]
-    queues = waited["queue"].fillna(UNKNOWN).astype(str).to_numpy()
+    waited = window.loc[window["wait"].notna().to_numpy(bool), ["queue", "wait"]]
+    queues = waited["queue"].fillna(UNKNOWN).astype(str)
     stats = _stats(waited["wait"], queues).rename(columns={"runs": "tasks"})
     stats = stats.rename_axis("queue").reset_index()
     stats = stats.sort_values(["tasks", "queue"], ascending=[False, True], kind="stable")
@@ -321,61 +346,63 @@ def worker_usage_frame(
     """
     _check_range(start, end)
     wall = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds()
-    window = window_frame(tasks, start, end)
-    runs = _runs(window)
-    hosts = runs["worker"].fillna(UNKNOWN).astype(str).to_numpy()
-    done = pd.DataFrame(
+    out = _processed(window_frame(tasks, start, end)).join(
+        _busy_seconds(tasks, start, end), how="outer"
+    )
+    out[["processed", "failed"]] = out[["processed", "failed"]].fillna(0).astype("int64")
+    out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
+    out["utilization"] = 100.0 * out["busy_seconds"] / wall
+    out["concurrency"] = _pool_sizes(workers).reindex(out.index).astype("Int64")
+    out["pool_utilization"] = out["utilization"] / out["concurrency"].astype("float64")
+    out = out.rename_axis("worker").reset_index()
+    return out.sort_values("worker", kind="stable").reset_index(drop=True)
+
+
+def _processed(window: pd.DataFrame) -> pd.DataFrame:
+    runs = _runs(window, "worker", "state")
+    flags = pd.DataFrame(
         {
             "processed": 1,
             "failed": (runs["state"] == "FAILURE").astype("int64"),
             "avg_runtime": runs["duration"],
         },
         index=runs.index,
-    ).groupby(hosts)
-    out = pd.DataFrame(
-        {
-            "processed": done["processed"].sum(),
-            "failed": done["failed"].sum(),
-            "avg_runtime": done["avg_runtime"].mean(),
-        }
     )
-    busy = _busy_seconds(tasks, start, end)
-    out = out.join(busy, how="outer")
-    out[["processed", "failed"]] = out[["processed", "failed"]].fillna(0).astype("int64")
-    out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
-    out["utilization"] = 100.0 * out["busy_seconds"] / wall
-    pool = pd.Series(dtype="Int64")
-    if workers is not None and len(workers):
-        pool = workers.set_index(workers["worker"].astype(str))["concurrency"].astype("Int64")
-        pool = pool[~pool.index.duplicated()]
-    out["concurrency"] = pool.reindex(out.index).astype("Int64")
-    out["pool_utilization"] = out["utilization"] / out["concurrency"].astype("float64")
-    out = out.rename_axis("worker").reset_index()
-    return out.sort_values("worker", kind="stable").reset_index(drop=True)
+    hosts = runs["worker"].fillna(UNKNOWN).astype(str)
+    return flags.groupby(hosts).agg({"processed": "sum", "failed": "sum", "avg_runtime": "mean"})
+
+
+def _pool_sizes(workers: pd.DataFrame | None) -> pd.Series:
+    if workers is None or workers.empty:
+        return pd.Series(dtype="Int64")
+    pool = workers.set_index(workers["worker"].astype(str))["concurrency"].astype("Int64")
+    return pool[~pool.index.duplicated()]
 
 
 def _busy_seconds(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.Series:
-    finish = pd.Series(pd.NaT, index=tasks.index, dtype=UTC_NS)
+    finish = pd.Series(pd.NaT, index=tasks.index, dtype=UTC_TIME)
     for column in FINISH_COLUMNS.values():
-        finish = finish.fillna(tasks[column].astype(UTC_NS))
+        finish = finish.fillna(tasks[column].astype(UTC_TIME))
     waiting = tasks["state"].isin([*FINISH_COLUMNS, "RETRY"]).fillna(False).to_numpy(bool)
     finish = finish.where(finish.notna() | waiting, pd.Timestamp(end))
-    began = tasks["started"].astype(UTC_NS)
-    began = began.fillna(finish - pd.to_timedelta(tasks["duration"], unit="s"))
+    began = tasks["started"].astype(UTC_TIME)
+    began = began.fillna((finish - pd.to_timedelta(tasks["duration"], unit="s")).astype(UTC_TIME))
     lo = began.clip(lower=pd.Timestamp(start))
     hi = finish.clip(upper=pd.Timestamp(end))
     seconds = (hi - lo).dt.total_seconds().clip(lower=0)
     busy = seconds[seconds.notna().to_numpy(bool)]
-    hosts = tasks["worker"][busy.index].fillna(UNKNOWN).astype(str).to_numpy()
+    hosts = tasks["worker"][busy.index].fillna(UNKNOWN).astype(str)
     return busy.groupby(hosts).sum().rename("busy_seconds")
 
 
-def _runs(window: pd.DataFrame) -> pd.DataFrame:
+def _runs(window: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The SUCCESS/FAILURE rows with a runtime: ``duration`` and the given columns only."""
     finished = window["state"].isin(["SUCCESS", "FAILURE"]).fillna(False).to_numpy(bool)
-    return window[finished & window["duration"].notna().to_numpy(bool)]
+    keep = finished & window["duration"].notna().to_numpy(bool)
+    return window.loc[keep, ["duration", *dict.fromkeys(columns)]]
 
 
-def _stats(values: pd.Series, keys: np.ndarray) -> pd.DataFrame:
+def _stats(values: pd.Series, keys: pd.Series) -> pd.DataFrame:
     grouped = values.groupby(keys)
     return pd.DataFrame(
         {
@@ -399,12 +426,12 @@ def bucket_starts(start: datetime, end: datetime, size: timedelta) -> pd.Datetim
     """The UTC start of every bucket that overlaps ``[start, end)``, oldest first."""
     first = pd.Timestamp(start).tz_convert("UTC").floor(size)
     last = (pd.Timestamp(end).tz_convert("UTC") - pd.Timedelta(1, "ns")).floor(size)
-    return pd.date_range(first, last, freq=size, name="bucket").astype(UTC_NS)
+    return pd.date_range(first, last, freq=size, name="bucket").astype(UTC_TIME)
 
 
 def bucket_of(times: pd.Series, size: timedelta) -> pd.Series:
     """The start of the bucket holding each time (NaT stays NaT)."""
-    return times.astype(UTC_NS).dt.floor(size).rename("bucket")
+    return times.astype(UTC_TIME).dt.floor(size).rename("bucket")
 
 
 def _covered_seconds(

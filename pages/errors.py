@@ -14,14 +14,14 @@ if not ui.show_reading(reading, "tasks"):
 try:
     rules = failures.load_rules(settings.error_rules_file)
 except ConsoleError as exc:
-    st.error(f"{exc} Using the default categories.", icon="⚙️")
+    st.error(f"{ui.md_escape(exc)} Using the default categories.", icon="⚙️")
     rules = failures.load_rules()
 
 size = trends.bucket_size(start, end)
 window = trends.window_frame(reading.value, start, end)
 failed = failures.failures_frame(window, rules)
 totals = trends.window_summary(window)
-own = f" and {settings.error_rules_file}" if settings.error_rules_file else ""
+own = f" and {ui.md_escape(settings.error_rules_file)}" if settings.error_rules_file else ""
 st.caption(
     f"{label}, in the viewer's timezone ({tz}). A failure counts at its failure time. "
     f"Categories: the first matching rule of lib/error_categories.toml{own}, else other."

@@ -90,9 +90,11 @@ with latency:
         st.subheader("Slowest (p95)")
         table(trends.top_names_frame(names, "p95")[["name", "runs", "p95", "max"]], "slowest")
     st.subheader("Runtime p95 over time")
-    st.plotly_chart(
-        charts.runtime_trend_chart(trends.runtime_trend_frame(window, start, end, size), tz)
-    )
+    p95 = trends.runtime_trend_frame(window, start, end, size, top=TOP_N)
+    if p95.empty:
+        st.info("No task finished in this range with a runtime.")
+    else:
+        st.plotly_chart(charts.runtime_trend_chart(p95, tz))
     st.subheader("Queue wait")
     st.caption("Wait: started − sent (started − received when the sent event is missing).")
     waits = trends.queue_wait_frame(window)
