@@ -121,10 +121,15 @@ FINISHED = ("SUCCESS", "FAILURE")
 
 def tasks_frame(tasks: Iterable[Mapping]) -> pd.DataFrame:
     """Flower task objects → one row per task with the columns in ``TASK_COLUMNS``."""
-    records = [_task_record(t) for t in tasks if isinstance(t, Mapping)]
-    raw = pd.DataFrame.from_records(
-        records, columns=[*TEXT_COLUMNS, *TASK_TIME_COLUMNS, "runtime", "retries"]
+    payloads = [t for t in tasks if type(t) is dict or isinstance(t, Mapping)]
+    # from_records reads the dicts in C; per-row Python here would cost seconds at 100k tasks.
+    raw = pd.DataFrame.from_records(payloads, columns=RAW_COLUMNS)
+    raw["queue"] = raw["routing_key"].where(
+        raw["routing_key"].notna() & (raw["routing_key"] != ""), raw["queue"]
     )
+    raw["children"] = _joined_ids(raw["children"])
+    for col in REPR_COLUMNS:
+        raw[col] = _as_text(raw[col])
     frame = pd.DataFrame(index=raw.index)
     for col in TEXT_COLUMNS:
         frame[col] = raw[col].astype("string")
@@ -145,22 +150,28 @@ def tasks_frame(tasks: Iterable[Mapping]) -> pd.DataFrame:
     return frame[list(TASK_COLUMNS)]
 
 
-def _task_record(task: Mapping) -> dict:
-    record = {
-        col: task.get(col) for col in (*TEXT_COLUMNS, *TASK_TIME_COLUMNS, "runtime", "retries")
-    }
-    record["queue"] = task.get("routing_key") or task.get("queue")
-    children = task.get("children")
-    if isinstance(children, list):
-        record["children"] = ",".join(_child_id(c) for c in children if _child_id(c))
-    for col in ("args", "kwargs", "result", "exception", "eta", "expires"):
-        value = record[col]
-        if value is not None and not isinstance(value, str):
-            record[col] = repr(value)
-    return record
+RAW_COLUMNS = [*TEXT_COLUMNS, *TASK_TIME_COLUMNS, "runtime", "retries", "routing_key"]
+#: Flower sends these as repr strings; anything else (a list from another source) becomes one.
+REPR_COLUMNS = ("args", "kwargs", "result", "exception", "eta", "expires")
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return column
+    return column.map(lambda v: v if v is None or isinstance(v, str) else repr(v))
+
+
+def _joined_ids(children: pd.Series) -> pd.Series:
+    """Flower's children lists as comma-joined ids (most lists are empty: skip those)."""
+    has = (children.notna() & children.astype(bool)).to_numpy(bool)
+    out = pd.Series(None, index=children.index, dtype="object")
+    out[has] = children[has].map(lambda c: ",".join(i for i in map(_child_id, c) if i))
+    return out
 
 
 def _child_id(child: object) -> str:
+    if type(child) is str:
+        return child
     if isinstance(child, Mapping):
         return str(child.get("uuid") or child.get("id") or "")
     return str(child) if child else ""
