@@ -602,7 +602,8 @@ def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
     left, right = st.columns(2)
     if left.button("Confirm", type="primary", key="dialog_confirm", disabled=not ready):
         done = st.session_state.setdefault("done_ops", set())
-        if pending["op_id"] not in done:  # a double click or fast rerun acts once
+        still_pending = st.session_state.get(PENDING, {}).get("op_id") == pending["op_id"]
+        if still_pending and pending["op_id"] not in done:  # a double click acts once
             done.add(pending["op_id"])
             result = desk.perform(actor, spec.name, pending["targets"], params, pending["op_id"])
             st.session_state["action_result"] = result
@@ -611,7 +612,10 @@ def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
             st.session_state["acted_at"] = datetime.now(UTC).timestamp()
         _clear_pending()
         st.rerun()
-    right.button("Cancel", key="dialog_cancel", on_click=_clear_pending)
+    # A click inside a dialog reruns only the dialog: close it with a full rerun.
+    if right.button("Cancel", key="dialog_cancel"):
+        _clear_pending()
+        st.rerun()
 
 
 def _show_preview(preview, limit: int) -> bool:

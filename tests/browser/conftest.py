@@ -5,21 +5,28 @@ Everything expensive has session scope and is started once, in dependency order:
 1. ``cluster``: redis, two Celery workers and Flower (``demo.cluster.Cluster``);
 2. ``sent_tasks``: a known mix of ``demo.add`` successes and ``demo.flaky`` failures, returned
    only once Flower reports every one of them in its final state;
-3. ``console``: ``streamlit run app.py`` against that cluster, healthy on ``/_stcore/health``;
-4. ``browser``: Debian's Chromium driven by Playwright (never ``playwright install``).
+3. ``console``: ``streamlit run app.py`` against that cluster, healthy on ``/_stcore/health``,
+   with login off (``OPS_AUTH=off``: everyone is the local admin);
+4. ``secured_console`` (only when a test asks for it): a second server on the same cluster with
+   login on, a users file holding ``olga`` (operator) and ``vic`` (viewer), its own audit log;
+5. ``browser``: Debian's Chromium driven by Playwright (never ``playwright install``).
 
-Each test gets its own browser context (``page``), so its Streamlit session is fresh. When a test
-fails, the tail of the Streamlit server log and a screenshot path are added to its report.
+Both servers come from ``serve_console``. Each test gets its own browser context (``page`` for
+``console``, ``secured_page`` for ``secured_console``), so its Streamlit session is fresh. When
+a test fails, the tail of that server's log and a screenshot path are added to its report.
 """
 
 from __future__ import annotations
 
+import csv
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,9 +34,10 @@ from typing import Any, TypeVar
 import pytest
 import requests
 from celery import Celery
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from demo.cluster import Cluster, free_port
+from lib.auth import hash_password
 
 T = TypeVar("T")
 
@@ -50,9 +58,14 @@ FINAL_STATES = {"SUCCESS", "FAILURE"}
 ADD_ARGS: tuple[tuple[int, int], ...] = tuple((31_400 + i, 27) for i in range(6))
 FAIL_REFS: tuple[int, ...] = (918_273, 918_274)
 POLL_INTERVAL = 0.2
+#: A queue no demo worker consumes: a task sent there stays PENDING (and revocable) for good.
+PARKED_QUEUE = "parked_browser"
+#: The accounts of ``secured_console``'s users file: name -> role.
+SECURED_ROLES = {"olga": "operator", "vic": "viewer"}
 
 _LOG_KEY = pytest.StashKey[Path]()
 _SHOT_KEY = pytest.StashKey[Path]()
+_PAGE_KEY = pytest.StashKey[Page]()
 
 
 def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
@@ -97,6 +110,111 @@ def settle(page: Page, timeout: float = 20_000) -> None:
         state="attached", timeout=timeout
     )
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
+
+
+def open_page(page: Page, server: Console | SecuredConsole, path: str) -> None:
+    """Load ``path`` of a console and wait for its first script run to finish.
+
+    Every ``goto`` starts a new Streamlit session: with login on, it starts signed out.
+    """
+    page.goto(server.url + path)
+    page.get_by_test_id("stAppViewContainer").wait_for()
+    settle(page)
+
+
+def download_csv(page: Page, into: Path, stem: str) -> list[dict[str, str]]:
+    """Click the page's one ``Download CSV`` button; the rows of the file ``<stem>-*.csv``."""
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV")
+    expect(button).to_have_count(1)
+    with page.expect_download() as info:
+        button.locator("button").click()
+    download = info.value
+    name = download.suggested_filename
+    assert name.startswith(f"{stem}-") and name.endswith(".csv"), name
+    into.mkdir(parents=True, exist_ok=True)
+    target = into / name
+    download.save_as(target)
+    with target.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def keyed(page: Page, key: str) -> Locator:
+    """The button of the widget with ``key`` (Streamlit gives it the CSS class ``st-key-<key>``).
+
+    Safer than a label: the Tasks page holds both bulk and single-task ``Revoke`` buttons.
+    """
+    return page.locator(f".st-key-{key}").get_by_role("button")
+
+
+def task_heading(page: Page, task_id: str) -> Locator:
+    """The task detail's subheader, ``Task <uuid>``."""
+    return page.get_by_test_id("stHeading").filter(has_text=f"Task {task_id}")
+
+
+def confirm_action(page: Page, key: str, label: str, count: int = 1) -> str:
+    """Click the action button ``key``, check its dialog, press Confirm; the toast's text.
+
+    The dialog must be titled ``<label>?`` and say that ``count`` task(s) will be affected.
+    The toast is read at once: it disappears after a few seconds.
+    """
+    keyed(page, key).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"{label}?")
+    expect(dialog).to_contain_text(f"{count} task(s) will be affected")
+    dialog.get_by_role("button", name="Confirm").click()
+    toast = page.get_by_test_id("stToast").filter(has_text=f"{label}:")
+    expect(toast).to_have_count(1, timeout=20_000)  # after the action's full rerun
+    text = toast.inner_text()
+    expect(dialog).to_have_count(0)
+    settle(page)
+    return text
+
+
+def workers_revoked(cluster: Cluster) -> dict[str, set[str]]:
+    """The task ids each demo worker that answered holds as revoked (``inspect revoked``, ~1 s).
+
+    Flower's ``/api/workers`` does not report revoked ids, so the workers are asked directly.
+    A worker too slow to answer within the second is missing from the result.
+    """
+    client = Celery("browser-tests-inspect", broker=cluster.broker_url)
+    try:
+        replies = client.control.inspect(timeout=1.0).revoked() or {}
+    finally:
+        client.close()
+    return {worker: set(ids or ()) for worker, ids in replies.items()}
+
+
+def revoked_everywhere(cluster: Cluster, task_id: str) -> bool:
+    """True once every worker of ``cluster`` answers that it holds ``task_id`` as revoked."""
+    replies = workers_revoked(cluster)
+    return all(task_id in replies.get(worker, ()) for worker in cluster.worker_names)
+
+
+def park_task(cluster: Cluster, args: tuple[int, int] = (1, 2)) -> str:
+    """Send ``demo.add`` to ``PARKED_QUEUE``; its id once Flower shows it PENDING.
+
+    No worker consumes that queue, so the task stays PENDING and can always be revoked; the
+    task-sent event (``task_send_sent_event``) is what tells Flower about it.
+    """
+    client = Celery("browser-tests-parked", broker=cluster.broker_url)
+    client.conf.update(
+        task_send_sent_event=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+    )
+    try:
+        task_id: str = client.send_task("demo.add", args=list(args), queue=PARKED_QUEUE).id
+    finally:
+        client.close()
+
+    def pending() -> bool:
+        resp = cluster.flower_get(f"/api/task/info/{task_id}", timeout=5)
+        return resp.status_code == 200 and resp.json().get("state") == "PENDING"
+
+    wait_until(pending, 20, f"Flower to show parked task {task_id} as PENDING")
+    return task_id
 
 
 # ------------------------------------------------------------------------------ cluster, tasks
@@ -181,6 +299,28 @@ class Console:
         return log_tail(self.log_path, lines)
 
 
+@dataclass(frozen=True)
+class Account:
+    """A user of ``secured_console``'s users file, with the clear-text password for the form."""
+
+    name: str
+    password: str
+    role: str
+
+
+@dataclass(frozen=True)
+class SecuredConsole:
+    """The console with login on: base URL, server log and the accounts that may sign in."""
+
+    url: str
+    log_path: Path
+    accounts: Mapping[str, Account]
+
+    def tail(self, lines: int = 60) -> str:
+        """The last lines of the Streamlit server log."""
+        return log_tail(self.log_path, lines)
+
+
 def sidebar_pages(page: Page) -> tuple[str, ...]:
     """The labels of the sidebar's page links, without their icons."""
     links = page.get_by_test_id("stSidebarNavLink")
@@ -232,25 +372,25 @@ def _stop_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
             proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def console(
-    cluster: Cluster,
-    sent_tasks: SentTasks,
-    browser: Browser,
-    shots_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Console]:
-    """``streamlit run app.py`` on a free port against ``cluster``, once its tasks are final."""
-    workdir = tmp_path_factory.mktemp("streamlit")
+@contextmanager
+def serve_console(
+    cluster: Cluster, workdir: Path, extra_env: Mapping[str, str]
+) -> Iterator[tuple[str, Path]]:
+    """``streamlit run app.py`` on a free port against ``cluster``; ``(base URL, log path)``.
+
+    The server polls Flower every 2 s, keeps its data (audit log) in ``workdir/ops-data`` and
+    logs to ``workdir/streamlit.log``; ``extra_env`` comes last and wins (``OPS_AUTH`` etc.).
+    Yields once ``/_stcore/health`` answers ``ok``; the whole process group is stopped on exit.
+    """
     log_path = workdir / "streamlit.log"
     port = free_port()
     env = {
         **os.environ,
         **cluster.env(),
-        "OPS_AUTH": "off",
         "OPS_POLL_SECONDS": "2",
         "OPS_DATA_DIR": str(workdir / "ops-data"),
         "PYTHONUNBUFFERED": "1",
+        **extra_env,
     }
     args = [
         sys.executable, "-m", "streamlit", "run", "app.py",
@@ -285,13 +425,96 @@ def console(
             wait_until(healthy, 60, f"{url}/_stcore/health to answer ok")
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}\nstreamlit log tail:\n{log_tail(log_path)}") from None
+        yield url, log_path
+    finally:
+        _stop_group(proc)
+
+
+@pytest.fixture(scope="session")
+def console(
+    cluster: Cluster,
+    sent_tasks: SentTasks,
+    browser: Browser,
+    shots_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Console]:
+    """The console with login off (``OPS_AUTH=off``) against ``cluster``, once its tasks are
+    final, warmed up by ``_warm_up``."""
+    workdir = tmp_path_factory.mktemp("streamlit")
+    with serve_console(cluster, workdir, {"OPS_AUTH": "off"}) as (url, log_path):
         failed_task = next(iter(sent_tasks.failures))
         app_nav, first_nav = _warm_up(
             browser, url, f"/tasks?task={failed_task}", shots_dir / "first-visit.png"
         )
         yield Console(url, log_path, app_nav, first_nav)
+
+
+def write_users_file(path: Path, accounts: Mapping[str, Account]) -> None:
+    """A users TOML for ``OPS_USERS_FILE``: ``[users.<name>]`` with a scrypt hash and a role."""
+    blocks = [
+        f'[users.{a.name}]\npassword_hash = "{hash_password(a.password)}"\nrole = "{a.role}"\n'
+        for a in accounts.values()
+    ]
+    path.write_text("\n".join(blocks), encoding="utf-8")
+
+
+def sign_in_form(page: Page) -> Locator:
+    """The login form (``st.form`` with User, Password and ``Log in``)."""
+    return page.get_by_test_id("stForm").filter(has=page.get_by_test_id("stFormSubmitButton"))
+
+
+def expect_signed_out(page: Page) -> None:
+    """Only the sign-in screen shows: its title and form, no table and no signed-in user."""
+    expect(page.get_by_test_id("stHeading").filter(has_text="Sign in")).to_be_visible()
+    expect(sign_in_form(page)).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+    expect(page.get_by_text("Signed in as")).to_have_count(0)
+
+
+def _warm_up_signed_out(browser: Browser, url: str, deep_link: str, shot: Path) -> None:
+    """``_warm_up`` for a server with login on: both first visits must show only the sign-in.
+
+    The deep link is the server's very first visit (``pages/tasks.py`` run on its own, which
+    checks login itself; its screenshot is kept); ``/`` then runs ``app.py``, whose
+    ``st.navigation`` ends Streamlit's pages/ directory mode for the server.
+    """
+    context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
+    try:
+        tab = context.new_page()
+        tab.goto(url + deep_link)
+        settle(tab)
+        expect_signed_out(tab)
+        tab.screenshot(path=str(shot), full_page=True)
+        tab.goto(url + "/")
+        settle(tab)
+        expect_signed_out(tab)
     finally:
-        _stop_group(proc)
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def secured_console(
+    cluster: Cluster,
+    sent_tasks: SentTasks,
+    browser: Browser,
+    shots_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SecuredConsole]:
+    """A second console on ``cluster`` with login on (``OPS_AUTH=on``), its own users file
+    (``SECURED_ROLES``, random passwords) and its own data directory (audit log)."""
+    workdir = tmp_path_factory.mktemp("streamlit-secured")
+    accounts = {
+        name: Account(name, secrets.token_urlsafe(12), role) for name, role in SECURED_ROLES.items()
+    }
+    users_file = workdir / "users.toml"
+    write_users_file(users_file, accounts)
+    env = {"OPS_AUTH": "on", "OPS_USERS_FILE": str(users_file)}
+    with serve_console(cluster, workdir, env) as (url, log_path):
+        failed_task = next(iter(sent_tasks.failures))
+        _warm_up_signed_out(
+            browser, url, f"/tasks?task={failed_task}", shots_dir / "first-visit-secured.png"
+        )
+        yield SecuredConsole(url, log_path, accounts)
 
 
 # ------------------------------------------------------------------------------ browser
@@ -314,19 +537,42 @@ def shots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
+@contextmanager
+def _fresh_tab(
+    browser: Browser, log_path: Path, shots_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    """A page in a new context, registered for the failure report of ``request``'s test."""
+    request.node.stash[_LOG_KEY] = log_path
+    request.node.stash[_SHOT_KEY] = shots_dir / f"FAILED-{request.node.name}.png"
+    context = browser.new_context(accept_downloads=True, viewport=VIEWPORT, timezone_id="UTC")
+    context.set_default_timeout(20_000)
+    try:
+        tab = context.new_page()
+        request.node.stash[_PAGE_KEY] = tab
+        yield tab
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(
     browser: Browser, console: Console, shots_dir: Path, request: pytest.FixtureRequest
 ) -> Iterator[Page]:
     """A page in a fresh context (own Streamlit session, downloads accepted, UTC clock)."""
-    request.node.stash[_LOG_KEY] = console.log_path
-    request.node.stash[_SHOT_KEY] = shots_dir / f"FAILED-{request.node.name}.png"
-    context = browser.new_context(accept_downloads=True, viewport=VIEWPORT, timezone_id="UTC")
-    context.set_default_timeout(20_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    with _fresh_tab(browser, console.log_path, shots_dir, request) as tab:
+        yield tab
+
+
+@pytest.fixture
+def secured_page(
+    browser: Browser,
+    secured_console: SecuredConsole,
+    shots_dir: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Page]:
+    """Like ``page``, for ``secured_console`` (a failure report carries that server's log)."""
+    with _fresh_tab(browser, secured_console.log_path, shots_dir, request) as tab:
+        yield tab
 
 
 @pytest.hookimpl(wrapper=True)
@@ -336,9 +582,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     log_path = item.stash.get(_LOG_KEY, None)
     if not report.failed or report.when != "call" or log_path is None:
         return report
-    tab = getattr(item, "funcargs", {}).get("page")
+    tab = item.stash.get(_PAGE_KEY, None)
     shot = item.stash[_SHOT_KEY]
     try:
+        if tab is None:
+            raise RuntimeError("the test opened no page")
         tab.screenshot(path=str(shot), full_page=True)
         report.sections.append(("failure screenshot", str(shot)))
     except Exception as exc:  # a dead page must not hide the test's own failure

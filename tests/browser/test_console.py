@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from demo.cluster import Cluster
-from tests.browser.conftest import REPO_ROOT, Console, SentTasks, settle
+from tests.browser.conftest import REPO_ROOT, Console, SentTasks, open_page, settle
 
 pytestmark = pytest.mark.browser
 
@@ -28,13 +28,6 @@ PAGES = {
 }
 README_SHOT = REPO_ROOT / "docs" / "screenshot.png"
 MATCHING = re.compile(r"([\d,]+) matching tasks")
-
-
-def open_page(page: Page, console: Console, path: str) -> None:
-    """Load ``path`` of the console and wait for its first script run to finish."""
-    page.goto(console.url + path)
-    page.get_by_test_id("stAppViewContainer").wait_for()
-    settle(page)
 
 
 def page_title(page: Page, title: str) -> Locator:
