@@ -98,25 +98,36 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def spawn_logged(
+    args: list[str], env: dict[str, str], log_path: Path | None, cwd: Path = REPO_ROOT
+) -> subprocess.Popen[bytes]:
+    """A child in its own session (so its own process group), output appended to ``log_path``.
+
+    Own process group: stopping it can signal a worker's pool children too, and a Ctrl-C in
+    the launcher's terminal does not reach it directly. ``log_path=None`` keeps the output on
+    this terminal. The child has its own copy of the log descriptor; ours is closed at once.
+    """
+    if log_path is None:
+        return subprocess.Popen(args, cwd=cwd, env=env, start_new_session=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 class _Proc:
     """A child process in its own process group, logging to a file."""
 
     def __init__(self, label: str, args: list[str], log_path: Path, env: dict[str, str]):
         self.label = label
         self.log_path = log_path
-        # The child gets its own copy of the descriptor, so the parent can close it at once.
-        with open(log_path, "ab") as log:
-            self.popen = subprocess.Popen(
-                args,
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Own session = own process group: stop() can signal a worker's pool children
-                # too, and a Ctrl-C in the launcher's terminal does not reach them directly.
-                start_new_session=True,
-            )
+        self.popen = spawn_logged(args, env, log_path)
 
     @property
     def alive(self) -> bool:

@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from demo.cluster import REPO_ROOT, Cluster
+from demo.cluster import REPO_ROOT, Cluster, spawn_logged
 
 DEFAULT_WORKDIR = REPO_ROOT / ".ops-data" / "sandbox"
 
@@ -36,22 +36,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def _spawn(args: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
-    """Child in its own process group: Ctrl-C reaches only us, and we stop it in order."""
-    if log is None:
-        return subprocess.Popen(args, cwd=REPO_ROOT, env=env, start_new_session=True)
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            args,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def _terminate(proc: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:
@@ -135,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [sys.executable, "-m", "demo.loadgen", "--rate", str(args.rate)]
             if args.seed is not None:
                 cmd += ["--seed", str(args.seed)]
-            loadgen = _spawn(cmd, child_env, args.workdir / "loadgen.log")
+            loadgen = spawn_logged(cmd, child_env, args.workdir / "loadgen.log")
         console_env, logins = _console_auth(child_env, args.workdir)
         streamlit = [
             sys.executable, "-m", "streamlit", "run", str(app_py),
@@ -145,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             "--browser.gatherUsageStats", "false",
         ]  # fmt: skip
         # No log file: the console's own output stays on this terminal.
-        console = _spawn(streamlit, console_env, None)
+        console = spawn_logged(streamlit, console_env, None)
         user, _, password = (cluster.flower_auth or ":").partition(":")
         print(
             "\n".join(

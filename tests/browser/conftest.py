@@ -36,7 +36,7 @@ import requests
 from celery import Celery
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from demo.cluster import Cluster, free_port
+from demo.cluster import Cluster, free_port, spawn_logged
 from lib.auth import hash_password
 
 T = TypeVar("T")
@@ -400,16 +400,7 @@ def serve_console(
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
     ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            args,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group: stopped as a whole at the end
-        )
+    proc = spawn_logged(args, env, log_path)  # own process group: stopped as a whole
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
