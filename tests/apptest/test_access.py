@@ -139,3 +139,43 @@ def test_a_page_run_on_its_own_still_asks_for_login(users_on, page):
     assert not at.exception
     assert [t.value for t in at.title] == ["Sign in"]
     assert not at.dataframe and users_on.posts == []
+
+
+@pytest.mark.parametrize(
+    ("email", "role"), [("ada@corp.example", "admin"), ("eve@else.example", "viewer")]
+)
+def test_single_sign_on_user_gets_the_role_mapped_from_their_email(
+    recorded_flower, monkeypatch, email, role
+):
+    """With [auth] configured, an st.login user's e-mail picks the role ([oidc] roles)."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("OPS_AUTH", "on")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+    }
+    at.secrets["oidc"] = {"default_role": "viewer", "roles": {"ada@corp.example": "admin"}}
+    at.user = {"is_logged_in": True, "email": email, "name": "Someone"}
+    at.run()
+    assert not at.exception
+    signed = plain(" ".join(c.value for c in at.sidebar.caption))
+    assert f"Signed in as {email} ({role})" in signed
+
+
+def test_single_sign_on_user_without_a_role_is_kept_out(recorded_flower, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("OPS_AUTH", "on")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+    }
+    at.secrets["oidc"] = {"roles": {"ada@corp.example": "admin"}}
+    at.user = {"is_logged_in": True, "email": "mallory@else.example", "name": "M"}
+    at.run()
+    assert not at.exception
+    assert "has no role in this console" in texts(at)
+    assert not at.dataframe
