@@ -30,6 +30,7 @@ PAGES = {
     "Analyse": [
         st.Page(HERE / "pages/trends.py", title="Trends", icon="📈"),
         st.Page(HERE / "pages/errors.py", title="Errors", icon="🧯"),
+        st.Page(HERE / "pages/workflows.py", title="Workflows", icon="🧬"),
     ],
     "Record": [
         st.Page(HERE / "pages/audit_log.py", title="Audit log", icon="📜"),

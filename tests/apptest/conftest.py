@@ -21,6 +21,7 @@ PAGES = {
     "Queues": "pages/queues.py",
     "Trends": "pages/trends.py",
     "Errors": "pages/errors.py",
+    "Workflows": "pages/workflows.py",
     "Audit log": "pages/audit_log.py",
 }
 

@@ -24,6 +24,7 @@ PAGES = {
     "Queues": "/queues",
     "Trends": "/trends",
     "Errors": "/errors",
+    "Workflows": "/workflows",
     "Audit log": "/audit_log",
 }
 README_SHOT = REPO_ROOT / "docs" / "screenshot.png"

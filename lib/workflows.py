@@ -1,0 +1,840 @@
+"""Workflow views as frames: training jobs, pipelines and stages, teams, and chains as trees.
+
+Views come from ``lib.workflow_config`` (``workflows.toml``); everything here is pure (a tasks
+frame from ``frames.tasks_frame`` in, a frame out, ``now`` passed in) except ``MetaCache``,
+which bounds and caches the result-backend reads the training and chain views need.
+
+Invariants and definitions:
+
+* A task whose ``revoked`` time is set counts as REVOKED unless it finished (Flower keeps a
+  job terminated mid-PROGRESS in ``PROGRESS``: custom states outrank REVOKED).
+* Running = started, not finished, not revoked. Runtime is the frame's ``duration``
+  (finished tasks); ``elapsed`` is ``now - started`` for running ones.
+* ETA of a running job = elapsed × (100 − progress) ÷ progress, for 0 < progress < 100.
+* Error rate = FAILURE ÷ (SUCCESS + FAILURE) over finished tasks, a percent rounded to one
+  decimal; success rate is its complement; percentiles use pandas' linear interpolation.
+* A workflow is the tasks linked by ``root_id``, ``parent_id`` and ``children`` (plus a
+  ``group_id`` from the result backend: Flower records none, so without the backend a
+  top-level group or chord header shows only the member that started the callback). Trees
+  never loop: a retried task is its own parent (that edge is dropped) and any other cycle is
+  cut at its earliest task. Ids referenced but absent from Flower become ``MISSING`` nodes.
+* Rolled-up state: FAILURE if any task failed, else RUNNING if any runs, else PENDING if any
+  waits, else REVOKED if any was revoked or rejected, else SUCCESS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from celery import states as celery_states
+
+from lib.errors import ConsoleError
+from lib.workflow_config import Source, View, extract_ids, parse_literal, progress_meta
+
+__all__ = [
+    "MAX_META_READS",
+    "MetaCache",
+    "MetaReading",
+    "effective_states",
+    "eta_seconds",
+    "group_candidates",
+    "group_ids_from",
+    "health",
+    "pipeline_kpis",
+    "pipeline_stages_frame",
+    "pipelines_frame",
+    "rollup_by",
+    "rollup_state",
+    "stage_summary_frame",
+    "team_tasks_frame",
+    "team_workers_frame",
+    "teams_frame",
+    "training_candidates",
+    "training_jobs_frame",
+    "training_kpis",
+    "unfinished_ids",
+    "workflow_summary",
+    "workflow_tree_frame",
+    "workflows_frame",
+]
+
+#: Backend reads per refresh, so a cluster with thousands of running tasks stays responsive.
+MAX_META_READS = 200
+#: A workflow tree stops growing here: a bigger one is a fan-out nobody reads node by node.
+MAX_TREE_NODES = 2000
+#: Group members are sent in one burst; roots sent this close (s) may be unlinked siblings.
+SIBLING_WINDOW = 5.0
+FINAL = frozenset(celery_states.READY_STATES | {celery_states.REJECTED})
+ROLLUP = ("FAILURE", "RUNNING", "PENDING", "REVOKED", "SUCCESS")
+STAGE_COLUMNS = ["pipeline", "stage", "stage_order", "uuid", "name", "state", "worker"]
+STAGE_COLUMNS += ["started", "finished", "runtime", "records", "errors", "root_id"]
+
+
+def effective_states(frame: pd.DataFrame) -> pd.Series:
+    """Each task's state, REVOKED when ``revoked`` is set and the task did not finish."""
+    state = frame["state"].astype("string").fillna("UNKNOWN")
+    return state.mask(frame["revoked"].notna() & ~state.isin(["SUCCESS", "FAILURE"]), "REVOKED")
+
+
+def _running(frame: pd.DataFrame, states: pd.Series) -> pd.Series:
+    return (~states.isin(FINAL) & frame["started"].notna()).astype(bool)
+
+
+def _finished_at(frame: pd.DataFrame) -> pd.Series:
+    return (
+        frame["succeeded"]
+        .fillna(frame["failed"])
+        .fillna(frame["revoked"])
+        .fillna(frame["rejected"])
+    )
+
+
+def _selected(frame: pd.DataFrame, view: View) -> pd.Series:
+    """The rules' tasks; with no rules, every task (team, or detect off) or none (detect on)."""
+    if view.match.empty:
+        return pd.Series(view.kind == "team" or not view.detect, index=frame.index)
+    return view.match.mask(frame)
+
+
+def _dicts(values: pd.Series) -> list[Mapping]:
+    """Each repr parsed as a dict ({} when missing or not a dict), each distinct one once."""
+    parsed = {v: parse_literal(v) for v in values.dropna().unique()}
+    return [
+        p if isinstance(p := parsed.get(v) if isinstance(v, str) else None, Mapping) else {}
+        for v in values
+    ]
+
+
+def _number(dicts: Iterable[Mapping], key: str) -> pd.Series:
+    return pd.to_numeric(pd.Series([d.get(key) for d in dicts], dtype=object), errors="coerce")
+
+
+def eta_seconds(elapsed: pd.Series, progress: pd.Series) -> pd.Series:
+    """Seconds left: elapsed × (100 − progress) ÷ progress; NaN unless 0 < progress < 100."""
+    ok = (progress > 0) & (progress < 100)
+    return (elapsed * (100 - progress) / progress).where(ok)
+
+
+# -- training -------------------------------------------------------------------------------
+
+
+def training_candidates(frame: pd.DataFrame, view: View, limit: int = MAX_META_READS) -> list[str]:
+    """Running tasks whose progress meta to read: the view's first, then (detect) the rest."""
+    running = frame[_running(frame, effective_states(frame))]
+    mine = _selected(running, view)
+    order = running.assign(mine=mine).sort_values(["mine", "started"], ascending=False)
+    if not view.detect:
+        order = order[order["mine"]]
+    return order["uuid"].head(limit).tolist()
+
+
+def training_jobs_frame(
+    frame: pd.DataFrame, view: View, metas: Mapping[str, Mapping], now: datetime
+) -> pd.DataFrame:
+    """One row per training job (rules, or detected by ``detect_keys`` in meta or result).
+
+    Columns: model, state, progress (percent), loss, accuracy, runtime (s, finished),
+    elapsed (s, running), eta (s), gpu, worker, queue, started, finished, source (where
+    progress/loss/accuracy came from: result, backend, or empty when unknown), uuid.
+    """
+    meta = {u: progress_meta(m) or {} for u, m in metas.items()}
+    keys = "|".join(f"'{k}'" for k in view.detect_keys) or "(?!)"
+    hinted = frame["result"].str.contains(keys, regex=True).fillna(False).astype(bool)
+    in_meta = frame["uuid"].map(lambda u: any(k in meta.get(u, {}) for k in view.detect_keys))
+    detected = (hinted | in_meta.astype(bool)) if view.detect else False
+    jobs = frame[_selected(frame, view) | detected].copy()
+    states = effective_states(jobs)
+    done = jobs["result"].where(states == "SUCCESS")
+    results = _dicts(done.astype("string"))
+    live = [meta.get(u, {}) for u in jobs["uuid"]]
+    chosen = [r or m for r, m in zip(results, live, strict=True)]
+    elapsed = (pd.Timestamp(now) - jobs["started"]).dt.total_seconds()
+    progress = _number(chosen, view.progress_key).set_axis(jobs.index)
+    progress = progress.mask(states == "SUCCESS", 100.0)
+    running = _running(jobs, states)
+    out = pd.DataFrame(
+        {
+            "model": extract_ids(jobs, view.ids, metas),
+            "state": states,
+            "progress": progress,
+            "loss": _number(chosen, view.loss_key).set_axis(jobs.index),
+            "accuracy": _number(chosen, view.accuracy_key).set_axis(jobs.index),
+            "runtime": jobs["duration"],
+            "elapsed": elapsed.where(running),
+            "eta": eta_seconds(elapsed, progress).where(running),
+            "gpu": extract_ids(jobs, view.gpu, metas),
+            "worker": jobs["worker"],
+            "queue": jobs["queue"],
+            "started": jobs["started"],
+            "finished": _finished_at(jobs),
+            "source": [
+                "result" if r else "backend" if m else ""
+                for r, m in zip(results, live, strict=True)
+            ],
+            "uuid": jobs["uuid"],
+        }
+    )
+    return out.sort_values("started", ascending=False, na_position="first").reset_index(drop=True)
+
+
+def training_kpis(jobs: pd.DataFrame, start: datetime, end: datetime) -> dict:
+    """active (running now), completed and failed (finished in range), avg_training_time
+    (mean runtime of those completed, s) and best_accuracy (of those completed); None if none."""
+    in_range = jobs["finished"].between(pd.Timestamp(start), pd.Timestamp(end)).fillna(False)
+    completed = jobs[in_range & (jobs["state"] == "SUCCESS")]
+    runtime, accuracy = completed["runtime"].dropna(), completed["accuracy"].dropna()
+    return {
+        "active": int(jobs["elapsed"].notna().sum()),
+        "completed": len(completed),
+        "failed": int((in_range & (jobs["state"] == "FAILURE")).sum()),
+        "avg_training_time": float(runtime.mean()) if len(runtime) else None,
+        "best_accuracy": float(accuracy.max()) if len(accuracy) else None,
+    }
+
+
+# -- pipelines ------------------------------------------------------------------------------
+
+
+WEAK_IDS = ("root", "uuid")
+
+
+def _pipeline_ids(frame: pd.DataFrame, view: View, strong: pd.Series) -> pd.Series:
+    """Strong ids (kwarg, result...) first, shared along a chain by root id, then the rest."""
+    by_root = strong.groupby(frame["root_id"]).first()
+    ids = strong.fillna(frame["root_id"].map(by_root).astype("string"))
+    return ids.fillna(extract_ids(frame, [s for s in view.ids if s.kind in WEAK_IDS]))
+
+
+def _stage_of(names: pd.Series, view: View) -> pd.Series:
+    def stage(name: object) -> str:
+        if not isinstance(name, str):
+            return "?"
+        hit = next((s for s, pats in view.stages if any(p.matches(name) for p in pats)), None)
+        return hit or name.rsplit(".", 1)[-1]
+
+    return names.map({n: stage(n) for n in names.dropna().unique()}).fillna("?")
+
+
+def pipeline_stages_frame(
+    frame: pd.DataFrame, view: View, start: datetime | None = None, end: datetime | None = None
+) -> pd.DataFrame:
+    """One row per pipeline task, plus one per configured stage a pipeline has no task for.
+
+    Pipelines with no activity in [start, end] (and nothing running) are left out. Columns:
+    pipeline, stage, stage_order, uuid, name, state, worker, started, finished, runtime,
+    records, errors (from the result's ``records_key`` / ``errors_key``), root_id. A stage
+    without a task has state NOT RUN (an earlier stage failed), WAITING (the pipeline still
+    runs) or MISSING (Flower does not hold it).
+    """
+    strong = extract_ids(frame, [s for s in view.ids if s.kind not in WEAK_IDS])
+    members = _selected(frame, view) | (strong.notna() if view.detect else False)
+    if view.detect:
+        members |= frame["root_id"].isin(frame.loc[members, "root_id"].dropna()).fillna(False)
+    tasks = frame[members.astype(bool)]
+    states = effective_states(tasks)
+    results = _dicts(tasks["result"].where(states == "SUCCESS").astype("string"))
+    rows = pd.DataFrame(
+        {
+            "pipeline": _pipeline_ids(tasks, view, strong[tasks.index]),
+            "stage": _stage_of(tasks["name"], view),
+            "uuid": tasks["uuid"],
+            "name": tasks["name"],
+            "state": states,
+            "worker": tasks["worker"],
+            "started": tasks["started"],
+            "finished": _finished_at(tasks),
+            "runtime": tasks["duration"],
+            "records": _number(results, view.records_key).set_axis(tasks.index),
+            "errors": _number(results, view.errors_key).set_axis(tasks.index),
+            "root_id": tasks["root_id"],
+            "_last": tasks["timestamp"],
+        }
+    ).dropna(subset=["pipeline"])
+    rows = _pipelines_in_range(rows, start, end)
+    rows = pd.concat([rows, _absent_stages(rows, view)], ignore_index=True)
+    order = {s: i for i, (s, _) in enumerate(view.stages)}
+    # Stages no rule names come after the configured ones, in the order they first started.
+    first = rows.groupby("stage")["started"].min().rank(method="first").to_dict()
+    rows["stage_order"] = [
+        order.get(st, len(order) + first.get(st, np.nan)) for st in rows["stage"]
+    ]
+    rows["stage_order"] = rows["stage_order"].astype("float64")
+    rows = rows.sort_values(["pipeline", "stage_order", "started"], na_position="last")
+    return rows[STAGE_COLUMNS].reset_index(drop=True)
+
+
+def _pipelines_in_range(rows: pd.DataFrame, start: datetime | None, end: datetime | None):
+    if start is None or end is None:
+        return rows.drop(columns="_last")
+    recent = rows["_last"].between(pd.Timestamp(start), pd.Timestamp(end))
+    live = recent | ~rows["state"].isin(FINAL)
+    keep = live.fillna(False).groupby(rows["pipeline"]).transform("any")
+    return rows[keep.astype(bool)].drop(columns="_last")
+
+
+def _absent_stages(rows: pd.DataFrame, view: View) -> pd.DataFrame:
+    """A row per (pipeline, configured stage) without a task, with why it has none."""
+    order = {stage: i for i, (stage, _) in enumerate(view.stages)}
+    pairs = pd.MultiIndex.from_product([rows["pipeline"].unique(), list(order)])
+    seen = pd.MultiIndex.from_frame(rows[["pipeline", "stage"]])
+    absent = pairs.difference(seen).to_frame(index=False, name=["pipeline", "stage"])
+    stopped = rows[rows["state"].isin(["FAILURE", "REVOKED"])]
+    stop_at = stopped["stage"].map(order).groupby(stopped["pipeline"]).min()
+    waiting = (~rows["state"].isin(FINAL)).groupby(rows["pipeline"]).any()
+    after_stop = absent["stage"].map(order) > absent["pipeline"].map(stop_at).fillna(len(order))
+    still_running = absent["pipeline"].map(waiting).fillna(False).astype(bool)
+    absent["state"] = np.select([after_stop, still_running], ["NOT RUN", "WAITING"], "MISSING")
+    return absent
+
+
+def health(success_rate: float | None, view: View) -> str:
+    """healthy / degraded / unhealthy by the view's thresholds; unknown when nothing finished."""
+    if success_rate is None or pd.isna(success_rate):
+        return "unknown"
+    if success_rate >= view.healthy:
+        return "healthy"
+    return "degraded" if success_rate >= view.degraded else "unhealthy"
+
+
+def _rates(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    ok = (frame["state"] == "SUCCESS").groupby(frame[by]).sum()
+    bad = (frame["state"] == "FAILURE").groupby(frame[by]).sum()
+    finished = (ok + bad).replace(0, np.nan)
+    return pd.DataFrame({"succeeded": ok, "failed": bad, "error_rate": 100 * bad / finished})
+
+
+def pipelines_frame(stages: pd.DataFrame, view: View) -> pd.DataFrame:
+    """One row per pipeline id, newest first.
+
+    Columns: pipeline, state (rolled up), health, success_rate (%), tasks, succeeded,
+    failed, failing_stage, records (of its last stage that reported some), started,
+    finished, duration (s, finished pipelines).
+    """
+    tasks = stages[stages["uuid"].notna()]
+    rates = _rates(tasks, "pipeline")
+    grouped = tasks.groupby("pipeline")
+    last = tasks.dropna(subset=["records"]).sort_values("stage_order").groupby("pipeline")
+    failing = tasks[tasks["state"] == "FAILURE"].sort_values("stage_order").groupby("pipeline")
+    out = pd.DataFrame(
+        {
+            "state": rollup_by(tasks["state"], tasks["pipeline"]),
+            "success_rate": 100 - rates["error_rate"],
+            "tasks": grouped.size(),
+            "succeeded": rates["succeeded"],
+            "failed": rates["failed"],
+            "failing_stage": failing["stage"].first(),
+            "records": last["records"].last(),
+            "started": grouped["started"].min(),
+            "finished": grouped["finished"].max(),
+        }
+    )
+    out.insert(1, "health", out["success_rate"].map(lambda r: health(r, view)))
+    out["success_rate"] = out["success_rate"].round(1)  # judged exact, shown to one decimal
+    out["finished"] = out["finished"].where(~out["state"].isin(["RUNNING", "PENDING"]))
+    out["duration"] = (out["finished"] - out["started"]).dt.total_seconds()
+    out = out.rename_axis("pipeline").reset_index()
+    return out.sort_values("started", ascending=False, na_position="first").reset_index(drop=True)
+
+
+def pipeline_kpis(pipelines: pd.DataFrame) -> dict[str, int]:
+    """pipelines, and how many are healthy, degraded and unhealthy (from ``pipelines_frame``)."""
+    levels = {
+        h: int((pipelines["health"] == h).sum()) for h in ("healthy", "degraded", "unhealthy")
+    }
+    return {"pipelines": len(pipelines), **levels}
+
+
+def stage_summary_frame(stages: pd.DataFrame) -> pd.DataFrame:
+    """One row per stage across pipelines, in pipeline order.
+
+    Columns: stage, tasks, succeeded, failed, error_rate (%), not_run (pipelines without a
+    task for it), avg_runtime, p95_runtime (s), records, errors (sums).
+    """
+    tasks = stages[stages["uuid"].notna()]
+    grouped = tasks.groupby("stage")
+    out = pd.DataFrame(
+        {
+            "order": stages.groupby("stage")["stage_order"].min(),
+            "tasks": grouped.size(),
+            **_rates(tasks, "stage"),
+            "not_run": stages["uuid"].isna().groupby(stages["stage"]).sum(),
+            "avg_runtime": grouped["runtime"].mean(),
+            "p95_runtime": grouped["runtime"].quantile(0.95),
+            "records": grouped["records"].sum(min_count=1),
+            "errors": grouped["errors"].sum(min_count=1),
+        }
+    )
+    out["tasks"] = out["tasks"].fillna(0).astype(int)
+    out["error_rate"] = out["error_rate"].round(1)
+    out = out.sort_values("order").drop(columns="order")
+    return out.rename_axis("stage").reset_index()
+
+
+# -- teams ----------------------------------------------------------------------------------
+
+
+def team_tasks_frame(frame: pd.DataFrame, view: View) -> pd.DataFrame:
+    """The view's tasks with a ``team`` column first: tag source, else members rules, else
+    ``unassigned`` (dropped when that is empty). Other columns as in the tasks frame."""
+    tasks = frame[_selected(frame, view)]
+    team = extract_ids(tasks, view.ids)
+    for name, rules in view.members:
+        team = team.mask(team.isna() & rules.mask(tasks), name)
+    out = tasks.assign(team=team.fillna(view.unassigned or pd.NA))
+    out = out.dropna(subset=["team"])
+    return out[["team", *frame.columns]].reset_index(drop=True)
+
+
+def team_workers_frame(workers: pd.DataFrame | None, view: View) -> pd.DataFrame:
+    """One row per (team, worker); none while the workers are unknown (``workers`` None).
+
+    Columns: team, worker, online, active, processed, queues.
+    """
+    fields = ["worker", "online", "active", "processed", "queues"]
+    rows = []
+    for worker in workers[fields].itertuples(index=False) if workers is not None else ():
+        queues = worker.queues.split(", ") if isinstance(worker.queues, str) else []
+        for team in _worker_teams(str(worker.worker), queues, view) or [view.unassigned]:
+            rows += [{"team": team, **worker._asdict()}] if team else []
+    return pd.DataFrame(rows, columns=["team", *fields])
+
+
+def _worker_teams(name: str, queues: list[str], view: View) -> list[str]:
+    teams: list[str] = []
+    for source in view.ids:
+        values = [name] if source.kind == "worker" else queues if source.kind == "queue" else []
+        teams += [_tag(source, v) for v in values if source.regex and _tag(source, v)]
+    for team, rules in view.members:
+        if not (rules.workers or rules.queues):
+            continue
+        named = not rules.workers or any(p.matches(name) for p in rules.workers)
+        serves = not rules.queues or any(p.matches(q) for p in rules.queues for q in queues)
+        teams += [team] if named and serves else []
+    return list(dict.fromkeys(teams))
+
+
+def _tag(source: Source, value: str) -> str | None:
+    hit = source.regex.search(value) if source.regex else None
+    return (hit.group(1) if source.regex.groups else hit.group(0)) if hit else None
+
+
+def teams_frame(
+    team_tasks: pd.DataFrame,
+    team_workers: pd.DataFrame,
+    view: View,
+    start: datetime,
+    end: datetime,
+) -> pd.DataFrame:
+    """One row per team, by name, ``unassigned`` last. Columns: team, workers_online,
+    workers, active (running tasks), processed and failed (finished in [start, end]),
+    error_rate (%), p95_runtime (s)."""
+    states = effective_states(team_tasks)
+    finished = _finished_at(team_tasks).between(pd.Timestamp(start), pd.Timestamp(end))
+    done = team_tasks[finished.fillna(False) & states.isin(["SUCCESS", "FAILURE"])]
+    rates = _rates(done, "team")
+    out = pd.DataFrame(
+        {
+            "workers_online": team_workers.groupby("team")["online"].sum(),
+            "workers": team_workers.groupby("team").size(),
+            "active": _running(team_tasks, states).groupby(team_tasks["team"]).sum(),
+            "processed": rates["succeeded"] + rates["failed"],
+            "failed": rates["failed"],
+            "error_rate": rates["error_rate"].round(1),
+            "p95_runtime": done.groupby("team")["duration"].quantile(0.95),
+        }
+    )
+    counts = ["workers_online", "workers", "active", "processed", "failed"]
+    out[counts] = out[counts].fillna(0).astype(int)
+    out = out.rename_axis("team").reset_index()
+    last = out.sort_values(
+        "team", key=lambda t: t.eq(view.unassigned).astype("int64"), kind="stable"
+    )
+    return last.reset_index(drop=True)
+
+
+# -- chains, groups and chords --------------------------------------------------------------
+
+
+#: Not started yet: a workflow with only these (and finished tasks) is waiting, not running.
+WAITING = frozenset({"PENDING", "RECEIVED", "RETRY"})
+#: Rows of a tree that are not tasks, or tasks of unknown state: left out of a roll-up.
+NOT_TASKS = frozenset({"MISSING", "GROUP", "UNKNOWN"})
+
+
+def rollup_state(states: Iterable[str]) -> str:
+    """The whole workflow's state from its tasks' (see the module docstring)."""
+    states = pd.Series(list(states), dtype="string")
+    return str(rollup_by(states, pd.Series(0, index=states.index)).get(0, "UNKNOWN"))
+
+
+def rollup_by(states: pd.Series, keys: pd.Series) -> pd.Series:
+    """``rollup_state`` of each group of ``states`` by ``keys`` (vectorised for many groups)."""
+    known = states.astype("string").where(~states.isin(NOT_TASKS))
+    finished = known.isin(FINAL)
+    flags = pd.DataFrame(
+        {
+            "FAILURE": known == "FAILURE",
+            "RUNNING": known.notna() & ~finished & ~known.isin(WAITING),
+            "PENDING": known.isin(WAITING),
+            "REVOKED": finished & ~known.isin(["SUCCESS", "FAILURE"]),
+            "SUCCESS": known == "SUCCESS",
+        }
+    )
+    anyof = flags.fillna(False).astype(bool).groupby(keys).any()
+    picked = np.select([anyof[state] for state in ROLLUP], ROLLUP, "UNKNOWN")
+    return pd.Series(picked, index=anyof.index)
+
+
+def workflows_frame(
+    frame: pd.DataFrame,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    min_size: int = 2,
+) -> pd.DataFrame:
+    """One row per workflow (tasks sharing a root id) of at least ``min_size`` tasks, newest
+    first, active in [start, end] or unfinished.
+
+    Columns: root_id, name (the root task's), tasks, missing (linked ids Flower lacks),
+    state (rolled up), started, finished, duration (s; up to ``now`` while unfinished),
+    failing_step (name of the first task that failed), failing_task (its id).
+    """
+    data = frame.assign(
+        key=frame["root_id"].fillna(frame["uuid"]),
+        eff=effective_states(frame),
+        begin=frame["sent"].fillna(frame["received"]).fillna(frame["started"]),
+        end=_finished_at(frame),
+    )
+    grouped = data.groupby("key")
+    sizes = grouped.size()
+    data = data[data["key"].isin(sizes[sizes >= min_size].index)]
+    grouped = data.groupby("key")
+    failures = data[data["eff"] == "FAILURE"].sort_values("failed").groupby("key")
+    roots = data[data["uuid"] == data["key"]].set_index("key")["name"]
+    out = pd.DataFrame(
+        {
+            "name": roots.reindex(grouped.size().index).fillna(grouped["name"].first()),
+            "tasks": grouped.size(),
+            "missing": _missing_links(data),
+            "state": rollup_by(data["eff"], data["key"]),
+            "started": grouped["begin"].min(),
+            "finished": grouped["end"].max(),
+            "last": grouped["timestamp"].max(),
+            "failing_step": failures["name"].first(),
+            "failing_task": failures["uuid"].first(),
+        }
+    )
+    out["missing"] = out["missing"].fillna(0).astype(int)
+    running = out["state"].isin(["RUNNING", "PENDING"])
+    out["finished"] = out["finished"].where(~running)
+    out["duration"] = (
+        out["finished"].fillna(pd.Timestamp(now)) - out["started"]
+    ).dt.total_seconds()
+    if start is not None and end is not None:
+        out = out[out["last"].between(pd.Timestamp(start), pd.Timestamp(end)) | running]
+    out = out.drop(columns="last").rename_axis("root_id").reset_index()
+    columns = ["root_id", "name", "tasks", "missing", "state", "started", "finished", "duration"]
+    out = out[[*columns, "failing_step", "failing_task"]]
+    return out.sort_values("started", ascending=False).reset_index(drop=True)
+
+
+def _missing_links(data: pd.DataFrame) -> pd.Series:
+    kids = data[["key", "uuid", "children"]].assign(ref=data["children"].str.split(","))
+    kids = kids.explode("ref")
+    refs = pd.concat(
+        [kids[["key", "uuid", "ref"]], data[["key", "uuid"]].assign(ref=data["parent_id"])]
+    )
+    refs = refs[refs["ref"].notna() & (refs["ref"] != "") & (refs["ref"] != refs["uuid"])]
+    absent = refs[~refs["ref"].isin(set(data["uuid"]))].drop_duplicates(["key", "ref"])
+    return absent.groupby("key").size()
+
+
+TREE_FIELDS = ["uuid", "name", "state", "worker", "root_id", "parent_id", "children", "duration"]
+TREE_FIELDS += ["retries", "sent", "received", "started", "succeeded", "failed", "revoked"]
+
+
+def _children(row: Mapping) -> list[str]:
+    text = row.get("children")
+    return [c for c in text.split(",") if c] if isinstance(text, str) else []
+
+
+def _members(frame: pd.DataFrame, uuid: str, group_ids: Mapping[str, str]) -> dict[str, dict]:
+    """Every id linked to ``uuid`` (breadth first, vectorised per level) → its row, or {}
+    when Flower does not hold it. Bounded by ``MAX_TREE_NODES``."""
+    rows: dict[str, dict] = {}
+    frontier = {uuid}
+    while frontier and len(rows) < MAX_TREE_NODES:
+        found = frame[frame["uuid"].isin(frontier)][TREE_FIELDS].to_dict("records")
+        rows.update({u: {} for u in frontier})
+        rows.update({r["uuid"]: r for r in found})
+        roots = frontier | {r["root_id"] for r in found if isinstance(r["root_id"], str)}
+        near = {r["parent_id"] for r in found} | {c for r in found for c in _children(r)}
+        linked = frame["root_id"].isin(roots) | frame["parent_id"].isin(frontier)
+        near |= set(frame.loc[linked.fillna(False).astype(bool), "uuid"]) | roots
+        groups = {group_ids[u] for u in frontier if u in group_ids}
+        near |= {u for u, g in group_ids.items() if g in groups}
+        fresh = {n for n in near if isinstance(n, str) and n and n not in rows}
+        frontier = set(sorted(fresh)[: max(0, MAX_TREE_NODES - len(rows))])
+    return rows
+
+
+def group_candidates(
+    frame: pd.DataFrame, uuid: str, window: float = SIBLING_WINDOW, limit: int = MAX_META_READS
+) -> list[str]:
+    """Ids whose backend ``group_id`` to read for ``uuid``'s tree: its workflow's tasks, then
+    the top-level tasks sent within ``window`` seconds of them (possible group siblings)."""
+    members = list(_members(frame, uuid, {}))
+    known = frame[frame["uuid"].isin(members)]
+    sent = known["sent"].fillna(known["received"]).dropna()
+    if sent.empty:
+        return members[:limit]
+    lo, hi = sent.min() - pd.Timedelta(seconds=window), sent.max() + pd.Timedelta(seconds=window)
+    when = frame["sent"].fillna(frame["received"])
+    near = frame[frame["parent_id"].isna() & when.between(lo, hi) & ~frame["uuid"].isin(members)]
+    near = near.assign(gap=(when[near.index] - sent.min()).abs()).sort_values("gap")
+    return [*members, *near["uuid"]][:limit]
+
+
+def group_ids_from(metas: Mapping[str, Mapping]) -> dict[str, str]:
+    """``{task id: group id}`` from backend records (only group members have one)."""
+    return {
+        u: str(m["group_id"])
+        for u, m in metas.items()
+        if isinstance(m, Mapping) and m.get("group_id")
+    }
+
+
+def workflow_tree_frame(
+    frame: pd.DataFrame,
+    uuid: str,
+    now: datetime,
+    group_ids: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The workflow ``uuid`` belongs to, as rows in tree order (parents before children).
+
+    Columns: depth, node (the name indented by depth: safe text), uuid (NA for a group
+    node), name, role (root, step, group, group member, chord callback, missing), state
+    (a group's is rolled up), worker, runtime (s), elapsed (s, running), started, finished,
+    retries, note. Empty when Flower does not hold ``uuid``.
+    """
+    group_ids = dict(group_ids or {})
+    rows = _members(frame, uuid, group_ids)
+    if not rows.get(uuid):
+        return pd.DataFrame(columns=TREE_COLUMNS[1:])
+    parent, role, notes = _edges(rows, group_ids)
+    order = _walk(rows, parent, notes)
+    tree = pd.DataFrame(
+        [_node_row(rows.get(n, {}), n, d, role[n], notes[n], now) for n, d in order],
+        columns=TREE_COLUMNS,
+    )
+    tree["note"] = tree["note"].mask(
+        tree["uuid"] == uuid, (tree["note"] + "; ◀ this task").str.strip("; ")
+    )
+    for node in tree.loc[tree["role"] == "group", "node_id"]:
+        inside = tree["uuid"].isin([m for m, g in group_ids.items() if g == node[6:]])
+        tree.loc[tree["node_id"] == node, "state"] = rollup_state(tree.loc[inside, "state"])
+    return tree.drop(columns="node_id")
+
+
+TREE_COLUMNS = ["node_id", "depth", "node", "uuid", "name", "role", "state", "worker", "runtime"]
+TREE_COLUMNS += ["elapsed", "started", "finished", "retries", "note"]
+
+
+def _edges(rows: dict[str, dict], group_ids: Mapping[str, str]):
+    """Tree parent, role and notes per node; adds a ``group:<id>`` node per group of two or
+    more members (headers under it; a member whose parent is in the group is the callback)."""
+    parent: dict[str, str | None] = {}
+    notes: dict[str, list[str]] = {n: [] for n in rows}
+    for node, row in rows.items():
+        up = row.get("parent_id")
+        if up == node:
+            notes[node].append("retried: Celery lists it as its own parent")
+        parent.setdefault(node, up if isinstance(up, str) and up != node else None)
+        for child in _children(row):
+            if child != node and child in rows and parent.get(child) is None:
+                parent[child] = node
+    roots = pd.Series([r.get("root_id") for r in rows.values()], dtype=object).dropna()
+    root = roots.mode().iloc[0] if len(roots) else None
+    for node, row in rows.items():
+        if not row and parent.get(node) is None and root in rows and root != node:
+            parent[node] = root  # a missing task sits somewhere under its workflow's root
+            notes[node].append("placed under the root: its own parent is unknown")
+    role = {n: "step" if row else "missing" for n, row in rows.items()}
+    groups: dict[str, list[str]] = {}
+    for node in rows:
+        if node in group_ids:
+            groups.setdefault(group_ids[node], []).append(node)
+    for group, members in ((g, m) for g, m in groups.items() if len(m) > 1):
+        key, inside = f"group:{group}", set(members)
+        callbacks = {m for m in members if parent.get(m) in inside}
+        outer = {parent.get(m) for m in members if m not in callbacks} - {None}
+        parent[key] = outer.pop() if len(outer) == 1 else None
+        notes[key], role[key] = [f"group {group} ({len(members)} tasks)"], "group"
+        for member in members:
+            parent[member] = key
+            role[member] = "chord callback" if member in callbacks else "group member"
+    return parent, role, notes
+
+
+def _walk(rows: dict[str, dict], parent: dict, notes: dict) -> list[tuple[str, int]]:
+    """(node, depth) in depth-first order; a cycle is cut at its earliest task."""
+    kids: dict[str | None, list[str]] = {}
+    for node in notes:
+        kids.setdefault(parent.get(node) if parent.get(node) in notes else None, []).append(node)
+
+    def begin(node: str) -> float:
+        if node.startswith("group:"):
+            return min((begin(k) for k in kids.get(node, [])), default=float("inf"))
+        row = rows.get(node, {})
+        when = next((row[k] for k in ("sent", "received", "started") if pd.notna(row.get(k))), None)
+        return when.timestamp() if when is not None else float("inf")
+
+    for siblings in kids.values():
+        siblings.sort(key=lambda n: (begin(n), n))
+    done: set[str] = set()
+    order: list[tuple[str, int]] = []
+    stack = [(n, 0) for n in reversed(kids.get(None, []))]
+    while len(done) < len(notes):
+        if not stack:  # every node left sits on a cycle: start from its earliest task
+            first = min((n for n in notes if n not in done), key=lambda n: (begin(n), n))
+            notes[first].append("cycle: its parent link was ignored")
+            stack = [(first, 0)]
+        node, depth = stack.pop()
+        if node not in done:
+            done.add(node)
+            order.append((node, depth))
+            stack += [(k, depth + 1) for k in reversed(kids.get(node, [])) if k not in done]
+    return order
+
+
+def _node_row(row: Mapping, node: str, depth: int, role: str, notes: list[str], now) -> dict:
+    group = node.startswith("group:")
+    state = "GROUP" if group else _state(row) if row else "MISSING"
+    name = row.get("name") if isinstance(row.get("name"), str) else None
+    label = notes[0] if group else name or ("(not in Flower)" if not row else "?")
+    started = row.get("started")
+    running = bool(row) and state not in FINAL and pd.notna(started)
+    extra = ["missing from Flower (evicted, or never sent)"] if state == "MISSING" else []
+    finished = (row.get(k) for k in ("succeeded", "failed", "revoked"))
+    return {
+        "node_id": node,
+        "depth": depth,
+        "node": "    " * depth + ("└ " if depth else "") + label,
+        "uuid": None if group else node,
+        "name": name,
+        "role": "root" if depth == 0 and role == "step" else role,
+        "state": state,
+        "worker": row.get("worker"),
+        "runtime": row.get("duration"),
+        "elapsed": (pd.Timestamp(now) - started).total_seconds() if running else None,
+        "started": started,
+        "finished": next((t for t in finished if pd.notna(t)), None),
+        "retries": row.get("retries"),
+        "note": "; ".join(([] if group else notes) + extra),
+    }
+
+
+def _state(row: Mapping) -> str:
+    state = row.get("state") if isinstance(row.get("state"), str) else "UNKNOWN"
+    revoked = pd.notna(row.get("revoked")) and state not in ("SUCCESS", "FAILURE")
+    return "REVOKED" if revoked else state
+
+
+def workflow_summary(tree: pd.DataFrame) -> dict:
+    """state (rolled up), tasks (held by Flower), missing, unfinished (ids) of a tree frame."""
+    missing = int((tree["state"] == "MISSING").sum())
+    tasks = int(tree["uuid"].notna().sum()) - missing
+    return {
+        "state": rollup_state(tree["state"]),
+        "tasks": tasks,
+        "missing": missing,
+        "unfinished": unfinished_ids(tree),
+    }
+
+
+def unfinished_ids(tree: pd.DataFrame) -> list[str]:
+    """Task ids of a tree that have not finished: what revoking the whole workflow acts on."""
+    live = tree["uuid"].notna() & ~tree["state"].isin([*FINAL, "MISSING", "GROUP"])
+    return tree.loc[live, "uuid"].tolist()
+
+
+# -- bounded, cached result-backend reads ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetaReading:
+    """Backend records by task id (fresh or last known), and why some may be old or absent."""
+
+    metas: dict[str, dict]
+    error: str | None = None
+    skipped: int = 0  # ids over the per-read limit, not read this time
+
+
+class MetaCache:
+    """Result-backend records, read at most once per ``ttl`` per task and ``limit`` per call.
+
+    A finished task's record never changes, so it is kept without re-reading. On the first
+    failed read the rest are skipped (a down backend must not cost one timeout per task) and
+    the backend is left alone for ``ttl``; the last known records are returned meanwhile.
+    Thread-safe: one cache serves every browser session.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[str], Mapping | None],
+        ttl: float,
+        limit: int = MAX_META_READS,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ):
+        self._fetch, self._ttl, self._limit, self._max = fetch, ttl, limit, max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, dict | None]] = {}
+        self._failed: tuple[float, str] | None = None
+
+    def read(self, ids: Iterable[str]) -> MetaReading:
+        """Records for ``ids`` (missing ids: the backend holds nothing, or it was not read)."""
+        wanted = list(dict.fromkeys(ids))
+        with self._lock:
+            now = self._clock()
+            due = [u for u in wanted if self._due(u, now)]
+            error = self._failed[1] if self._failed and now - self._failed[0] < self._ttl else None
+            for uuid in due[: self._limit] if error is None else []:
+                try:
+                    self._entries[uuid] = (now, _plain(self._fetch(uuid)))
+                except ConsoleError as exc:
+                    self._failed, error = (now, str(exc)), str(exc)
+                    break
+            self._trim()
+            metas = {u: e[1] for u in wanted if (e := self._entries.get(u)) and e[1] is not None}
+        return MetaReading(metas, error, max(0, len(due) - self._limit) if error is None else 0)
+
+    def known(self, ids: Iterable[str] | None = None) -> dict[str, dict]:
+        """The last records read (for ``ids``, or all held), without reading anything."""
+        with self._lock:
+            held = {u: e[1] for u, e in self._entries.items() if e[1] is not None}
+        return held if ids is None else {u: held[u] for u in ids if u in held}
+
+    def _due(self, uuid: str, now: float) -> bool:
+        entry = self._entries.get(uuid)
+        if entry is None:
+            return True
+        read_at, meta = entry
+        return not (meta and meta.get("status") in FINAL) and now - read_at >= self._ttl
+
+    def _trim(self) -> None:
+        if len(self._entries) > self._max:
+            oldest = sorted(self._entries, key=lambda u: self._entries[u][0])
+            for uuid in oldest[: len(self._entries) - self._max]:
+                del self._entries[uuid]
+
+
+def _plain(meta: Mapping | None) -> dict | None:
+    return dict(meta) if isinstance(meta, Mapping) else None

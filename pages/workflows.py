@@ -1,0 +1,168 @@
+"""Workflows: one tab per view of workflows.toml (training, pipeline, team) plus Chains."""
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from lib import ui
+from lib import workflows as wf
+from lib.broker import ResultBackend
+from lib.workflow_config import load_workflows
+
+settings, monitor = ui.page("Workflows")
+tz, now = ui.viewer_tz(), datetime.now(UTC)
+desk, actor = ui.get_desk(settings, monitor), ui.current_actor(settings)
+acted = ui.action_dialog(desk, actor)
+config = load_workflows(settings.workflows_file)
+for problem in config.problems:
+    st.error(f"{ui.md_escape(config.source)}, {ui.md_escape(problem)}", icon="⚙️")
+reading = ui.load_tasks(monitor, force=acted is not None)
+ui.follow_up(monitor, monitor.sync.version)  # after a revoke, show the new states as they come
+if not ui.show_reading(reading, "tasks"):
+    st.stop()
+tasks = reading.value
+start, end, span = ui.time_range(now)
+if not settings.result_backend:
+    st.caption(
+        "CELERY_RESULT_BACKEND is not set: progress of running jobs and group members are unknown (Flower keeps neither)."
+    )
+SECONDS = ("runtime", "elapsed", "eta", "duration", "avg_runtime", "p95_runtime")
+COLUMNS = {
+    "progress": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.1f%%"),
+    **{
+        c: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+        for c in ("started", "finished")
+    },
+    **{c: st.column_config.NumberColumn(f"{c} (s)", format="%.2f") for c in SECONDS},
+    **{
+        c: st.column_config.NumberColumn(f"{c} (%)", format="%.1f")
+        for c in ("success_rate", "error_rate")
+    },
+}
+
+
+@st.cache_resource(show_spinner=False)
+def meta_cache(url: str, ttl: float) -> wf.MetaCache:
+    return wf.MetaCache(ResultBackend(url).task_meta, ttl)
+
+
+def backend_metas(ids: list[str]) -> dict[str, dict]:
+    """Backend records (bounded, cached per poll); the last known ones when it fails."""
+    if not settings.result_backend:
+        return {}
+    cache = meta_cache(settings.result_backend, settings.poll_seconds)
+    got = cache.read(ids)
+    if got.error:
+        st.warning(f"Showing the last known progress. {ui.md_escape(got.error)}", icon="⏳")
+    if got.skipped:
+        st.caption(
+            f"{got.skipped} task(s) over the limit of {wf.MAX_META_READS} reads were not read."
+        )
+    return {**cache.known(), **got.metas}
+
+
+def metrics(values: dict[str, object]) -> None:
+    for col, (label, value) in zip(st.columns(len(values)), values.items(), strict=True):
+        col.metric(label, "—" if value is None else value)
+
+
+def table(frame, stem: str, **select):
+    event = st.dataframe(
+        ui.local_frame(frame, tz), hide_index=True, column_config=COLUMNS, **select
+    )
+    ui.download_csv(frame, stem, key=f"csv_{stem}")
+    return event
+
+
+def training(view) -> None:
+    metas = backend_metas(wf.training_candidates(tasks, view))
+    jobs = wf.training_jobs_frame(tasks, view, metas, now)
+    kpi = wf.training_kpis(jobs, start, end)
+    best = None if kpi["best_accuracy"] is None else f"{kpi['best_accuracy']:.4f}"
+    metrics(
+        {
+            "Active jobs": kpi["active"],
+            f"Completed · {span}": kpi["completed"],
+            f"Failed · {span}": kpi["failed"],
+            "Avg training time": ui.fmt_seconds(kpi["avg_training_time"]),
+            "Best accuracy": best,
+        }
+    )
+    table(jobs, f"training-{view.key}")
+
+
+def pipeline(view) -> None:
+    stages = wf.pipeline_stages_frame(tasks, view, start, end)
+    pipelines = wf.pipelines_frame(stages, view)
+    metrics({k.capitalize(): v for k, v in wf.pipeline_kpis(pipelines).items()})
+    st.caption(
+        f"Health from success ÷ finished: ≥ {view.healthy:g}% healthy, ≥ {view.degraded:g}% degraded, else unhealthy."
+    )
+    table(pipelines, f"pipelines-{view.key}")
+    picked = st.selectbox(
+        "Stages of pipeline", ["All", *pipelines["pipeline"]], key=f"pick_{view.key}"
+    )
+    table(stages if picked == "All" else stages[stages["pipeline"] == picked], f"stages-{view.key}")
+    st.subheader("Per stage, across pipelines")
+    table(wf.stage_summary_frame(stages), f"stage-summary-{view.key}")
+
+
+def team(view) -> None:
+    held = monitor.workers()
+    ui.show_reading(held, "workers")
+    workers = wf.team_workers_frame(held.value, view)
+    members = wf.team_tasks_frame(tasks, view)
+    teams = wf.teams_frame(members, workers, view, start, end)
+    table(teams, f"teams-{view.key}")
+    picked = st.selectbox("Team", teams["team"], key=f"pick_{view.key}")
+    table(workers[workers["team"] == picked], f"team-workers-{view.key}")
+    shown = members[members["team"] == picked].sort_values("timestamp", ascending=False)
+    columns = ["team", "name", "state", "worker", "queue", "started", "duration", "uuid"]
+    table(shown.head(1000)[columns], f"team-tasks-{view.key}")
+
+
+def open_typed_task() -> None:
+    if typed := str(st.session_state.get("wf_task") or "").strip():
+        st.query_params["task"] = typed
+
+
+def chains() -> None:
+    recent = wf.workflows_frame(tasks, now, start, end)
+    st.caption(
+        f"{len(recent)} workflows of two or more tasks ({span}). Pick one, or type any task id."
+    )
+    ui.keep_selection_valid("wf_list", recent["root_id"])
+    event = table(
+        recent, "workflows", key="wf_list", on_select="rerun", selection_mode="single-row"
+    )
+    rows = [r for r in event.selection.rows if r < len(recent)]
+    # A selection persists across reruns: follow it only when it changes, so a typed id stays.
+    if rows and recent["root_id"].iloc[rows[0]] != st.session_state.get("wf_picked"):
+        st.session_state["wf_picked"] = st.query_params["task"] = recent["root_id"].iloc[rows[0]]
+    st.text_input("Task id", key="wf_task", on_change=open_typed_task)
+    if not (task := st.query_params.get("task")):
+        return
+    groups = wf.group_ids_from(backend_metas(wf.group_candidates(tasks, task)))
+    tree = wf.workflow_tree_frame(tasks, task, now, groups)
+    if tree.empty:
+        st.warning(f"Flower does not hold task {ui.md_escape(task)}.")
+        return
+    summary = wf.workflow_summary(tree)
+    unfinished = summary["unfinished"]
+    metrics({k.capitalize(): len(v) if k == "unfinished" else v for k, v in summary.items()})
+    table(tree, "workflow-tree")
+    left, right, _ = st.columns([1, 1, 4])
+    with left:
+        ui.action_button(actor, "revoke", unfinished, key="wf_revoke", label="Revoke workflow")
+    with right:
+        ui.action_button(
+            actor, "terminate", unfinished, key="wf_terminate", label="Terminate workflow"
+        )
+
+
+VIEWS = {"training": training, "pipeline": pipeline, "team": team, "chains": lambda _: chains()}
+labels = [ui.md_escape(v.title) for v in config.views] + ["Chains"]
+opened = st.tabs(labels, default="Chains" if st.query_params.get("task") else None)
+for kind_view, tab in zip([*config.views, None], opened, strict=True):
+    with tab:
+        VIEWS[kind_view.kind if kind_view else "chains"](kind_view)

@@ -1,0 +1,216 @@
+"""Workflow views against a real cluster: training progress, an ETL chain, a chord's tree.
+
+Tasks are sent by name from a separate producer, as any client would; what the views show is
+compared with what the result backend says the tasks really returned.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+import streamlit as st
+from celery import chain, chord
+
+from lib import frames
+from lib import workflows as wf
+from lib.broker import ResultBackend
+from lib.workflow_config import load_workflows
+from tests.apptest.test_workflows_page import open_workflows, tables
+from tests.live import flower_tasks, producer_app, send, wait_final, wait_until
+
+TRAINING, ETL, _ = load_workflows().views
+
+
+def tasks_now(cluster) -> pd.DataFrame:
+    return frames.tasks_frame([{**t, "uuid": u} for u, t in flower_tasks(cluster).items()])
+
+
+@pytest.fixture
+def backend(cluster):
+    return ResultBackend(cluster.backend_url)
+
+
+@pytest.fixture
+def canvas(cluster):
+    """A producer of its own for chains and chords. Celery keeps some canvas results alive
+    until exit, and each would then unsubscribe from a Redis already stopped; this app's
+    subscriptions are dropped while Redis is up (as demo.tasks.disconnect does)."""
+    app = producer_app(cluster)
+    yield app
+    consumer = getattr(app.backend, "result_consumer", None)
+    if consumer is not None and hasattr(consumer, "subscribed_to"):
+        consumer.subscribed_to.clear()
+        consumer.stop()
+    app.close()
+
+
+def job_row(cluster, cache: wf.MetaCache, uuid: str) -> dict | None:
+    tasks = tasks_now(cluster)
+    metas = cache.read(wf.training_candidates(tasks, TRAINING)).metas
+    jobs = wf.training_jobs_frame(tasks, TRAINING, metas, datetime.now(UTC))
+    rows = jobs[jobs["uuid"] == uuid]
+    return rows.iloc[0].to_dict() if len(rows) else None
+
+
+def test_training_job_shows_progress_while_running_and_final_accuracy_when_done(
+    cluster, producer, backend
+):
+    uuid = send(producer, "demo.train_model", "live-net", epochs=12, step_seconds=0.5, queue="ml")
+    cache = wf.MetaCache(backend.task_meta, ttl=0.0)
+
+    def running_with_progress():
+        row = job_row(cluster, cache, uuid)
+        return row if row is not None and 0 < row["progress"] < 100 else None
+
+    row = wait_until(running_with_progress, "the training job to report progress", timeout=60)
+    assert row["model"] == "live-net"
+    assert row["state"] in ("STARTED", "PROGRESS")
+    assert row["source"] == "backend"
+    assert row["progress"] in {round(100 * epoch / 12, 1) for epoch in range(1, 12)}
+    assert row["eta"] > 0 and row["elapsed"] > 0
+    assert row["eta"] == pytest.approx(row["elapsed"] * (100 - row["progress"]) / row["progress"])
+    assert 0 < row["accuracy"] < 1 and row["loss"] > 0
+    assert row["gpu"] in ("gpu0", "gpu1") and row["worker"].startswith("w2@")
+
+    wait_final(cluster, [uuid], timeout=60)
+    done = job_row(cluster, cache, uuid)
+    truth = backend.task_meta(uuid)["result"]
+    assert done["state"] == "SUCCESS" and done["source"] == "result"
+    assert done["progress"] == 100.0
+    assert done["accuracy"] == truth["accuracy"] and done["loss"] == truth["loss"]
+    assert done["runtime"] > 12 * 0.5 * 0.9
+    assert pd.isna(done["eta"])
+
+
+def etl(producer, pid: str, fail_stage: str | None = None):
+    def step(name: str, *args):
+        extra = {"fail_stage": fail_stage} if fail_stage else {}
+        sig = producer.signature(name, args=args, kwargs={"pipeline_id": pid, **extra})
+        return sig.set(queue="etl")
+
+    return chain(
+        step("demo.extract", "s3://live/orders.csv"), step("demo.transform"), step("demo.load")
+    )
+
+
+def test_an_etl_chain_shows_its_three_stages_in_order(cluster, canvas, backend):
+    sent = etl(canvas, "pl-live-ok").apply_async()
+    ids = [sent.parent.parent.id, sent.parent.id, sent.id]
+    wait_final(cluster, ids, timeout=60)
+    stages = wf.pipeline_stages_frame(tasks_now(cluster), ETL)
+    mine = stages[stages["pipeline"] == "pl-live-ok"]
+    assert mine["stage"].tolist() == ["extract", "transform", "load"]
+    assert mine["uuid"].tolist() == ids
+    assert mine["state"].tolist() == ["SUCCESS"] * 3
+    records = [backend.task_meta(u)["result"]["records"] for u in ids]
+    assert mine["records"].tolist() == records
+    assert mine["errors"].iloc[1] == backend.task_meta(ids[1])["result"]["dropped"]
+    summary = wf.pipelines_frame(stages, ETL).set_index("pipeline").loc["pl-live-ok"]
+    assert (summary["state"], summary["health"], summary["records"]) == (
+        "SUCCESS",
+        "healthy",
+        records[-1],
+    )
+
+
+def test_a_chain_failing_in_transform_never_runs_load(cluster, canvas):
+    sent = etl(canvas, "pl-live-bad", fail_stage="transform").apply_async()
+    wait_final(cluster, [sent.parent.parent.id, sent.parent.id], timeout=60)
+    stages = wf.pipeline_stages_frame(tasks_now(cluster), ETL)
+    mine = stages[stages["pipeline"] == "pl-live-bad"]
+    assert mine[["stage", "state"]].values.tolist() == [
+        ["extract", "SUCCESS"],
+        ["transform", "FAILURE"],
+        ["load", "NOT RUN"],
+    ]
+    assert sent.id not in set(stages["uuid"].dropna()), "Flower never saw the load step"
+    summary = wf.pipelines_frame(stages, ETL).set_index("pipeline").loc["pl-live-bad"]
+    assert (summary["health"], summary["failing_stage"]) == ("unhealthy", "transform")
+
+
+def test_a_chords_tree_has_a_group_of_headers_and_the_callback(cluster, canvas, backend):
+    headers = [
+        canvas.signature("demo.generate_report", args=(5000 + i,), kwargs={"seconds": 0.1}).set(queue="default")
+        for i in range(3)
+    ]  # fmt: skip
+    callback = canvas.signature("demo.summarize_reports").set(queue="default")
+    sent = chord(headers, callback).apply_async()
+    header_ids = [r.id for r in sent.parent.results]
+    wait_final(cluster, [*header_ids, sent.id], timeout=60)
+    tasks, now = tasks_now(cluster), datetime.now(UTC)
+
+    # Flower alone links the callback to the one header that completed the chord.
+    alone = wf.workflow_tree_frame(tasks, sent.id, now)
+    assert alone["role"].tolist() == ["root", "step"]
+    assert alone["uuid"].iloc[0] in header_ids and alone["uuid"].iloc[1] == sent.id
+
+    # With the backend's group ids every header joins, under one group node.
+    cache = wf.MetaCache(backend.task_meta, ttl=0.0)
+    groups = wf.group_ids_from(cache.read(wf.group_candidates(tasks, sent.id)).metas)
+    tree = wf.workflow_tree_frame(tasks, sent.id, now, groups)
+    assert tree[["depth", "role"]].values.tolist() == [
+        [0, "group"],
+        [1, "group member"],
+        [1, "group member"],
+        [1, "group member"],
+        [1, "chord callback"],
+    ]
+    assert sorted(tree["uuid"].iloc[1:4]) == sorted(header_ids)
+    assert tree["uuid"].iloc[4] == sent.id
+    assert tree["name"].iloc[1:].tolist() == ["demo.generate_report"] * 3 + [
+        "demo.summarize_reports"
+    ]
+    assert wf.workflow_summary(tree) == {
+        "state": "SUCCESS",
+        "tasks": 4,
+        "missing": 0,
+        "unfinished": [],
+    }
+    # The same tree from a header that Flower did not link to the callback.
+    other = next(u for u in header_ids if u != alone["uuid"].iloc[0])
+    groups = wf.group_ids_from(cache.read(wf.group_candidates(tasks, other)).metas)
+    assert (
+        wf.workflow_tree_frame(tasks, other, now, groups)["uuid"].tolist() == tree["uuid"].tolist()
+    )
+
+
+@pytest.fixture
+def live_page_env(cluster, monkeypatch):
+    for key, value in cluster.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("OPS_AUTH", "off")
+    monkeypatch.setenv("OPS_POLL_SECONDS", "1")
+    st.cache_data.clear()
+    st.cache_resource.clear()  # a monitor left by another test may point at another Flower
+    yield cluster
+    st.cache_resource.clear()
+
+
+def page_job(uuid: str) -> dict | None:
+    at = open_workflows()
+    assert not at.exception, [e.message for e in at.exception]
+    (jobs,) = tables(at, "progress")
+    rows = jobs[jobs["uuid"] == uuid]
+    return rows.iloc[0].to_dict() if len(rows) else None
+
+
+def test_the_page_shows_a_running_jobs_progress_then_its_final_accuracy(
+    live_page_env, producer, backend
+):
+    uuid = send(producer, "demo.train_model", "page-net", epochs=20, step_seconds=0.5, queue="ml")
+    cache = wf.MetaCache(backend.task_meta, ttl=0.0)
+    wait_until(
+        lambda: (job_row(live_page_env, cache, uuid) or {"progress": 0})["progress"] > 0, "progress"
+    )
+    row = page_job(uuid)
+    assert row is not None and row["state"] in ("STARTED", "PROGRESS")
+    assert 0 < row["progress"] < 100 and row["eta"] > 0
+    wait_final(live_page_env, [uuid], timeout=60)
+    st.cache_resource.clear()  # a new console session: its first sync reads every task
+    done = wait_until(
+        lambda: (r := page_job(uuid)) and r["state"] == "SUCCESS" and r, "the final row"
+    )
+    assert done["progress"] == 100.0
+    assert done["accuracy"] == backend.task_meta(uuid)["result"]["accuracy"]

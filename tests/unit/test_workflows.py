@@ -1,0 +1,755 @@
+"""Workflow frames: training jobs and ETA, pipelines and health, teams, trees and the meta cache.
+
+Tasks come from a payload factory shaped like Flower's task objects (reference §6) and from the
+recorded real payloads; every expected number is worked out by hand in the test.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib import frames
+from lib import workflows as wf
+from lib.errors import BrokerError
+from lib.workflow_config import load_workflows, parse_workflows
+from tests.recorded import recorded, recorded_tasks, special
+
+T0 = 1_800_000_000.0
+NOW = datetime.fromtimestamp(T0 + 100, UTC)
+HOUR_AGO = NOW - timedelta(hours=1)
+TRAINING, ETL, TEAMS = load_workflows().views
+
+
+def task(uuid: str, name: str | None = "demo.add", state: str = "SUCCESS", at: float = 0.0, **kw):
+    """A Flower task object: sent at T0+at, started 0.5 s later, finished 1 s after that."""
+    payload = {
+        "uuid": uuid,
+        "name": name,
+        "state": state,
+        "sent": T0 + at,
+        "received": T0 + at + 0.1,
+        "started": T0 + at + 0.5 if state not in ("PENDING", "RECEIVED") else None,
+        "timestamp": T0 + at + 1.5,
+        "root_id": uuid,
+        "parent_id": None,
+        "children": [],
+        "worker": "w1@host",
+        "routing_key": "default",
+        "args": "()",
+        "kwargs": "{}",
+        "result": None,
+        "revoked": None,
+    }
+    if state == "SUCCESS":
+        payload.update(succeeded=T0 + at + 1.5, runtime=1.0, result="None")
+    if state == "FAILURE":
+        payload.update(failed=T0 + at + 1.5, exception="ValueError('x')")
+    payload.update(kw)
+    return payload
+
+
+def frame(*payloads) -> pd.DataFrame:
+    return frames.tasks_frame(payloads)
+
+
+def view(text: str):
+    config = parse_workflows(text)
+    assert config.problems == (), config.problems
+    return config.views[0]
+
+
+# -- ETA and training jobs -------------------------------------------------------------------
+
+ETAS = [
+    ("a quarter done", 60.0, 25.0, 180.0),
+    ("half done", 42.0, 50.0, 42.0),
+    ("nearly done", 99.0, 99.0, 1.0),
+    ("no progress yet", 10.0, 0.0, math.nan),
+    ("done", 10.0, 100.0, math.nan),
+    ("unknown progress", 10.0, math.nan, math.nan),
+]
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "progress", "eta"), [e[1:] for e in ETAS], ids=[e[0] for e in ETAS]
+)
+def test_eta_is_elapsed_times_remaining_over_done(elapsed, progress, eta):
+    got = wf.eta_seconds(pd.Series([elapsed]), pd.Series([progress])).iloc[0]
+    assert (math.isnan(got) and math.isnan(eta)) or got == pytest.approx(eta)
+
+
+def running_job(uuid="run", at=40.0, **kw):
+    """Started at T0+40.5: 59.5 s before NOW."""
+    return task(
+        uuid, "demo.train_model", "PROGRESS", at=at, args="('resnet50',)", routing_key="ml", **kw
+    )
+
+
+def progress_meta(progress=25.0, **extra):
+    return {
+        "status": "PROGRESS",
+        "result": {"progress": progress, "loss": 0.5, "accuracy": 0.8, "gpu": "gpu1", **extra},
+    }
+
+
+def test_running_job_takes_progress_from_the_backend_meta_and_gets_an_eta():
+    jobs = wf.training_jobs_frame(frame(running_job()), TRAINING, {"run": progress_meta(25.0)}, NOW)
+    row = jobs.iloc[0]
+    assert (row["model"], row["state"], row["gpu"], row["source"]) == (
+        "resnet50",
+        "PROGRESS",
+        "gpu1",
+        "backend",
+    )
+    assert (row["progress"], row["loss"], row["accuracy"]) == (25.0, 0.5, 0.8)
+    assert row["elapsed"] == pytest.approx(59.5)
+    assert row["eta"] == pytest.approx(59.5 * 75 / 25)
+    assert math.isnan(row["runtime"])
+
+
+def test_finished_job_takes_its_numbers_from_the_final_result():
+    done = task(
+        "done",
+        "demo.train_model",
+        args="('bert',)",
+        result="{'model': 'bert', 'accuracy': 0.93, 'loss': 0.2, 'gpu': 'gpu0'}",
+    )
+    stale_meta = {"done": progress_meta(60.0)}  # an older PROGRESS read must not win
+    row = wf.training_jobs_frame(frame(done), TRAINING, stale_meta, NOW).iloc[0]
+    assert (row["progress"], row["accuracy"], row["loss"], row["source"]) == (
+        100.0,
+        0.93,
+        0.2,
+        "result",
+    )
+    assert row["runtime"] == 1.0
+    assert math.isnan(row["eta"]) and math.isnan(row["elapsed"])
+
+
+def test_job_terminated_while_in_progress_is_revoked_not_active():
+    job = running_job(revoked=T0 + 50)
+    jobs = wf.training_jobs_frame(frame(job), TRAINING, {"run": progress_meta(40.0)}, NOW)
+    assert jobs["state"].tolist() == ["REVOKED"]
+    assert math.isnan(jobs["eta"].iloc[0])
+    assert jobs["progress"].iloc[0] == 40.0, "the last known progress stays visible"
+    assert wf.training_kpis(jobs, HOUR_AGO, NOW)["active"] == 0
+
+
+def test_without_backend_meta_running_progress_is_unknown_not_zero():
+    row = wf.training_jobs_frame(frame(running_job()), TRAINING, {}, NOW).iloc[0]
+    assert math.isnan(row["progress"]) and math.isnan(row["eta"])
+    assert row["source"] == ""
+
+
+STARTED_META = {"x": {"status": "STARTED", "result": {"pid": 4}}}
+UNKNOWN_NAMES = [
+    # (case, task state, backend metas, final result, detect, found)
+    ("progress meta with training keys", "STARTED", {"x": progress_meta()}, None, True, True),
+    (
+        "final result with training keys",
+        "SUCCESS",
+        {},
+        "{'loss': 0.1, 'accuracy': 0.9}",
+        True,
+        True,
+    ),
+    ("started meta only", "STARTED", STARTED_META, None, True, False),
+    ("a plain result", "SUCCESS", {}, "'ok'", True, False),
+    ("detect off", "STARTED", {"x": progress_meta()}, None, False, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("state", "metas", "result", "detect", "found"),
+    [u[1:] for u in UNKNOWN_NAMES],
+    ids=[u[0] for u in UNKNOWN_NAMES],
+)
+def test_training_jobs_are_detected_by_their_meta_or_result_keys(
+    state, metas, result, detect, found
+):
+    payload = task("x", "acme.fit_ranker", state, **({"result": result} if result else {}))
+    rules = view(
+        f'[views.t]\nkind = "training"\ntasks = ["*train*"]\ndetect = {str(detect).lower()}\n'
+    )
+    jobs = wf.training_jobs_frame(frame(payload), rules, metas, NOW)
+    assert jobs["uuid"].tolist() == (["x"] if found else [])
+
+
+def test_training_candidates_are_running_tasks_matched_first_then_detect_limited():
+    tasks = frame(
+        task("other", "acme.job", "STARTED", at=50),
+        running_job("old", at=10),
+        running_job("new", at=30),
+        task("done", "demo.train_model", at=60),
+        task("queued", "demo.train_model", "PENDING", at=70),
+    )
+    assert wf.training_candidates(tasks, TRAINING) == ["new", "old", "other"]
+    assert wf.training_candidates(tasks, TRAINING, limit=1) == ["new"]
+    strict = view('[views.t]\nkind = "training"\ntasks = ["*train*"]\ndetect = false\n')
+    assert wf.training_candidates(tasks, strict) == ["new", "old"]
+
+
+def test_training_kpis_count_finished_in_range_and_active_now():
+    tasks = frame(
+        running_job("run"),
+        task("ok1", "demo.train_model", result="{'accuracy': 0.7}", runtime=10.0),
+        task("ok2", "demo.train_model", at=20, result="{'accuracy': 0.9}", runtime=20.0),
+        task("bad", "demo.train_model", "FAILURE", at=30),
+        task("old", "demo.train_model", at=-7200, result="{'accuracy': 0.99}", runtime=5.0),
+    )
+    jobs = wf.training_jobs_frame(tasks, TRAINING, {}, NOW)
+    assert wf.training_kpis(jobs, HOUR_AGO, NOW) == {
+        "active": 1,
+        "completed": 2,
+        "failed": 1,
+        "avg_training_time": 15.0,
+        "best_accuracy": 0.9,
+    }
+    empty = wf.training_kpis(jobs, NOW - timedelta(seconds=1), NOW)
+    assert (empty["completed"], empty["avg_training_time"], empty["best_accuracy"]) == (
+        0,
+        None,
+        None,
+    )
+
+
+# -- pipelines -------------------------------------------------------------------------------
+
+
+def chain(pid: str, states=("SUCCESS", "SUCCESS", "SUCCESS"), at: float = 0.0, kwarg=True):
+    """extract → transform → load sharing a root; steps after a failure are absent (never sent)."""
+    out, parent = [], None
+    for i, (stage, state) in enumerate(zip(("extract", "transform", "load"), states, strict=False)):
+        uuid = f"{pid}-{stage}"
+        result = f"{{'pipeline_id': '{pid}', 'records': {1000 - i * 10}, 'dropped': {i}}}"
+        out.append(
+            task(uuid, f"demo.{stage}", state, at=at + 2 * i, root_id=f"{pid}-extract", parent_id=parent,
+                 kwargs=f"{{'pipeline_id': '{pid}'}}" if kwarg or i == 0 else "{}",
+                 result=result if state == "SUCCESS" else None)
+        )  # fmt: skip
+        parent = uuid
+        if state != "SUCCESS":
+            break
+    return out
+
+
+def test_a_chain_shows_its_three_stages_in_order_with_records_and_errors():
+    stages = wf.pipeline_stages_frame(frame(*chain("pl-1")), ETL)
+    assert stages[["stage", "state"]].values.tolist() == [
+        ["extract", "SUCCESS"],
+        ["transform", "SUCCESS"],
+        ["load", "SUCCESS"],
+    ]
+    assert stages["records"].tolist() == [1000, 990, 980]
+    assert stages["errors"].tolist() == [0, 1, 2]
+    assert set(stages["pipeline"]) == {"pl-1"}
+
+
+ABSENT = [
+    ("after a failure: not run", ("SUCCESS", "FAILURE"), ["SUCCESS", "FAILURE", "NOT RUN"]),
+    ("while running: waiting", ("SUCCESS", "STARTED"), ["SUCCESS", "STARTED", "WAITING"]),
+    (
+        "all finished yet absent: missing",
+        ("SUCCESS", "SUCCESS", None),
+        ["SUCCESS", "SUCCESS", "MISSING"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("states", "shown"), [a[1:] for a in ABSENT], ids=[a[0] for a in ABSENT])
+def test_a_stage_without_a_task_says_why(states, shown):
+    payloads = [
+        p
+        for p in chain("pl-2", tuple(s or "SUCCESS" for s in states))
+        if not (states[-1] is None and p["name"] == "demo.load")
+    ]
+    stages = wf.pipeline_stages_frame(frame(*payloads), ETL)
+    assert stages["state"].tolist() == shown
+    assert stages["stage"].tolist() == ["extract", "transform", "load"]
+
+
+def test_pipeline_id_follows_the_chain_to_steps_without_the_kwarg():
+    stages = wf.pipeline_stages_frame(frame(*chain("pl-3", kwarg=False)), ETL)
+    assert stages["pipeline"].tolist() == ["pl-3"] * 3
+
+
+def test_unknown_task_names_are_found_by_the_pipeline_kwarg_and_named_by_their_last_part():
+    tasks = frame(
+        task("a", "acme.etl.ingest", kwargs="{'pipeline_id': 'nightly'}"),
+        task("b", "acme.etl.publish", at=3, root_id="a", parent_id="a"),
+        task("c", "acme.unrelated", at=5),
+    )
+    stages = wf.pipeline_stages_frame(tasks, ETL)
+    assert stages[["pipeline", "stage", "uuid"]].dropna().values.tolist() == [
+        ["nightly", "ingest", "a"],
+        ["nightly", "publish", "b"],
+    ]
+
+
+def test_pipelines_out_of_range_are_left_out_but_running_ones_stay():
+    tasks = frame(
+        *chain("old", at=-7200), *chain("live", ("SUCCESS", "STARTED"), at=-7200), *chain("new")
+    )
+    stages = wf.pipeline_stages_frame(tasks, ETL, HOUR_AGO, NOW)
+    assert sorted(set(stages["pipeline"])) == ["live", "new"]
+
+
+HEALTH = [
+    ("all good", 100.0, "healthy"),
+    ("at the healthy line", 95.0, "healthy"),
+    ("just under it", 94.99, "degraded"),
+    ("at the degraded line", 80.0, "degraded"),
+    ("just under that", 79.99, "unhealthy"),
+    ("none finished", None, "unknown"),
+]
+
+
+@pytest.mark.parametrize(("rate", "level"), [h[1:] for h in HEALTH], ids=[h[0] for h in HEALTH])
+def test_health_thresholds(rate, level):
+    assert wf.health(rate, ETL) == level
+
+
+def test_health_thresholds_are_configurable():
+    strict = view('[views.p]\nkind = "pipeline"\nhealthy = 99.5\ndegraded = 99\n')
+    assert [wf.health(r, strict) for r in (99.5, 99.2, 98.9)] == [
+        "healthy",
+        "degraded",
+        "unhealthy",
+    ]
+
+
+def test_pipelines_frame_rates_health_and_failing_stage():
+    # "daily" ran 20 times as one id: 19 clean runs and one failing in transform.
+    runs = [p for i in range(19) for p in chain("daily", at=10 * i)]
+    runs = [{**p, "uuid": f"{p['uuid']}-{i}"} for i, p in enumerate(runs)]
+    failed = chain("daily", ("SUCCESS", "FAILURE"), at=300)
+    tasks = frame(
+        *runs, *[{**p, "uuid": p["uuid"] + "-x"} for p in failed], *chain("broken", ("FAILURE",))
+    )
+    pipelines = wf.pipelines_frame(wf.pipeline_stages_frame(tasks, ETL), ETL).set_index("pipeline")
+    # daily: 59 successes, 1 failure → 59/60 = 98.3 %; broken: 0/1.
+    assert pipelines.loc["daily", ["success_rate", "health", "failed", "state"]].tolist() == [
+        98.3,
+        "healthy",
+        1,
+        "FAILURE",
+    ]
+    assert pipelines.loc["daily", "failing_stage"] == "transform"
+    assert pipelines.loc["broken", ["success_rate", "health", "failing_stage"]].tolist() == [
+        0.0,
+        "unhealthy",
+        "extract",
+    ]
+    assert wf.pipeline_kpis(pipelines) == {
+        "pipelines": 2,
+        "healthy": 1,
+        "degraded": 0,
+        "unhealthy": 1,
+    }
+
+
+def test_stage_summary_counts_rates_and_linear_p95():
+    payloads = [
+        *chain("a"),
+        *chain("b", ("SUCCESS", "FAILURE")),
+        *chain("c", ("SUCCESS", "SUCCESS")),
+        *chain("d"),
+    ]
+    for runtime, p in zip(
+        (1.0, 2.0, 3.0, 4.0), [p for p in payloads if p["name"] == "demo.extract"], strict=True
+    ):
+        p["runtime"] = runtime
+    tasks = frame(*[p for p in payloads if p["uuid"] != "c-load"])
+    summary = wf.stage_summary_frame(wf.pipeline_stages_frame(tasks, ETL)).set_index("stage")
+    assert summary.index.tolist() == ["extract", "transform", "load"]
+    assert summary.loc["extract", ["tasks", "succeeded", "failed"]].tolist() == [4, 4, 0]
+    assert summary.loc["extract", "p95_runtime"] == pytest.approx(3.85)  # 3 + 0.85 × (4 − 3)
+    assert summary.loc["transform", "error_rate"] == 25.0  # 1 of 4
+    assert summary.loc["load", ["tasks", "not_run"]].tolist() == [2, 2]  # b never ran it, c lost it
+    assert summary.loc["extract", "records"] == 4000
+
+
+# -- teams -----------------------------------------------------------------------------------
+
+
+def test_team_of_a_task_tag_first_then_members_then_unassigned():
+    tasks = frame(
+        task("a", worker="w1@team-search", routing_key="ml"),
+        task("b", routing_key="team_billing"),
+        task("c", routing_key="ml"),
+        task("d", routing_key="nobody"),
+    )
+    assert wf.team_tasks_frame(tasks, TEAMS)[["uuid", "team"]].values.tolist() == [
+        ["a", "search"],
+        ["b", "billing"],
+        ["c", "ml"],
+        ["d", "(no team)"],
+    ]
+    dropping = view('[views.t]\nkind = "team"\nunassigned = ""\n')
+    assert wf.team_tasks_frame(tasks, dropping)["uuid"].tolist() == ["a", "b"]
+
+
+def workers(*rows) -> pd.DataFrame:
+    columns = ["worker", "online", "active", "processed", "queues"]
+    return pd.DataFrame([dict(zip(columns, r, strict=True)) for r in rows])
+
+
+def test_workers_belong_to_every_team_they_serve():
+    table = wf.team_workers_frame(
+        workers(
+            ("w1@h", True, 1, 10, "default, etl"),
+            ("w9@team-search", False, 0, 3, "other"),
+            ("w3@h", True, 0, 0, None),  # not inspected yet: queues unknown
+        ),
+        TEAMS,
+    )
+    assert table[["team", "worker"]].values.tolist() == [
+        ["data", "w1@h"],
+        ["platform", "w1@h"],
+        ["search", "w9@team-search"],
+        ["(no team)", "w3@h"],
+    ]
+    assert wf.team_workers_frame(None, TEAMS).empty
+
+
+def test_teams_frame_counts_in_range_error_rate_and_p95():
+    payloads = [task(f"ok{i}", routing_key="etl", at=i, runtime=float(i + 1)) for i in range(4)]
+    payloads += [
+        task("bad", "demo.load", "FAILURE", at=5, routing_key="etl"),
+        task("run", "demo.load", "STARTED", at=6, routing_key="etl"),
+        task("old", "demo.load", "FAILURE", at=-7200, routing_key="etl"),
+    ]
+    members = wf.team_tasks_frame(frame(*payloads), TEAMS)
+    staff = wf.team_workers_frame(
+        workers(("w1@h", True, 1, 10, "etl"), ("w2@h", False, 0, 1, "etl")), TEAMS
+    )
+    members = pd.concat(
+        [wf.team_tasks_frame(frame(task("z", routing_key="nobody")), TEAMS), members]
+    )
+    teams = wf.teams_frame(members, staff, TEAMS, HOUR_AGO, NOW)
+    assert teams["team"].tolist() == ["data", "(no team)"], "the unassigned row comes last"
+    row = teams.set_index("team").loc["data"]
+    assert row[["workers_online", "workers", "active", "processed", "failed"]].tolist() == [
+        1,
+        2,
+        1,
+        5,
+        1,
+    ]
+    assert row["error_rate"] == 20.0
+    # durations: 1, 2, 3, 4 and the failure's failed − started = 1.0 → sorted 1,1,2,3,4 → p95 = 3.8
+    assert row["p95_runtime"] == pytest.approx(3.8)
+
+
+# -- chains, groups and chords ---------------------------------------------------------------
+
+
+def test_chain_tree_in_order_with_depths_and_rolled_up_state():
+    tasks = frame(*chain("pl", ("SUCCESS", "FAILURE")))
+    tree = wf.workflow_tree_frame(tasks, "pl-extract", NOW)
+    assert tree[["depth", "name", "role", "state"]].values.tolist() == [
+        [0, "demo.extract", "root", "SUCCESS"],
+        [1, "demo.transform", "step", "FAILURE"],
+    ]
+    assert tree["node"].tolist() == ["demo.extract", "    └ demo.transform"]
+    assert wf.workflow_summary(tree) == {
+        "state": "FAILURE",
+        "tasks": 2,
+        "missing": 0,
+        "unfinished": [],
+    }
+
+
+def test_the_same_tree_from_any_member():
+    tasks = frame(*chain("pl"))
+    trees = [
+        wf.workflow_tree_frame(tasks, u, NOW)["uuid"].tolist()
+        for u in ("pl-extract", "pl-transform", "pl-load")
+    ]
+    assert trees[0] == trees[1] == trees[2] == ["pl-extract", "pl-transform", "pl-load"]
+
+
+def test_a_retried_task_is_its_own_parent_and_child_yet_one_node():
+    tasks = frame(task("r", "demo.retry_once", "FAILURE", parent_id="r", children=["r"], retries=1))
+    tree = wf.workflow_tree_frame(tasks, "r", NOW)
+    assert tree[["depth", "uuid", "role"]].values.tolist() == [[0, "r", "root"]]
+    assert "own parent" in tree["note"].iloc[0]
+    assert wf.workflows_frame(tasks, NOW, min_size=1)["missing"].tolist() == [0]
+
+
+def test_a_missing_parent_becomes_a_placeholder_node():
+    tasks = frame(
+        task("b", parent_id="a", root_id="a"), task("c", at=1, parent_id="b", root_id="a")
+    )
+    tree = wf.workflow_tree_frame(tasks, "c", NOW)
+    assert tree[["depth", "uuid", "role", "state"]].values.tolist() == [
+        [0, "a", "missing", "MISSING"],
+        [1, "b", "step", "SUCCESS"],
+        [2, "c", "step", "SUCCESS"],
+    ]
+    assert "missing from Flower" in tree["note"].iloc[0]
+    assert wf.workflow_summary(tree)["missing"] == 1
+    assert wf.workflows_frame(tasks, NOW).loc[0, ["tasks", "missing"]].tolist() == [2, 1]
+
+
+def test_a_missing_middle_step_is_placed_under_the_root():
+    # a → b → c with b evicted: Flower's children lists only held tasks, so only c still
+    # names b (as parent), and a (as root).
+    tasks = frame(task("a"), task("c", at=2, parent_id="b", root_id="a"))
+    tree = wf.workflow_tree_frame(tasks, "c", NOW)
+    assert tree[["depth", "uuid", "state"]].values.tolist() == [
+        [0, "a", "SUCCESS"],
+        [1, "b", "MISSING"],
+        [2, "c", "SUCCESS"],
+    ]
+    assert "placed under the root" in tree["note"].iloc[1]
+
+
+def test_a_missing_child_is_listed_under_its_parent():
+    tasks = frame(task("a", children=["gone"]))
+    tree = wf.workflow_tree_frame(tasks, "a", NOW)
+    assert tree[["depth", "uuid", "state"]].values.tolist() == [
+        [0, "a", "SUCCESS"],
+        [1, "gone", "MISSING"],
+    ]
+
+
+def test_a_two_task_cycle_is_cut_at_its_earliest_task():
+    tasks = frame(
+        task("x", at=1, parent_id="y", root_id="x"), task("y", at=2, parent_id="x", root_id="x")
+    )
+    tree = wf.workflow_tree_frame(tasks, "y", NOW)
+    assert tree[["depth", "uuid"]].values.tolist() == [[0, "x"], [1, "y"]]
+    assert "cycle" in tree["note"].iloc[0]
+
+
+def chord_tasks(callback_state="SUCCESS"):
+    """As Flower records a chord sent by a client: every header is its own root; the callback's
+    parent is the header that completed the chord (here h0)."""
+    headers = [task(f"h{i}", "demo.generate_report", at=i * 0.01) for i in range(3)]
+    headers[0]["children"] = ["cb"]
+    callback = task(
+        "cb", "demo.summarize_reports", callback_state, at=1, root_id="h0", parent_id="h0"
+    )
+    return frame(*headers, callback, task("alone", at=2))
+
+
+def test_a_chord_from_flower_alone_shows_the_callback_under_one_header():
+    tree = wf.workflow_tree_frame(chord_tasks(), "cb", NOW)
+    assert tree[["depth", "uuid"]].values.tolist() == [[0, "h0"], [1, "cb"]]
+
+
+def test_a_chord_with_backend_group_ids_has_a_group_node_over_headers_and_callback():
+    groups = {"h0": "g1", "h1": "g1", "h2": "g1", "cb": "g1"}
+    tree = wf.workflow_tree_frame(chord_tasks("STARTED"), "h2", NOW, groups)
+    assert tree[["depth", "uuid", "role", "state"]].fillna("-").values.tolist() == [
+        [0, "-", "group", "RUNNING"],
+        [1, "h0", "group member", "SUCCESS"],
+        [1, "h1", "group member", "SUCCESS"],
+        [1, "h2", "group member", "SUCCESS"],
+        [1, "cb", "chord callback", "STARTED"],
+    ]
+    assert wf.unfinished_ids(tree) == ["cb"]
+
+
+def test_group_candidates_are_the_workflow_then_nearby_top_level_tasks():
+    tasks = chord_tasks()
+    candidates = wf.group_candidates(tasks, "cb")
+    assert set(candidates[:2]) == {"h0", "cb"}
+    assert set(candidates) == {"h0", "cb", "h1", "h2", "alone"}
+    # within 0.5 s of the workflow's sends (T0 … T0+1): h1 and h2, nearest first; not "alone"
+    assert wf.group_candidates(tasks, "cb", window=0.5)[2:] == ["h1", "h2"]
+    assert wf.group_candidates(tasks, "cb", limit=3) == [*candidates[:2], "h1"]
+    assert wf.group_ids_from({"h0": {"group_id": "g"}, "x": {"status": "SUCCESS"}}) == {"h0": "g"}
+
+
+def test_unknown_task_gives_an_empty_tree():
+    assert wf.workflow_tree_frame(chord_tasks(), "nope", NOW).empty
+
+
+ROLLUPS = [
+    ("any failure wins", ["SUCCESS", "STARTED", "FAILURE"], "FAILURE"),
+    ("running", ["SUCCESS", "PROGRESS"], "RUNNING"),
+    ("waiting only", ["SUCCESS", "PENDING", "RECEIVED"], "PENDING"),
+    ("revoked", ["SUCCESS", "REVOKED"], "REVOKED"),
+    ("rejected", ["REJECTED", "SUCCESS"], "REVOKED"),
+    ("all done", ["SUCCESS", "SUCCESS"], "SUCCESS"),
+    ("missing nodes ignored", ["SUCCESS", "MISSING", "GROUP"], "SUCCESS"),
+    ("nothing known", ["MISSING"], "UNKNOWN"),
+]
+
+
+@pytest.mark.parametrize(("states", "state"), [r[1:] for r in ROLLUPS], ids=[r[0] for r in ROLLUPS])
+def test_rollup_state(states, state):
+    assert wf.rollup_state(states) == state
+
+
+def test_workflows_frame_lists_multi_task_workflows_with_failing_step():
+    tasks = frame(*chain("ok"), *chain("bad", ("SUCCESS", "FAILURE"), at=10), task("single", at=20))
+    table = wf.workflows_frame(tasks, NOW).set_index("root_id")
+    assert table.index.tolist() == ["bad-extract", "ok-extract"]  # newest first; singles left out
+    assert table.loc["bad-extract", ["name", "tasks", "state", "failing_step", "failing_task"]].tolist() == [
+        "demo.extract", 2, "FAILURE", "demo.transform", "bad-transform"
+    ]  # fmt: skip
+    # sent at T0+10; the transform failed at T0+10+2+1.5
+    assert table.loc["bad-extract", "duration"] == pytest.approx(3.5)
+    assert wf.workflows_frame(tasks, NOW, min_size=1).shape[0] == 3
+
+
+def test_a_running_workflow_has_no_finish_and_lasts_until_now():
+    tasks = frame(*chain("live", ("SUCCESS", "STARTED"), at=40))
+    row = wf.workflows_frame(tasks, NOW).iloc[0]
+    assert row["state"] == "RUNNING" and pd.isna(row["finished"])
+    assert row["duration"] == pytest.approx(60.0)
+
+
+links = st.lists(st.tuples(st.sampled_from("abcdef"), st.sampled_from("abcdefxy")), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(links)
+def test_any_links_give_a_finite_tree_with_each_node_once(edges):
+    parents = dict(edges)
+    tasks = frame(
+        *[task(u, at=i, parent_id=parents.get(u), root_id="a") for i, u in enumerate("abcdef")]
+    )
+    tree = wf.workflow_tree_frame(tasks, "a", NOW)
+    assert tree["uuid"].is_unique
+    assert set("abcdef") <= set(tree["uuid"])
+    depth = dict(zip(tree["uuid"], tree["depth"], strict=True))
+    assert all(d == 0 or depth_above(tree, i) == d - 1 for i, d in enumerate(tree["depth"]))
+    assert max(depth.values()) < len(tree)
+
+
+def depth_above(tree: pd.DataFrame, i: int) -> int:
+    """Depth of the nearest row above ``i`` that is shallower: its parent in preorder."""
+    d = tree["depth"].iloc[i]
+    return next(tree["depth"].iloc[j] for j in range(i - 1, -1, -1) if tree["depth"].iloc[j] < d)
+
+
+EMPTY = {
+    "no tasks at all": [],
+    "tasks, all out of range": [
+        *chain("old", at=-90_000),
+        task("t", "demo.train_model", at=-90_000),
+    ],
+}
+
+
+@pytest.mark.parametrize("payloads", list(EMPTY.values()), ids=list(EMPTY))
+def test_every_view_is_empty_not_broken_when_nothing_is_in_range(payloads):
+    tasks, start = frame(*payloads), NOW - timedelta(minutes=15)
+    jobs = wf.training_jobs_frame(tasks, TRAINING, {}, NOW)
+    assert wf.training_kpis(jobs, start, NOW)["completed"] == 0
+    stages = wf.pipeline_stages_frame(tasks, ETL, start, NOW)
+    assert stages.empty and list(stages.columns)[:3] == ["pipeline", "stage", "stage_order"]
+    assert wf.pipelines_frame(stages, ETL).empty and wf.stage_summary_frame(stages).empty
+    members = wf.team_tasks_frame(tasks, TEAMS)
+    teams = wf.teams_frame(members, wf.team_workers_frame(None, TEAMS), TEAMS, start, NOW)
+    assert teams["processed"].sum() == 0
+    assert wf.workflows_frame(tasks, NOW, start, NOW).empty
+
+
+# -- the recorded cluster --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recorded_frame() -> pd.DataFrame:
+    return frames.tasks_frame(recorded_tasks())
+
+
+def test_recorded_training_jobs(recorded_frame):
+    metas = {special("training_progress"): recorded("backend_meta")["training_progress"]}
+    jobs = wf.training_jobs_frame(recorded_frame, TRAINING, metas, NOW).set_index("uuid")
+    assert len(jobs) == 9  # every demo.train_model in tasks.json, nothing else
+    assert jobs.loc[special("training_progress"), ["model", "state", "progress", "gpu"]].tolist() == [
+        "resnet50", "PROGRESS", 37.5, "gpu1"
+    ]  # fmt: skip
+    assert jobs.loc[special("revoked_in_progress"), "state"] == "REVOKED"
+    assert jobs.loc[special("queued_pending"), ["model", "state"]].tolist() == ["t5", "PENDING"]
+    assert jobs.loc[special("training_oom"), "state"] == "FAILURE"
+
+
+def test_recorded_etl_chains(recorded_frame):
+    stages = wf.pipeline_stages_frame(recorded_frame, ETL)
+    ok = stages[stages["pipeline"] == "pl-fixture01"]
+    assert ok["uuid"].tolist() == [
+        special("etl_extract"),
+        special("etl_transform"),
+        special("etl_load"),
+    ]
+    failed = stages[stages["pipeline"] == "pl-fixture02"]
+    assert failed[["stage", "state"]].values.tolist() == [
+        ["extract", "SUCCESS"],
+        ["transform", "FAILURE"],
+        ["load", "NOT RUN"],
+    ]
+
+
+def test_recorded_trees(recorded_frame):
+    retried = wf.workflow_tree_frame(recorded_frame, special("retried_self_parent"), NOW)
+    assert len(retried) == 1
+    chord = wf.workflow_tree_frame(recorded_frame, special("chord_callback"), NOW)
+    assert chord["name"].tolist() == ["demo.generate_report", "demo.summarize_reports"]
+
+
+# -- the bounded, cached backend reads -------------------------------------------------------
+
+
+class Backend:
+    def __init__(self, records: dict[str, dict]):
+        self.records, self.reads, self.down = records, [], False
+
+    def __call__(self, uuid: str):
+        self.reads.append(uuid)
+        if self.down:
+            raise BrokerError("The result backend at redis://x cannot be read: refused.")
+        return self.records.get(uuid)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_meta_cache_reads_once_per_ttl_and_finished_records_never_again():
+    backend, clock = (
+        Backend({"run": progress_meta(), "done": {"status": "SUCCESS", "result": 1}}),
+        Clock(),
+    )
+    cache = wf.MetaCache(backend, ttl=2.0, clock=clock)
+    assert set(cache.read(["run", "done", "none"]).metas) == {"run", "done"}
+    cache.read(["run", "done", "none"])
+    assert backend.reads == ["run", "done", "none"]
+    clock.now += 2.0
+    cache.read(["run", "done", "none"])
+    assert backend.reads[3:] == ["run", "none"]
+
+
+def test_meta_cache_limit_skips_the_rest():
+    backend = Backend({})
+    reading = wf.MetaCache(backend, ttl=1.0, limit=2, clock=Clock()).read(["a", "b", "c", "d"])
+    assert backend.reads == ["a", "b"] and reading.skipped == 2
+
+
+def test_a_down_backend_costs_one_read_then_rests_and_last_known_values_stay():
+    backend, clock = Backend({"run": progress_meta(30.0), "two": progress_meta(60.0)}), Clock()
+    cache = wf.MetaCache(backend, ttl=2.0, clock=clock)
+    cache.read(["run", "two"])
+    backend.down, clock.now = True, clock.now + 5
+    reading = cache.read(["run", "two"])
+    assert backend.reads == ["run", "two", "run"], "stops at the first failure"
+    assert "cannot be read" in reading.error
+    assert reading.metas["two"]["result"]["progress"] == 60.0, "last known values are kept"
+    cache.read(["run", "two"])
+    assert len(backend.reads) == 3, "no new attempt within the ttl"
+    assert set(cache.known()) == {"run", "two"}
