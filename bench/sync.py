@@ -13,7 +13,7 @@ filled with synthetic task events):
 To explain where the time goes it also prints each request of the incremental walk and
 Flower's cost per request by page size and offset (median of 3), and times a what-if: a twin
 ``TaskSync`` in the same state reads the same batch with a larger first incremental page
-(``--what-if-first-page``, 1000; 0 skips it). The what-if patches ``lib.sync``'s constant in
+(``--what-if-first-page``, default 0 = skipped). The what-if patches ``lib.sync``'s constant in
 this process only, to show what a change in lib/ would buy before anyone makes it.
 
 Times are wall-clock in this process and include JSON decoding and the store merge; "http s"
@@ -351,8 +351,9 @@ def report(args: argparse.Namespace, sync: TaskSync, r: Results) -> None:
         f"last {args.hours:g} h ({states}), {ready['events']:,} events fed in "
         f"{ready['fill_seconds']:.1f} s; RSS {r.status.get('rss_mb', 0):.0f} MB, "
         f"peak {r.status.get('peak_rss_mb', 0):.0f} MB",
-        f"console   TaskSync(page_size={sync.page_size}), first incremental page "
-        f"{FIRST_INCREMENTAL_PAGE}, overlap {sync.overlap:g} s",
+        f"console   TaskSync(page_size={sync.page_size}), first incremental page twice the "
+        f"last walk's new tasks (min {FIRST_INCREMENTAL_PAGE}; a full page after a full load), "
+        f"overlap {sync.overlap:g} s",
         "",
         *step_table(steps),
         "",
@@ -404,7 +405,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--what-if-first-page",
         type=int,
-        default=1000,
+        default=0,
         help="also time a second incremental refresh with this first page size (0: skip)",
     )
     return parser.parse_args(argv)
