@@ -49,6 +49,7 @@ class RecordedFlower:
     def __init__(self):
         self.fault: tuple | None = None
         self.posts: list[str] = []
+        self.extra_tasks: dict[str, dict] = {}  # served on top of the recorded ones
 
     def __call__(self, method: str, path: str):
         if self.fault:
@@ -66,7 +67,8 @@ class RecordedFlower:
             return 200, json.dumps({"recordsTotal": 61}), {}
         if path.startswith("/api/tasks"):
             # the recorded list plus a task Flower saw only mid-flight (name, args... null)
-            return 200, json.dumps({**recorded("tasks"), **recorded("tasks_name_none")}), {}
+            held = {**recorded("tasks"), **recorded("tasks_name_none"), **self.extra_tasks}
+            return 200, json.dumps(held), {}
         for prefix, name in ROUTES.items():
             if path.startswith(prefix):
                 return 200, json.dumps(recorded(name)), {}
