@@ -47,3 +47,18 @@ def test_hostile_task_in_the_table_and_its_csv(recorded_flower):
     text = csv_bytes(shown).decode()
     assert "hunter2" not in text
     assert "'=cmd|'/C calc'!A0" in text and ",=cmd" not in text
+
+
+def test_admin_reveal_shows_one_tasks_values_and_is_audited(recorded_flower, tmp_path):
+    from lib.audit import AuditLog
+
+    recorded_flower.extra_tasks["hostile-1"] = HOSTILE
+    at = open_page("Tasks", query={"task": "hostile-1"})  # OPS_AUTH=off: the local admin
+    assert not any("hunter2" in c.value for c in at.code)
+    at.button(key="one_reveal").click().run()
+    at.button(key="dialog_confirm").click().run()
+    assert not at.exception
+    assert any("'password': 'hunter2'" in c.value for c in at.code)
+    rows = AuditLog(tmp_path / "ops-data" / "audit.sqlite3").rows()
+    assert [(r.action, r.targets, r.outcome) for r in rows] == [("reveal", ["hostile-1"], "sent")]
+    assert recorded_flower.posts == [], "revealing sends nothing to Flower"
