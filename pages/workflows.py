@@ -88,6 +88,11 @@ def training(view) -> None:
             "Best accuracy": best,
         }
     )
+    if jobs.empty:
+        st.info(
+            "No training jobs in this range. Jobs are found by the view's task rules, or by "
+            "loss/accuracy keys in a running task's progress meta (needs CELERY_RESULT_BACKEND)."
+        )
     table(jobs, f"training-{view.key}")
 
 
@@ -98,6 +103,11 @@ def pipeline(view) -> None:
     st.caption(
         f"Health from success ÷ finished: ≥ {view.healthy:g}% healthy, ≥ {view.degraded:g}% degraded, else unhealthy."
     )
+    if pipelines.empty:
+        st.info(
+            "No pipelines in this range. A pipeline is a set of tasks sharing a pipeline_id "
+            "kwarg (or result key) or a root task id, matched by the view's stage rules."
+        )
     table(pipelines, f"pipelines-{view.key}")
     picked = st.selectbox(
         "Stages of pipeline", ["All", *pipelines["pipeline"]], key=f"pick_{view.key}"
@@ -113,6 +123,11 @@ def team(view) -> None:
     workers = wf.team_workers_frame(held.value, view)
     members = wf.team_tasks_frame(tasks, view)
     teams = wf.teams_frame(members, workers, view, start, end)
+    if teams.empty:
+        st.info(
+            "No teams found: teams come from worker names (team-<x>) or routing keys "
+            "(team_<x>), or from the view's members tables."
+        )
     table(teams, f"teams-{view.key}")
     picked = st.selectbox("Team", teams["team"], key=f"pick_{view.key}")
     table(workers[workers["team"] == picked], f"team-workers-{view.key}")
