@@ -33,43 +33,53 @@ def truncated_args() -> str:
 
 
 ROUTES = {
-    "/api/tasks": "tasks",
     "/api/workers?status=1": "workers_status",
     "/api/workers": "workers",
     "/workers?json=1": "workers_ui",
     "/api/queues/length": "queues_length",
     "/api/task/types": "task_types",
-    "/api/task/info/": "task_info",
 }
 
 
 class RecordedFlower:
-    """Serves the recorded payloads until ``fault`` is set."""
+    """Serves the recorded payloads (or ``tasks`` in place of the recorded tasks) over HTTP,
+    until ``fault`` is set; records the POSTs it gets."""
 
-    def __init__(self):
+    def __init__(self, tasks: dict[str, dict] | None = None):
         self.fault: tuple | None = None
         self.posts: list[str] = []
-        self.extra_tasks: dict[str, dict] = {}  # served on top of the recorded ones
+        self.extra_tasks: dict[str, dict] = {}  # served on top of the tasks
+        # The recorded list plus a task Flower saw only mid-flight (name, args... null).
+        self.tasks = (
+            tasks
+            if tasks is not None
+            else {
+                **recorded("tasks"),
+                **recorded("tasks_name_none"),
+            }
+        )
 
     def __call__(self, method: str, path: str):
         if self.fault:
             return self.fault
         if method == "POST":
-            self.posts.append(path)
-            if "send-task" in path:
-                return (
-                    200,
-                    json.dumps({"task-id": f"new-{len(self.posts)}", "state": "PENDING"}),
-                    {},
-                )
-            return 200, json.dumps({"message": f"OK {path}"}), {}
+            return self._post(path)
+        held = {**self.tasks, **self.extra_tasks}
         if path.startswith("/tasks/datatable"):
-            return 200, json.dumps({"recordsTotal": 61}), {}
+            return 200, json.dumps({"recordsTotal": len(held)}), {}
         if path.startswith("/api/tasks"):
-            # the recorded list plus a task Flower saw only mid-flight (name, args... null)
-            held = {**recorded("tasks"), **recorded("tasks_name_none"), **self.extra_tasks}
             return 200, json.dumps(held), {}
+        if path.startswith("/api/task/info/"):
+            uuid = path.rsplit("/", 1)[-1]
+            return (200, json.dumps(held[uuid]), {}) if uuid in held else (404, "", {})
         for prefix, name in ROUTES.items():
             if path.startswith(prefix):
                 return 200, json.dumps(recorded(name)), {}
         return 404, "not found", {}
+
+    def _post(self, path: str):
+        self.posts.append(path)
+        if "send-task" in path:
+            task_id = f"new-{len(self.posts)}"
+            return 200, json.dumps({"task-id": task_id, "state": "PENDING"}), {}
+        return 200, json.dumps({"message": f"OK {path}"}), {}

@@ -8,7 +8,6 @@ mid-flight, tasks_name_none.json): 62 tasks, 40 successes, 15 failures.
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -37,23 +36,8 @@ def recent_tasks() -> dict[str, dict]:
     return {u: {**t, **{k: t[k] + shift for k in keys if t.get(k)}} for u, t in tasks.items()}
 
 
-class FlowerWith(RecordedFlower):
-    """The recorded Flower (workers, queues...) holding the given tasks instead."""
-
-    def __init__(self, tasks: dict[str, dict]):
-        super().__init__()
-        self.tasks = tasks
-
-    def __call__(self, method: str, path: str):
-        if method == "GET" and path.startswith("/tasks/datatable"):
-            return 200, json.dumps({"recordsTotal": len(self.tasks)}), {}
-        if method == "GET" and path.startswith("/api/tasks"):
-            return 200, json.dumps(self.tasks), {}
-        return super().__call__(method, path)
-
-
 def serve(monkeypatch, tmp_path, tasks: dict):
-    server = ScriptedServer(FlowerWith(tasks))
+    server = ScriptedServer(RecordedFlower(tasks))
     monkeypatch.setenv("FLOWER_URL", server.url)
     monkeypatch.setenv("OPS_AUTH", "off")
     monkeypatch.setenv("OPS_DATA_DIR", str(tmp_path / "ops-data"))

@@ -8,7 +8,6 @@ The recorded tasks are moved in time so the newest event was a minute ago: the d
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -30,24 +29,6 @@ def tables(at: AppTest, column: str) -> list:
     return [d.value for d in at.dataframe if column in d.value.columns]
 
 
-class Flower(RecordedFlower):
-    """The recorded Flower holding the given tasks instead of the recorded ones."""
-
-    def __init__(self, tasks: dict[str, dict]):
-        super().__init__()
-        self.tasks = tasks
-
-    def __call__(self, method: str, path: str):
-        if method == "GET" and path.startswith("/tasks/datatable"):
-            return 200, json.dumps({"recordsTotal": len(self.tasks)}), {}
-        if method == "GET" and path.startswith("/api/tasks"):
-            return 200, json.dumps(self.tasks), {}
-        if method == "GET" and path.startswith("/api/task/info/"):
-            uuid = path.rsplit("/", 1)[-1]
-            return (200, json.dumps(self.tasks[uuid]), {}) if uuid in self.tasks else (404, "", {})
-        return super().__call__(method, path)
-
-
 TIMES = ("sent", "received", "started", "succeeded", "failed", "retried", "revoked", "timestamp")
 
 
@@ -57,7 +38,7 @@ def recent(tasks: dict[str, dict]) -> dict[str, dict]:
 
 
 def serve(monkeypatch, tmp_path, tasks: dict[str, dict]):
-    server = ScriptedServer(Flower(tasks))
+    server = ScriptedServer(RecordedFlower(tasks))
     monkeypatch.setenv("FLOWER_URL", server.url)
     monkeypatch.setenv("OPS_AUTH", "off")
     monkeypatch.setenv("OPS_POLL_SECONDS", "1")
