@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from lib import frames
+from lib import failures, frames
 from lib.actions import ACTIONS, SIGNALS, ActionDesk, ActionResult
 from lib.audit import AuditLog
 from lib.auth import LOCAL_ACTOR_NAME, Actor, LoginThrottle, UserBook, allows, load_users
@@ -38,6 +38,7 @@ __all__ = [
     "consumer_controls",
     "current_actor",
     "download_csv",
+    "error_rules",
     "fmt_percent",
     "fmt_seconds",
     "follow_up",
@@ -230,6 +231,15 @@ def route_deep_link(pages: dict[str, list]) -> None:
             st.switch_page(page, query_params={k: st.query_params[k] for k in st.query_params})
 
 
+def error_rules(settings: Settings) -> tuple[failures.Rule, ...]:
+    """The error categories: the user's file first, else (with the reason shown) the defaults."""
+    try:
+        return failures.load_rules(settings.error_rules_file)
+    except ConsoleError as exc:
+        st.error(f"{md_escape(exc)} Using the default categories.", icon="⚙️")
+        return failures.load_rules()
+
+
 def page(title: str) -> tuple[Settings, ClusterMonitor]:
     """Start a page: its title, the login-off banner when it applies, settings and monitor."""
     settings = get_settings()
@@ -400,7 +410,7 @@ def task_detail(
         if pd.notna(row[field]) and row[field] != "":
             st.text(field)
             st.code(row[field], language=None, wrap_lines=True)
-    lineage = frames.task_lineage(frames.tasks_frame([task]), task_id)
+    lineage = frames.task_lineage(one, task_id)  # ids only: masking leaves them as they are
     if desk is not None:
         retries = desk.audit.retry_links(task_id)
         lineage["retried as"], lineage["retry of"] = retries["retried_as"], retries["retry_of"]

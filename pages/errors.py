@@ -3,7 +3,6 @@
 import streamlit as st
 
 from lib import charts, failures, trends, ui
-from lib.errors import ConsoleError
 
 settings, monitor = ui.page("Errors")
 tz = ui.viewer_tz()
@@ -11,11 +10,7 @@ start, end, label = ui.time_range()
 reading = ui.load_tasks(monitor)
 if not ui.show_reading(reading, "tasks"):
     st.stop()
-try:
-    rules = failures.load_rules(settings.error_rules_file)
-except ConsoleError as exc:
-    st.error(f"{ui.md_escape(exc)} Using the default categories.", icon="⚙️")
-    rules = failures.load_rules()
+rules = ui.error_rules(settings)
 
 size = trends.bucket_size(start, end)
 window = trends.window_frame(reading.value, start, end)

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from lib import failures, frames, ui
-from lib.errors import ConsoleError
 
 #: The table would lag in the browser past this; the caption says when rows were left out.
 MAX_ROWS = 10_000
@@ -73,11 +72,7 @@ elif RANGES[span]:
 
 matched = frames.filter_tasks(all_tasks, states, names, workers, queues, start, end, text)
 if group := st.query_params.get("error_group"):
-    try:
-        rules = failures.load_rules(settings.error_rules_file)
-    except ConsoleError as exc:
-        st.error(f"{ui.md_escape(exc)} Using the default categories.", icon="⚙️")
-        rules = failures.load_rules()
+    rules = ui.error_rules(settings)
     in_group = failures.task_group_ids(matched, rules) == group
     matched = matched[in_group.fillna(False).astype(bool)]
     st.info(f"Showing the failures of error group {ui.md_escape(group)} (from the Errors page).")
