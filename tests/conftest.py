@@ -58,3 +58,18 @@ def producer(cluster):
     app = producer_app(cluster)
     yield app
     app.close()
+
+
+@pytest.fixture
+def live_env(cluster, monkeypatch):
+    """The console's variables pointing at the live cluster (login off), with fresh caches."""
+    import streamlit as st
+
+    for key, value in cluster.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("OPS_AUTH", "off")
+    monkeypatch.setenv("OPS_POLL_SECONDS", "1")
+    st.cache_data.clear()
+    st.cache_resource.clear()  # a monitor left by another test may point at another Flower
+    yield cluster
+    st.cache_resource.clear()

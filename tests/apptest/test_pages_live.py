@@ -8,15 +8,6 @@ from tests.apptest.conftest import PAGES, open_page, texts
 from tests.live import send, wait_final
 
 
-@pytest.fixture
-def live_env(cluster, monkeypatch):
-    for key, value in cluster.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("OPS_AUTH", "off")
-    monkeypatch.setenv("OPS_POLL_SECONDS", "1")
-    return cluster
-
-
 @pytest.fixture(scope="module")
 def known(cluster, producer):
     ok = send(producer, "demo.add", 40, 2)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -53,18 +52,6 @@ def run_mix(cluster, producer) -> dict[str, tuple[str, str, str]]:
     final = wait_final(cluster, [*sent, *ok], timeout=90)
     assert {final[u]["state"] for u in sent} == {"FAILURE"}
     return sent
-
-
-@pytest.fixture
-def live_env(cluster, monkeypatch):
-    for key, value in cluster.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("OPS_AUTH", "off")
-    monkeypatch.setenv("OPS_POLL_SECONDS", "1")
-    st.cache_data.clear()
-    st.cache_resource.clear()  # a monitor left by another test may point at another Flower
-    yield cluster
-    st.cache_resource.clear()
 
 
 def errors_page_groups(timeout: float = 60) -> Counter:

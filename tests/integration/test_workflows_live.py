@@ -176,18 +176,6 @@ def test_a_chords_tree_has_a_group_of_headers_and_the_callback(cluster, canvas, 
     )
 
 
-@pytest.fixture
-def live_page_env(cluster, monkeypatch):
-    for key, value in cluster.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("OPS_AUTH", "off")
-    monkeypatch.setenv("OPS_POLL_SECONDS", "1")
-    st.cache_data.clear()
-    st.cache_resource.clear()  # a monitor left by another test may point at another Flower
-    yield cluster
-    st.cache_resource.clear()
-
-
 def page_job(uuid: str) -> dict | None:
     at = open_workflows()
     assert not at.exception, [e.message for e in at.exception]
@@ -197,17 +185,17 @@ def page_job(uuid: str) -> dict | None:
 
 
 def test_the_page_shows_a_running_jobs_progress_then_its_final_accuracy(
-    live_page_env, producer, backend
+    live_env, producer, backend
 ):
     uuid = send(producer, "demo.train_model", "page-net", epochs=20, step_seconds=0.5, queue="ml")
     cache = wf.MetaCache(backend.task_meta, ttl=0.0)
     wait_until(
-        lambda: (job_row(live_page_env, cache, uuid) or {"progress": 0})["progress"] > 0, "progress"
+        lambda: (job_row(live_env, cache, uuid) or {"progress": 0})["progress"] > 0, "progress"
     )
     row = page_job(uuid)
     assert row is not None and row["state"] in ("STARTED", "PROGRESS")
     assert 0 < row["progress"] < 100 and row["eta"] > 0
-    wait_final(live_page_env, [uuid], timeout=60)
+    wait_final(live_env, [uuid], timeout=60)
     st.cache_resource.clear()  # a new console session: its first sync reads every task
     done = wait_until(
         lambda: (r := page_job(uuid)) and r["state"] == "SUCCESS" and r, "the final row"
