@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 import pandas as pd
 import pytest
 
 from lib import frames
+from tests import factories
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp()
 
 
-def task_payload(uuid: str, state: str = "SUCCESS", at: float = T0 - 60, **kw) -> dict:
-    """A Flower task object shaped like /api/tasks values (times as epoch floats)."""
-    base = {
-        "uuid": uuid,
-        "name": "demo.add",
-        "state": state,
-        "sent": at - 2.0,
-        "received": at - 1.5,
-        "started": at - 1.0,
-        "timestamp": at,
-        "worker": "w1@host",
-        "routing_key": "default",
-        "args": "(2, 3)",
-        "kwargs": "{}",
-        "retries": 0,
-    }
-    if state == "SUCCESS":
-        base.update(succeeded=at, runtime=0.9, result="5")
-    if state == "FAILURE":
-        base.update(failed=at, exception="ValueError('bad')", traceback="Traceback ...")
-    base.update(kw)
-    return base
+#: Successes run 0.9 s here, so a duration taken from the wrong field would show.
+task_payload = partial(factories.task_payload, at=T0 - 60, runtime=0.9)
 
 
 def test_dtypes_and_derived_columns():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lib import frames, trends
+from tests import factories
 from tests.recorded import recorded_tasks
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -24,27 +26,7 @@ HOUR = timedelta(hours=1)
 MINUTE = pd.Timedelta("1min")
 
 
-def task(uuid: str, state: str = "SUCCESS", at: float = T0 - 60, **kw) -> dict:
-    """A Flower task object finishing (or last seen) at ``at``; started 1 s, sent 2 s before."""
-    base = {
-        "uuid": uuid,
-        "name": "demo.add",
-        "state": state,
-        "sent": at - 2.0,
-        "received": at - 1.5,
-        "started": at - 1.0,
-        "timestamp": at,
-        "worker": "w1@host",
-        "routing_key": "default",
-    }
-    if state == "SUCCESS":
-        base.update(succeeded=at, runtime=1.0)
-    if state == "FAILURE":
-        base.update(failed=at, exception="ValueError('bad')")
-    if state == "REVOKED":
-        base.update(revoked=at)
-    base.update(kw)
-    return base
+task = partial(factories.task_payload, at=T0 - 60)
 
 
 def window_of(*payloads: dict, start: datetime = NOW - HOUR, end: datetime = NOW) -> pd.DataFrame:
