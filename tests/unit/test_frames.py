@@ -48,6 +48,33 @@ def test_name_none_and_missing_fields_do_not_break_anything():
     assert len(frames.filter_tasks(df, text="mid")) == 1
 
 
+def test_odd_values_are_read_as_missing_or_text_never_invented():
+    odd = {
+        "uuid": "odd",
+        "name": 7,
+        "sent": "garbage",
+        "retries": 1.5,
+        "args": None,
+        "routing_key": "",
+        "queue": "from-queue-field",
+        "children": [{"uuid": "c1"}, "c2", None],
+    }
+    df = frames.tasks_frame([task_payload("full"), odd]).set_index("uuid")
+    assert df.loc["odd", "name"] == "7"
+    assert pd.isna(df.loc["odd", "sent"]) and pd.isna(df.loc["odd", "retries"])
+    assert pd.isna(df.loc["odd", "args"])  # missing, not the text "nan" or "None"
+    assert df.loc["odd", "queue"] == "from-queue-field"
+    assert df.loc["odd", "children"] == "c1,c2"
+    assert df.loc["full", "args"] == task_payload("full")["args"]
+
+
+def test_times_are_rounded_to_the_nearest_microsecond():
+    # 0.7 µs after T0: truncating would say T0, rounding says T0 + 1 µs.
+    df = frames.tasks_frame([task_payload("t", sent=T0 + 7e-7)])
+    assert df.loc[0, "sent"] == pd.Timestamp(T0, unit="s", tz="UTC") + pd.Timedelta(1, "us")
+    assert df["sent"].dtype == "datetime64[us, UTC]"
+
+
 def test_retried_task_that_is_its_own_parent_has_no_self_links():
     retried = task_payload(
         "r1", "FAILURE", retries=1, parent_id="r1", root_id="r1", children=["r1", "c2"]
