@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "TASK_COLUMNS",
@@ -126,7 +127,7 @@ FINISHED = ("SUCCESS", "FAILURE")
 def tasks_frame(tasks: Iterable[Mapping]) -> pd.DataFrame:
     """Flower task objects → one row per task with the columns in ``TASK_COLUMNS``."""
     payloads = [t for t in tasks if type(t) is dict or isinstance(t, Mapping)]
-    fields = _fields(payloads)
+    fields = _read(payloads)
     columns: dict[str, object] = {}
     for col in TEXT_COLUMNS:
         if col == "queue":
@@ -161,6 +162,34 @@ FIELDS = (
 )
 #: Flower sends these as repr strings; anything else (a list from another source) becomes one.
 REPR_COLUMNS = ("args", "kwargs", "result", "exception", "eta", "expires")
+#: The types Flower gives ``FIELDS``: payloads that keep to them are read by Arrow in one pass.
+PAYLOAD_TYPE = pa.struct(
+    [
+        (field, pa.list_(pa.string()))
+        if field == "children"
+        else (field, pa.string())
+        if field in TEXT_COLUMNS or field == "routing_key"
+        else (field, pa.int64())
+        if field == "retries"
+        else (field, pa.float64())
+        for field in FIELDS
+    ]
+)
+
+
+def _read(payloads: list[Mapping]) -> dict[str, pa.Array | Sequence]:
+    """Each of ``FIELDS`` in payload order; a missing key reads as missing.
+
+    Arrow arrays when every payload keeps to ``PAYLOAD_TYPE`` (Flower's do): Arrow reads the
+    dicts in C++, about twice as fast as Python. Otherwise tuples of the values as they are.
+    """
+    if not payloads:
+        return _fields(payloads)
+    try:
+        typed = pa.array(payloads, type=PAYLOAD_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return _fields(payloads)  # a value of another type: the columns sort it out one by one
+    return dict(zip(FIELDS, typed.flatten(), strict=True))
 
 
 def _fields(payloads: list[Mapping]) -> dict[str, tuple]:
@@ -195,15 +224,23 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _queues(payloads: list[Mapping], routing_keys: tuple) -> Sequence:
+def _queues(payloads: list[Mapping], routing_keys: pa.Array | Sequence) -> pa.Array | Sequence:
     """The routing key, else a ``queue`` field (other sources than Flower may send one)."""
-    if all(routing_keys):
+    if isinstance(routing_keys, pa.Array):
+        if routing_keys.null_count == 0 and pc.all(pc.not_equal(routing_keys, "")).as_py():
+            return routing_keys
+        routing_keys = routing_keys.to_pylist()
+    elif all(routing_keys):
         return routing_keys
     return [key or t.get("queue") for key, t in zip(routing_keys, payloads, strict=True)]
 
 
-def _text(values: Sequence, convert: Callable[[object], str]) -> pd.api.extensions.ExtensionArray:
+def _text(
+    values: pa.Array | Sequence, convert: Callable[[object], str]
+) -> pd.api.extensions.ExtensionArray:
     """A string column; None stays missing, a non-string value becomes ``convert(value)``."""
+    if isinstance(values, pa.Array):
+        return pd.arrays.ArrowStringArray(values)
     try:
         # pyarrow reads a sequence of str in C; pandas' own conversion checks each in Python.
         return pd.arrays.ArrowStringArray(pa.array(values, type=pa.string()))
@@ -212,8 +249,10 @@ def _text(values: Sequence, convert: Callable[[object], str]) -> pd.api.extensio
         return pd.array(mixed, dtype="string")
 
 
-def _floats(values: Sequence) -> np.ndarray:
+def _floats(values: pa.Array | Sequence) -> np.ndarray:
     """Float64 values, NaN for missing or unreadable ones."""
+    if isinstance(values, pa.Array):
+        return values.to_numpy(zero_copy_only=False).astype("float64", copy=False)
     try:
         return pa.array(values, type=pa.float64(), from_pandas=True).to_numpy(zero_copy_only=False)
     except (pa.ArrowTypeError, pa.ArrowInvalid):
@@ -234,15 +273,20 @@ def _utc_times(seconds: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(whole.view("datetime64[us]")).tz_localize("UTC")
 
 
-def _integers(values: Sequence) -> pd.api.extensions.ExtensionArray:
+def _integers(values: pa.Array | Sequence) -> pd.api.extensions.ExtensionArray:
     """Nullable Int64 values, NA for missing or unreadable ones."""
     series = pd.Series(_floats(values))
     whole = series.where(series == series.round())
     return pd.array(whole, dtype="Int64")
 
 
-def _joined_ids(children: Sequence) -> list:
+def _joined_ids(children: pa.Array | Sequence) -> pa.Array | list:
     """Flower's children lists as comma-joined ids (most lists are empty: skip those)."""
+    if isinstance(children, pa.ListArray) and pc.list_flatten(children).null_count == 0:
+        joined = pc.binary_join(children, ",")
+        return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+    if isinstance(children, pa.Array):
+        children = children.to_pylist()
     return [_joined(c) if c else None for c in children]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from lib import frames
 from tests import factories
+from tests.recorded import recorded_tasks
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp()
@@ -66,6 +67,17 @@ def test_odd_values_are_read_as_missing_or_text_never_invented():
     assert df.loc["odd", "queue"] == "from-queue-field"
     assert df.loc["odd", "children"] == "c1,c2"
     assert df.loc["full", "args"] == task_payload("full")["args"]
+
+
+def test_recorded_flower_payloads_read_the_same_by_arrow_and_by_python():
+    # Flower's payloads go through Arrow in one pass; one payload of another shape sends the
+    # whole batch through the Python reader. Both must give the same frame.
+    tasks = recorded_tasks()
+    by_arrow = frames.tasks_frame(tasks)
+    with_odd_one = frames.tasks_frame([*tasks, {"uuid": "odd", "args": [1, 2]}])
+    assert with_odd_one.loc[len(tasks), "args"] == "[1, 2]"  # the Python reader was used
+    pd.testing.assert_frame_equal(by_arrow, with_odd_one.iloc[: len(tasks)])
+    assert by_arrow["children"].notna().any() and by_arrow["queue"].notna().all()
 
 
 def test_times_are_rounded_to_the_nearest_microsecond():
