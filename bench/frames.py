@@ -200,7 +200,7 @@ def steps_for(raw: list[dict]) -> dict[str, Callable[[], object]]:
             trends.runtime_percentiles_frame(window),
             trends.runtime_trend_frame(window, start, end, bucket),
             trends.queue_wait_frame(window),
-            trends.worker_usage_frame(tasks, start, end),
+            trends.worker_usage_frame(tasks, start, end, window=window),  # as the page does
         )
 
     def error_groups() -> tuple[pd.DataFrame, int]:

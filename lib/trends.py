@@ -125,15 +125,12 @@ def bucket_label(size: timedelta) -> str:
 def placed_at(tasks: pd.DataFrame) -> pd.Series:
     """The time that places each task in a range (see the module docstring); NaT if none."""
     state = tasks["state"]
-    at = pd.Series(pd.NaT, index=tasks.index, dtype=UTC_TIME)
+    last_event = _times(tasks["timestamp"])
+    at = _first_known(_times(tasks["received"]), last_event, _times(tasks["sent"]))
     for final, column in FINISH_COLUMNS.items():
-        is_state = (state == final).fillna(False).to_numpy(bool)
-        at = at.mask(is_state, tasks[column].astype(UTC_TIME))
-    is_final = state.isin(list(FINISH_COLUMNS)).fillna(False).to_numpy(bool)
-    last_event = tasks["timestamp"].astype(UTC_TIME)
-    sent = tasks["sent"].astype(UTC_TIME)
-    arrival = tasks["received"].astype(UTC_TIME).fillna(last_event).fillna(sent)
-    return at.fillna(last_event).where(is_final, arrival)
+        is_state = (state == final).to_numpy(bool, na_value=False)
+        at[is_state] = _first_known(_times(tasks[column])[is_state], last_event[is_state])
+    return _utc_series(at, tasks.index)
 
 
 def window_frame(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
@@ -172,11 +169,14 @@ def state_trend_frame(
     states = window["state"].fillna("UNKNOWN").astype(str)
     seen = _ordered_states(states.unique())
     buckets = bucket_starts(start, end, size)
-    counts = window.groupby([bucket_of(window["at"], size), states.rename("state")]).size()
-    full = pd.MultiIndex.from_product([buckets, seen], names=["bucket", "state"])
-    out = counts.reindex(full, fill_value=0).rename("tasks").reset_index()
-    out["tasks"] = out["tasks"].astype("int64")
-    return out
+    cells = _cells(_bucket_positions(window["at"], buckets, size), _codes(states, seen), len(seen))
+    return pd.DataFrame(
+        {
+            "bucket": buckets.repeat(len(seen)),
+            "state": _tiled(seen, len(buckets)),
+            "tasks": _cell_counts(cells, len(buckets) * len(seen)),
+        }
+    )
 
 
 def trend_frame(
@@ -196,27 +196,24 @@ def trend_frame(
     × group is present.
     """
     buckets = bucket_starts(start, end, size)
-    keys: list = [bucket_of(window["at"], size)]
-    full_keys: list = [buckets]
+    if by is None:
+        order: list[str] = [ALL]
+        codes = np.zeros(len(window), dtype="int64")
+    else:
+        codes, order = _top_codes(window[by], top)
+    state = window["state"]
+    is_success = (state == "SUCCESS").to_numpy(bool, na_value=False)
+    is_failure = (state == "FAILURE").to_numpy(bool, na_value=False)
+    cells = _cells(_bucket_positions(window["at"], buckets, size), codes, len(order))
+    total = len(buckets) * len(order)
+    out = pd.DataFrame({"bucket": buckets.repeat(len(order))})
     if by is not None:
-        labels = _top_labels(window[by], top)
-        keys.append(labels.rename(by))
-        full_keys.append(_label_order(labels))
-    counted = pd.DataFrame(
-        {
-            "tasks": 1,
-            "succeeded": (window["state"] == "SUCCESS").fillna(False).astype("int64"),
-            "failed": (window["state"] == "FAILURE").fillna(False).astype("int64"),
-        },
-        index=window.index,
-    )
-    sums = counted.groupby(keys).sum()
-    names = ["bucket"] if by is None else ["bucket", by]
-    # Overall, the grouped index is a plain DatetimeIndex; a one-level MultiIndex won't align.
-    full = buckets if by is None else pd.MultiIndex.from_product(full_keys, names=names)
-    out = sums.reindex(full, fill_value=0).astype("int64").reset_index()
-    seconds = _covered_seconds(buckets, start, end, size)
-    out.insert(len(names), "seconds", out["bucket"].map(seconds).astype("float64"))
+        out[by] = _tiled(order, len(buckets))
+    seconds = _covered_seconds(buckets, start, end, size).to_numpy(dtype="float64")
+    out["seconds"] = seconds.repeat(len(order))
+    out["tasks"] = _cell_counts(cells, total)
+    out["succeeded"] = _cell_counts(cells[is_success], total)
+    out["failed"] = _cell_counts(cells[is_failure], total)
     out["finished"] = out["succeeded"] + out["failed"]
     out["succeeded_per_s"] = out["succeeded"] / out["seconds"]
     out["failed_per_s"] = out["failed"] / out["seconds"]
@@ -296,20 +293,26 @@ def runtime_trend_frame(
     names = runs["name"].fillna(UNKNOWN).astype(str)
     busiest = names.value_counts().sort_index().sort_values(ascending=False, kind="stable")
     labels = [*busiest.index[:top], ALL]
-    named = names.isin(labels[:-1]).to_numpy(bool)
-    bucket = bucket_of(runs["at"], size)
-    # Each run counts twice: for its name (when among the top) and for "(all)"; one groupby.
-    keys = [
-        pd.concat([bucket[named], bucket], ignore_index=True),
-        pd.concat([names[named], pd.Series(ALL, index=names.index)], ignore_index=True),
-    ]
-    durations = pd.concat([runs["duration"][named], runs["duration"]], ignore_index=True)
-    grouped = durations.groupby(keys)
+    buckets = bucket_starts(start, end, size)
+    positions = _bucket_positions(runs["at"], buckets, size)
+    # Each run counts twice: in its name's cell (when among the top) and in "(all)"'s.
+    named = _cells(positions, _codes(names, labels[:-1]), len(labels))
+    overall = _cells(positions, np.full(len(runs), len(labels) - 1), len(labels))
+    durations = runs["duration"].to_numpy()
+    keep = named >= 0
+    grouped = pd.Series(np.concatenate([durations[keep], durations])).groupby(
+        np.concatenate([named[keep], overall])
+    )
     stats = pd.DataFrame({"runs": grouped.size(), "p95": grouped.quantile(0.95)})
-    full = pd.MultiIndex.from_product([bucket_starts(start, end, size), labels])
-    out = stats.reindex(full).rename_axis(["bucket", "name"]).reset_index()
-    out["runs"] = out["runs"].fillna(0).astype("int64")
-    return out[["bucket", "name", "runs", "p95"]]
+    stats = stats.reindex(range(len(buckets) * len(labels)))
+    return pd.DataFrame(
+        {
+            "bucket": buckets.repeat(len(labels)),
+            "name": _tiled(labels, len(buckets)),
+            "runs": stats["runs"].fillna(0).astype("int64").to_numpy(),
+            "p95": stats["p95"].to_numpy(),
+        }
+    )
 
 
 def queue_wait_frame(window: pd.DataFrame) -> pd.DataFrame:
@@ -330,6 +333,7 @@ def worker_usage_frame(
     start: datetime,
     end: datetime,
     workers: pd.DataFrame | None = None,
+    window: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per worker over the range: work done and how busy it was.
 
@@ -343,12 +347,13 @@ def worker_usage_frame(
     execution ``[started, finish]`` inside the range, even if it started before. ``started`` is
     ``finish − runtime`` when Flower missed it; a started task with no finish time and not
     waiting for a retry is busy until ``end`` (still running, as far as Flower knows).
+    ``window``: ``window_frame(tasks, start, end)`` when the caller has it already.
     """
     _check_range(start, end)
     wall = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds()
-    out = _processed(window_frame(tasks, start, end)).join(
-        _busy_seconds(tasks, start, end), how="outer"
-    )
+    if window is None:
+        window = window_frame(tasks, start, end)
+    out = _processed(window).join(_busy_seconds(tasks, start, end), how="outer")
     out[["processed", "failed"]] = out[["processed", "failed"]].fillna(0).astype("int64")
     out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
     out["utilization"] = 100.0 * out["busy_seconds"] / wall
@@ -360,16 +365,16 @@ def worker_usage_frame(
 
 def _processed(window: pd.DataFrame) -> pd.DataFrame:
     runs = _runs(window, "worker", "state")
-    flags = pd.DataFrame(
-        {
-            "processed": 1,
-            "failed": (runs["state"] == "FAILURE").astype("int64"),
-            "avg_runtime": runs["duration"],
-        },
-        index=runs.index,
-    )
     hosts = runs["worker"].fillna(UNKNOWN).astype(str)
-    return flags.groupby(hosts).agg({"processed": "sum", "failed": "sum", "avg_runtime": "mean"})
+    failed = (runs["state"] == "FAILURE").to_numpy(bool, na_value=False)
+    grouped = runs[["duration"]].assign(failed=failed).groupby(hosts)  # one grouping for all
+    return pd.DataFrame(
+        {
+            "processed": grouped.size().astype("int64"),
+            "failed": grouped["failed"].sum().astype("int64"),
+            "avg_runtime": grouped["duration"].mean(),
+        }
+    )
 
 
 def _pool_sizes(workers: pd.DataFrame | None) -> pd.Series:
@@ -380,19 +385,19 @@ def _pool_sizes(workers: pd.DataFrame | None) -> pd.Series:
 
 
 def _busy_seconds(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.Series:
-    finish = pd.Series(pd.NaT, index=tasks.index, dtype=UTC_TIME)
-    for column in FINISH_COLUMNS.values():
-        finish = finish.fillna(tasks[column].astype(UTC_TIME))
-    waiting = tasks["state"].isin([*FINISH_COLUMNS, "RETRY"]).fillna(False).to_numpy(bool)
-    finish = finish.where(finish.notna() | waiting, pd.Timestamp(end))
-    began = tasks["started"].astype(UTC_TIME)
-    began = began.fillna((finish - pd.to_timedelta(tasks["duration"], unit="s")).astype(UTC_TIME))
-    lo = began.clip(lower=pd.Timestamp(start))
-    hi = finish.clip(upper=pd.Timestamp(end))
-    seconds = (hi - lo).dt.total_seconds().clip(lower=0)
-    busy = seconds[seconds.notna().to_numpy(bool)]
-    hosts = tasks["worker"][busy.index].fillna(UNKNOWN).astype(str)
-    return busy.groupby(hosts).sum().rename("busy_seconds")
+    finish = _first_known(*(_times(tasks[column]) for column in FINISH_COLUMNS.values()))
+    waiting = tasks["state"].isin([*FINISH_COLUMNS, "RETRY"]).to_numpy(bool, na_value=False)
+    finish[np.isnat(finish) & ~waiting] = _utc_micros(end)
+    began = _times(tasks["started"])
+    duration = tasks["duration"].to_numpy(dtype="float64", na_value=np.nan)
+    guess = np.isnat(began) & ~np.isnan(duration)
+    began[guess] = finish[guess] - np.round(duration[guess] * 1e6).astype("timedelta64[us]")
+    lo = np.maximum(began, _utc_micros(start))  # NaT stays NaT
+    hi = np.minimum(finish, _utc_micros(end))
+    seconds = np.clip((hi - lo) / np.timedelta64(1, "s"), 0, None)
+    known = ~np.isnan(seconds)
+    hosts = tasks["worker"].fillna(UNKNOWN).astype(str)[known]
+    return pd.Series(seconds[known], index=hosts.index).groupby(hosts).sum().rename("busy_seconds")
 
 
 def _runs(window: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -404,15 +409,77 @@ def _runs(window: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 def _stats(values: pd.Series, keys: pd.Series) -> pd.DataFrame:
     grouped = values.groupby(keys)
+    # One pass for all quantiles: each group is sorted once, not once per quantile.
+    quantiles = grouped.quantile(list(QUANTILES.values())).unstack()
+    quantiles = quantiles.reindex(columns=list(QUANTILES.values())).set_axis(
+        list(QUANTILES), axis=1
+    )
     return pd.DataFrame(
         {
             "runs": grouped.size(),
             "mean": grouped.mean(),
-            **{label: grouped.quantile(q) for label, q in QUANTILES.items()},
+            **{label: quantiles[label] for label in QUANTILES},
             "max": grouped.max(),
             "busy_seconds": grouped.sum(),
         }
     )
+
+
+def _times(column: pd.Series) -> np.ndarray:
+    """A UTC time column as ``datetime64[us]`` values (NaT kept), to compute on in numpy."""
+    return column.to_numpy(dtype="datetime64[us]")
+
+
+def _utc_series(values: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.DatetimeIndex(values).tz_localize("UTC"), index=index).astype(UTC_TIME)
+
+
+def _first_known(*candidates: np.ndarray) -> np.ndarray:
+    """Elementwise the first candidate time that is not NaT (a new array)."""
+    out = candidates[0].copy()
+    for more in candidates[1:]:
+        gap = np.isnat(out)
+        out[gap] = more[gap]
+    return out
+
+
+def _codes(labels: pd.Series, order: list[str]) -> np.ndarray:
+    """Each label's position in ``order``; -1 for a label (or NA) not in it."""
+    codes, uniques = pd.factorize(labels)  # the few distinct labels, then a lookup per row
+    where = pd.Index(order, dtype=object).get_indexer(np.asarray(uniques, dtype=object))
+    return np.append(where, -1)[codes]  # code -1 (NA) picks the appended -1
+
+
+def _bucket_positions(times: pd.Series, buckets: pd.DatetimeIndex, size: timedelta) -> np.ndarray:
+    """Each time's bucket as a position in ``buckets``; -1 for NaT or a time outside them.
+
+    Buckets are consecutive and epoch-aligned, so the position is whole buckets since the
+    first: the same bucket ``bucket_of`` floors to, without building a time per task.
+    """
+    values = _times(times)
+    if not len(buckets):
+        return np.full(len(values), -1, dtype="int64")
+    first = _times(pd.Series(buckets[:1])).astype("int64")[0]
+    width = int(pd.Timedelta(size) / pd.Timedelta(1, "us"))
+    positions = (values.astype("int64") - first) // width
+    outside = np.isnat(values) | (positions < 0) | (positions >= len(buckets))
+    positions[outside] = -1
+    return positions
+
+
+def _cells(positions: np.ndarray, codes: np.ndarray, width: int) -> np.ndarray:
+    """Each row's (bucket, label) cell in bucket-major order; -1 where either is unknown."""
+    return np.where((positions >= 0) & (codes >= 0), positions * width + codes, -1)
+
+
+def _cell_counts(cells: np.ndarray, total: int) -> np.ndarray:
+    """Rows per cell, every one of the ``total`` cells present (zeros included)."""
+    return np.bincount(cells[cells >= 0], minlength=total).astype("int64")
+
+
+def _tiled(labels: list[str], times: int) -> pd.api.extensions.ExtensionArray:
+    """The labels repeated for every bucket, as the ``str`` column a grouped index gives."""
+    return pd.array(np.tile(np.asarray(labels, dtype=object), times), dtype="str")
 
 
 def _check_range(start: datetime, end: datetime) -> None:
@@ -437,22 +504,43 @@ def bucket_of(times: pd.Series, size: timedelta) -> pd.Series:
 def _covered_seconds(
     buckets: pd.DatetimeIndex, start: datetime, end: datetime, size: timedelta
 ) -> pd.Series:
-    lo = buckets.to_series().clip(lower=pd.Timestamp(start))
-    hi = (buckets + pd.Timedelta(size)).to_series().clip(upper=pd.Timestamp(end))
-    return pd.Series((hi.to_numpy() - lo.to_numpy()) / np.timedelta64(1, "s"), index=buckets)
+    starts = buckets.to_numpy(dtype="datetime64[us]")
+    lo = np.maximum(starts, _utc_micros(start))
+    hi = np.minimum(starts + pd.Timedelta(size).to_timedelta64(), _utc_micros(end))
+    return pd.Series((hi - lo) / np.timedelta64(1, "s"), index=buckets, dtype="float64")
 
 
-def _top_labels(values: pd.Series, top: int) -> pd.Series:
-    labels = values.fillna(UNKNOWN).astype(str)
-    counts = labels.value_counts().sort_index().sort_values(ascending=False, kind="stable")
-    keep = set(counts.index[:top])
-    return labels.where(labels.isin(keep), OTHER)
+def _utc_micros(moment: datetime) -> np.datetime64:
+    return (
+        pd.Timestamp(moment)
+        .tz_convert("UTC")
+        .tz_localize(None)
+        .to_datetime64()
+        .astype("datetime64[us]")
+    )
 
 
-def _label_order(labels: pd.Series) -> list[str]:
-    counts = labels.value_counts().sort_index().sort_values(ascending=False, kind="stable")
-    ordered = [label for label in counts.index if label != OTHER]
-    return ordered + ([OTHER] if OTHER in counts.index else [])
+def _top_codes(values: pd.Series, top: int) -> tuple[np.ndarray, list[str]]:
+    """Each row's position in ``order``: the ``top`` labels with most rows, then ``(other)``.
+
+    Ties go alphabetically; a missing value is ``(unknown)``; ``(other)`` holds every other
+    row and is in ``order`` only when some row falls in it.
+    """
+    codes, uniques = pd.factorize(values)
+    labels, merged = np.unique(
+        np.array([*map(str, uniques), UNKNOWN], dtype=object), return_inverse=True
+    )
+    rows = merged[np.where(codes < 0, len(uniques), codes)]  # NA takes the appended UNKNOWN
+    counts = np.bincount(rows, minlength=len(labels))
+    ranked = sorted((i for i in range(len(labels)) if counts[i]), key=lambda i: -counts[i])
+    chosen = [i for i in ranked[:top] if labels[i] != OTHER]
+    order = [str(labels[i]) for i in chosen]
+    slot = np.full(len(labels), len(order))  # (other)
+    slot[chosen] = np.arange(len(order))
+    positions = slot[rows]
+    if (positions == len(order)).any():
+        order.append(OTHER)
+    return positions, order
 
 
 def _ordered_states(states: np.ndarray) -> list[str]:

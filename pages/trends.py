@@ -110,5 +110,5 @@ with workers:
         "time (400% = four pool processes busy throughout); pool utilization divides by the pool size."
     )
     workers_reading = monitor.workers()
-    usage = trends.worker_usage_frame(reading.value, start, end, workers_reading.value)
+    usage = trends.worker_usage_frame(reading.value, start, end, workers_reading.value, window)
     table(usage, "worker-usage")
