@@ -228,28 +228,24 @@ def runtime_percentiles_frame(window: pd.DataFrame) -> pd.DataFrame:
     (percent), runs (SUCCESS/FAILURE tasks with a runtime), mean, p50, p95, p99, max,
     busy_seconds (sum of runtimes). Runtime statistics are NaN for a name with no runs.
     """
-    names = window["name"].fillna(UNKNOWN).astype(str)
-    is_success = (window["state"] == "SUCCESS").fillna(False).to_numpy(bool)
-    is_failure = (window["state"] == "FAILURE").fillna(False).to_numpy(bool)
-    counts = (
-        pd.DataFrame(
-            {
-                "tasks": 1,
-                "succeeded": is_success.astype("int64"),
-                "failed": is_failure.astype("int64"),
-            },
-            index=window.index,
-        )
-        .groupby(names)
-        .sum()
-    )
-    counts["failure_rate"] = _percent(counts["failed"], counts["succeeded"] + counts["failed"])
-    runs = _runs(window, "name")
-    stats = _stats(runs["duration"], runs["name"].fillna(UNKNOWN).astype(str))
-    out = counts.join(stats, how="left")
+    codes, names = _labelled(window["name"])
+    state = window["state"]
+    is_success = (state == "SUCCESS").to_numpy(bool, na_value=False)
+    is_failure = (state == "FAILURE").to_numpy(bool, na_value=False)
+    out = pd.DataFrame(
+        {
+            "name": names,
+            "tasks": np.bincount(codes, minlength=len(names)),
+            "succeeded": np.bincount(codes[is_success], minlength=len(names)),
+            "failed": np.bincount(codes[is_failure], minlength=len(names)),
+        }
+    ).astype({"tasks": "int64", "succeeded": "int64", "failed": "int64"})
+    out["failure_rate"] = _percent(out["failed"], out["succeeded"] + out["failed"])
+    ran = _ran(window)
+    stats = _stats(window["duration"].to_numpy()[ran], codes[ran]).reindex(range(len(names)))
+    out = out.join(stats)
     out["runs"] = out["runs"].fillna(0).astype("int64")
     out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
-    out = out.rename_axis("name").reset_index()
     out = out.sort_values(["tasks", "name"], ascending=[False, True], kind="stable")
     return out.reset_index(drop=True)[_NAME_COLUMNS]
 
@@ -320,10 +316,11 @@ def queue_wait_frame(window: pd.DataFrame) -> pd.DataFrame:
 
     Columns: queue, tasks (with a wait), mean, p50, p95, p99, max (seconds); busiest first.
     """
-    waited = window.loc[window["wait"].notna().to_numpy(bool), ["queue", "wait"]]
-    queues = waited["queue"].fillna(UNKNOWN).astype(str)
-    stats = _stats(waited["wait"], queues).rename(columns={"runs": "tasks"})
-    stats = stats.rename_axis("queue").reset_index()
+    waits = window["wait"].to_numpy(dtype="float64", na_value=np.nan)
+    codes, queues = _labelled(window["queue"])
+    waited = ~np.isnan(waits)
+    stats = _stats(waits[waited], codes[waited]).rename(columns={"runs": "tasks"})
+    stats.insert(0, "queue", queues[stats.index])
     stats = stats.sort_values(["tasks", "queue"], ascending=[False, True], kind="stable")
     return stats.reset_index(drop=True)[["queue", "tasks", "mean", "p50", "p95", "p99", "max"]]
 
@@ -364,17 +361,19 @@ def worker_usage_frame(
 
 
 def _processed(window: pd.DataFrame) -> pd.DataFrame:
-    runs = _runs(window, "worker", "state")
-    hosts = runs["worker"].fillna(UNKNOWN).astype(str)
-    failed = (runs["state"] == "FAILURE").to_numpy(bool, na_value=False)
-    grouped = runs[["duration"]].assign(failed=failed).groupby(hosts)  # one grouping for all
-    return pd.DataFrame(
+    codes, hosts = _labelled(window["worker"])
+    ran = _ran(window)
+    failed = (window["state"] == "FAILURE").to_numpy(bool, na_value=False)[ran]
+    runs = pd.DataFrame({"duration": window["duration"].to_numpy()[ran], "failed": failed})
+    grouped = runs.groupby(codes[ran])  # one grouping for the three figures
+    out = pd.DataFrame(
         {
             "processed": grouped.size().astype("int64"),
             "failed": grouped["failed"].sum().astype("int64"),
             "avg_runtime": grouped["duration"].mean(),
         }
     )
+    return out.set_axis(hosts[out.index])
 
 
 def _pool_sizes(workers: pd.DataFrame | None) -> pd.Series:
@@ -396,19 +395,31 @@ def _busy_seconds(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.Ser
     hi = np.minimum(finish, _utc_micros(end))
     seconds = np.clip((hi - lo) / np.timedelta64(1, "s"), 0, None)
     known = ~np.isnan(seconds)
-    hosts = tasks["worker"].fillna(UNKNOWN).astype(str)[known]
-    return pd.Series(seconds[known], index=hosts.index).groupby(hosts).sum().rename("busy_seconds")
+    codes, hosts = _labelled(tasks["worker"])
+    busy = pd.Series(seconds[known]).groupby(codes[known]).sum()
+    return busy.set_axis(hosts[busy.index]).rename("busy_seconds")
+
+
+def _ran(window: pd.DataFrame) -> np.ndarray:
+    """Which rows are runs: SUCCESS/FAILURE tasks with a runtime."""
+    finished = window["state"].isin(["SUCCESS", "FAILURE"]).to_numpy(bool, na_value=False)
+    return finished & window["duration"].notna().to_numpy(bool)
 
 
 def _runs(window: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """The SUCCESS/FAILURE rows with a runtime: ``duration`` and the given columns only."""
-    finished = window["state"].isin(["SUCCESS", "FAILURE"]).fillna(False).to_numpy(bool)
-    keep = finished & window["duration"].notna().to_numpy(bool)
-    return window.loc[keep, ["duration", *dict.fromkeys(columns)]]
+    """The runs (``_ran``): ``duration`` and the given columns only."""
+    return window.loc[_ran(window), ["duration", *dict.fromkeys(columns)]]
 
 
-def _stats(values: pd.Series, keys: pd.Series) -> pd.DataFrame:
-    grouped = values.groupby(keys)
+def _labelled(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """A name/queue/worker column as codes into its distinct labels; missing is ``(unknown)``."""
+    codes, labels = pd.factorize(column.fillna(UNKNOWN).astype(str))
+    return codes, labels
+
+
+def _stats(values: np.ndarray | pd.Series, keys: np.ndarray | pd.Series) -> pd.DataFrame:
+    """Runtime statistics per key (the keys sorted); ``runs`` counts the values."""
+    grouped = pd.Series(np.asarray(values, dtype="float64")).groupby(np.asarray(keys))
     # One pass for all quantiles: each group is sorted once, not once per quantile.
     quantiles = grouped.quantile(list(QUANTILES.values())).unstack()
     quantiles = quantiles.reindex(columns=list(QUANTILES.values())).set_axis(
