@@ -28,11 +28,13 @@ import ast
 import hashlib
 import re
 import tomllib
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lib import trends
@@ -68,23 +70,52 @@ LIST_LIMIT = 10  # names/queues/workers listed per group before "+N more"
 
 _REPR = re.compile(r"\s*([A-Za-z_][\w.]*)\((.*)\)\s*", re.S)
 _LINE = re.compile(r"([A-Za-z_][\w.]*)(?::\s?(.*))?", re.S)
-_DIGITS = "0123456789"
-#: (placeholder, pattern, characters one of which a match needs: a cheap test to skip the regex)
+_DIGITS = frozenset("0123456789")
+#: A <hex> match has "0x" or this. ``re.I`` is spelled out: under ``re.I`` ``[0-9a-f]`` matches
+#: only these ASCII characters, and a case-sensitive class lets ``re`` skip ahead fast.
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{8}")
+#: Text every <host> match contains: an IPv4 or name:port has "." or ":" then a digit; IPv6 "[".
+_HOST_HINT = re.compile(r"[.:\[](?:(?<=\[)|\d)")
+#: (placeholder, pattern, a cheap test false where the pattern cannot match or must be skipped):
+#: the test spares most messages most of the regexes.
 _PLACEHOLDERS = tuple(
-    (placeholder, re.compile(pattern, re.I), frozenset(needs))
-    for placeholder, pattern, needs in (
-        ("<url>", r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]*[^\s'\"<>.,;:)\]]", ":"),
-        ("<str>", r"(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)\"[^\"\n]*\"(?!\w)", "'\""),
-        ("<uuid>", r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "-"),
-        ("<hex>", r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", _DIGITS),
-        ("<path>", r"(?<![\w/<>.-])(?:[a-z]:\\|~?/)[^\s'\"<>:,;()]+", "/\\"),
+    (placeholder, re.compile(pattern, re.I), could_match)
+    for placeholder, pattern, could_match in (
+        (
+            "<url>",
+            r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]*[^\s'\"<>.,;:)\]]",
+            lambda m: "://" in m,
+        ),
+        (
+            "<str>",
+            r"(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)\"[^\"\n]*\"(?!\w)",
+            lambda m: "'" in m or '"' in m,
+        ),
+        (
+            "<uuid>",
+            r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+            lambda m: "-" in m,
+        ),
+        (
+            "<hex>",
+            r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b",
+            lambda m: (
+                not _DIGITS.isdisjoint(m)
+                and ("0x" in m or "0X" in m or _HEX_RUN.search(m) is not None)
+            ),
+        ),
+        (
+            "<path>",
+            r"(?<![\w/<>.-])(?:[a-z]:\\|~?/)[^\s'\"<>:,;()]+",
+            lambda m: "/" in m or "\\" in m,
+        ),
         (
             "<host>",
             r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b|\[[0-9a-f:]+\](?::\d{1,5})?"
             r"|\b[a-z][\w.-]*:\d{1,5}\b",
-            ".:",
+            lambda m: ("." in m or ":" in m) and _HOST_HINT.search(m) is not None,
         ),
-        ("<n>", r"\d+(?:\.\d+)?", _DIGITS),
+        ("<n>", r"\d+(?:\.\d+)?", lambda m: not _DIGITS.isdisjoint(m)),
     )
 )
 _SPACE = re.compile(r"\s+")
@@ -191,14 +222,15 @@ def parse_exception(exception: str | None, traceback: str | None = None) -> tupl
     """
     text = (exception or "").strip()
     found = _REPR.fullmatch(text)
-    if found and _short(found.group(1)) not in WRAPPERS:
-        return _short(found.group(1)), _unrepr(found.group(2))
+    kind = _short(found.group(1)) if found else ""
+    if found and kind not in WRAPPERS:
+        return kind, _unrepr(found.group(2))
     last = (traceback or "").rstrip().rsplit("\n", 1)[-1].strip()
     line = _LINE.fullmatch(last) if last else None
     if line:
         return _short(line.group(1)), (line.group(2) or "").strip()
     if found:
-        return _short(found.group(1)), _unrepr(found.group(2))
+        return kind, _unrepr(found.group(2))
     line = _LINE.fullmatch(text) if ":" in text else None
     if line:
         return _short(line.group(1)), (line.group(2) or "").strip()
@@ -206,7 +238,7 @@ def parse_exception(exception: str | None, traceback: str | None = None) -> tupl
 
 
 def _short(qualified: str) -> str:
-    return qualified.rsplit(".", 1)[-1]
+    return qualified[qualified.rfind(".") + 1 :]
 
 
 def _unrepr(args: str) -> str:
@@ -225,10 +257,14 @@ def _unrepr(args: str) -> str:
 
 def signature(message: str) -> str:
     """The message with its variable parts replaced by placeholders (see the module docstring)."""
-    for placeholder, pattern, needs in _PLACEHOLDERS:
-        if not needs.isdisjoint(message):
+    for placeholder, pattern, could_match in _PLACEHOLDERS:
+        if could_match(message):
             message = pattern.sub(placeholder, message)
-    message = _SPACE.sub(" ", message).strip()
+    # Every whitespace character but the space is unprintable: without those and without a
+    # double space there is nothing to collapse.
+    if "  " in message or not message.isprintable():
+        message = _SPACE.sub(" ", message)
+    message = message.strip()
     return message if len(message) <= MAX_SIGNATURE else message[: MAX_SIGNATURE - 1] + "…"
 
 
@@ -254,27 +290,42 @@ def failures_frame(tasks: pd.DataFrame, rules: Iterable[Rule]) -> pd.DataFrame:
     """
     is_failure = (tasks["state"] == "FAILURE").fillna(False).to_numpy(bool)
     at = tasks.loc[is_failure, "at"] if "at" in tasks else trends.placed_at(tasks[is_failure])
-    failed = tasks.loc[is_failure, ["uuid", "name", "queue", "worker", "exception", "traceback"]]
-    exception = failed["exception"].fillna("")
-    wrapped = (exception == "") | exception.str.startswith(tuple(WRAPPERS))
-    last_line = failed["traceback"].where(wrapped).str.rstrip().str.rsplit("\n", n=1).str[-1]
-    # Parse and classify each distinct exception once: the same few reprs repeat a lot.
-    codes, distinct = pd.MultiIndex.from_arrays([exception, last_line.fillna("")]).factorize()
-    rules = tuple(rules)
-    described = pd.DataFrame.from_records(
-        [_describe(key, rules) for key in distinct],
-        columns=["exception_type", "message", "signature", "category", "group_id"],
-    ).astype("string")
-    parts = described.take(codes).set_axis(failed.index)
-    out = failed[["uuid", "name", "queue", "worker"]].assign(at=at).join(parts)
+    out = tasks.loc[is_failure, ["uuid", "name", "queue", "worker"]]
+    out["at"] = at
+    exception = tasks["exception"][is_failure].fillna("")
+    wrapped = ((exception == "") | exception.str.startswith(tuple(WRAPPERS))).to_numpy(bool)
+    # Only a wrapped exception needs its traceback: the other, long, ones are never copied.
+    traceback = tasks["traceback"].iloc[np.flatnonzero(is_failure)[wrapped]]
+    last_line = np.full(len(out), "", dtype=object)
+    last_line[wrapped] = traceback.str.rstrip().str.rsplit("\n", n=1).str[-1].fillna("")
+    # Parse and classify each distinct (exception, last line) once: the same reprs repeat a lot.
+    exception_codes, exceptions = pd.factorize(exception)
+    line_codes, lines = pd.factorize(last_line)
+    pairs, codes = np.unique(exception_codes * len(lines) + line_codes, return_inverse=True)
+    exception_of, line_of = np.divmod(pairs, len(lines))
+    keys = list(
+        zip(exceptions.take(exception_of).tolist(), lines.take(line_of).tolist(), strict=True)
+    )
+    for name, values in _describe(keys, tuple(rules)).items():
+        out[name] = pd.array(values, dtype="string").take(codes)
     return out[FAILURE_COLUMNS]
 
 
-def _describe(key: tuple[str, str], rules: tuple[Rule, ...]) -> tuple[str, str, str, str, str]:
-    exc_type, message = parse_exception(*key)
-    sig = signature(message)
-    category = categorize(exc_type, message, rules)
-    return exc_type, message, sig, category, group_id(category, exc_type, sig)
+def _describe(keys: list[tuple[str, str]], rules: tuple[Rule, ...]) -> dict[str, list[str]]:
+    """exception_type, message, signature, category and group_id of each (exception, last line)."""
+    parsed = [parse_exception(*key) for key in keys]
+    signatures = [signature(message) for _, message in parsed]
+    categories = [categorize(exc_type, message, rules) for exc_type, message in parsed]
+    groups = [(c, t, s) for c, (t, _), s in zip(categories, parsed, signatures, strict=True)]
+    # Thousands of distinct messages fall into a few groups: hash each group once.
+    ids = {group: group_id(*group) for group in set(groups)}
+    return {
+        "exception_type": [exc_type for exc_type, _ in parsed],
+        "message": [message for _, message in parsed],
+        "signature": signatures,
+        "category": categories,
+        "group_id": [ids[group] for group in groups],
+    }
 
 
 def task_group_ids(tasks: pd.DataFrame, rules: Iterable[Rule]) -> pd.Series:
@@ -298,20 +349,28 @@ def error_groups_frame(failures: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             {c: pd.Series(dtype=_EMPTY_DTYPES.get(c, "string")) for c in GROUP_COLUMNS}
         )
-    ordered = failures.sort_values("at", kind="stable", na_position="first")
+    used = ["group_id", "category", "exception_type", "signature", "at", "uuid", "message"]
+    ordered = failures[used].sort_values("at", kind="stable", na_position="first")
     grouped = ordered.groupby("group_id", sort=False)
-    latest = grouped.tail(1).set_index("group_id")
+    count = grouped.size().astype("int64")
+    # In the groups' order: Series on one index make a frame without aligning them.
+    latest = grouped.tail(1).set_index("group_id").reindex(count.index)
+    group_codes, group_ids = pd.factorize(failures["group_id"])
+    listings = {
+        column: _listings(group_codes, group_ids.tolist(), failures[column], count.index)
+        for column in ("name", "queue", "worker")
+    }
     out = pd.DataFrame(
         {
             "category": grouped["category"].first(),
             "exception_type": grouped["exception_type"].first(),
             "signature": grouped["signature"].first(),
-            "count": grouped.size().astype("int64"),
+            "count": count,
             "first_seen": grouped["at"].min(),
             "last_seen": grouped["at"].max(),
-            "task_names": grouped["name"].agg(_listing),
-            "queues": grouped["queue"].agg(_listing),
-            "workers": grouped["worker"].agg(_listing),
+            "task_names": listings["name"],
+            "queues": listings["queue"],
+            "workers": listings["worker"],
             "sample_task": latest["uuid"],
             "sample_message": latest["message"],
         }
@@ -332,20 +391,42 @@ _EMPTY_DTYPES = {
 }
 
 
-def _listing(values: pd.Series) -> str:
-    seen = sorted(set(values.fillna(trends.UNKNOWN).astype(str)))
+def _listings(
+    group_codes: np.ndarray, group_ids: list[str], values: pd.Series, groups: pd.Index
+) -> pd.Series:
+    """Each group's distinct ``values``, sorted and comma-separated, indexed by ``groups``.
+
+    ``group_codes``/``group_ids`` are the failures' group ids factorized (-1 for none).
+    """
+    value_codes, distinct = pd.factorize(values.fillna(trends.UNKNOWN).astype(str))
+    # A group has a few names, queues and workers but thousands of rows: walk distinct pairs.
+    pairs = np.unique((group_codes * len(distinct) + value_codes)[group_codes >= 0])
+    pair_groups, pair_values = np.divmod(pairs, len(distinct))
+    distinct = distinct.tolist()
+    seen: dict[str, list[str]] = defaultdict(list)
+    for group, value in zip(pair_groups.tolist(), pair_values.tolist(), strict=True):
+        seen[group_ids[group]].append(distinct[value])
+    return pd.Series([_listing(seen[gid]) for gid in groups], index=groups, dtype="string")
+
+
+def _listing(values: list[str]) -> str:
+    seen = sorted(values)
     more = f", +{len(seen) - LIST_LIMIT} more" if len(seen) > LIST_LIMIT else ""
     return ", ".join(seen[:LIST_LIMIT]) + more
 
 
 def category_frame(failures: pd.DataFrame) -> pd.DataFrame:
     """Failures per category, most first. Columns: category, failures, share (percent)."""
-    counts = failures["category"].astype(str).value_counts().sort_index()
-    counts = counts.sort_values(ascending=False, kind="stable")
-    out = counts.rename("failures").rename_axis("category").reset_index()
-    out["failures"] = out["failures"].astype("int64")
+    counts = _category_counts(failures)
+    out = pd.DataFrame({"category": counts.index, "failures": counts.to_numpy("int64")})
     out["share"] = 100.0 * out["failures"] / max(len(failures), 1)
     return out
+
+
+def _category_counts(failures: pd.DataFrame) -> pd.Series:
+    """Failures per category, most first, then by name."""
+    counts = failures["category"].astype(str).value_counts().sort_index()
+    return counts.sort_values(ascending=False, kind="stable")
 
 
 def category_trend_frame(
@@ -356,8 +437,9 @@ def category_trend_frame(
     Every bucket of the range × every category seen (zeros included); empty without failures.
     Only failures whose ``at`` lies in ``[start, end)`` count.
     """
-    inside = failures[((failures["at"] >= start) & (failures["at"] < end)).fillna(False)]
-    categories = list(category_frame(inside)["category"])
+    kept = ((failures["at"] >= start) & (failures["at"] < end)).fillna(False)
+    inside = failures.loc[kept, ["at", "category"]]
+    categories = list(_category_counts(inside).index)
     buckets = trends.bucket_starts(start, end, size)
     counts = inside.groupby(
         [trends.bucket_of(inside["at"], size), inside["category"].astype(str)]
