@@ -209,7 +209,7 @@ def trend_frame(
     out = pd.DataFrame({"bucket": buckets.repeat(len(order))})
     if by is not None:
         out[by] = _tiled(order, len(buckets))
-    seconds = _covered_seconds(buckets, start, end, size).to_numpy(dtype="float64")
+    seconds = _covered_seconds(buckets, start, end, size)
     out["seconds"] = seconds.repeat(len(order))
     out["tasks"] = _cell_counts(cells, total)
     out["succeeded"] = _cell_counts(cells[is_success], total)
@@ -470,7 +470,7 @@ def _bucket_positions(times: pd.Series, buckets: pd.DatetimeIndex, size: timedel
     values = _times(times)
     if not len(buckets):
         return np.full(len(values), -1, dtype="int64")
-    first = _times(pd.Series(buckets[:1])).astype("int64")[0]
+    first = buckets.to_numpy(dtype="datetime64[us]").astype("int64")[0]
     width = int(pd.Timedelta(size) / pd.Timedelta(1, "us"))
     positions = (values.astype("int64") - first) // width
     outside = np.isnat(values) | (positions < 0) | (positions >= len(buckets))
@@ -514,11 +514,12 @@ def bucket_of(times: pd.Series, size: timedelta) -> pd.Series:
 
 def _covered_seconds(
     buckets: pd.DatetimeIndex, start: datetime, end: datetime, size: timedelta
-) -> pd.Series:
+) -> np.ndarray:
+    """Seconds of each bucket inside ``[start, end)``: the first and last may be cut."""
     starts = buckets.to_numpy(dtype="datetime64[us]")
     lo = np.maximum(starts, _utc_micros(start))
     hi = np.minimum(starts + pd.Timedelta(size).to_timedelta64(), _utc_micros(end))
-    return pd.Series((hi - lo) / np.timedelta64(1, "s"), index=buckets, dtype="float64")
+    return ((hi - lo) / np.timedelta64(1, "s")).astype("float64")
 
 
 def _utc_micros(moment: datetime) -> np.datetime64:
