@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from lib import frames
@@ -73,6 +74,7 @@ def test_recorded_flower_payloads_read_the_same_by_arrow_and_by_python():
     # Flower's payloads go through Arrow in one pass; one payload of another shape sends the
     # whole batch through the Python reader. Both must give the same frame.
     tasks = recorded_tasks()
+    assert all(isinstance(v, pa.Array) for v in frames._read(tasks).values())  # the fast path
     by_arrow = frames.tasks_frame(tasks)
     with_odd_one = frames.tasks_frame([*tasks, {"uuid": "odd", "args": [1, 2]}])
     assert with_odd_one.loc[len(tasks), "args"] == "[1, 2]"  # the Python reader was used
