@@ -12,10 +12,7 @@ pandas' linear interpolation.
 
 from __future__ import annotations
 
-import gc
-import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -162,19 +159,20 @@ FIELDS = (
 )
 #: Flower sends these as repr strings; anything else (a list from another source) becomes one.
 REPR_COLUMNS = ("args", "kwargs", "result", "exception", "eta", "expires")
+
+
+def _arrow_type(field: str) -> pa.DataType:
+    if field == "children":
+        return pa.list_(pa.string())
+    if field == "retries":
+        return pa.int64()
+    if field in TASK_TIME_COLUMNS or field == "runtime":
+        return pa.float64()
+    return pa.string()
+
+
 #: The types Flower gives ``FIELDS``: payloads that keep to them are read by Arrow in one pass.
-PAYLOAD_TYPE = pa.struct(
-    [
-        (field, pa.list_(pa.string()))
-        if field == "children"
-        else (field, pa.string())
-        if field in TEXT_COLUMNS or field == "routing_key"
-        else (field, pa.int64())
-        if field == "retries"
-        else (field, pa.float64())
-        for field in FIELDS
-    ]
-)
+PAYLOAD_TYPE = pa.struct([(field, _arrow_type(field)) for field in FIELDS])
 
 
 def _read(payloads: list[Mapping]) -> dict[str, pa.Array | Sequence]:
@@ -196,32 +194,8 @@ def _fields(payloads: list[Mapping]) -> dict[str, tuple]:
     """Each of ``FIELDS`` as a tuple of values in payload order; a missing key reads as None."""
     if not payloads:
         return {field: () for field in FIELDS}
-    every = operator.itemgetter(*FIELDS)
-    with _collector_paused():
-        try:
-            rows = list(map(every, payloads))  # Flower's payloads carry every field
-        except KeyError:
-            rows = [tuple(map(t.get, FIELDS)) for t in payloads]
-        columns = dict(zip(FIELDS, zip(*rows, strict=False), strict=True))  # rows: same length
-        del rows  # freed while the collector sleeps: it would otherwise walk them once more
-    return columns
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while one tuple per task is made.
-
-    100k new tuples trigger collections that each walk every payload the store holds: that
-    quadrupled the time to read them. The tuples hold no cycles, so nothing is missed;
-    reference counting still frees memory meanwhile.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    rows = [tuple(map(t.get, FIELDS)) for t in payloads]
+    return dict(zip(FIELDS, zip(*rows, strict=True), strict=True))
 
 
 def _queues(payloads: list[Mapping], routing_keys: pa.Array | Sequence) -> pa.Array | Sequence:
