@@ -440,11 +440,5 @@ def category_trend_frame(
     kept = ((failures["at"] >= start) & (failures["at"] < end)).fillna(False)
     inside = failures.loc[kept, ["at", "category"]]
     categories = list(_category_counts(inside).index)
-    buckets = trends.bucket_starts(start, end, size)
-    counts = inside.groupby(
-        [trends.bucket_of(inside["at"], size), inside["category"].astype(str)]
-    ).size()
-    full = pd.MultiIndex.from_product([buckets, categories], names=["bucket", "category"])
-    out = counts.reindex(full, fill_value=0).rename("failures").reset_index()
-    out["failures"] = out["failures"].astype("int64")
-    return out
+    counts = trends.bucket_counts(inside["at"], inside["category"], categories, start, end, size)
+    return counts.rename(columns={"label": "category", "count": "failures"})

@@ -40,8 +40,8 @@ __all__ = [
     "OTHER",
     "UNKNOWN",
     "WINDOW_COLUMNS",
+    "bucket_counts",
     "bucket_label",
-    "bucket_of",
     "bucket_size",
     "bucket_starts",
     "placed_at",
@@ -168,13 +168,31 @@ def state_trend_frame(
     """
     states = window["state"].fillna("UNKNOWN").astype(str)
     seen = _ordered_states(states.unique())
+    counts = bucket_counts(window["at"], states, seen, start, end, size)
+    return counts.rename(columns={"label": "state", "count": "tasks"})
+
+
+def bucket_counts(
+    times: pd.Series,
+    labels: pd.Series,
+    order: list[str],
+    start: datetime,
+    end: datetime,
+    size: timedelta,
+) -> pd.DataFrame:
+    """Rows per bucket of the range and label. Columns: bucket (UTC start), label, count.
+
+    Every bucket × every label of ``order`` (in that order), zeros included; a row whose label
+    is not in ``order``, or whose time is NaT or in no bucket, counts nowhere.
+    """
     buckets = bucket_starts(start, end, size)
-    cells = _cells(_bucket_positions(window["at"], buckets, size), _codes(states, seen), len(seen))
+    positions = _bucket_positions(times, buckets, size)
+    cells = _cells(positions, _codes(labels, order), len(order))
     return pd.DataFrame(
         {
-            "bucket": buckets.repeat(len(seen)),
-            "state": _tiled(seen, len(buckets)),
-            "tasks": _cell_counts(cells, len(buckets) * len(seen)),
+            "bucket": buckets.repeat(len(order)),
+            "label": _tiled(order, len(buckets)),
+            "count": _cell_counts(cells, len(buckets) * len(order)),
         }
     )
 
@@ -465,7 +483,7 @@ def _bucket_positions(times: pd.Series, buckets: pd.DatetimeIndex, size: timedel
     """Each time's bucket as a position in ``buckets``; -1 for NaT or a time outside them.
 
     Buckets are consecutive and epoch-aligned, so the position is whole buckets since the
-    first: the same bucket ``bucket_of`` floors to, without building a time per task.
+    first: the bucket a time floors to, without building a time per task.
     """
     values = _times(times)
     if not len(buckets):
@@ -505,11 +523,6 @@ def bucket_starts(start: datetime, end: datetime, size: timedelta) -> pd.Datetim
     first = pd.Timestamp(start).tz_convert("UTC").floor(size)
     last = (pd.Timestamp(end).tz_convert("UTC") - pd.Timedelta(1, "ns")).floor(size)
     return pd.date_range(first, last, freq=size, name="bucket").astype(UTC_TIME)
-
-
-def bucket_of(times: pd.Series, size: timedelta) -> pd.Series:
-    """The start of the bucket holding each time (NaT stays NaT)."""
-    return times.astype(UTC_TIME).dt.floor(size).rename("bucket")
 
 
 def _covered_seconds(
