@@ -560,7 +560,10 @@ TREE_FIELDS += ["retries", "sent", "received", "started", "succeeded", "failed",
 
 
 def _children(row: Mapping) -> list[str]:
-    text = row.get("children")
+    return _child_ids(row.get("children"))
+
+
+def _child_ids(text: object) -> list[str]:
     return [c for c in text.split(",") if c] if isinstance(text, str) else []
 
 
@@ -588,7 +591,9 @@ def group_candidates(
     frame: pd.DataFrame, uuid: str, window: float = SIBLING_WINDOW, limit: int = MAX_META_READS
 ) -> list[str]:
     """Ids whose backend ``group_id`` to read for ``uuid``'s tree: its workflow's tasks, then
-    the top-level tasks sent within ``window`` seconds of them (possible group siblings)."""
+    the top-level tasks sent within ``window`` seconds of them (possible group siblings),
+    nearest first, each followed by its children: a chord's callback is the child of
+    whichever header finished last, so it is found from any header."""
     members = list(_members(frame, uuid, {}))
     known = frame[frame["uuid"].isin(members)]
     sent = known["sent"].fillna(known["received"]).dropna()
@@ -598,7 +603,8 @@ def group_candidates(
     when = frame["sent"].fillna(frame["received"])
     near = frame[frame["parent_id"].isna() & when.between(lo, hi) & ~frame["uuid"].isin(members)]
     near = near.assign(gap=(when[near.index] - sent.min()).abs()).sort_values("gap")
-    return [*members, *near["uuid"]][:limit]
+    families = ((u, *_child_ids(c)) for u, c in zip(near["uuid"], near["children"], strict=True))
+    return list(dict.fromkeys([*members, *(u for f in families for u in f)]))[:limit]
 
 
 def group_ids_from(metas: Mapping[str, Mapping]) -> dict[str, str]:

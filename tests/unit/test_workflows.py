@@ -569,6 +569,34 @@ def test_group_candidates_are_the_workflow_then_nearby_top_level_tasks():
     assert wf.group_ids_from({"h0": {"group_id": "g"}, "x": {"status": "SUCCESS"}}) == {"h0": "g"}
 
 
+def test_group_candidates_from_an_unlinked_header_include_the_callback():
+    # Flower links the callback only to h0, the header that finished the chord last; from
+    # h2 it is found as the child of a nearby top-level sibling, right after that sibling.
+    candidates = wf.group_candidates(chord_tasks(), "h2")
+    assert candidates[0] == "h2"
+    assert candidates.index("cb") == candidates.index("h0") + 1
+    assert set(candidates) == {"h0", "h1", "h2", "cb", "alone"}
+
+
+def test_the_same_chord_tree_from_any_header_with_the_backend_group_ids():
+    tasks = chord_tasks()
+    metas = {u: {"group_id": "g1"} for u in ("h0", "h1", "h2", "cb")}
+    trees = [
+        wf.workflow_tree_frame(tasks, u, NOW, wf.group_ids_from(
+            {c: metas[c] for c in wf.group_candidates(tasks, u) if c in metas}
+        ))
+        for u in ("h0", "h1", "h2", "cb")
+    ]  # fmt: skip
+    for tree in trees:
+        assert tree[["depth", "uuid", "role"]].fillna("-").values.tolist() == [
+            [0, "-", "group"],
+            [1, "h0", "group member"],
+            [1, "h1", "group member"],
+            [1, "h2", "group member"],
+            [1, "cb", "chord callback"],
+        ]
+
+
 def test_unknown_task_gives_an_empty_tree():
     assert wf.workflow_tree_frame(chord_tasks(), "nope", NOW).empty
 
