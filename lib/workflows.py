@@ -559,11 +559,8 @@ TREE_FIELDS = ["uuid", "name", "state", "worker", "root_id", "parent_id", "child
 TREE_FIELDS += ["retries", "sent", "received", "started", "succeeded", "failed", "revoked"]
 
 
-def _children(row: Mapping) -> list[str]:
-    return _child_ids(row.get("children"))
-
-
 def _child_ids(text: object) -> list[str]:
+    """Flower's comma-joined ``children`` as a list of ids."""
     return [c for c in text.split(",") if c] if isinstance(text, str) else []
 
 
@@ -577,7 +574,8 @@ def _members(frame: pd.DataFrame, uuid: str, group_ids: Mapping[str, str]) -> di
         rows.update({u: {} for u in frontier})
         rows.update({r["uuid"]: r for r in found})
         roots = frontier | {r["root_id"] for r in found if isinstance(r["root_id"], str)}
-        near = {r["parent_id"] for r in found} | {c for r in found for c in _children(r)}
+        kids = {c for r in found for c in _child_ids(r["children"])}
+        near = {r["parent_id"] for r in found} | kids
         linked = frame["root_id"].isin(roots) | frame["parent_id"].isin(frontier)
         near |= set(frame.loc[linked.fillna(False).astype(bool), "uuid"]) | roots
         groups = {group_ids[u] for u in frontier if u in group_ids}
@@ -603,8 +601,9 @@ def group_candidates(
     when = frame["sent"].fillna(frame["received"])
     near = frame[frame["parent_id"].isna() & when.between(lo, hi) & ~frame["uuid"].isin(members)]
     near = near.assign(gap=(when[near.index] - sent.min()).abs()).sort_values("gap")
-    families = ((u, *_child_ids(c)) for u, c in zip(near["uuid"], near["children"], strict=True))
-    return list(dict.fromkeys([*members, *(u for f in families for u in f)]))[:limit]
+    pairs = zip(near["uuid"], near["children"], strict=True)
+    families = [i for u, children in pairs for i in (u, *_child_ids(children))]
+    return list(dict.fromkeys([*members, *families]))[:limit]
 
 
 def group_ids_from(metas: Mapping[str, Mapping]) -> dict[str, str]:
@@ -662,7 +661,7 @@ def _edges(rows: dict[str, dict], group_ids: Mapping[str, str]):
         if up == node:
             notes[node].append("retried: Celery lists it as its own parent")
         parent.setdefault(node, up if isinstance(up, str) and up != node else None)
-        for child in _children(row):
+        for child in _child_ids(row.get("children")):
             if child != node and child in rows and parent.get(child) is None:
                 parent[child] = node
     roots = pd.Series([r.get("root_id") for r in rows.values()], dtype=object).dropna()
