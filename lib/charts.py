@@ -43,10 +43,15 @@ STATE_COLORS = {
     "UNKNOWN": "#c7c7c7",
 }
 HEIGHT = 320
+#: The throughput chart's lines: the rate column drawn → the line's name.
+THROUGHPUT_LINES = {"succeeded_per_s": "succeeded", "failed_per_s": "failed"}
 
 
 def state_trend_chart(state_trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
-    """Stacked bars: tasks per bucket by state (a ``trends.state_trend_frame``)."""
+    """Stacked bars: tasks per bucket by state (a ``trends.state_trend_frame``).
+
+    Draws ``tasks`` over ``bucket``, one bar series per ``state``.
+    """
     frame = _local(_escaped(state_trend, "state"), tz)
     fig = px.bar(
         frame,
@@ -60,13 +65,17 @@ def state_trend_chart(state_trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
 
 
 def throughput_chart(trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
-    """Lines: tasks per second succeeded and failed per bucket (a ``trends.trend_frame``)."""
-    frame = _local(trend, tz).rename(
-        columns={"succeeded_per_s": "succeeded", "failed_per_s": "failed"}
+    """Lines: tasks per second succeeded and failed per bucket (a ``trends.trend_frame``).
+
+    Draws ``succeeded_per_s`` as the line "succeeded" and ``failed_per_s`` as "failed"; the
+    frame's count columns (``succeeded``, ``failed``) are not drawn.
+    """
+    # Melt the rate columns under the line names: renaming them onto the names would collide
+    # with the frame's count columns of the same names (issue 10).
+    long = _local(trend, tz).melt(
+        id_vars="bucket", value_vars=list(THROUGHPUT_LINES), var_name="outcome", value_name="per_s"
     )
-    long = frame.melt(
-        id_vars="bucket", value_vars=["succeeded", "failed"], var_name="outcome", value_name="per_s"
-    )
+    long["outcome"] = long["outcome"].map(THROUGHPUT_LINES)
     fig = px.line(
         long,
         x="bucket",
@@ -83,7 +92,8 @@ def throughput_chart(trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
 def failure_rate_chart(trend: pd.DataFrame, tz: ZoneInfo, by: str | None = None) -> go.Figure:
     """Line(s): failure rate in percent per bucket; one line per group with ``by``.
 
-    Buckets where nothing finished have no rate and leave a gap.
+    Draws ``failure_rate`` over ``bucket`` of a ``trends.trend_frame`` (one line, or one per
+    ``by`` value). Buckets where nothing finished have no rate and leave a gap.
     """
     frame = _local(_escaped(trend, by) if by else trend, tz)
     fig = px.line(frame, x="bucket", y="failure_rate", color=by, markers=True)
@@ -92,7 +102,10 @@ def failure_rate_chart(trend: pd.DataFrame, tz: ZoneInfo, by: str | None = None)
 
 
 def breakdown_chart(trend: pd.DataFrame, tz: ZoneInfo, by: str) -> go.Figure:
-    """Stacked bars: tasks per bucket by ``by`` (a ``trends.trend_frame`` with ``by``)."""
+    """Stacked bars: tasks per bucket by ``by`` (a ``trends.trend_frame`` with ``by``).
+
+    Draws ``tasks`` over ``bucket``, one bar series per ``by`` value.
+    """
     frame = _local(_escaped(trend, by), tz)
     fig = px.bar(
         frame,
@@ -105,7 +118,10 @@ def breakdown_chart(trend: pd.DataFrame, tz: ZoneInfo, by: str) -> go.Figure:
 
 
 def runtime_trend_chart(runtime_trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
-    """Lines: runtime p95 per bucket and name (a ``trends.runtime_trend_frame``)."""
+    """Lines: runtime p95 per bucket and name (a ``trends.runtime_trend_frame``).
+
+    Draws ``p95`` over ``bucket``, one line per ``name``; a NaN leaves a gap.
+    """
     frame = _local(_escaped(runtime_trend, "name"), tz)
     fig = px.line(frame, x="bucket", y="p95", color="name", markers=True)
     fig.update_yaxes(rangemode="tozero", ticksuffix=" s")
@@ -113,7 +129,10 @@ def runtime_trend_chart(runtime_trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
 
 
 def queue_wait_chart(queue_wait: pd.DataFrame) -> go.Figure:
-    """Grouped bars: wait p50 / p95 / p99 per queue (a ``trends.queue_wait_frame``)."""
+    """Grouped bars: wait p50 / p95 / p99 per queue (a ``trends.queue_wait_frame``).
+
+    Draws ``p50``, ``p95`` and ``p99`` over ``queue``, one bar series per percentile.
+    """
     long = _escaped(queue_wait, "queue").melt(
         id_vars="queue", value_vars=["p50", "p95", "p99"], var_name="percentile", value_name="wait"
     )
@@ -124,7 +143,11 @@ def queue_wait_chart(queue_wait: pd.DataFrame) -> go.Figure:
 
 
 def category_chart(categories: pd.DataFrame) -> go.Figure:
-    """Horizontal bars: failures per category, labelled with count and share."""
+    """Horizontal bars: failures per category, labelled with count and share.
+
+    Draws ``failures`` per ``category`` of a ``failures.category_frame``, in its order; the
+    label is ``failures`` and ``share``.
+    """
     frame = _escaped(categories, "category")
     counts, shares = frame["failures"], frame["share"]
     frame["label"] = [f"{n:,} ({s:.1f}%)" for n, s in zip(counts, shares, strict=True)]
@@ -136,7 +159,10 @@ def category_chart(categories: pd.DataFrame) -> go.Figure:
 
 
 def category_trend_chart(category_trend: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
-    """Lines: failures per bucket and category (a ``failures.category_trend_frame``)."""
+    """Lines: failures per bucket and category (a ``failures.category_trend_frame``).
+
+    Draws ``failures`` over ``bucket``, one line per ``category``.
+    """
     frame = _local(_escaped(category_trend, "category"), tz)
     fig = px.line(frame, x="bucket", y="failures", color="category", markers=True)
     fig.update_yaxes(rangemode="tozero")

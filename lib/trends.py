@@ -44,6 +44,7 @@ __all__ = [
     "bucket_label",
     "bucket_size",
     "bucket_starts",
+    "held_since",
     "placed_at",
     "queue_wait_frame",
     "runtime_percentiles_frame",
@@ -142,6 +143,20 @@ def window_frame(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.Data
     window = tasks.loc[keep, list(WINDOW_COLUMNS)]
     window["at"] = at[keep]
     return window
+
+
+def held_since(tasks: pd.DataFrame, start: datetime) -> datetime | None:
+    """How far back Flower's tasks reach, when that is after ``start``; else None.
+
+    The time is the oldest task's last event (``timestamp``), as the Overview counts it:
+    Flower drops the tasks it touched least recently first, so before that time the tasks of
+    a range may be missing. None when Flower holds no task with a time, or holds tasks from
+    ``start`` or earlier (the range is covered).
+    """
+    oldest = tasks["timestamp"].min()
+    if pd.isna(oldest) or oldest <= pd.Timestamp(start):
+        return None
+    return oldest.to_pydatetime(warn=False)
 
 
 def window_summary(window: pd.DataFrame) -> dict:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from lib import failures, frames
+from lib import failures, frames, trends
 from lib.actions import ACTIONS, SIGNALS, ActionDesk, ActionResult
 from lib.audit import AuditLog
 from lib.auth import LOCAL_ACTOR_NAME, Actor, LoginThrottle, UserBook, allows, load_users
@@ -45,6 +45,7 @@ __all__ = [
     "get_desk",
     "get_monitor",
     "get_settings",
+    "held_since_note",
     "keep_selection_valid",
     "load_tasks",
     "local_frame",
@@ -478,6 +479,26 @@ def time_range(now: datetime | None = None) -> tuple[datetime, datetime, str]:
     start = datetime.combine(picked[0], datetime.min.time(), tz).astimezone(UTC)
     end = datetime.combine(picked[1], datetime.max.time(), tz).astimezone(UTC)
     return start, end, f"{picked[0]:%Y-%m-%d} – {picked[1]:%Y-%m-%d}"
+
+
+def held_since_note(tasks: pd.DataFrame, start: datetime, label: str) -> None:
+    """A caption when Flower's tasks reach back less far than the range (``trends.held_since``).
+
+    "Flower holds tasks since 09:05 (Europe/Berlin); the last 7 days can't be shown before
+    that." — in the viewer's timezone, with the date when it is not today there.
+    """
+    since = trends.held_since(tasks, start)
+    if since is None:
+        return
+    tz = viewer_tz()
+    local = since.astimezone(tz)
+    today = datetime.now(UTC).astimezone(tz).date()
+    when = f"{local:%H:%M}" if local.date() == today else f"{local:%Y-%m-%d %H:%M}"
+    # A preset reads as a phrase ("the last 7 days"); a custom label is a pair of dates.
+    scope = f"the {label.lower()}" if label in TIME_RANGES else f"the range {label}"
+    st.caption(
+        md_escape(f"Flower holds tasks since {when} ({tz}); {scope} can't be shown before that.")
+    )
 
 
 # -- actions: button → confirmation dialog → ActionDesk.perform, once per operation id ------

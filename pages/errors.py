@@ -10,6 +10,7 @@ start, end, label = ui.time_range()
 reading = ui.load_tasks(monitor)
 if not ui.show_reading(reading, "tasks"):
     st.stop()
+ui.held_since_note(reading.value, start, label)
 rules = ui.error_rules(settings)
 
 size = trends.bucket_size(start, end)

@@ -23,6 +23,7 @@ start, end, label = ui.time_range()
 reading = ui.load_tasks(monitor)
 if not ui.show_reading(reading, "tasks"):
     st.stop()
+ui.held_since_note(reading.value, start, label)
 
 
 def table(frame: pd.DataFrame, stem: str) -> None:

@@ -22,6 +22,7 @@ if not ui.show_reading(reading, "tasks"):
     st.stop()
 tasks = reading.value
 start, end, span = ui.time_range(now)
+ui.held_since_note(tasks, start, span)
 if not settings.result_backend:
     st.caption(
         "CELERY_RESULT_BACKEND is not set: progress of running jobs and group members are unknown (Flower keeps neither)."

@@ -430,3 +430,35 @@ def test_recorded_flower_counts_equal_plain_python():
     failed = sum(t["state"] == "FAILURE" for t in done)
     rate = trends.window_summary(window)["failure_rate"]
     assert f"{rate:.1f}" == f"{100 * failed / len(done):.1f}"
+
+
+# -- how far back Flower's tasks reach -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("last_events", "expected"),
+    [
+        ([], None),
+        ([T0 - 7200, T0 - 60], None),
+        ([T0 - 3600, T0 - 60], None),
+        ([T0 - 600, T0 - 60], T0 - 600),
+        ([None, T0 - 300, T0 - 60], T0 - 300),
+        ([None], None),
+    ],
+    ids=[
+        "empty",
+        "oldest-before-start",
+        "oldest-at-start",
+        "oldest-after-start",
+        "missing-timestamp-ignored",
+        "no-timestamps",
+    ],
+)
+def test_held_since_is_the_oldest_last_event_after_the_range_start(last_events, expected):
+    payloads = [task(f"t{i}", timestamp=at) for i, at in enumerate(last_events)]
+    got = trends.held_since(frames.tasks_frame(payloads), NOW - HOUR)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == datetime.fromtimestamp(expected, UTC)
+        assert isinstance(got, datetime) and got.tzinfo is not None
