@@ -4,7 +4,8 @@ Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOW
 ``FLOWER_TIMEOUT``, ``CELERY_BROKER_URL``, ``CELERY_RESULT_BACKEND``, ``OPS_POLL_SECONDS``,
 ``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE`` (plus our own
 ``OPS_ERROR_RULES_FILE``: extra error categories; ``OPS_BULK_LIMIT``: tasks per bulk action; ``OPS_SENSITIVE_KEYS``: more argument names
-to mask, comma-separated). Each may also come
+to mask, comma-separated; ``OPS_AUDIT_RETENTION_DAYS``: audit rows older than this many days are
+pruned, unset keeps them forever). Each may also come
 from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
@@ -52,6 +53,7 @@ NAMES = (
     "OPS_ERROR_RULES_FILE",
     "OPS_BULK_LIMIT",
     "OPS_SENSITIVE_KEYS",
+    "OPS_AUDIT_RETENTION_DAYS",
 )
 
 
@@ -72,6 +74,8 @@ class Settings:
     error_rules_file: Path | None = None
     bulk_limit: int = DEFAULT_BULK_LIMIT
     sensitive_keys: tuple[str, ...] = DEFAULT_SENSITIVE_KEYS
+    #: None keeps the audit log forever (the default: an audit trail is evidence).
+    audit_retention_days: int | None = None
 
     @property
     def flower_display_url(self) -> str:
@@ -124,6 +128,7 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         error_rules_file=take("OPS_ERROR_RULES_FILE", Path, None),
         bulk_limit=take("OPS_BULK_LIMIT", _positive_count, DEFAULT_BULK_LIMIT),
         sensitive_keys=take("OPS_SENSITIVE_KEYS", _extra_keys, DEFAULT_SENSITIVE_KEYS),
+        audit_retention_days=take("OPS_AUDIT_RETENTION_DAYS", _retention_days, None),
     )
     if problems:
         raise SettingsError(
@@ -193,6 +198,14 @@ def _positive_seconds(minimum: float):
 def _positive_count(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{value!r} must be a whole number ≥ 1")
+    return int(value)
+
+
+def _retention_days(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise ValueError(
+            f"{value!r} must be a whole number of days ≥ 1 (leave it unset to keep every row)"
+        )
     return int(value)
 
 

@@ -96,7 +96,9 @@ def get_monitor(settings: Settings) -> ClusterMonitor:
 @st.cache_resource(show_spinner=False)
 def _desk_for(key: str, _settings: Settings, _monitor: ClusterMonitor) -> ActionDesk:
     backend = ResultBackend(_settings.result_backend) if _settings.result_backend else None
-    audit = AuditLog(_settings.data_dir / "audit.sqlite3")
+    audit = AuditLog(
+        _settings.data_dir / "audit.sqlite3", retention_days=_settings.audit_retention_days
+    )
     return ActionDesk(_monitor.client, audit, _monitor.task, backend, _settings.bulk_limit)
 
 
@@ -311,8 +313,14 @@ def local_frame(frame: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
     return out
 
 
-def download_csv(frame: pd.DataFrame, file_stem: str, key: str) -> None:
-    """The ``Download CSV`` button for exactly ``frame``'s rows and columns."""
+def download_csv(
+    frame: pd.DataFrame | Callable[[], pd.DataFrame], file_stem: str, key: str
+) -> None:
+    """The ``Download CSV`` button for exactly ``frame``'s rows and columns.
+
+    ``frame`` may be a function that makes it, called only on click: for a table with more rows
+    than the page shows (the Audit log), built in full only when someone downloads it.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     st.download_button(
         "Download CSV",
@@ -325,9 +333,9 @@ def download_csv(frame: pd.DataFrame, file_stem: str, key: str) -> None:
     )
 
 
-def _csv_maker(frame: pd.DataFrame) -> Callable[[], bytes]:
+def _csv_maker(frame: pd.DataFrame | Callable[[], pd.DataFrame]) -> Callable[[], bytes]:
     # Built on click, not on every rerun: a 100k-row CSV is too slow to make speculatively.
-    return lambda: csv_bytes(frame)
+    return lambda: csv_bytes(frame() if callable(frame) else frame)
 
 
 def ago(seconds: float | None) -> str:

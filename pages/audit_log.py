@@ -7,29 +7,55 @@ import streamlit as st
 from lib import ui
 
 SPANS = {"Last 24 hours": 1, "Last 7 days": 7, "Last 30 days": 30, "Everything": None}
+#: Rows the page table holds: more slows every rerun in the browser. The CSV has every row.
+TABLE_ROWS = 10_000
+
+
+def entries(n: int) -> str:
+    return f"{n:,} {'entry' if n == 1 else 'entries'}"
+
+
+def why_empty(span: str, period: int, everything: int) -> str:
+    """The empty state: nothing at all, nothing in this span, or nothing these filters match."""
+    if everything == 0:
+        return "No actions recorded yet: every action taken through the console is listed here."
+    if period == 0:
+        return f"No actions recorded in the {span.lower()}: choose a longer time span."
+    return f"No entries match these filters; the {span.lower()} holds {entries(period)}."
+
 
 settings, monitor = ui.page("Audit log")
-desk = ui.get_desk(settings, monitor)
+log = ui.get_desk(settings, monitor).audit
+tz = ui.viewer_tz()
 
 span = st.selectbox("Time", list(SPANS), key="audit_span")
 days = SPANS[span]
 since = (datetime.now(UTC) - timedelta(days=days)).timestamp() if days else None
-log = desk.audit.frame(since)
+# Choices from every row of the span; a pick the span no longer holds stays, matching nothing.
+choices = log.choices(since)
+kept = {k: st.session_state.get(f"audit_{k}s", []) for k in ("user", "action")}
 c1, c2 = st.columns(2)
-users = c1.multiselect("User", sorted(log["user"].unique()), key="audit_users")
-actions = c2.multiselect("Action", sorted(log["action"].unique()), key="audit_actions")
-if users:
-    log = log[log["user"].isin(users)]
-if actions:
-    log = log[log["action"].isin(actions)]
-
-st.caption(
-    f"{len(log):,} entries. A row is written before the request is sent and completed after; "
-    "'outcome unknown' means the console stopped in between."
+users = c1.multiselect("User", sorted({*choices["user"], *kept["user"]}), key="audit_users")
+actions = c2.multiselect(
+    "Action", sorted({*choices["action"], *kept["action"]}), key="audit_actions"
 )
-if log.empty:
-    st.info("No actions recorded in this period.")
-shown = ui.local_frame(log, ui.viewer_tz())
+total = log.count(since, users, actions)
+
+retention = settings.audit_retention_days
+pruned = f" Entries older than {retention} days are deleted (OPS_AUDIT_RETENTION_DAYS)."
+st.caption(
+    f"{entries(total)}. Times in your timezone ({tz}). A row is written before the request is "
+    "sent and completed after; 'outcome unknown' means the console stopped in between."
+    + (pruned if retention else "")
+)
+if total == 0:
+    st.info(why_empty(span, log.count(since), log.count()))
+shown = ui.local_frame(log.frame(since, users, actions, limit=TABLE_ROWS), tz)
+if total > len(shown):
+    st.caption(
+        f"The table shows the newest {len(shown):,} of {total:,} entries; "
+        f"Download CSV has all {total:,}."
+    )
 st.dataframe(
     shown,
     hide_index=True,
@@ -39,4 +65,6 @@ st.dataframe(
         "finished": st.column_config.DatetimeColumn("finished", format="YYYY-MM-DD HH:mm:ss"),
     },
 )
-ui.download_csv(shown, "audit-log", key="audit_csv")
+# When the table is capped, the CSV reads every row in the filter, on click only.
+every_row = lambda: ui.local_frame(log.frame(since, users, actions), tz)  # noqa: E731
+ui.download_csv(every_row if total > len(shown) else shown, "audit-log", key="audit_csv")

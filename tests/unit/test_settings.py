@@ -100,3 +100,19 @@ def test_all_problems_in_one_message_and_no_password_in_it():
 )
 def test_redact_url(url, shown):
     assert redact_url(url) == shown
+
+
+def test_audit_retention_defaults_to_forever_and_reads_days():
+    assert load_settings({}).audit_retention_days is None
+    assert load_settings({"OPS_AUDIT_RETENTION_DAYS": ""}).audit_retention_days is None
+    assert load_settings({"OPS_AUDIT_RETENTION_DAYS": " 90 "}).audit_retention_days == 90
+    assert load_settings({}, {"OPS_AUDIT_RETENTION_DAYS": 30}).audit_retention_days == 30
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ninety", "1.5", "nan", "forever", "²"])
+def test_bad_audit_retention_names_the_variable(value):
+    with pytest.raises(SettingsError) as err:
+        load_settings({"OPS_AUDIT_RETENTION_DAYS": value})
+    message = str(err.value)
+    assert "OPS_AUDIT_RETENTION_DAYS" in message
+    assert "whole number of days" in message and "unset" in message
