@@ -932,6 +932,12 @@ class KnownNames:
         self._names: dict[str, None] = {}  # insertion order = age
         self._lock = threading.Lock()
 
+    @property
+    def names(self) -> frozenset[str]:
+        """Every name held."""
+        with self._lock:
+            return frozenset(self._names)
+
     def add(self, names: Iterable[str]) -> frozenset[str]:
         """Remember ``names``; every name held, old and new."""
         with self._lock:
