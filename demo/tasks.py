@@ -404,3 +404,33 @@ __all__ = [
     "train_model",
     "transform",
 ]
+
+
+# --------------------------------------------------------------------------- training, any name
+
+
+@app.task(bind=True, name="ml.fit_model")
+def fit_model(
+    self: Task,
+    model_name: str,
+    steps: int = 8,
+    step_seconds: float = 0.5,
+    fail_at: int | None = None,
+) -> dict[str, Any]:
+    """Training under a name nobody chose (no "train" in it): after step s, PROGRESS meta with
+    loss 1/(s+1) and accuracy s/(s+1); ``fail_at=s`` raises `OutOfMemoryError` at step s."""
+    meta: dict[str, Any] = {}
+    for step in range(1, steps + 1):
+        time.sleep(step_seconds)
+        if fail_at is not None and step >= fail_at:
+            raise OutOfMemoryError(f"CUDA out of memory (step {step}/{steps}, model {model_name})")
+        meta = {
+            "progress": round(100 * step / steps, 1),
+            "loss": round(1 / (step + 1), 4),
+            "accuracy": round(step / (step + 1), 4),
+        }
+        self.update_state(state="PROGRESS", meta=meta)
+    return {"model": model_name, **meta}
+
+
+__all__ += ["fit_model"]

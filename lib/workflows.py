@@ -10,6 +10,11 @@ Invariants and definitions:
   job terminated mid-PROGRESS in ``PROGRESS``: custom states outrank REVOKED).
 * Running = started, not finished, not revoked. Runtime is the frame's ``duration``
   (finished tasks); ``elapsed`` is ``now - started`` for running ones.
+* A job is a job in every state: once any task of a name is detected as training (a
+  ``detect_keys`` key in its progress meta or result), every task of that name is one;
+  likewise a name carrying a pipeline id is a stage, and a task not yet on a worker takes
+  its name's team. Each job's numbers come from its result, else the last progress meta
+  read (kept after a failure), else they are blank and marked "not observed".
 * ETA of a running job = elapsed × (100 − progress) ÷ progress, for 0 < progress < 100.
 * Error rate = FAILURE ÷ (SUCCESS + FAILURE) over finished tasks, a percent rounded to one
   decimal; success rate is its complement; percentiles use pandas' linear interpolation.
@@ -24,6 +29,7 @@ Invariants and definitions:
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -39,6 +45,8 @@ from lib.workflow_config import Source, View, extract_ids, parse_literal, progre
 
 __all__ = [
     "MAX_META_READS",
+    "NOT_OBSERVED",
+    "KnownNames",
     "MetaCache",
     "MetaReading",
     "effective_states",
@@ -58,6 +66,7 @@ __all__ = [
     "training_candidates",
     "training_jobs_frame",
     "training_kpis",
+    "training_names",
     "unfinished_ids",
     "workflow_summary",
     "workflow_tree_frame",
@@ -68,6 +77,8 @@ __all__ = [
 MAX_META_READS = 200
 #: A workflow tree stops growing here: a bigger one is a fan-out nobody reads node by node.
 MAX_TREE_NODES = 2000
+#: The training view's mark for a job whose progress, loss and accuracy were never seen.
+NOT_OBSERVED = "not observed"
 #: Group members are sent in one burst; roots sent this close (s) may be unlinked siblings.
 SIBLING_WINDOW = 5.0
 FINAL = frozenset(celery_states.READY_STATES | {celery_states.REJECTED})
@@ -124,47 +135,80 @@ def eta_seconds(elapsed: pd.Series, progress: pd.Series) -> pd.Series:
 # -- training -------------------------------------------------------------------------------
 
 
-def training_candidates(frame: pd.DataFrame, view: View, limit: int = MAX_META_READS) -> list[str]:
-    """Running tasks whose progress meta to read: the view's first, then (detect) the rest."""
+def training_candidates(
+    frame: pd.DataFrame, view: View, names: Iterable[str] = (), limit: int = MAX_META_READS
+) -> list[str]:
+    """Running tasks whose progress meta to read: the view's (rules, or a name in ``names``)
+    first, then (detect) the rest, newest first."""
     running = frame[_running(frame, effective_states(frame))]
-    mine = _selected(running, view)
-    order = running.assign(mine=mine).sort_values(["mine", "started"], ascending=False)
+    mine = _selected(running, view) | running["name"].isin(list(names)).fillna(False)
+    order = running.assign(mine=mine.astype(bool)).sort_values(["mine", "started"], ascending=False)
     if not view.detect:
         order = order[order["mine"]]
     return order["uuid"].head(limit).tolist()
 
 
-def training_jobs_frame(
-    frame: pd.DataFrame, view: View, metas: Mapping[str, Mapping], now: datetime
-) -> pd.DataFrame:
-    """One row per training job (rules, or detected by ``detect_keys`` in meta or result).
-
-    Columns: model, state, progress (percent), loss, accuracy, runtime (s, finished),
-    elapsed (s, running), eta (s), gpu, worker, queue, started, finished, source (where
-    progress/loss/accuracy came from: result, backend, or empty when unknown), uuid.
-    """
-    meta = {u: progress_meta(m) or {} for u, m in metas.items()}
-    keys = "|".join(f"'{k}'" for k in view.detect_keys) or "(?!)"
+def _detected(frame: pd.DataFrame, view: View, metas: Mapping[str, Mapping]) -> pd.Series:
+    """Tasks whose progress meta or result carries one of ``detect_keys`` (False: detect off)."""
+    if not view.detect or not view.detect_keys:
+        return pd.Series(False, index=frame.index)
+    keys = "|".join(f"['\"]{re.escape(k)}['\"]" for k in view.detect_keys)
     hinted = frame["result"].str.contains(keys, regex=True).fillna(False).astype(bool)
-    in_meta = frame["uuid"].map(lambda u: any(k in meta.get(u, {}) for k in view.detect_keys))
-    detected = (hinted | in_meta.astype(bool)) if view.detect else False
-    jobs = frame[_selected(frame, view) | detected].copy()
+    meta = {u: progress_meta(m) or {} for u, m in metas.items()}
+    in_meta = [any(k in meta.get(u, {}) for k in view.detect_keys) for u in frame["uuid"]]
+    return hinted | pd.Series(in_meta, index=frame.index, dtype=bool)
+
+
+def training_names(frame: pd.DataFrame, view: View, metas: Mapping[str, Mapping]) -> set[str]:
+    """Task names detected as training: some task of the name has a ``detect_keys`` key in its
+    progress meta or its result (a bare progress key is not enough). Every task of such a
+    name is a training job, in whatever state (see ``training_jobs_frame``)."""
+    return set(frame.loc[_detected(frame, view, metas), "name"].dropna())
+
+
+def training_jobs_frame(
+    frame: pd.DataFrame,
+    view: View,
+    metas: Mapping[str, Mapping],
+    now: datetime,
+    names: Iterable[str] = (),
+) -> pd.DataFrame:
+    """One row per training job: a task the rules take, or any task of a name detected as
+    training here (``training_names``) or before (``names``), whatever its state.
+
+    ``metas`` are backend records by task id; give a finished task's last progress record
+    (``MetaCache.progress``): its final record no longer holds the meta.
+
+    Columns: model, name, state, progress (percent), loss, accuracy, runtime (s, finished),
+    elapsed (s, running), eta (s), gpu, worker, queue, started, finished, source (where
+    progress/loss/accuracy came from: result, backend (the last progress meta read), or
+    "not observed" when the console never saw them), uuid.
+    """
+    detected = _detected(frame, view, metas)
+    known = set(frame.loc[detected, "name"].dropna()) | set(names)
+    named = frame["name"].isin(list(known)).fillna(False).astype(bool)
+    jobs = frame[_selected(frame, view) | detected | named].copy()
     states = effective_states(jobs)
-    done = jobs["result"].where(states == "SUCCESS")
-    results = _dicts(done.astype("string"))
-    live = [meta.get(u, {}) for u in jobs["uuid"]]
-    chosen = [r or m for r, m in zip(results, live, strict=True)]
+    results = _dicts(jobs["result"].where(states == "SUCCESS").astype("string"))
+    live = [progress_meta(metas.get(u)) or {} for u in jobs["uuid"]]
+    numbers = {"progress": view.progress_key, "loss": view.loss_key, "accuracy": view.accuracy_key}
+    final = pd.DataFrame({c: _number(results, k) for c, k in numbers.items()}).set_axis(jobs.index)
+    last = pd.DataFrame({c: _number(live, k) for c, k in numbers.items()}).set_axis(jobs.index)
+    chosen = final.combine_first(last)  # each number from the result, else the last meta
+    source = np.select(
+        [final.notna().any(axis=1), last.notna().any(axis=1)], ["result", "backend"], NOT_OBSERVED
+    )
+    progress = chosen["progress"].mask(states == "SUCCESS", 100.0)
     elapsed = (pd.Timestamp(now) - jobs["started"]).dt.total_seconds()
-    progress = _number(chosen, view.progress_key).set_axis(jobs.index)
-    progress = progress.mask(states == "SUCCESS", 100.0)
     running = _running(jobs, states)
     out = pd.DataFrame(
         {
             "model": extract_ids(jobs, view.ids, metas),
+            "name": jobs["name"],
             "state": states,
             "progress": progress,
-            "loss": _number(chosen, view.loss_key).set_axis(jobs.index),
-            "accuracy": _number(chosen, view.accuracy_key).set_axis(jobs.index),
+            "loss": chosen["loss"],
+            "accuracy": chosen["accuracy"],
             "runtime": jobs["duration"],
             "elapsed": elapsed.where(running),
             "eta": eta_seconds(elapsed, progress).where(running),
@@ -173,10 +217,7 @@ def training_jobs_frame(
             "queue": jobs["queue"],
             "started": jobs["started"],
             "finished": _finished_at(jobs),
-            "source": [
-                "result" if r else "backend" if m else ""
-                for r, m in zip(results, live, strict=True)
-            ],
+            "source": pd.Series(source, index=jobs.index, dtype="string"),
             "uuid": jobs["uuid"],
         }
     )
@@ -235,6 +276,9 @@ def pipeline_stages_frame(
     strong = extract_ids(frame, [s for s in view.ids if s.kind not in WEAK_IDS])
     members = _selected(frame, view) | (strong.notna() if view.detect else False)
     if view.detect:
+        # A name whose tasks carry the id is a stage in every state: a result key exists
+        # only on success, so its failed, revoked and queued runs would otherwise vanish.
+        members |= frame["name"].isin(frame.loc[strong.notna(), "name"].dropna()).fillna(False)
         members |= frame["root_id"].isin(frame.loc[members, "root_id"].dropna()).fillna(False)
     tasks = frame[members.astype(bool)]
     states = effective_states(tasks)
@@ -381,14 +425,28 @@ def stage_summary_frame(stages: pd.DataFrame) -> pd.DataFrame:
 
 def team_tasks_frame(frame: pd.DataFrame, view: View) -> pd.DataFrame:
     """The view's tasks with a ``team`` column first: tag source, else members rules, else
+    the team of the task's name (when all its tasks with a team share one), else
     ``unassigned`` (dropped when that is empty). Other columns as in the tasks frame."""
-    tasks = frame[_selected(frame, view)]
+    selected = _selected(frame, view)
+    # A task has no worker until one takes it (queued, or revoked before): worker rules miss
+    # it, so a name the view takes counts in that state too.
+    named = frame["name"].isin(frame.loc[selected, "name"].dropna()) & frame["worker"].isna()
+    tasks = frame[selected | named.fillna(False).astype(bool)]
     team = extract_ids(tasks, view.ids)
     for name, rules in view.members:
         team = team.mask(team.isna() & rules.mask(tasks), name)
+    team = team.fillna(tasks["name"].map(_team_of_names(tasks["name"], team)).astype("string"))
     out = tasks.assign(team=team.fillna(view.unassigned or pd.NA))
     out = out.dropna(subset=["team"])
     return out[["team", *frame.columns]].reset_index(drop=True)
+
+
+def _team_of_names(names: pd.Series, team: pd.Series) -> pd.Series:
+    """Each task name's team, when every task of it with a team has the same one (a worker
+    tag is unknown before a worker takes the task); names of several teams get none."""
+    known = pd.DataFrame({"name": names, "team": team}).dropna()
+    teams = known.drop_duplicates().groupby("name")["team"]
+    return teams.first()[teams.size() == 1]
 
 
 def team_workers_frame(workers: pd.DataFrame | None, view: View) -> pd.DataFrame:
@@ -787,7 +845,9 @@ class MetaCache:
     A finished task's record never changes, so it is kept without re-reading. On the first
     failed read the rest are skipped (a down backend must not cost one timeout per task) and
     the backend is left alone for ``ttl``; the last known records are returned meanwhile.
-    Thread-safe: one cache serves every browser session.
+    Each task's last progress record (a custom state such as PROGRESS) is also kept apart:
+    when the task fails the backend replaces it with the exception, and the training view
+    still shows the last numbers it reported. Thread-safe: one cache serves every session.
     """
 
     def __init__(
@@ -802,6 +862,7 @@ class MetaCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, dict | None]] = {}
+        self._progress: dict[str, dict] = {}
         self._failed: tuple[float, str] | None = None
 
     def read(self, ids: Iterable[str]) -> MetaReading:
@@ -813,7 +874,7 @@ class MetaCache:
             error = self._failed[1] if self._failed and now - self._failed[0] < self._ttl else None
             for uuid in due[: self._limit] if error is None else []:
                 try:
-                    self._entries[uuid] = (now, _plain(self._fetch(uuid)))
+                    self._entries[uuid] = (now, self._keep(uuid, self._fetch(uuid)))
                 except ConsoleError as exc:
                     self._failed, error = (now, str(exc)), str(exc)
                     break
@@ -827,6 +888,21 @@ class MetaCache:
             held = {u: e[1] for u, e in self._entries.items() if e[1] is not None}
         return held if ids is None else {u: held[u] for u in ids if u in held}
 
+    def progress(self, ids: Iterable[str] | None = None) -> dict[str, dict]:
+        """Each task's last progress record read (for ``ids``, or all held), kept after the
+        task finished, failed or was revoked."""
+        with self._lock:
+            held = dict(self._progress)
+        return held if ids is None else {u: held[u] for u in ids if u in held}
+
+    def _keep(self, uuid: str, meta: Mapping | None) -> dict | None:
+        record = _plain(meta)
+        # Celery's own states never carry progress meta; a custom one (PROGRESS) does.
+        custom = record and record.get("status") not in celery_states.ALL_STATES
+        if custom and isinstance(record.get("result"), Mapping):
+            self._progress[uuid] = record
+        return record
+
     def _due(self, uuid: str, now: float) -> bool:
         entry = self._entries.get(uuid)
         if entry is None:
@@ -839,7 +915,35 @@ class MetaCache:
             oldest = sorted(self._entries, key=lambda u: self._entries[u][0])
             for uuid in oldest[: len(self._entries) - self._max]:
                 del self._entries[uuid]
+                self._progress.pop(uuid, None)
 
 
 def _plain(meta: Mapping | None) -> dict | None:
     return dict(meta) if isinstance(meta, Mapping) else None
+
+
+class KnownNames:
+    """Task names a view has identified (e.g. ``training_names``), remembered across
+    refreshes: a name stays identified after the tasks that showed it leave Flower or the
+    cache. Bounded (the oldest name goes first) and thread-safe, shared by every session."""
+
+    def __init__(self, limit: int = 10_000):
+        self._limit = limit
+        self._names: dict[str, None] = {}  # insertion order = age
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every name held."""
+        with self._lock:
+            return frozenset(self._names)
+
+    def add(self, names: Iterable[str]) -> frozenset[str]:
+        """Remember ``names``; every name held, old and new."""
+        with self._lock:
+            for name in names:
+                self._names.pop(name, None)
+                self._names[name] = None
+            for name in list(self._names)[: max(0, len(self._names) - self._limit)]:
+                del self._names[name]
+            return frozenset(self._names)

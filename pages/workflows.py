@@ -47,6 +47,18 @@ def meta_cache(url: str, ttl: float) -> wf.MetaCache:
     return wf.MetaCache(ResultBackend(url).task_meta, ttl)
 
 
+@st.cache_resource(show_spinner=False)
+def known_names(cluster: str, view_key: str) -> wf.KnownNames:
+    return wf.KnownNames()
+
+
+def last_progress() -> dict[str, dict]:
+    """Each task's last progress record read: a failed job keeps the numbers it reported."""
+    if not settings.result_backend:
+        return {}
+    return meta_cache(settings.result_backend, settings.poll_seconds).progress()
+
+
 def backend_metas(ids: list[str]) -> dict[str, dict]:
     """Backend records (bounded, cached per poll); the last known ones when it fails."""
     if not settings.result_backend:
@@ -76,8 +88,10 @@ def table(frame, stem: str, **select):
 
 
 def training(view) -> None:
-    metas = backend_metas(wf.training_candidates(tasks, view))
-    jobs = wf.training_jobs_frame(tasks, view, metas, now)
+    memory = known_names(repr(settings), view.key)  # a name once detected stays detected
+    metas = backend_metas(wf.training_candidates(tasks, view, memory.names)) | last_progress()
+    names = memory.add(wf.training_names(tasks, view, metas))
+    jobs = wf.training_jobs_frame(tasks, view, metas, now, names)
     kpi = wf.training_kpis(jobs, start, end)
     best = None if kpi["best_accuracy"] is None else f"{kpi['best_accuracy']:.4f}"
     metrics(

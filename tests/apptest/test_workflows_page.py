@@ -161,6 +161,42 @@ def test_task_text_stays_out_of_markdown(chain_flower):
     assert not any("<b>" in str(value) for value in rendered)
 
 
+def fit_jobs() -> dict[str, dict]:
+    """Training under a name with no "train" in it: one run finished with loss/accuracy in its
+    result, one failed (out of memory), one still queued."""
+    base = {"name": "ml.fit_model", "routing_key": "ml", "args": "('net',)", "kwargs": "{}"}
+    base |= {"children": [], "parent_id": None, "timestamp": 2e9}
+    return {
+        "ok": {**base, "uuid": "ok", "root_id": "ok", "state": "SUCCESS", "worker": "w2@vm",
+               "sent": 2e9 - 30, "started": 2e9 - 29, "succeeded": 2e9 - 20, "runtime": 9.0,
+               "result": "{'loss': 0.25, 'accuracy': 0.91}"},
+        "oom": {**base, "uuid": "oom", "root_id": "oom", "state": "FAILURE", "worker": "w2@vm",
+                "sent": 2e9 - 15, "started": 2e9 - 14, "failed": 2e9 - 5,
+                "exception": "RuntimeError('CUDA out of memory')"},
+        "queued": {**base, "uuid": "queued", "root_id": "queued", "state": "PENDING",
+                   "sent": 2e9 - 2},
+    }  # fmt: skip
+
+
+@pytest.fixture
+def fit_flower(monkeypatch, tmp_path):
+    with serve(monkeypatch, tmp_path, recent(fit_jobs())) as server:
+        yield server.respond
+
+
+def test_every_task_of_a_detected_training_name_is_listed_whatever_its_state(fit_flower):
+    at = open_workflows()
+    assert not at.exception, [e.message for e in at.exception]
+    (jobs,) = tables(at, "progress")
+    rows = jobs.set_index("uuid")
+    assert sorted(rows.index) == ["ok", "oom", "queued"]
+    assert rows["state"].to_dict() == {"ok": "SUCCESS", "oom": "FAILURE", "queued": "PENDING"}
+    assert rows.loc["ok", ["loss", "accuracy", "source"]].tolist() == [0.25, 0.91, "result"]
+    assert rows.loc[["oom", "queued"], "source"].tolist() == ["not observed"] * 2
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Completed · Last hour"], metrics["Failed · Last hour"]) == ("1", "1")
+
+
 def broken_defaults(change: tuple[str, str]) -> str:
     old, new = change
     text = DEFAULT_FILE.read_text()

@@ -48,7 +48,7 @@ def canvas(cluster):
 
 def job_row(cluster, cache: wf.MetaCache, uuid: str) -> dict | None:
     tasks = tasks_now(cluster)
-    metas = cache.read(wf.training_candidates(tasks, TRAINING)).metas
+    metas = cache.read(wf.training_candidates(tasks, TRAINING)).metas | cache.progress()
     jobs = wf.training_jobs_frame(tasks, TRAINING, metas, datetime.now(UTC))
     rows = jobs[jobs["uuid"] == uuid]
     return rows.iloc[0].to_dict() if len(rows) else None
@@ -82,6 +82,40 @@ def test_training_job_shows_progress_while_running_and_final_accuracy_when_done(
     assert done["accuracy"] == truth["accuracy"] and done["loss"] == truth["loss"]
     assert done["runtime"] > 12 * 0.5 * 0.9
     assert pd.isna(done["eta"])
+
+
+def test_a_training_job_of_any_name_that_fails_keeps_its_last_loss_and_accuracy(
+    cluster, producer, backend
+):
+    # "ml.fit_model" matches no rule: only its PROGRESS meta says it is training.
+    uuid = send(
+        producer, "ml.fit_model", "oom-net", steps=8, step_seconds=0.5, fail_at=8, queue="ml"
+    )
+    cache = wf.MetaCache(backend.task_meta, ttl=0.0)
+
+    def reporting():
+        row = job_row(cluster, cache, uuid)
+        return row if row is not None and pd.notna(row["loss"]) else None
+
+    seen = wait_until(reporting, "the job to report its loss", timeout=60)
+    assert (seen["name"], seen["source"]) == ("ml.fit_model", "backend")
+    assert seen["state"] in ("STARTED", "PROGRESS")
+
+    failed = wait_final(cluster, [uuid], timeout=60)[uuid]
+    assert "CUDA out of memory" in failed["exception"]
+    assert backend.task_meta(uuid)["status"] == "FAILURE", "the backend no longer has the meta"
+    row = job_row(cluster, cache, uuid)
+    assert row is not None, "a failed job stays in the training view"
+    assert (row["state"], row["source"], row["model"]) == ("FAILURE", "backend", "oom-net")
+    last = cache.progress([uuid])[uuid]["result"]  # the last PROGRESS meta read before it failed
+    assert (row["progress"], row["loss"], row["accuracy"]) == (
+        last["progress"],
+        last["loss"],
+        last["accuracy"],
+    )
+    step = round(1 / row["loss"]) - 1  # the task reports loss 1/(s+1), accuracy s/(s+1)
+    assert 1 <= step <= 7 and row["accuracy"] == round(step / (step + 1), 4)
+    assert row["loss"] <= seen["loss"], "the last numbers, not the first ones seen"
 
 
 def etl(producer, pid: str, fail_stage: str | None = None):

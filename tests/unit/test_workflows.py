@@ -144,7 +144,7 @@ def test_job_terminated_while_in_progress_is_revoked_not_active():
 def test_without_backend_meta_running_progress_is_unknown_not_zero():
     row = wf.training_jobs_frame(frame(running_job()), TRAINING, {}, NOW).iloc[0]
     assert math.isnan(row["progress"]) and math.isnan(row["eta"])
-    assert row["source"] == ""
+    assert row["source"] == "not observed"
 
 
 STARTED_META = {"x": {"status": "STARTED", "result": {"pid": 4}}}
@@ -179,6 +179,87 @@ def test_training_jobs_are_detected_by_their_meta_or_result_keys(
     )
     jobs = wf.training_jobs_frame(frame(payload), rules, metas, NOW)
     assert jobs["uuid"].tolist() == (["x"] if found else [])
+
+
+# Names nobody here chose: no "train" in them, so only the meta keys can find them.
+ANY_NAMES = ["ml.fit_model", "jobs.optimise"]
+
+
+def progress_record(progress=40.0, loss=0.7, accuracy=0.6):
+    return {
+        "status": "PROGRESS",
+        "result": {"progress": progress, "loss": loss, "accuracy": accuracy},
+    }
+
+
+@pytest.mark.parametrize("name", ANY_NAMES)
+def test_once_a_name_is_detected_every_task_of_it_is_a_job_in_every_state(name):
+    tasks = frame(
+        task("oom", name, "FAILURE", at=10, exception="RuntimeError('CUDA out of memory')"),
+        task("queued", name, "PENDING", at=20),
+        task("killed", name, "REVOKED", at=30, revoked=T0 + 31),
+        task("early", name, "STARTED", at=40),
+        task("plain", name, "SUCCESS", at=50, result="None"),
+        task("other", "acme.report", "STARTED", at=60),  # a bare progress key: not training
+    )
+    # The failed job's numbers are the last PROGRESS meta the console read while it ran.
+    metas = {"oom": progress_record(), "other": {"status": "PROGRESS", "result": {"progress": 5}}}
+    jobs = wf.training_jobs_frame(tasks, TRAINING, metas, NOW).set_index("uuid")
+    assert sorted(jobs.index) == ["early", "killed", "oom", "plain", "queued"]
+    assert jobs["state"].to_dict() == {
+        "plain": "SUCCESS", "early": "STARTED", "killed": "REVOKED", "queued": "PENDING",
+        "oom": "FAILURE",
+    }  # fmt: skip
+    assert jobs.loc["oom", ["progress", "loss", "accuracy", "source"]].tolist() == [
+        40.0, 0.7, 0.6, "backend"
+    ]  # fmt: skip
+    unseen = jobs.loc[["queued", "killed", "early", "plain"]]
+    assert unseen[["loss", "accuracy"]].isna().all().all()
+    assert unseen["source"].tolist() == ["not observed"] * 4
+    assert set(jobs["name"]) == {name}
+    assert wf.training_kpis(jobs, HOUR_AGO, NOW)["failed"] == 1
+
+
+def test_a_name_detected_once_stays_detected_after_its_task_is_gone():
+    first = frame(task("done", "jobs.optimise", result="{'loss': 0.3, 'accuracy': 0.9}"))
+    names = wf.training_names(first, TRAINING, {})
+    assert names == {"jobs.optimise"}
+    later = frame(task("next", "jobs.optimise", "PENDING", at=30), task("x", "acme.other", at=30))
+    assert wf.training_jobs_frame(later, TRAINING, {}, NOW).empty, "nothing in this frame says so"
+    jobs = wf.training_jobs_frame(later, TRAINING, {}, NOW, names)
+    assert jobs[["uuid", "state", "source"]].values.tolist() == [
+        ["next", "PENDING", "not observed"]
+    ]
+    memory = wf.KnownNames(limit=2)
+    assert memory.add(names) == {"jobs.optimise"}
+    assert memory.names == {"jobs.optimise"}, "remembered across refreshes"
+    assert memory.add(["a", "b"]) == {"a", "b"}, "bounded: the oldest name goes first"
+
+
+def test_detection_needs_loss_or_accuracy_not_a_bare_progress_key():
+    tasks = frame(
+        task("p", "acme.copy", "STARTED"), task("r", "acme.copy2", result="{'progress': 100}")
+    )
+    metas = {"p": {"status": "PROGRESS", "result": {"progress": 50}}}
+    assert wf.training_names(tasks, TRAINING, metas) == set()
+    assert wf.training_jobs_frame(tasks, TRAINING, metas, NOW).empty
+
+
+def test_a_job_takes_each_number_from_its_result_else_its_last_progress():
+    done = task("d", "ml.fit_model", result="{'model': 'm1', 'accuracy': 0.91}")
+    jobs = wf.training_jobs_frame(frame(done), TRAINING, {"d": progress_record(loss=0.4)}, NOW)
+    row = jobs.iloc[0]
+    assert (row["progress"], row["loss"], row["accuracy"], row["source"]) == (
+        100.0, 0.4, 0.91, "result"
+    )  # fmt: skip
+
+
+def test_training_candidates_read_the_known_names_running_tasks_first():
+    tasks = frame(
+        task("other", "acme.job", "STARTED", at=50), task("fit", "ml.fit_model", "STARTED", at=10)
+    )
+    assert wf.training_candidates(tasks, TRAINING) == ["other", "fit"]
+    assert wf.training_candidates(tasks, TRAINING, {"ml.fit_model"}, limit=1) == ["fit"]
 
 
 def test_training_candidates_are_running_tasks_matched_first_then_detect_limited():
@@ -300,6 +381,24 @@ def test_pipelines_out_of_range_are_left_out_but_running_ones_stay():
     assert sorted(set(stages["pipeline"])) == ["live", "new"]
 
 
+def test_a_stage_name_found_by_its_result_id_counts_in_every_state():
+    # The id is only in the result, which only a success has: the failed and the queued run
+    # of the same task are the pipeline's too (each its own run, named by its root id).
+    tasks = frame(
+        task("ok", "acme.ingest", result="{'pipeline_id': 'p1', 'records': 7}"),
+        task("bad", "acme.ingest", "FAILURE", at=10),
+        task("wait", "acme.ingest", "PENDING", at=20),
+        task("x", "acme.unrelated", "FAILURE", at=30),
+    )
+    stages = wf.pipeline_stages_frame(tasks, ETL)
+    mine = stages.dropna(subset=["uuid"]).set_index("uuid")
+    assert sorted(mine.index) == ["bad", "ok", "wait"]
+    assert mine[["pipeline", "stage", "state"]].loc[["ok", "bad", "wait"]].values.tolist() == [
+        ["p1", "ingest", "SUCCESS"], ["bad", "ingest", "FAILURE"], ["wait", "ingest", "PENDING"]
+    ]  # fmt: skip
+    assert wf.pipelines_frame(stages, ETL).set_index("pipeline").loc["bad", "health"] == "unhealthy"
+
+
 HEALTH = [
     ("all good", 100.0, "healthy"),
     ("at the healthy line", 95.0, "healthy"),
@@ -393,6 +492,28 @@ def test_team_of_a_task_tag_first_then_members_then_unassigned():
     ]
     dropping = view('[views.t]\nkind = "team"\nunassigned = ""\n')
     assert wf.team_tasks_frame(tasks, dropping)["uuid"].tolist() == ["a", "b"]
+
+
+def test_a_team_members_queued_and_revoked_tasks_are_the_team_s_too():
+    # Before a worker takes it, a task has no worker tag: its name's team says whose it is.
+    search = {"worker": "w1@team-search", "routing_key": "jobs"}
+    unplaced = {"worker": None, "routing_key": "jobs"}  # on no worker yet, queue of no team
+    tasks = frame(
+        task("ok", "search.index", **search),
+        task("bad", "search.index", "FAILURE", at=5, **search),
+        task("queued", "search.index", "PENDING", at=10, **unplaced),
+        task("dropped", "search.index", "REVOKED", at=20, revoked=T0 + 21, **unplaced),
+        task("both", "shared.job", worker="w1@team-a"),
+        task("both2", "shared.job", worker="w2@team-b"),
+        task("both3", "shared.job", "PENDING", **unplaced),  # two teams run it: no guess
+    )
+    teams = wf.team_tasks_frame(tasks, TEAMS).set_index("uuid")["team"]
+    assert teams[["ok", "bad", "queued", "dropped"]].tolist() == ["search"] * 4
+    assert teams["both3"] == "(no team)"
+    dropping = view('[views.t]\nkind = "team"\nworkers = ["*@team-*"]\nunassigned = ""\n'
+                    'team = ["worker:team-([a-z]+)"]\n')  # fmt: skip
+    kept = wf.team_tasks_frame(tasks, dropping)
+    assert set(kept["uuid"]) == {"ok", "bad", "queued", "dropped", "both", "both2"}
 
 
 def workers(*rows) -> pd.DataFrame:
@@ -781,3 +902,18 @@ def test_a_down_backend_costs_one_read_then_rests_and_last_known_values_stay():
     cache.read(["run", "two"])
     assert len(backend.reads) == 3, "no new attempt within the ttl"
     assert set(cache.known()) == {"run", "two"}
+
+
+def test_meta_cache_keeps_the_last_progress_after_the_task_fails():
+    backend, clock = Backend({"job": progress_record(progress=30.0)}), Clock()
+    cache = wf.MetaCache(backend, ttl=1.0, clock=clock)
+    cache.read(["job"])
+    backend.records["job"] = progress_record(progress=60.0, loss=0.5)
+    clock.now += 1
+    cache.read(["job"])
+    # A failure overwrites the backend's record with the exception: the meta is gone there.
+    backend.records["job"] = {"status": "FAILURE", "result": {"exc_type": "RuntimeError"}}
+    clock.now += 1
+    assert cache.read(["job"]).metas["job"]["status"] == "FAILURE"
+    assert cache.progress() == {"job": progress_record(progress=60.0, loss=0.5)}
+    assert cache.progress(["job", "none"]) == {"job": progress_record(progress=60.0, loss=0.5)}
