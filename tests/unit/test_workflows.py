@@ -781,3 +781,11 @@ def test_a_down_backend_costs_one_read_then_rests_and_last_known_values_stay():
     cache.read(["run", "two"])
     assert len(backend.reads) == 3, "no new attempt within the ttl"
     assert set(cache.known()) == {"run", "two"}
+
+
+def test_workflows_and_the_tasks_frame_share_one_effective_state(recorded_frame):
+    # One definition: the Tasks table, its counts and every workflow view say the same state.
+    job = special("revoked_in_progress")
+    states = wf.effective_states(recorded_frame)
+    assert states.tolist() == recorded_frame["state"].fillna("UNKNOWN").tolist()
+    assert states[recorded_frame["uuid"] == job].tolist() == ["REVOKED"]
