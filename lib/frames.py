@@ -474,7 +474,8 @@ def queues_frame(
     """One row per queue: waiting messages, consumers, running tasks, recent rate and wait.
 
     Columns: queue, messages (from the broker), consumers (online workers consuming it),
-    workers, running (STARTED tasks routed to it), received_per_min (over ``rate_window``
+    workers, running (tasks routed to it in STARTED or a custom state such as PROGRESS, by
+    effective state: not a job revoked in it), received_per_min (over ``rate_window``
     seconds before ``now``), avg_wait (seconds, over tasks started in that window).
     """
     consumers: dict[str, list[str]] = {}
@@ -495,7 +496,7 @@ def queues_frame(
                 "messages": depths.get(name),
                 "consumers": len(consumers.get(name, [])),
                 "workers": ", ".join(sorted(consumers.get(name, []))),
-                "running": int((routed["state"] == "STARTED").sum()),
+                "running": int(_running(routed["state"]).sum()),
                 "received_per_min": len(recent) / (rate_window / 60.0),
                 "avg_wait": started["wait"].mean() if len(started) else np.nan,
             }
@@ -514,6 +515,16 @@ def queues_frame(
     )
     frame["messages"] = pd.to_numeric(frame["messages"], errors="coerce").astype("Int64")
     return frame
+
+
+#: Celery's own states; any other one a task reports (PROGRESS) is a custom state of a running task.
+BUILT_IN_STATES = states.ALL_STATES | {states.REJECTED, states.IGNORED}
+
+
+def _running(state: pd.Series) -> pd.Series:
+    """STARTED or a custom state (contract: running), from effective states."""
+    custom = state.notna() & ~state.isin(BUILT_IN_STATES)
+    return ((state == states.STARTED) | custom).fillna(False).astype(bool)
 
 
 def overview_kpis(

@@ -313,3 +313,19 @@ def test_recorded_job_terminated_mid_progress_reads_revoked():
     assert raw["state"] == "PROGRESS" and raw["revoked"], "the recording shows the Celery rule"
     row = frames.tasks_frame(recorded_tasks()).set_index("uuid").loc[uuid]
     assert (row["state"], row["flower_state"]) == ("REVOKED", "PROGRESS")
+
+
+def test_queue_running_counts_custom_states_but_not_a_terminated_job():
+    # Contract: running is STARTED or a custom state; a job terminated mid-PROGRESS is REVOKED.
+    workers = frames.workers_frame([{"hostname": "w2@h", "status": True}], {})
+    tasks = frames.tasks_frame(
+        [
+            task_payload("started", "STARTED", routing_key="ml"),
+            task_payload("training", "PROGRESS", routing_key="ml"),
+            {**TERMINATED_IN_PROGRESS, "routing_key": "ml"},
+            task_payload("done", "SUCCESS", routing_key="ml"),
+            task_payload("waiting", "RECEIVED", routing_key="ml"),
+        ]
+    )
+    df = frames.queues_frame({"ml": 0}, workers, tasks, NOW).set_index("queue")
+    assert df.loc["ml", "running"] == 2
