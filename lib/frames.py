@@ -158,10 +158,10 @@ def effective_state(state: object, revoked: object) -> str | None:
     says REVOKED for those; mapping them too costs nothing and covers a record merged out of
     order. SUCCESS and FAILURE rank above REVOKED for a reason: they are final, the worker
     stored that outcome in the result backend (which ``AsyncResult.state`` reports) and a
-    SUCCESS has a result. Flower sets ``revoked`` on them only when a revoke reached the
-    worker as the task was finishing (a terminate racing the end, or a task that survived
-    the signal) or after it: the task genuinely finished, so it keeps its outcome and stays
-    in the success and error counts.
+    SUCCESS has a result. Flower sets ``revoked`` on them only when a revoke raced the
+    task's end (a terminate arriving as it returned, or a task that caught the signal and
+    then returned or raised): it genuinely finished, its outcome is stored, so it keeps that
+    outcome and stays in the success and error counts (Celery's own ``AsyncResult`` agrees).
     """
     state = state if isinstance(state, str) else None  # pd.NA has no truth value: no `in`
     if state in KEEPS_OUTCOME or not _is_time(revoked):
