@@ -8,6 +8,10 @@ Definitions (DEVELOPERS.md): ``duration`` is Flower's ``runtime`` for successes 
 ``failed − started`` for failures; ``wait`` is ``started − sent`` (else ``started − received``);
 error rate = FAILURE ÷ (SUCCESS + FAILURE) over tasks finished in the window; percentiles use
 pandas' linear interpolation.
+
+The tasks frame's ``state`` is the *effective* state (``effective_state``): REVOKED when Flower
+marks a task revoked, whatever custom state outranks it; Flower's own state is ``flower_state``.
+Every table, filter, export and count reads ``state``, so they all agree.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from celery import states
 
 __all__ = [
     "TASK_COLUMNS",
     "TASK_TABLE_COLUMNS",
     "TASK_TIME_COLUMNS",
     "WORKER_COLUMNS",
+    "effective_state",
+    "effective_states",
     "filter_params",
     "filter_tasks",
     "overview_kpis",
@@ -70,6 +77,7 @@ TASK_COLUMNS = (
     "uuid",
     "name",
     "state",
+    "flower_state",
     "worker",
     "queue",
     "received",
@@ -99,7 +107,7 @@ TASK_COLUMNS = (
     "children",
 )
 #: The Tasks table: enough to scan and filter by eye; the task detail shows the rest.
-TASK_TABLE_COLUMNS = (*TASK_COLUMNS[:9], "retries", "args", "kwargs", "exception")
+TASK_TABLE_COLUMNS = (*TASK_COLUMNS[:10], "retries", "args", "kwargs", "exception")
 WORKER_COLUMNS = (
     "worker",
     "online",
@@ -119,6 +127,55 @@ WORKER_COLUMNS = (
     "version",
 )
 FINISHED = ("SUCCESS", "FAILURE")
+#: The states a revoke does not override: the worker had already stored this outcome.
+KEEPS_OUTCOME = FINISHED
+
+
+def effective_states(tasks: pd.DataFrame) -> pd.Series:
+    """Each task's effective state, from a frame's ``state`` and ``revoked`` columns.
+
+    REVOKED when ``revoked`` is set, unless the state is SUCCESS or FAILURE; otherwise the
+    state as it is (missing stays missing). Idempotent: a tasks frame's ``state`` already is
+    this. The rule and why: ``effective_state``.
+    """
+    state = tasks["state"].astype("string")
+    revoked = tasks["revoked"].notna().to_numpy(bool) & ~state.isin(KEEPS_OUTCOME).to_numpy(bool)
+    return state.mask(revoked, states.REVOKED)
+
+
+def effective_state(state: object, revoked: object) -> str | None:
+    """The effective state of one task: Flower's ``state`` and its ``revoked`` time.
+
+    REVOKED when the task was revoked (``revoked`` is a time: epoch seconds or a datetime),
+    whatever custom state outranks it; SUCCESS and FAILURE are kept; any other state, or
+    None, as it is.
+
+    Why: in ``celery.states.PRECEDENCE`` every custom state (PROGRESS) ranks above REVOKED,
+    so when a job is terminated mid-PROGRESS Flower's merge keeps PROGRESS and only sets
+    ``revoked`` (recorded in tests/fixtures/flower as ``revoked_in_progress``). The task is
+    not running any more: the contract's effective state says REVOKED. Built-in unfinished
+    states (PENDING, RECEIVED, STARTED, RETRY, REJECTED) rank below REVOKED, so Flower already
+    says REVOKED for those; mapping them too costs nothing and covers a record merged out of
+    order. SUCCESS and FAILURE rank above REVOKED for a reason: they are final, the worker
+    stored that outcome in the result backend (which ``AsyncResult.state`` reports) and a
+    SUCCESS has a result. Flower sets ``revoked`` on them only when a revoke raced the
+    task's end (a terminate arriving as it returned, or a task that caught the signal and
+    then returned or raised): it genuinely finished, its outcome is stored, so it keeps that
+    outcome and stays in the success and error counts (Celery's own ``AsyncResult`` agrees).
+    """
+    state = state if isinstance(state, str) else None  # pd.NA has no truth value: no `in`
+    if state in KEEPS_OUTCOME or not _is_time(revoked):
+        return state
+    return states.REVOKED
+
+
+def _is_time(value: object) -> bool:
+    """True for what the tasks frame reads as a time: a datetime or epoch seconds (not NaN)."""
+    if isinstance(value, datetime):
+        return not pd.isna(value)  # NaT is a datetime too
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return False
+    return not np.isnan(float(pd.to_numeric(value, errors="coerce")))
 
 
 def tasks_frame(tasks: Iterable[Mapping]) -> pd.DataFrame:
@@ -146,6 +203,8 @@ def tasks_frame(tasks: Iterable[Mapping]) -> pd.DataFrame:
     frame["duration"] = np.where(is_success, runtime, np.where(is_failure, failed_for, np.nan))
     queued_from = frame["sent"].fillna(frame["received"])
     frame["wait"] = (frame["started"] - queued_from).dt.total_seconds()
+    frame["flower_state"] = frame["state"]
+    frame["state"] = effective_states(frame)
     return frame[list(TASK_COLUMNS)]
 
 
@@ -415,7 +474,8 @@ def queues_frame(
     """One row per queue: waiting messages, consumers, running tasks, recent rate and wait.
 
     Columns: queue, messages (from the broker), consumers (online workers consuming it),
-    workers, running (STARTED tasks routed to it), received_per_min (over ``rate_window``
+    workers, running (tasks routed to it in STARTED or a custom state such as PROGRESS, by
+    effective state: not a job revoked in it), received_per_min (over ``rate_window``
     seconds before ``now``), avg_wait (seconds, over tasks started in that window).
     """
     consumers: dict[str, list[str]] = {}
@@ -436,7 +496,7 @@ def queues_frame(
                 "messages": depths.get(name),
                 "consumers": len(consumers.get(name, [])),
                 "workers": ", ".join(sorted(consumers.get(name, []))),
-                "running": int((routed["state"] == "STARTED").sum()),
+                "running": int(_running(routed["state"]).sum()),
                 "received_per_min": len(recent) / (rate_window / 60.0),
                 "avg_wait": started["wait"].mean() if len(started) else np.nan,
             }
@@ -455,6 +515,16 @@ def queues_frame(
     )
     frame["messages"] = pd.to_numeric(frame["messages"], errors="coerce").astype("Int64")
     return frame
+
+
+#: Celery's own states; any other one a task reports (PROGRESS) is a custom state of a running task.
+BUILT_IN_STATES = states.ALL_STATES | {states.REJECTED, states.IGNORED}
+
+
+def _running(state: pd.Series) -> pd.Series:
+    """STARTED or a custom state (contract: running), from effective states."""
+    custom = state.notna() & ~state.isin(BUILT_IN_STATES)
+    return ((state == states.STARTED) | custom).fillna(False).astype(bool)
 
 
 def overview_kpis(

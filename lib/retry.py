@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.errors import ConsoleError
+from lib.frames import effective_state
 
 __all__ = ["RETRYABLE_STATES", "OriginalCall", "RetryRefused", "original_call"]
 
@@ -49,7 +50,8 @@ class OriginalCall:
 
 def original_call(task: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> OriginalCall:
     """The call to re-send for ``task`` (a Flower task object); raise ``RetryRefused`` if unsure."""
-    state = task.get("state")
+    # The state the console shows: a job terminated mid-PROGRESS is REVOKED, so retryable.
+    state = effective_state(task.get("state"), task.get("revoked"))
     if state not in RETRYABLE_STATES:
         raise RetryRefused(
             f"Task is {state or 'in an unknown state'}: only failed, revoked or succeeded "

@@ -409,6 +409,12 @@ def task_detail(
     cols = st.columns(5)
     for col, field in zip(cols, ("name", "state", "worker", "queue", "retries"), strict=True):
         col.metric(field.capitalize(), _text(row[field]))
+    if _text(row["flower_state"]) != _text(row["state"]):
+        st.caption(
+            f"Flower's state: {md_escape(_text(row['flower_state']))}, with a revoked time. "
+            "Celery ranks custom states above REVOKED, so Flower keeps the state the task was "
+            "in when it was stopped; the console counts it as REVOKED."
+        )
     times = {f: row[f] for f in TIMES if pd.notna(row[f])}
     st.dataframe(pd.DataFrame([times]), hide_index=True) if times else st.caption("No timestamps.")
     st.caption(

@@ -6,8 +6,9 @@ which bounds and caches the result-backend reads the training and chain views ne
 
 Invariants and definitions:
 
-* A task whose ``revoked`` time is set counts as REVOKED unless it finished (Flower keeps a
-  job terminated mid-PROGRESS in ``PROGRESS``: custom states outrank REVOKED).
+* A task's state is its effective state (``frames.effective_state``): REVOKED when its
+  ``revoked`` time is set unless it succeeded or failed (Flower keeps a job terminated
+  mid-PROGRESS in ``PROGRESS``: custom states outrank REVOKED).
 * Running = started, not finished, not revoked. Runtime is the frame's ``duration``
   (finished tasks); ``elapsed`` is ``now - started`` for running ones.
 * A job is a job in every state: once any task of a name is detected as training (a
@@ -40,6 +41,7 @@ import numpy as np
 import pandas as pd
 from celery import states as celery_states
 
+from lib import frames
 from lib.errors import ConsoleError
 from lib.workflow_config import Source, View, extract_ids, parse_literal, progress_meta
 
@@ -88,9 +90,8 @@ STAGE_COLUMNS += ["started", "finished", "runtime", "records", "errors", "root_i
 
 
 def effective_states(frame: pd.DataFrame) -> pd.Series:
-    """Each task's state, REVOKED when ``revoked`` is set and the task did not finish."""
-    state = frame["state"].astype("string").fillna("UNKNOWN")
-    return state.mask(frame["revoked"].notna() & ~state.isin(["SUCCESS", "FAILURE"]), "REVOKED")
+    """Each task's effective state (``frames.effective_states``); UNKNOWN when Flower has none."""
+    return frames.effective_states(frame).fillna("UNKNOWN")
 
 
 def _running(frame: pd.DataFrame, states: pd.Series) -> pd.Series:
@@ -804,9 +805,7 @@ def _node_row(row: Mapping, node: str, depth: int, role: str, notes: list[str], 
 
 
 def _state(row: Mapping) -> str:
-    state = row.get("state") if isinstance(row.get("state"), str) else "UNKNOWN"
-    revoked = pd.notna(row.get("revoked")) and state not in ("SUCCESS", "FAILURE")
-    return "REVOKED" if revoked else state
+    return frames.effective_state(row.get("state"), row.get("revoked")) or "UNKNOWN"
 
 
 def workflow_summary(tree: pd.DataFrame) -> dict:

@@ -10,8 +10,9 @@ import pyarrow as pa
 import pytest
 
 from lib import frames
+from lib.export import csv_bytes
 from tests import factories
-from tests.recorded import recorded_tasks
+from tests.recorded import recorded_tasks, special
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp()
@@ -233,3 +234,98 @@ def test_queues_frame_counts_consumers_running_and_rate():
     assert df.loc["ml", "running"] == 1
     assert df.loc["default", "received_per_min"] == pytest.approx(3 / 10)
     assert df.loc["default", "avg_wait"] == pytest.approx(1.0)
+
+
+# -- effective state (issue 10, point 4) -----------------------------------------------------
+
+#: Celery ranks custom states above REVOKED, so Flower keeps a job terminated mid-PROGRESS in
+#: PROGRESS with its ``revoked`` time set (recorded: tests/fixtures/flower, revoked_in_progress).
+TERMINATED_IN_PROGRESS = task_payload("job", "PROGRESS", revoked=T0 - 30, timestamp=T0 - 30)
+#: One payload of another shape sends a whole batch through the Python reader.
+ODD = {"uuid": "odd", "args": [1, 2]}
+
+
+@pytest.mark.parametrize("extra", [[], [ODD]], ids=["arrow-reader", "python-reader"])
+def test_a_task_revoked_in_a_custom_state_reads_revoked(extra):
+    df = frames.tasks_frame([TERMINATED_IN_PROGRESS, *extra]).set_index("uuid")
+    assert df.loc["job", "state"] == "REVOKED"
+    assert df.loc["job", "flower_state"] == "PROGRESS"
+    assert df.loc["job", "revoked"] == pd.Timestamp(T0 - 30, unit="s", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("flower_state", "revoked", "expected"),
+    [
+        ("PROGRESS", T0 - 30, "REVOKED"),
+        ("STARTED", T0 - 30, "REVOKED"),
+        ("REVOKED", T0 - 30, "REVOKED"),
+        ("SUCCESS", T0 - 30, "SUCCESS"),
+        ("FAILURE", T0 - 30, "FAILURE"),
+        (None, T0 - 30, "REVOKED"),
+        ("PROGRESS", None, "PROGRESS"),
+        ("STARTED", None, "STARTED"),
+        ("PROGRESS", "not a time", "PROGRESS"),
+        (None, None, None),
+    ],
+    ids=[
+        "custom-revoked",
+        "started-revoked",
+        "revoked",
+        "success-keeps-its-result",
+        "failure-keeps-its-error",
+        "no-state-revoked",
+        "custom-running",
+        "started-running",
+        "unreadable-revoked-time",
+        "nothing-known",
+    ],
+)
+def test_effective_state_rule(flower_state, revoked, expected):
+    payload = task_payload("t", flower_state, revoked=revoked)
+    row = frames.tasks_frame([payload]).iloc[0]
+    got = None if pd.isna(row["state"]) else row["state"]
+    assert got == expected
+    assert (None if pd.isna(row["flower_state"]) else row["flower_state"]) == flower_state
+    # The one rule for a single payload (retry, workflow trees) gives the same answer.
+    assert frames.effective_state(flower_state, revoked) == expected
+
+
+def test_filters_and_deep_link_use_the_effective_state():
+    tasks = [TERMINATED_IN_PROGRESS, task_payload("run", "PROGRESS"), task_payload("r", "REVOKED")]
+    df = frames.tasks_frame(tasks)
+    wanted = frames.filter_params({"state": ["revoked"]})["state"]
+    assert sorted(frames.filter_tasks(df, states=wanted)["uuid"]) == ["job", "r"]
+    assert list(frames.filter_tasks(df, states=["PROGRESS"])["uuid"]) == ["run"]
+
+
+def test_table_and_csv_have_the_effective_and_flowers_state_side_by_side():
+    for columns in (frames.TASK_COLUMNS, frames.TASK_TABLE_COLUMNS):
+        assert columns[columns.index("state") + 1] == "flower_state"
+    table = frames.tasks_frame([TERMINATED_IN_PROGRESS])[list(frames.TASK_TABLE_COLUMNS)]
+    header, row = csv_bytes(table).decode().splitlines()[:2]
+    assert header.split(",")[2:4] == ["state", "flower_state"]
+    assert row.split(",")[2:4] == ["REVOKED", "PROGRESS"]
+
+
+def test_recorded_job_terminated_mid_progress_reads_revoked():
+    uuid = special("revoked_in_progress")
+    raw = next(t for t in recorded_tasks() if t["uuid"] == uuid)
+    assert raw["state"] == "PROGRESS" and raw["revoked"], "the recording shows the Celery rule"
+    row = frames.tasks_frame(recorded_tasks()).set_index("uuid").loc[uuid]
+    assert (row["state"], row["flower_state"]) == ("REVOKED", "PROGRESS")
+
+
+def test_queue_running_counts_custom_states_but_not_a_terminated_job():
+    # Contract: running is STARTED or a custom state; a job terminated mid-PROGRESS is REVOKED.
+    workers = frames.workers_frame([{"hostname": "w2@h", "status": True}], {})
+    tasks = frames.tasks_frame(
+        [
+            task_payload("started", "STARTED", routing_key="ml"),
+            task_payload("training", "PROGRESS", routing_key="ml"),
+            {**TERMINATED_IN_PROGRESS, "routing_key": "ml"},
+            task_payload("done", "SUCCESS", routing_key="ml"),
+            task_payload("waiting", "RECEIVED", routing_key="ml"),
+        ]
+    )
+    df = frames.queues_frame({"ml": 0}, workers, tasks, NOW).set_index("queue")
+    assert df.loc["ml", "running"] == 2

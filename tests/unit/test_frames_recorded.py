@@ -24,7 +24,11 @@ def df(raw) -> pd.DataFrame:
 
 def test_one_row_per_task_with_flowers_states(raw, df):
     assert len(df) == len(raw)
-    assert Counter(df["state"]) == Counter(t["state"] for t in raw)
+    assert Counter(df["flower_state"]) == Counter(t["state"] for t in raw)
+    # Effective state: REVOKED when Flower marks a task revoked, unless it succeeded or failed.
+    for t in raw:
+        revoked = t["revoked"] is not None and t["state"] not in ("SUCCESS", "FAILURE")
+        assert df.loc[t["uuid"], "state"] == ("REVOKED" if revoked else t["state"])
 
 
 def test_durations_follow_the_definition(raw, df):

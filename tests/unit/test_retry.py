@@ -74,3 +74,12 @@ def test_doubtful_calls_are_refused(change, says):
     assert says in str(err.value)
     if "args" in change or "kwargs" in change:
         assert "result_extended" in str(err.value), "the refusal says what to change"
+
+
+def test_a_job_terminated_mid_progress_is_retried_as_revoked():
+    # Flower keeps a terminated job in its custom state (PROGRESS) with ``revoked`` set; the
+    # console shows it REVOKED, so Retry treats it as revoked too.
+    call = original_call(failed(state="PROGRESS", revoked=1795313463.5))
+    assert call.name == "demo.echo"
+    with pytest.raises(RetryRefused, match="Task is PROGRESS"):
+        original_call(failed(state="PROGRESS", revoked=None))

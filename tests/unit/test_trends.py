@@ -88,7 +88,9 @@ def test_bucket_starts_cover_the_range_on_the_utc_grid():
         (task("st", "STARTED", received=T0 - 60, timestamp=T0 - 5), T0 - 60),
         (task("p", "PENDING", received=None, timestamp=T0 - 70, sent=T0 - 71), T0 - 70),
         (task("p2", "PENDING", received=None, timestamp=None, sent=T0 - 80), T0 - 80),
-        (task("c", "PROGRESS", received=T0 - 90, revoked=T0 - 3), T0 - 90),
+        (task("c", "PROGRESS", received=T0 - 90), T0 - 90),
+        # Terminated mid-PROGRESS: Flower keeps PROGRESS, the effective state is REVOKED.
+        (task("cr", "PROGRESS", received=T0 - 90, revoked=T0 - 3), T0 - 3),
         (task("u", None, received=T0 - 100), T0 - 100),
         (task("n", "STARTED", sent=None, received=None, started=None, timestamp=None), None),
     ],
@@ -102,6 +104,7 @@ def test_bucket_starts_cover_the_range_on_the_utc_grid():
         "pending-at-timestamp",
         "pending-at-sent",
         "custom-state-at-received",
+        "custom-state-revoked-at-revoked",
         "unknown-state-at-received",
         "no-times-unplaced",
     ],
@@ -228,6 +231,21 @@ def test_window_summary_by_hand():
         "finished": 5,
         "failure_rate": 40.0,
     }
+
+
+def test_a_job_terminated_mid_progress_counts_as_revoked_when_it_was_revoked():
+    # Received long before the range, terminated inside it: Flower still says PROGRESS.
+    job = task("job", "PROGRESS", received=T0 - 7200, started=T0 - 7100, revoked=T0 - 100)
+    running = task("run", "PROGRESS", received=T0 - 50)
+    window = trends.window_frame(frames.tasks_frame([job, running]), START, NOW)
+    assert dict(zip(window["uuid"], window["state"], strict=True)) == {
+        "job": "REVOKED",
+        "run": "PROGRESS",
+    }
+    got = trends.state_trend_frame(window, START, NOW, MINUTE)
+    nonzero = {(b, s): n for b, s, n in got.itertuples(index=False) if n}
+    assert nonzero == {(ts(120), "REVOKED"): 1, (ts(60), "PROGRESS"): 1}
+    assert trends.window_summary(window)["tasks"] == 2
 
 
 # -- runtimes, waits, workers ----------------------------------------------------------------
@@ -364,10 +382,18 @@ def test_name_none_is_unknown_not_dropped():
 FINISH_KEY = {"SUCCESS": "succeeded", "FAILURE": "failed", "REVOKED": "revoked"}
 
 
+def plain_state(t: dict) -> str | None:
+    """The contract's effective state, restated: revoked unless it succeeded or failed."""
+    if t.get("revoked") is not None and t.get("state") not in ("SUCCESS", "FAILURE"):
+        return "REVOKED"
+    return t.get("state")
+
+
 def plain_place(t: dict) -> float | None:
     """The placement rule, restated without pandas."""
-    if t.get("state") in FINISH_KEY:
-        return t.get(FINISH_KEY[t["state"]]) or t.get("timestamp")
+    state = plain_state(t)
+    if state in FINISH_KEY:
+        return t.get(FINISH_KEY[state]) or t.get("timestamp")
     return t.get("received") or t.get("timestamp") or t.get("sent")
 
 
@@ -423,7 +449,7 @@ def test_recorded_flower_counts_equal_plain_python():
     for t in raw:
         at = plain_place(t)
         if at is not None and start.timestamp() <= at < end.timestamp():
-            expected[(math.floor(at / 60) * 60, t["state"])] += 1
+            expected[(math.floor(at / 60) * 60, plain_state(t))] += 1
     counted = {(b.timestamp(), s): n for b, s, n in got.itertuples(index=False) if n}
     assert counted == dict(expected)
     done = [t for t in raw if t["state"] in ("SUCCESS", "FAILURE")]

@@ -917,3 +917,11 @@ def test_meta_cache_keeps_the_last_progress_after_the_task_fails():
     assert cache.read(["job"]).metas["job"]["status"] == "FAILURE"
     assert cache.progress() == {"job": progress_record(progress=60.0, loss=0.5)}
     assert cache.progress(["job", "none"]) == {"job": progress_record(progress=60.0, loss=0.5)}
+
+
+def test_workflows_and_the_tasks_frame_share_one_effective_state(recorded_frame):
+    # One definition: the Tasks table, its counts and every workflow view say the same state.
+    job = special("revoked_in_progress")
+    states = wf.effective_states(recorded_frame)
+    assert states.tolist() == recorded_frame["state"].fillna("UNKNOWN").tolist()
+    assert states[recorded_frame["uuid"] == job].tolist() == ["REVOKED"]
