@@ -1,11 +1,15 @@
 """Sensitive values in task data, masked before anything reaches a page or a CSV.
 
-Task args, kwargs and results are Python repr text written by producers. Values are masked
+Task args, kwargs and results are Python repr text written by producers; exceptions and
+tracebacks are text written by whatever failed, and client libraries put the URL they used,
+credentials included, in their messages. Values are masked
 when their key looks sensitive (``password``, ``token``, ``api_key``... — the list is
 configurable), when they are credentials inside a URL (``redis://user:pw@host``), a bearer or
 basic authorization value, or a number that looks like a payment card (13–19 digits passing
 the Luhn check). Masking is a display rule: the synced store keeps the real text, so Retry
 still sends the original arguments and an admin can reveal one task's values (audited).
+Exception and traceback text is never needed unmasked for an action, so it is masked in the
+same early pass: error messages, signatures and groups are built from the masked text.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ DEFAULT_SENSITIVE_KEYS = (
     "authorization",
     "cookie",
 )
-#: The columns that carry what producers sent and tasks returned.
-MASKED_COLUMNS = ("args", "kwargs", "result")
+#: The columns that carry what producers sent, tasks returned and failures said (issue 10).
+MASKED_COLUMNS = ("args", "kwargs", "result", "exception", "traceback")
 _QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
 _URL_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)[^\s@/'\"]+(?=@)", re.I)
 _AUTH_SCHEME = re.compile(r"\b(?P<head>(?:bearer|basic)\s+)[A-Za-z0-9._~+/=\-]{6,}", re.I)
@@ -85,7 +89,7 @@ def _trigger(keys: tuple[str, ...]) -> re.Pattern:
 
 
 def mask_frame(frame: pd.DataFrame, keys: Iterable[str] = DEFAULT_SENSITIVE_KEYS) -> pd.DataFrame:
-    """A copy of a tasks frame with args, kwargs and result masked."""
+    """A copy of a tasks frame with args, kwargs, result, exception and traceback masked."""
     keys = tuple(sorted({k.lower() for k in keys if k}))
     trigger = _trigger(keys).pattern
     out = frame.copy()
