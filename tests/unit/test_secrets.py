@@ -182,3 +182,15 @@ def test_a_flower_error_carrying_a_password_is_scrubbed_from_the_log(caplog, tmp
     assert "poll failed" in caplog.text
     assert PASSWORD not in caplog.text
     assert all(PASSWORD not in r.getMessage() for r in caplog.records)
+
+
+def test_the_audit_log_never_stores_a_known_secret(tmp_path):
+    """An action's outcome is Flower's answer, which may echo a URL with the broker password."""
+    from lib.audit import AuditLog
+
+    redact.protect([PASSWORD])
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    row = audit.record_intent("op-1", "ann", "operator", "revoke", ["t1"], {}, 1)
+    audit.record_outcome(row, "failed", f"Flower said: redis://:{PASSWORD}@redis:6379/0 down")
+    assert PASSWORD not in audit.frame().to_csv()
+    assert PASSWORD.encode() not in (tmp_path / "audit.sqlite3").read_bytes()
