@@ -41,7 +41,8 @@ MIN_POLL_SECONDS = 1.0
 DEFAULT_BULK_LIMIT = 500
 #: ``user:password@`` at the start of a URL, after its scheme if it has one. ``urlsplit`` alone
 #: misreads ``admin:pw@flower:5555`` (scheme ``admin``), which is how such passwords leaked.
-_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.\-]*://)?(?P<userinfo>[^/?#@\s]*)@", re.I)
+#: Up to the authority's last ``@``, as ``urlsplit`` reads it: a raw ``@`` in a password stays in.
+_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.\-]*://)?(?P<userinfo>[^/?#\s]*)@", re.I)
 OFF_WORDS = {"off", "false", "0", "no", "disabled"}
 ON_WORDS = {"on", "true", "1", "yes", "enabled", ""}
 NAMES = (

@@ -125,8 +125,16 @@ def test_csv_export_scrubs_known_secrets_in_every_text_cell():
         ("CELERY_BROKER_URL", "user:s3cret@redis:6379/0", "s3cret"),
         ("CELERY_RESULT_BACKEND", ":s3cret@redis:6379/1", "s3cret"),
         ("CELERY_BROKER_URL", "user:p%40ss@redis:6379/0", "p@ss"),
+        ("CELERY_BROKER_URL", "user:p@ss@redis:6379/0", "p@ss"),
     ],
-    ids=["flower-no-scheme", "flower-bad-scheme", "broker-no-scheme", "backend-no-user", "encoded"],
+    ids=[
+        "flower-no-scheme",
+        "flower-bad-scheme",
+        "broker-no-scheme",
+        "backend-no-user",
+        "encoded",
+        "raw-at",
+    ],
 )
 def test_settings_error_never_shows_a_scheme_less_password(name, value, password):
     with pytest.raises(SettingsError) as err:
@@ -135,6 +143,7 @@ def test_settings_error_never_shows_a_scheme_less_password(name, value, password
     assert name in message
     assert password not in message
     assert password.replace("@", "%40") not in message
+    assert "ss@" not in message, "no part of the password either"
 
 
 @pytest.mark.parametrize(
