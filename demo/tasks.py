@@ -434,3 +434,18 @@ def fit_model(
 
 
 __all__ += ["fit_model"]
+
+
+@app.task(name="demo.call_service")
+def call_service(
+    url: str = "https://api.internal/v1", user: str = "svc", password: str = "", token: str = ""
+) -> None:
+    """Fail as client libraries do: the error message carries the credentials that were used.
+
+    The console must mask them in the exception and traceback it shows (issue 10, point 6).
+    """
+    scheme, _, rest = url.partition("://")
+    raise ConnectionError(f"could not reach {scheme}://{user}:{password}@{rest} (token={token})")
+
+
+__all__ += ["call_service"]

@@ -32,6 +32,8 @@ from typing import Any
 
 import pandas as pd
 
+from lib.redact import SCRUBBER
+
 __all__ = ["OUTCOMES", "AuditLog", "AuditRow", "DuplicateOperation"]
 
 #: What can happen to an action. NULL in the table means "outcome unknown".
@@ -177,11 +179,12 @@ class AuditLog:
         """Complete a row once; a second completion is ignored (the first answer stands)."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
+        said = SCRUBBER(message)  # Flower's answer may echo a URL with a password: never keep it
         with self._lock, self._connect() as db:
             db.execute(
                 "UPDATE audit SET finished_at = ?, outcome = ?, http_status = ?, message = ?,"
                 " links = ? WHERE id = ? AND outcome IS NULL",
-                (time.time(), outcome, http_status, message, json.dumps(dict(links or {})), row_id),
+                (time.time(), outcome, http_status, said, json.dumps(dict(links or {})), row_id),
             )
 
     def row(self, row_id: int) -> AuditRow | None:

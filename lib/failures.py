@@ -19,7 +19,9 @@ and letters) ``<hex>``, absolute paths ``<path>``, hosts (IPv4, ``[IPv6]``, ``na
 Invariants: one row per FAILURE task in ``failures_frame``; a group is (category, exception
 type, signature) and its ``group_id`` depends on nothing else, so the same failure gets the
 same id in any range, session or process; group counts sum to the failures counted; shares
-are percents of those failures. Exception text is untrusted: nothing here renders it.
+are percents of those failures. Exception text is untrusted: nothing here renders it. It
+arrives masked (``redact.mask_frame`` masks exception and traceback in the monitor's frame), so
+messages, signatures and samples never carry a credential the failure put in its message.
 """
 
 from __future__ import annotations
@@ -343,7 +345,7 @@ def error_groups_frame(failures: pd.DataFrame) -> pd.DataFrame:
     Columns: category, exception_type, signature, count, share (percent of ``failures``),
     first_seen, last_seen, task_names, queues, workers (sorted, comma-separated, ``(unknown)``
     for missing, at most 10 then "+N more"), sample_task (uuid of the group's latest failure),
-    sample_message (its message, raw), group_id.
+    sample_message (its message, as masked in ``tasks``), group_id.
     """
     if failures.empty:
         return pd.DataFrame(

@@ -22,7 +22,7 @@ from lib import frames
 from lib.broker import BrokerProbe
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
-from lib.redact import mask_frame
+from lib.redact import mask_frame, protect
 from lib.settings import Settings
 from lib.sync import Progress, TaskSync
 
@@ -83,6 +83,7 @@ class ClusterMonitor:
 
     def __init__(self, settings: Settings, client: FlowerClient | None = None, clock=time.time):
         self.settings = settings
+        protect(settings.secrets)  # before anything reads the cluster, logs or builds a frame
         self.client = client or FlowerClient.from_settings(settings)
         self.sync = TaskSync(self.client, clock=clock)
         self.probe = BrokerProbe(settings.broker_url) if settings.broker_url else None

@@ -10,22 +10,25 @@ from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environm
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
 half-built ``Settings`` but one ``SettingsError`` naming every variable that is wrong; credentials
-never reach a string meant for the screen (``redact_url``).
+never reach a string meant for the screen: ``redact_url`` drops them from a URL, with or without a
+scheme, and the ``SettingsError`` text is scrubbed of every password found in the raw values
+(it is made before any ``Settings`` exists, so ``Settings.secrets`` can't help there).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from lib.errors import SettingsError
-from lib.redact import DEFAULT_SENSITIVE_KEYS
+from lib.redact import DEFAULT_SENSITIVE_KEYS, scrub
 
-__all__ = ["Settings", "load_settings", "redact_url"]
+__all__ = ["Settings", "load_settings", "redact_url", "url_password"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +40,10 @@ DEFAULT_POLL_SECONDS = 10.0
 MIN_POLL_SECONDS = 1.0
 #: The most tasks one bulk action may touch: a slip of the filter must not revoke everything.
 DEFAULT_BULK_LIMIT = 500
+#: ``user:password@`` at the start of a URL, after its scheme if it has one. ``urlsplit`` alone
+#: misreads ``admin:pw@flower:5555`` (scheme ``admin``), which is how such passwords leaked.
+#: Up to the authority's last ``@``, as ``urlsplit`` reads it: a raw ``@`` in a password stays in.
+_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.\-]*://)?(?P<userinfo>[^/?#\s]*)@", re.I)
 OFF_WORDS = {"off", "false", "0", "no", "disabled"}
 ON_WORDS = {"on", "true", "1", "yes", "enabled", ""}
 NAMES = (
@@ -84,13 +91,14 @@ class Settings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Every secret value in this configuration, for scrubbing text before it is shown."""
+        """Every secret value in this configuration, for scrubbing text before it is shown.
+
+        Flower's password and the password of every URL setting (as written and decoded).
+        """
         found = [self.flower_auth[1]] if self.flower_auth else []
-        for url in (self.broker_url, self.result_backend):
-            password = urlsplit(url).password if url else None
-            if password:
-                found.append(password)
-        return tuple(s for s in found if s)
+        urls = (getattr(self, f.name) for f in fields(self))
+        found += _with_decoded(url_password(url) for url in urls if isinstance(url, str))
+        return tuple(dict.fromkeys(s for s in found if s))
 
 
 def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> Settings:
@@ -131,14 +139,24 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         audit_retention_days=take("OPS_AUDIT_RETENTION_DAYS", _retention_days, None),
     )
     if problems:
-        raise SettingsError(
-            "The console's configuration has a problem — " + "; ".join(problems) + "."
-        )
+        message = "The console's configuration has a problem — " + "; ".join(problems) + "."
+        raise SettingsError(scrub(message, _raw_secrets(raw)))
     return settings
+
+
+def url_password(url: str) -> str | None:
+    """The password in ``url``'s ``user:password@``, with or without a scheme; else None."""
+    found = _USERINFO.match(url.strip())
+    if not found or ":" not in found["userinfo"]:
+        return None
+    return found["userinfo"].partition(":")[2] or None
 
 
 def redact_url(url: str) -> str:
     """``url`` with any user and password removed (host, port, path and query kept)."""
+    found = _USERINFO.match(url)
+    if found and not found["scheme"]:  # no scheme: urlsplit would not see the credentials
+        return url[found.end() :]
     parts = urlsplit(url)
     if not (parts.username or parts.password):
         return url
@@ -146,6 +164,20 @@ def redact_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _raw_secrets(raw: Mapping[str, str]) -> list[str]:
+    """Passwords in the raw values, for a message made before any ``Settings`` exists."""
+    found = [url_password(value) for value in raw.values()]
+    user, sep, password = raw.get("FLOWER_BASIC_AUTH", "").partition(":")
+    # Without the colon the whole value may well be the password: never print it either.
+    found.append(password if sep else user)
+    return _with_decoded(s for s in found if s)
+
+
+def _with_decoded(secrets: Iterable[str | None]) -> list[str]:
+    """Each secret as written and percent-decoded: an error message may carry either."""
+    return [form for s in secrets if s for form in dict.fromkeys((s, unquote(s)))]
 
 
 def _merge(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> dict[str, str]:

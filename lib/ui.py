@@ -27,7 +27,7 @@ from lib.broker import ResultBackend
 from lib.errors import ConsoleError, FlowerNotFound, SettingsError
 from lib.export import csv_bytes
 from lib.monitor import ClusterMonitor, Reading
-from lib.redact import mask_frame
+from lib.redact import SCRUBBER, mask_frame, protect
 from lib.settings import Settings, load_settings
 
 __all__ = [
@@ -69,11 +69,13 @@ def get_settings() -> Settings:
     """The configuration, or one clear error on screen and a stopped script."""
     try:
         secrets = dict(st.secrets) if _has_secrets() else {}
-        return load_settings(os.environ, secrets)
+        settings = load_settings(os.environ, secrets)
     except SettingsError as exc:
-        st.error(str(exc), icon="⚙️")
+        st.error(SCRUBBER(str(exc)), icon="⚙️")  # load_settings scrubbed the raw values
         st.stop()
         raise  # st.stop() raises; this line is for type checkers
+    protect(settings.secrets)
+    return settings
 
 
 def _has_secrets() -> bool:
@@ -136,7 +138,7 @@ def user_book(settings: Settings) -> UserBook:
         extra = {k: st.secrets[k] for k in ("users", "oidc") if _has_secrets() and k in st.secrets}
         return load_users(settings.users_file, _plain_dict(extra))
     except SettingsError as exc:
-        st.error(str(exc), icon="⚙️")
+        st.error(SCRUBBER(str(exc)), icon="⚙️")
         st.stop()
         raise
 
@@ -204,8 +206,12 @@ def _log_out() -> None:
 
 
 def md_escape(text: str) -> str:
-    """``text`` safe inside markdown: task data and Flower's words are never markup."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", str(text))
+    """``text`` safe inside markdown: task data and Flower's words are never markup.
+
+    Every message built from an exception goes through here, so the console's secrets are
+    scrubbed here too.
+    """
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", SCRUBBER(str(text)))
 
 
 #: Set by app.py on every run; missing when Streamlit ran a pages/ file on its own.
@@ -424,7 +430,7 @@ def task_detail(
     for field in ("args", "kwargs", "result", "exception", "traceback"):
         if pd.notna(row[field]) and row[field] != "":
             st.text(field)
-            st.code(row[field], language=None, wrap_lines=True)
+            st.code(SCRUBBER(row[field]), language=None, wrap_lines=True)
     lineage = frames.task_lineage(one, task_id)  # ids only: masking leaves them as they are
     if desk is not None:
         retries = desk.audit.retry_links(task_id)

@@ -73,3 +73,12 @@ def live_env(cluster, monkeypatch):
     st.cache_resource.clear()  # a monitor left by another test may point at another Flower
     yield cluster
     st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_secrets():
+    """Each test's configured secrets are scrubbed for that test only (lib.redact.SCRUBBER)."""
+    yield
+    from lib.redact import SCRUBBER
+
+    SCRUBBER.forget()

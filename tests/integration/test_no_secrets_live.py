@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -20,8 +22,9 @@ def everything_shown(at: AppTest) -> str:
             el = stack.pop()
             stack.extend(getattr(el, "children", {}).values())
             value = getattr(el, "value", None)
-            if el.type == "arrow_data_frame":
-                out.append(csv_bytes(el.value).decode())
+            # Tables by their value: the element's type name changed across Streamlit versions.
+            if isinstance(value, pd.DataFrame):
+                out.append(csv_bytes(value).decode())
             elif isinstance(value, str):
                 out.append(value)
             for attr in ("label", "body", "help", "placeholder"):
@@ -65,3 +68,44 @@ def test_no_page_log_or_csv_shows_the_flower_password(
     assert password not in shown
     assert password not in caplog.text
     assert all(password not in str(r.args) for r in caplog.records)
+
+
+def test_a_failure_carrying_credentials_is_masked_on_tasks_and_errors(
+    live_env, producer, monkeypatch
+):
+    """Issue 10, point 6: a real task fails with a password and a token in its exception.
+
+    Neither may appear in the Tasks table, the task's detail (exception and traceback), the
+    Errors page (sample message, signature), nor in the CSV bytes of the frames they export.
+    """
+    from lib import ui
+    from tests.apptest.conftest import open_page
+    from tests.live import send, wait_final
+
+    password, token = secrets.token_hex(8), secrets.token_hex(8)
+    uuid = send(producer, "demo.call_service", password=password, token=token)
+    failed = wait_final(live_env, [uuid])[uuid]
+    assert failed["state"] == "FAILURE"
+    assert password in failed["exception"] and token in failed["traceback"], "a real leak to hide"
+
+    exported = []
+    download_csv = ui.download_csv
+    monkeypatch.setattr(
+        ui,
+        "download_csv",
+        lambda frame, *a, **kw: (exported.append(frame), download_csv(frame, *a, **kw)),
+    )
+    tasks = everything_shown(open_page("Tasks", query={"task": uuid}, timeout=60))
+    errors = everything_shown(open_page("Errors", timeout=60))
+    assert "Traceback (most recent call last)" in tasks, "the task's detail was shown"
+    assert "could not reach" in tasks, tasks[-3000:]
+    assert "could not reach" in errors, errors[-3000:]
+    columns = {c for frame in exported for c in frame.columns}
+    assert {"exception", "signature", "sample_message"} <= columns, "the exports were made"
+    csv = b"".join(csv_bytes(frame) for frame in exported).decode()
+    for secret in (password, token):
+        assert secret not in tasks
+        assert secret not in errors
+        assert secret not in csv
+    assert "https://svc:***@api.internal/v1 (token=***)" in tasks
+    assert "could not reach <url> (token=***)" in errors
