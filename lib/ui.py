@@ -171,19 +171,25 @@ def sign_in_form(settings: Settings) -> None:
 
 
 def _try_login(book: UserBook, name: str, password: str) -> None:
-    throttle = _throttle()
-    wait = throttle.wait_seconds(name)
-    if wait > 0:
-        st.error(f"Too many failed attempts for this user. Try again in {math.ceil(wait)} s.")
+    throttle, client = _throttle(), _client_address()
+    verdict = throttle.attempt(name, client)
+    if not verdict.allowed:
+        st.error(verdict.message())
         return
+    if verdict.delay:
+        time.sleep(verdict.delay)  # the global slow-down under a flood of failures
     actor = book.check(name, password)
     if actor is None:
-        throttle.failed(name)
         st.error("Wrong user name or password.")
         return
-    throttle.succeeded(name)
+    throttle.succeeded(name, client, verdict)
     st.session_state["actor"] = actor
     st.rerun()
+
+
+def _client_address() -> str:
+    """The address the session's connection came from; Streamlit reports localhost as None."""
+    return getattr(st.context, "ip_address", None) or "local"
 
 
 def sidebar_user(settings: Settings, actor: Actor) -> None:
