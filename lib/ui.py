@@ -189,7 +189,9 @@ def _try_login(book: UserBook, name: str, password: str) -> None:
 
 def _client_address() -> str:
     """The address the session's connection came from; Streamlit reports localhost as None."""
-    return getattr(st.context, "ip_address", None) or "local"
+    address = getattr(st.context, "ip_address", None)
+    # Not a str only where no real connection exists (AppTest's mocked runtime): one client.
+    return address if isinstance(address, str) and address else "local"
 
 
 def sidebar_user(settings: Settings, actor: Actor) -> None:
