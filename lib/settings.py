@@ -4,7 +4,8 @@ Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOW
 ``FLOWER_TIMEOUT``, ``CELERY_BROKER_URL``, ``CELERY_RESULT_BACKEND``, ``OPS_POLL_SECONDS``,
 ``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE`` (plus our own
 ``OPS_ERROR_RULES_FILE``: extra error categories; ``OPS_BULK_LIMIT``: tasks per bulk action; ``OPS_SENSITIVE_KEYS``: more argument names
-to mask, comma-separated). Each may also come
+to mask, comma-separated; ``OPS_SESSION_IDLE_MINUTES``: idle sign-out; ``OPS_SESSION_SECRET``:
+signs login tokens). Each may also come
 from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,6 +37,10 @@ DEFAULT_POLL_SECONDS = 10.0
 MIN_POLL_SECONDS = 1.0
 #: The most tasks one bulk action may touch: a slip of the filter must not revoke everything.
 DEFAULT_BULK_LIMIT = 500
+#: A session with no user interaction for this long is signed out.
+DEFAULT_SESSION_IDLE_MINUTES = 60
+#: A shorter OPS_SESSION_SECRET could be guessed offline from one captured login token.
+MIN_SESSION_SECRET_LENGTH = 16
 OFF_WORDS = {"off", "false", "0", "no", "disabled"}
 ON_WORDS = {"on", "true", "1", "yes", "enabled", ""}
 NAMES = (
@@ -52,6 +57,8 @@ NAMES = (
     "OPS_ERROR_RULES_FILE",
     "OPS_BULK_LIMIT",
     "OPS_SENSITIVE_KEYS",
+    "OPS_SESSION_IDLE_MINUTES",
+    "OPS_SESSION_SECRET",
 )
 
 
@@ -72,6 +79,9 @@ class Settings:
     error_rules_file: Path | None = None
     bulk_limit: int = DEFAULT_BULK_LIMIT
     sensitive_keys: tuple[str, ...] = DEFAULT_SENSITIVE_KEYS
+    session_idle_minutes: int = DEFAULT_SESSION_IDLE_MINUTES
+    # repr=False: repr(settings) keys caches and may reach a log; the secret must not.
+    session_secret: str | None = field(default=None, repr=False)
 
     @property
     def flower_display_url(self) -> str:
@@ -86,6 +96,8 @@ class Settings:
             password = urlsplit(url).password if url else None
             if password:
                 found.append(password)
+        if self.session_secret:
+            found.append(self.session_secret)
         return tuple(s for s in found if s)
 
 
@@ -124,6 +136,10 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         error_rules_file=take("OPS_ERROR_RULES_FILE", Path, None),
         bulk_limit=take("OPS_BULK_LIMIT", _positive_count, DEFAULT_BULK_LIMIT),
         sensitive_keys=take("OPS_SENSITIVE_KEYS", _extra_keys, DEFAULT_SENSITIVE_KEYS),
+        session_idle_minutes=take(
+            "OPS_SESSION_IDLE_MINUTES", _positive_count, DEFAULT_SESSION_IDLE_MINUTES
+        ),
+        session_secret=take("OPS_SESSION_SECRET", _session_secret, None),
     )
     if problems:
         raise SettingsError(
@@ -194,6 +210,12 @@ def _positive_count(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{value!r} must be a whole number ≥ 1")
     return int(value)
+
+
+def _session_secret(value: str) -> str:
+    if len(value) < MIN_SESSION_SECRET_LENGTH:
+        raise ValueError(f"must be at least {MIN_SESSION_SECRET_LENGTH} characters")
+    return value
 
 
 def _extra_keys(value: str) -> tuple[str, ...]:
