@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -181,10 +182,9 @@ def _create_secret_file(path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(secrets.token_urlsafe(48) + "\n")
-        try:
+        # Another process may have been first: its secret is then the one everybody uses.
+        with contextlib.suppress(FileExistsError):
             os.link(aside, path)
-        except FileExistsError:
-            pass  # another process was first: its secret is the one everybody uses
     finally:
         aside.unlink(missing_ok=True)
 
