@@ -244,3 +244,53 @@ def test_an_active_session_stays_signed_in(users_on, monkeypatch):
     assert at.session_state["actor"] == Actor("olga", "operator")
     last = at.session_state["auth_last_active"]
     assert __import__("time").time() - last < 60, "the run counted as activity"
+
+
+@pytest.fixture
+def browser_cookie(users_on, monkeypatch, tmp_path):
+    """Stand in for the cookie a reloading browser sends (AppTest cannot seed st.context)."""
+    from lib import session, ui
+
+    sent: dict[str, str | None] = {"token": None}
+    monkeypatch.setattr(ui, "_cookie_token", lambda: sent["token"])
+
+    def token(user: str, age: float = 0.0, lifetime: float = 3600.0) -> str:
+        now = __import__("time").time() - age
+        claims = session.new_claims(user, now, lifetime)
+        return session.issue_token(session.load_secret(None, tmp_path / "ops-data"), claims)
+
+    return sent, token
+
+
+def test_a_valid_cookie_signs_in_with_the_role_from_the_users_file(browser_cookie, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    sent, token = browser_cookie
+    sent["token"] = token("olga")
+    write_users(tmp_path / "users.toml", {"olga": "viewer", "vic": "viewer", "ada": "admin"})
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert "Signed in as olga (viewer)" in signed_as(at), "the role is never taken from a token"
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda token: token("olga", age=3601), "Your session expired"),
+        (lambda token: token("olga")[:-4] + "AAAA", ""),
+        (lambda token: token("mallory"), "mallory is no longer a user"),
+    ],
+    ids=["expired", "forged", "unknown-user"],
+)
+def test_a_bad_cookie_shows_the_sign_in_form(browser_cookie, make, says):
+    from streamlit.testing.v1 import AppTest
+
+    sent, token = browser_cookie
+    sent["token"] = make(token)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert says in texts(at)
+    assert "actor" not in at.session_state
