@@ -17,6 +17,9 @@ Invariants:
 - Logging out revokes the session id: every token of that session, including older copies,
   is refused until it would have expired anyway. Revocations live in the server's memory
   (at most ``MAX_REVOKED``), so a restart forgets them; tokens are short-lived for that reason.
+- Idle means no user interaction: a full page run (a click, a navigation, a reload) is
+  activity; a fragment's ``run_every`` timer rerun is not, so an open, auto-refreshing tab
+  still signs out after ``OPS_SESSION_IDLE_MINUTES`` (``idle_expired``).
 """
 
 from __future__ import annotations
