@@ -40,6 +40,7 @@ PAGES = {
 
 @st.fragment(run_every=settings.poll_seconds)
 def sidebar_status() -> None:
+    ui.end_idle_session(settings)  # timer reruns are not activity: an idle session signs out
     sync = monitor.sync
     st.caption(f"Watching Flower at `{monitor.client.display_url}`")
     if sync.last_success is None:

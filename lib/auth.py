@@ -14,9 +14,23 @@ Users come from a TOML file (``OPS_USERS_FILE``) or ``.streamlit/secrets.toml``:
     default_role = "viewer"
     roles = { "ada@example.com" = "admin", "*@example.com" = "operator" }
 
-Passwords are stored only as salted scrypt hashes and compared in constant time. After
-``MAX_FAILURES`` failed attempts for a user within ``FAILURE_WINDOW`` seconds, further attempts
-for that user wait until the window has passed.
+Passwords are stored only as salted scrypt hashes and compared in constant time.
+
+Failed logins are limited by ``LoginThrottle`` (see its docstring), keyed by the user name and
+the client address Streamlit reports for the session:
+
+- 5 failures in 5 minutes for one user *from one client* make that client wait. The lock binds
+  only the clients that failed: a locked-out admin still signs in from their own machine.
+- 20 failures in 5 minutes from one client, whatever the names, make that client wait.
+- 50 failures in 5 minutes for one user from all clients together lock that user for the rest
+  of the window (the ceiling against guessing from many addresses).
+- Beyond 30 failures a minute across the console, each attempt is delayed a little more (at
+  most 3 s): slower for everyone, never a lockout.
+
+Deciding and counting is one locked step (two concurrent attempts can't both take the last
+slot), and each limit remembers at most 4096 names, clients or pairs (the least recently tried
+are forgotten first). Behind a reverse proxy every user has the proxy's address, so the
+per-client limits then apply to all of them together.
 """
 
 from __future__ import annotations
@@ -26,12 +40,13 @@ import fnmatch
 import getpass
 import hashlib
 import hmac
+import math
 import secrets
 import sys
 import threading
 import time
 import tomllib
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +59,7 @@ __all__ = [
     "Actor",
     "LoginThrottle",
     "UserBook",
+    "Verdict",
     "allows",
     "hash_password",
     "load_users",
@@ -56,8 +72,21 @@ LOCAL_ACTOR_NAME = "local"
 #: scrypt cost: ~50 ms and 32 MiB per check here, slow enough to make guessing expensive.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 SCRYPT_MAXMEM = 64 * 1024 * 1024
+#: Failed logins (within FAILURE_WINDOW s) for one user from one client before it must wait.
 MAX_FAILURES = 5
+#: ... from one client over all user names (a password sprayed over many names).
+CLIENT_MAX_FAILURES = 20
+#: ... for one user from all clients together: the ceiling against a distributed guess.
+USER_MAX_FAILURES = 50
 FAILURE_WINDOW = 300.0
+#: Failures per GLOBAL_WINDOW s the whole console takes before it slows every attempt down,
+#: by GLOBAL_STEP s per extra failure, at most GLOBAL_MAX_DELAY s: slower, never refused.
+GLOBAL_FREE_FAILURES = 30
+GLOBAL_WINDOW = 60.0
+GLOBAL_STEP = 0.1
+GLOBAL_MAX_DELAY = 3.0
+#: Keys (names, clients, pairs) each limit remembers: bounded memory under a flood.
+MAX_REMEMBERED = 4096
 
 
 @dataclass(frozen=True)
@@ -176,42 +205,145 @@ def load_users(path: Path | None, secrets_users: Mapping[str, Any] | None = None
 # -- lockout -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The throttle's answer to one login attempt.
+
+    ``allowed``: check the password now (after ``delay`` seconds). Otherwise ``wait`` seconds
+    before this client may try again, for ``reason`` (``"pair"``, ``"client"`` or ``"user"``).
+    ``at`` is when the attempt was counted, so a success can take it back.
+    """
+
+    allowed: bool
+    wait: float = 0.0
+    delay: float = 0.0
+    reason: str = ""
+    at: float = 0.0
+
+    def message(self) -> str:
+        """The sentence shown to the person refused."""
+        why = {
+            "pair": "for this user from this address",
+            "client": "from this address",
+            "user": "for this user",
+        }[self.reason]
+        return f"Too many failed attempts {why}. Try again in {math.ceil(self.wait)} s."
+
+
+class _Window:
+    """Attempt times per key within ``window`` seconds, for at most ``max_keys`` keys (LRU)."""
+
+    def __init__(self, limit: int, window: float, max_keys: int):
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._times: OrderedDict[object, deque[float]] = OrderedDict()
+
+    def wait(self, key: object, now: float) -> float:
+        times = self._recent(key, now)
+        return 0.0 if len(times) < self.limit else max(0.0, times[0] + self.window - now)
+
+    def count(self, key: object, now: float) -> int:
+        return len(self._recent(key, now))
+
+    def add(self, key: object, now: float) -> None:
+        self._recent(key, now).append(now)
+
+    def discard(self, key: object, at: float) -> None:
+        times = self._times.get(key)
+        if times is not None and at in times:
+            times.remove(at)
+
+    def clear(self, key: object) -> None:
+        self._times.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def _recent(self, key: object, now: float) -> deque[float]:
+        times = self._times.get(key)
+        if times is None:
+            times = self._times[key] = deque(maxlen=self.limit)
+            while len(self._times) > self.max_keys:
+                self._times.popitem(last=False)  # the least recently tried key
+        self._times.move_to_end(key)
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        return times
+
+
 class LoginThrottle:
-    """Counts failed logins per user; after too many in the window, attempts must wait."""
+    """Failed-login limits per (user, client), per client and per user, plus a global slow-down.
+
+    One ``attempt(user, client)`` call decides and counts, under one lock, so two concurrent
+    attempts can never both take the last free slot; ``succeeded`` takes a correct attempt
+    back out. Limits within ``window`` seconds (counted attempts, i.e. failures):
+
+    - ``per_pair`` for one user from one client: the lockout an attacker earns for the names
+      they try. It binds only the client that failed, so a locked-out admin still signs in
+      from their own machine.
+    - ``per_client`` for one client over all names: stops spraying passwords over many names.
+    - ``per_user`` for one user over all clients: a much higher ceiling against guessing one
+      account from many addresses. Reaching it does lock that user everywhere for the rest of
+      the window (the price of stopping a distributed guess); it takes ``per_user`` failures.
+    - Globally, beyond ``global_free`` failures within ``global_window`` seconds, every
+      admitted attempt is delayed ``global_step`` s more per extra failure, up to
+      ``global_max_delay``: a flood slows everyone down but never refuses anyone.
+
+    Each table remembers at most ``max_keys`` keys, dropping the least recently tried one,
+    so memory stays bounded whatever names and addresses a flood invents.
+    """
 
     def __init__(
         self,
-        max_failures: int = MAX_FAILURES,
+        per_pair: int = MAX_FAILURES,
+        per_client: int = CLIENT_MAX_FAILURES,
+        per_user: int = USER_MAX_FAILURES,
         window: float = FAILURE_WINDOW,
+        global_free: int = GLOBAL_FREE_FAILURES,
+        global_window: float = GLOBAL_WINDOW,
+        global_step: float = GLOBAL_STEP,
+        global_max_delay: float = GLOBAL_MAX_DELAY,
+        max_keys: int = MAX_REMEMBERED,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.max_failures = max_failures
-        self.window = window
+        self._pairs = _Window(per_pair, window, max_keys)
+        self._clients = _Window(per_client, window, max_keys)
+        self._users = _Window(per_user, window, max_keys)
+        steps = global_free + math.ceil(global_max_delay / global_step) + 1
+        self._global = _Window(steps, global_window, 1)
+        self.global_free, self.global_step = global_free, global_step
+        self.global_max_delay = global_max_delay
         self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def wait_seconds(self, name: str) -> float:
-        """How long ``name`` must wait before the next attempt (0 when allowed now)."""
+    def attempt(self, user: str, client: str) -> Verdict:
+        """Decide whether ``client`` may check a password for ``user`` now; count it if so."""
         with self._lock:
-            recent = self._recent(name)
-            if len(recent) < self.max_failures:
-                return 0.0
-            return max(0.0, recent[0] + self.window - self.clock())
+            now = self.clock()
+            keys = {"pair": (user, client), "client": client, "user": user}
+            tables = {"pair": self._pairs, "client": self._clients, "user": self._users}
+            for reason, table in tables.items():
+                wait = table.wait(keys[reason], now)
+                if wait > 0:
+                    return Verdict(False, wait=wait, reason=reason)
+            pressure = self._global.count(None, now) - self.global_free + 1
+            delay = min(self.global_max_delay, max(0, pressure) * self.global_step)
+            for reason, table in tables.items():
+                table.add(keys[reason], now)
+            self._global.add(None, now)
+            return Verdict(True, delay=delay, at=now)
 
-    def failed(self, name: str) -> None:
+    def succeeded(self, user: str, client: str, verdict: Verdict) -> None:
+        """A correct password: forget this pair's failures and take the attempt back out."""
         with self._lock:
-            self._recent(name).append(self.clock())
+            self._pairs.clear((user, client))
+            self._clients.discard(client, verdict.at)
+            self._users.discard(user, verdict.at)
+            self._global.discard(None, verdict.at)
 
-    def succeeded(self, name: str) -> None:
+    def remembered(self) -> int:
+        """How many (user, client) pairs, clients and users the throttle holds."""
         with self._lock:
-            self._failures.pop(name, None)
-
-    def _recent(self, name: str) -> deque[float]:
-        times = self._failures.setdefault(name, deque(maxlen=self.max_failures))
-        while times and self.clock() - times[0] >= self.window:
-            times.popleft()
-        return times
+            return len(self._pairs) + len(self._clients) + len(self._users)
 
 
 def main(argv: list[str]) -> int:

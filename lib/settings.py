@@ -5,7 +5,8 @@ Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOW
 ``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE`` (plus our own
 ``OPS_ERROR_RULES_FILE``: extra error categories; ``OPS_BULK_LIMIT``: tasks per bulk action; ``OPS_SENSITIVE_KEYS``: more argument names
 to mask, comma-separated; ``OPS_AUDIT_RETENTION_DAYS``: audit rows older than this many days are
-pruned, unset keeps them forever). Each may also come
+pruned, unset keeps them forever; ``OPS_SESSION_IDLE_MINUTES``: idle sign-out;
+``OPS_SESSION_SECRET``: signs login tokens). Each may also come
 from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
@@ -20,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -44,6 +45,10 @@ DEFAULT_BULK_LIMIT = 500
 #: misreads ``admin:pw@flower:5555`` (scheme ``admin``), which is how such passwords leaked.
 #: Up to the authority's last ``@``, as ``urlsplit`` reads it: a raw ``@`` in a password stays in.
 _USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.\-]*://)?(?P<userinfo>[^/?#\s]*)@", re.I)
+#: A session with no user interaction for this long is signed out.
+DEFAULT_SESSION_IDLE_MINUTES = 60
+#: A shorter OPS_SESSION_SECRET could be guessed offline from one captured login token.
+MIN_SESSION_SECRET_LENGTH = 16
 OFF_WORDS = {"off", "false", "0", "no", "disabled"}
 ON_WORDS = {"on", "true", "1", "yes", "enabled", ""}
 NAMES = (
@@ -61,6 +66,8 @@ NAMES = (
     "OPS_BULK_LIMIT",
     "OPS_SENSITIVE_KEYS",
     "OPS_AUDIT_RETENTION_DAYS",
+    "OPS_SESSION_IDLE_MINUTES",
+    "OPS_SESSION_SECRET",
 )
 
 
@@ -83,6 +90,9 @@ class Settings:
     sensitive_keys: tuple[str, ...] = DEFAULT_SENSITIVE_KEYS
     #: None keeps the audit log forever (the default: an audit trail is evidence).
     audit_retention_days: int | None = None
+    session_idle_minutes: int = DEFAULT_SESSION_IDLE_MINUTES
+    # repr=False: repr(settings) keys caches and may reach a log; the secret must not.
+    session_secret: str | None = field(default=None, repr=False)
 
     @property
     def flower_display_url(self) -> str:
@@ -96,8 +106,10 @@ class Settings:
         Flower's password and the password of every URL setting (as written and decoded).
         """
         found = [self.flower_auth[1]] if self.flower_auth else []
-        urls = (getattr(self, f.name) for f in fields(self))
+        urls = (getattr(self, f.name) for f in fields(self) if f.name != "session_secret")
         found += _with_decoded(url_password(url) for url in urls if isinstance(url, str))
+        if self.session_secret:
+            found.append(self.session_secret)
         return tuple(dict.fromkeys(s for s in found if s))
 
 
@@ -137,6 +149,10 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         bulk_limit=take("OPS_BULK_LIMIT", _positive_count, DEFAULT_BULK_LIMIT),
         sensitive_keys=take("OPS_SENSITIVE_KEYS", _extra_keys, DEFAULT_SENSITIVE_KEYS),
         audit_retention_days=take("OPS_AUDIT_RETENTION_DAYS", _retention_days, None),
+        session_idle_minutes=take(
+            "OPS_SESSION_IDLE_MINUTES", _positive_count, DEFAULT_SESSION_IDLE_MINUTES
+        ),
+        session_secret=take("OPS_SESSION_SECRET", _session_secret, None),
     )
     if problems:
         message = "The console's configuration has a problem — " + "; ".join(problems) + "."
@@ -172,6 +188,7 @@ def _raw_secrets(raw: Mapping[str, str]) -> list[str]:
     user, sep, password = raw.get("FLOWER_BASIC_AUTH", "").partition(":")
     # Without the colon the whole value may well be the password: never print it either.
     found.append(password if sep else user)
+    found.append(raw.get("OPS_SESSION_SECRET", ""))
     return _with_decoded(s for s in found if s)
 
 
@@ -239,6 +256,12 @@ def _retention_days(value: str) -> int:
             f"{value!r} must be a whole number of days ≥ 1 (leave it unset to keep every row)"
         )
     return int(value)
+
+
+def _session_secret(value: str) -> str:
+    if len(value) < MIN_SESSION_SECRET_LENGTH:
+        raise ValueError(f"must be at least {MIN_SESSION_SECRET_LENGTH} characters")
+    return value
 
 
 def _extra_keys(value: str) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lib.audit import AuditLog
-from lib.auth import hash_password
+from lib.auth import Actor, hash_password
 from tests.apptest.conftest import APP, PAGES, plain, texts
 from tests.recorded import recorded_tasks
 
@@ -179,3 +179,118 @@ def test_single_sign_on_user_without_a_role_is_kept_out(recorded_flower, monkeyp
     assert not at.exception
     assert "has no role in this console" in texts(at)
     assert not at.dataframe
+
+
+def write_users(path, roles: dict[str, str]) -> None:
+    lines = [
+        f'[users.{name}]\npassword_hash = "{hash_password(PASSWORDS[name])}"\nrole = "{role}"\n'
+        for name, role in roles.items()
+    ]
+    path.write_text("\n".join(lines))
+
+
+def signed_as(at) -> str:
+    return plain(" ".join(c.value for c in at.sidebar.caption))
+
+
+def test_a_user_removed_from_the_users_file_is_signed_out_at_the_next_run(users_on, tmp_path):
+    at = log_in("olga")
+    assert "Signed in as olga (operator)" in signed_as(at)
+    write_users(tmp_path / "users.toml", {"vic": "viewer", "ada": "admin"})
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert "olga is no longer a user of this console" in texts(at)
+    assert "actor" not in at.session_state and not at.dataframe
+
+
+def test_a_demoted_user_loses_the_role_at_the_next_run(users_on, tmp_path):
+    at = log_in("olga")
+    assert "Signed in as olga (operator)" in signed_as(at)
+    at = go(at, "Tasks")
+    write_users(tmp_path / "users.toml", {"olga": "viewer", "vic": "viewer", "ada": "admin"})
+    at.run()
+    # (AppTest leaves the sidebar empty on a plain rerun after login, so the actor is read.)
+    assert at.session_state["actor"] == Actor("olga", "viewer")
+    at.session_state["pending_action"] = {
+        "action": "revoke",
+        "targets": [waiting_task()],
+        "params": {},
+        "op_id": "after-demotion",
+    }
+    at.run()
+    at.button(key="dialog_confirm").click().run()
+    assert users_on.posts == [], "the demoted user's action was refused"
+    row = audit(tmp_path).rows()[0]
+    assert (row.user, row.role, row.outcome) == ("olga", "viewer", "refused")
+
+
+def test_an_idle_session_is_signed_out_with_a_message(users_on, monkeypatch):
+    monkeypatch.setenv("OPS_SESSION_IDLE_MINUTES", "5")
+    at = log_in("olga")
+    at.session_state["auth_last_active"] = __import__("time").time() - 5 * 60 - 1
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert "signed out after 5 minutes without activity" in texts(at)
+    assert "actor" not in at.session_state
+
+
+def test_an_active_session_stays_signed_in(users_on, monkeypatch):
+    monkeypatch.setenv("OPS_SESSION_IDLE_MINUTES", "5")
+    at = log_in("olga")
+    at.session_state["auth_last_active"] = __import__("time").time() - 4 * 60
+    at.run()
+    assert at.session_state["actor"] == Actor("olga", "operator")
+    last = at.session_state["auth_last_active"]
+    assert __import__("time").time() - last < 60, "the run counted as activity"
+
+
+@pytest.fixture
+def browser_cookie(users_on, monkeypatch, tmp_path):
+    """Stand in for the cookie a reloading browser sends (AppTest cannot seed st.context)."""
+    from lib import session, ui
+
+    sent: dict[str, str | None] = {"token": None}
+    monkeypatch.setattr(ui, "_cookie_token", lambda: sent["token"])
+
+    def token(user: str, age: float = 0.0, lifetime: float = 3600.0) -> str:
+        now = __import__("time").time() - age
+        claims = session.new_claims(user, now, lifetime)
+        return session.issue_token(session.load_secret(None, tmp_path / "ops-data"), claims)
+
+    return sent, token
+
+
+def test_a_valid_cookie_signs_in_with_the_role_from_the_users_file(browser_cookie, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    sent, token = browser_cookie
+    sent["token"] = token("olga")
+    write_users(tmp_path / "users.toml", {"olga": "viewer", "vic": "viewer", "ada": "admin"})
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert "Signed in as olga (viewer)" in signed_as(at), "the role is never taken from a token"
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda token: token("olga", age=3601), "Your session expired"),
+        (lambda token: token("olga")[:-4] + "AAAA", ""),
+        (lambda token: token("mallory"), "mallory is no longer a user"),
+    ],
+    ids=["expired", "forged", "unknown-user"],
+)
+def test_a_bad_cookie_shows_the_sign_in_form(browser_cookie, make, says):
+    from streamlit.testing.v1 import AppTest
+
+    sent, token = browser_cookie
+    sent["token"] = make(token)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert says in texts(at)
+    assert "actor" not in at.session_state

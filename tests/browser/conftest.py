@@ -115,7 +115,8 @@ def settle(page: Page, timeout: float = 20_000) -> None:
 def open_page(page: Page, server: Console | SecuredConsole, path: str) -> None:
     """Load ``path`` of a console and wait for its first script run to finish.
 
-    Every ``goto`` starts a new Streamlit session: with login on, it starts signed out.
+    Every ``goto`` starts a new Streamlit session: with login on, it is signed in only when
+    the browser context holds a valid login cookie (a fresh context never does).
     """
     page.goto(server.url + path)
     page.get_by_test_id("stAppViewContainer").wait_for()

@@ -1,8 +1,8 @@
 """Login on (``secured_console``): roles decide who may act, and the audit log says who did.
 
-Login lives in the Streamlit session, and every ``goto`` starts a new session (signed out), so
-after signing in these tests move only by clicking: the sidebar's page links, and a row of the
-Tasks table to open a task's detail.
+Every ``goto`` or reload starts a new Streamlit session; the login survives it through the
+signed ``ops_session`` cookie (``test_a_reload_keeps_the_user_and_log_out_ends_it``). The other
+tests still move by clicking: the sidebar's page links, and a row of the Tasks table.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from tests.browser.conftest import (
     settle,
     sign_in_form,
     task_heading,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -127,3 +128,49 @@ def test_wrong_password_is_refused(secured_page: Page, secured_console: SecuredC
     log_in(page, secured_console.accounts["vic"], password="not-the-password")
     expect(page.get_by_test_id("stAlertContentError")).to_have_text("Wrong user name or password.")
     expect_signed_out(page)
+
+
+def session_cookie(page: Page) -> dict | None:
+    """The browser's login cookie for the console, if it holds one."""
+    return next((c for c in page.context.cookies() if c["name"] == "ops_session"), None)
+
+
+def reload(page: Page) -> None:
+    page.reload()
+    page.get_by_test_id("stAppViewContainer").wait_for()
+    settle(page)
+
+
+def test_a_reload_keeps_the_user_and_log_out_ends_it(
+    secured_page: Page, secured_console: SecuredConsole
+) -> None:
+    """Sign in, reload (twice, on two pages): still signed in. Log out: the cookie is gone, a
+    reload shows the sign-in form, and the old token, put back by hand, is refused."""
+    page = secured_page
+    olga = secured_console.accounts["olga"]
+    open_page(page, secured_console, "/")
+    expect_signed_out(page)
+    log_in(page, olga)
+    expect_signed_in(page, olga)
+    cookie = wait_until(lambda: session_cookie(page), 10, "the login cookie")
+    assert cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert olga.password not in cookie["value"]
+
+    reload(page)
+    expect_signed_in(page, olga)
+    go_to(page, "Queues")
+    reload(page)
+    expect_signed_in(page, olga)
+    expect(page.get_by_test_id("stHeading").locator("h1")).to_have_text("Queues")
+    assert "ops_session" not in page.url and cookie["value"] not in page.url
+
+    keyed(page, "logout").click()
+    settle(page)
+    expect_signed_out(page)
+    wait_until(lambda: session_cookie(page) is None, 10, "log out to clear the cookie")
+    reload(page)
+    expect_signed_out(page)
+
+    page.context.add_cookies([{k: cookie[k] for k in ("name", "value", "domain", "path")}])
+    reload(page)
+    expect_signed_out(page)  # the server revoked that session's tokens at log out

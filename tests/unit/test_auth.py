@@ -73,36 +73,128 @@ class Clock:
         return self.now
 
 
+def fail(throttle: LoginThrottle, user: str, client: str = "10.0.0.1"):
+    """One attempt that turns out wrong: the throttle counted it when it let it through."""
+    verdict = throttle.attempt(user, client)
+    assert verdict.allowed, verdict
+    return verdict
+
+
 def test_lockout_after_five_failures_in_five_minutes():
     clock = Clock()
     throttle = LoginThrottle(clock=clock)
     for _ in range(4):
-        throttle.failed("olga")
+        fail(throttle, "olga")
         clock.now += 10
-    assert throttle.wait_seconds("olga") == 0, "four failures do not lock"
-    throttle.failed("olga")  # the fifth, at t=1040; the first was at t=1000
-    assert throttle.wait_seconds("olga") == pytest.approx(260.0)
-    assert throttle.wait_seconds("someone-else") == 0
+    fail(throttle, "olga")  # the fifth, at t=1040; the first was at t=1000
+    refused = throttle.attempt("olga", "10.0.0.1")
+    assert not refused.allowed and refused.wait == pytest.approx(260.0)
+    assert throttle.attempt("someone-else", "10.0.0.1").allowed
     clock.now = 1000 + 300
-    assert throttle.wait_seconds("olga") == 0, "the oldest failure left the window"
+    assert throttle.attempt("olga", "10.0.0.1").allowed, "the oldest failure left the window"
 
 
 def test_failures_spread_over_more_than_the_window_do_not_lock():
     clock = Clock()
     throttle = LoginThrottle(clock=clock)
     for _ in range(10):
-        throttle.failed("olga")
+        fail(throttle, "olga")
         clock.now += 61
-    assert throttle.wait_seconds("olga") == 0
 
 
-def test_success_clears_the_count():
+def test_success_clears_the_count_for_that_user_and_client():
     throttle = LoginThrottle(clock=Clock())
     for _ in range(4):
-        throttle.failed("olga")
-    throttle.succeeded("olga")
-    throttle.failed("olga")
-    assert throttle.wait_seconds("olga") == 0
+        fail(throttle, "olga")
+    ok = throttle.attempt("olga", "10.0.0.1")
+    throttle.succeeded("olga", "10.0.0.1", ok)
+    for _ in range(4):
+        fail(throttle, "olga")
+    assert throttle.attempt("olga", "10.0.0.1").allowed
+
+
+def test_a_user_locked_from_one_client_still_signs_in_from_another():
+    """The admin whose name an attacker hammered from 10.0.0.66 is not locked out at 10.0.0.7."""
+    throttle = LoginThrottle(clock=Clock())
+    for _ in range(5):
+        fail(throttle, "ada", client="10.0.0.66")
+    assert not throttle.attempt("ada", "10.0.0.66").allowed
+    assert throttle.attempt("ada", "10.0.0.7").allowed
+
+
+def test_one_client_trying_many_names_is_stopped():
+    """Spraying a password over user names (a few tries each) hits the per-client limit."""
+    clock = Clock()
+    throttle = LoginThrottle(clock=clock, per_pair=5, per_client=20)
+    for i in range(20):
+        fail(throttle, f"user{i}", client="10.0.0.66")
+    refused = throttle.attempt("user-new", "10.0.0.66")
+    assert not refused.allowed and refused.reason == "client"
+    assert "address" in refused.message()
+    assert throttle.attempt("user-new", "10.0.0.7").allowed, "other clients are unaffected"
+
+
+def test_a_user_guessed_at_from_many_clients_hits_the_per_user_ceiling():
+    throttle = LoginThrottle(clock=Clock(), per_pair=5, per_user=50)
+    for i in range(50):
+        fail(throttle, "ada", client=f"10.1.0.{i}")
+    refused = throttle.attempt("ada", "10.9.9.9")
+    assert not refused.allowed and refused.reason == "user"
+
+
+def test_global_pressure_slows_attempts_down_but_never_refuses():
+    clock = Clock()
+    throttle = LoginThrottle(
+        clock=clock, global_free=30, global_step=0.1, global_max_delay=3.0, per_client=10_000
+    )
+    delays = [
+        fail(throttle, f"user{i}", client=f"10.2.{i // 250}.{i % 250}").delay for i in range(200)
+    ]
+    assert delays[:30] == [0.0] * 30, "below the free allowance nothing waits"
+    assert delays[30] == pytest.approx(0.1) and delays[40] == pytest.approx(1.1)
+    assert max(delays) == pytest.approx(3.0), "the slow-down has a ceiling"
+    assert all(d <= 3.0 for d in delays)
+    clock.now += 61
+    assert throttle.attempt("late", "10.3.0.1").delay == 0.0, "pressure passes with the window"
+
+
+def test_the_last_slot_goes_to_one_of_two_concurrent_attempts():
+    """Check-and-count is one locked step: many threads racing for one slot, one wins."""
+    import threading
+
+    throttle = LoginThrottle(clock=Clock())
+    for _ in range(4):
+        fail(throttle, "olga")
+    start = threading.Barrier(16)
+    verdicts = []
+
+    def race():
+        start.wait()
+        verdicts.append(throttle.attempt("olga", "10.0.0.1"))
+
+    threads = [threading.Thread(target=race) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(v.allowed for v in verdicts) == 1
+
+
+def test_remembered_names_and_clients_are_capped():
+    throttle = LoginThrottle(clock=Clock(), max_keys=100, per_client=1_000_000)
+    for i in range(5_000):
+        fail(throttle, f"user{i}", client=f"c{i}")
+    assert throttle.remembered() <= 3 * 100
+
+
+def test_a_lock_in_use_survives_the_cap():
+    throttle = LoginThrottle(clock=Clock(), max_keys=100, per_client=1_000_000)
+    for _ in range(5):
+        fail(throttle, "ada", client="10.0.0.66")
+    for i in range(300):  # 300 other names: the oldest entries are dropped, not the busy one
+        fail(throttle, f"user{i}", client="other")
+        assert not throttle.attempt("ada", "10.0.0.66").allowed, "the attacker keeps trying"
+    assert throttle.remembered() <= 3 * 100
 
 
 @pytest.mark.parametrize(

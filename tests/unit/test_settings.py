@@ -116,3 +116,31 @@ def test_bad_audit_retention_names_the_variable(value):
     message = str(err.value)
     assert "OPS_AUDIT_RETENTION_DAYS" in message
     assert "whole number of days" in message and "unset" in message
+
+
+def test_session_settings_default_and_parse():
+    s = load_settings({})
+    assert s.session_idle_minutes == 60
+    assert s.session_secret is None
+    s = load_settings(
+        {"OPS_SESSION_IDLE_MINUTES": "15", "OPS_SESSION_SECRET": "a-shared-secret-of-some-length"}
+    )
+    assert s.session_idle_minutes == 15
+    assert s.session_secret == "a-shared-secret-of-some-length"
+    assert "a-shared-secret-of-some-length" in s.secrets, "scrubbed wherever secrets are"
+    assert "a-shared-secret-of-some-length" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("OPS_SESSION_IDLE_MINUTES", "0", "whole number ≥ 1"),
+        ("OPS_SESSION_IDLE_MINUTES", "soon", "whole number ≥ 1"),
+        ("OPS_SESSION_SECRET", "short", "at least 16 characters"),
+    ],
+)
+def test_bad_session_settings_name_the_variable(name, value, says):
+    with pytest.raises(SettingsError) as err:
+        load_settings({name: value})
+    assert name in str(err.value) and says in str(err.value)
+    assert value not in str(err.value) or name != "OPS_SESSION_SECRET"
