@@ -131,8 +131,10 @@ def test_bad_input_never_crashes_a_page_and_is_named(recorded_flower, page, kind
         assert len(at.dataframe) and len(at.dataframe[0].value), "the data is still shown"
 
 
-def table(at, column: str) -> list:
-    return [v for df in at.dataframe if column in df.value for v in df.value[column]]
+def table(at, column: str) -> list[str]:
+    """The text cells of ``column`` in every table on the page."""
+    cells = [v for df in at.dataframe if column in df.value for v in df.value[column]]
+    return [v for v in cells if isinstance(v, str)]
 
 
 def test_odd_task_values_show_as_text_on_the_tasks_page(recorded_flower):
