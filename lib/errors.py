@@ -9,7 +9,8 @@
         ├── FlowerUnreachable    connection refused, DNS, or timeout
         ├── FlowerAuthError      401: credentials missing or wrong
         ├── FlowerForbidden      403: Flower's reason text (read-only mode, worker refusal, ...)
-        ├── FlowerNotFound       404: unknown task, worker or endpoint (often a wrong url_prefix)
+        ├── FlowerNotFound       404: unknown task or worker (Flower's own plain-text answer)
+        ├── FlowerNoApi          404 with a web page, or on a list: a wrong url_prefix
         ├── FlowerBadRequest     400: Flower rejected a parameter
         ├── FlowerUnavailable    503: Flower cannot reach its broker or result backend
         ├── FlowerServerError    any other 5xx
@@ -30,6 +31,7 @@ __all__ = [
     "FlowerBadRequest",
     "FlowerError",
     "FlowerForbidden",
+    "FlowerNoApi",
     "FlowerNotFound",
     "FlowerServerError",
     "FlowerUnavailable",
@@ -98,6 +100,10 @@ class FlowerNotFound(FlowerError):
     )
 
 
+class FlowerNoApi(FlowerError):
+    summary = "No Flower API at this URL — check the url_prefix in FLOWER_URL"
+
+
 class FlowerBadRequest(FlowerError):
     summary = "Flower rejected the request's parameters (HTTP 400)"
 
@@ -123,11 +129,23 @@ _BY_STATUS: dict[int, type[FlowerError]] = {
 }
 
 
-def flower_error_for_status(status: int, url: str, body: str) -> FlowerError:
-    """The error for a non-2xx answer from Flower."""
+def flower_error_for_status(status: int, url: str, body: str, listing: bool = False) -> FlowerError:
+    """The error for a non-2xx answer from Flower.
+
+    A 404 means "no Flower API here" when its body is a web page (Flower's API answers its own
+    404s in plain text: ``Unknown task 'x'``; a wrong url_prefix gets Flower's or a proxy's
+    HTML "page not found") or when ``listing``: a read without a subject, such as
+    ``/api/tasks``, that Flower always has.
+    """
+    if status == 404 and (listing or _is_web_page(body)):
+        return FlowerNoApi(url, status=status, body="" if _is_web_page(body) else body)
     cls = _BY_STATUS.get(status, FlowerServerError)
     detail = f"HTTP {status}." if cls is FlowerServerError else ""
     return cls(url, status=status, body=body, detail=detail)
+
+
+def _is_web_page(body: str) -> bool:
+    return (body or "").lstrip()[:1] == "<"
 
 
 def _shorten(body: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -30,9 +31,21 @@ from lib.errors import (
 )
 from lib.settings import Settings, redact_url
 
-__all__ = ["FlowerClient", "TransferStats"]
+__all__ = ["UNDECODED", "FlowerClient", "TransferStats"]
 
 log = logging.getLogger(__name__)
+
+#: The key the client adds to an object of Flower's answer whose text it had to repair (bytes
+#: that are not UTF-8, lone surrogates): the names of those fields, so frames can say so.
+UNDECODED = "_undecoded"
+#: A JSON escaped backslash, a surrogate pair, or a lone surrogate (the one group that is set).
+#: Escaped backslashes are matched first so ``\\ud800`` (a backslash, then text) is left alone.
+SURROGATE_ESCAPE = re.compile(
+    r"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(\\u[dD][89a-fA-F][0-9a-fA-F]{2})"
+)
+#: Cheap test first: most answers hold no surrogate escape at all.
+SURROGATE_HINT = re.compile(r"\\u[dD][89a-fA-F]")
+REPLACEMENT = "\ufffd"
 
 #: GETs are idempotent, so a refused connection or a gateway hiccup is worth two more tries.
 GET_RETRY = Retry(
@@ -85,7 +98,7 @@ class FlowerClient:
 
     def healthcheck(self) -> bool:
         """True when Flower's web server answers ``OK`` (it does not check the broker)."""
-        return self._request("GET", "/healthcheck", expect=str).strip() == "OK"
+        return self._request("GET", "/healthcheck", expect=str, listing=True).strip() == "OK"
 
     def list_workers(self, refresh: bool = False, workername: str | None = None) -> dict:
         """Inspect-cache info per worker: ``{hostname: {stats, active_queues, conf, ...}}``.
@@ -96,15 +109,16 @@ class FlowerClient:
         params = {"refresh": 1} if refresh else {}
         if workername:
             params["workername"] = workername
-        return self._request("GET", "/api/workers", params=params, expect=dict)
+        listing = not workername  # one worker's 404 means Flower has not inspected it
+        return self._request("GET", "/api/workers", params=params, listing=listing)
 
     def worker_status(self) -> dict[str, bool]:
         """Liveness per worker from heartbeats: ``{hostname: online}``."""
-        return self._request("GET", "/api/workers", params={"status": 1}, expect=dict)
+        return self._request("GET", "/api/workers", params={"status": 1}, listing=True)
 
     def worker_summaries(self) -> list[dict]:
         """Flower's dashboard rows: heartbeats, processed/active counts, loadavg per worker."""
-        body = self._request("GET", "/workers", params={"json": 1}, expect=dict)
+        body = self._request("GET", "/workers", params={"json": 1}, listing=True)
         rows = body.get("data")
         if not isinstance(rows, list):
             raise FlowerBadPayload(self._url("/workers"), detail="'data' is not a list.")
@@ -119,7 +133,7 @@ class FlowerClient:
         """
         params = {"limit": int(limit), "offset": int(offset)}
         params.update({k: v for k, v in filters.items() if v not in (None, "")})
-        body = self._request("GET", "/api/tasks", params=params, expect=dict)
+        body = self._request("GET", "/api/tasks", params=params, listing=True)
         return [_with_uuid(uuid, task) for uuid, task in body.items() if isinstance(task, dict)]
 
     def task_info(self, task_id: str) -> dict:
@@ -132,7 +146,7 @@ class FlowerClient:
 
     def task_types(self) -> list[str]:
         """Every task name Flower has seen, sorted."""
-        body = self._request("GET", "/api/task/types", expect=dict)
+        body = self._request("GET", "/api/task/types", listing=True)
         names = body.get("task-types", [])
         return [n for n in names if isinstance(n, str)]
 
@@ -154,7 +168,7 @@ class FlowerClient:
             "order[0][dir]": "desc",
             "columns[0][data]": "timestamp",
         }
-        body = self._request("GET", "/tasks/datatable", params=params, expect=dict)
+        body = self._request("GET", "/tasks/datatable", params=params, listing=True)
         total = body.get("recordsTotal")
         return total if isinstance(total, int) else None
 
@@ -223,8 +237,13 @@ class FlowerClient:
         data: Mapping[str, Any] | None = None,
         json_body: Any = None,
         expect: type = dict,
+        listing: bool = False,
     ) -> Any:
-        """Send one request; return the decoded body or raise a ``FlowerError``."""
+        """Send one request; return the decoded body or raise a ``FlowerError``.
+
+        ``listing``: a read without a subject (all tasks, all workers), whose 404 can only
+        mean there is no Flower API at this address.
+        """
         url = self._url(path)
         session = self._session(post=method != "GET")
         started = time.monotonic()
@@ -249,9 +268,11 @@ class FlowerClient:
             response.status_code,
             response.elapsed.total_seconds(),
         )
-        return self._decode(response, self._url(path), expect)
+        return self._decode(response, self._url(path), expect, listing)
 
-    def _decode(self, response: requests.Response, url: str, expect: type) -> Any:
+    def _decode(
+        self, response: requests.Response, url: str, expect: type, listing: bool = False
+    ) -> Any:
         status = response.status_code
         if 300 <= status < 400:
             raise FlowerAuthError(
@@ -261,15 +282,19 @@ class FlowerClient:
                 "with a browser cookie. Give Flower --basic_auth for the console.",
             )
         if status >= 400:
-            raise flower_error_for_status(status, url, response.text)
+            raise flower_error_for_status(status, url, response.text, listing)
         if expect is str:
             return response.text
+        text, repaired = _json_text(response.content)
         try:
-            body = json.loads(response.content)
+            body = json.loads(text)
         except ValueError as exc:
             raise FlowerBadPayload(url, status=status, body=response.text[:200]) from exc
         if not isinstance(body, expect):
             raise FlowerBadPayload(url, status=status, detail=f"Expected a JSON {expect.__name__}.")
+        if repaired:
+            log.warning("%s: text that is not UTF-8 replaced with U+FFFD", url)
+            _mark_undecoded(body)
         return body
 
     def _reason(self, exc: requests.RequestException) -> str:
@@ -304,6 +329,48 @@ class FlowerClient:
             self.stats.requests += 1
             self.stats.bytes += len(response.content)
             self.stats.seconds += seconds
+
+
+def _json_text(content: bytes) -> tuple[str, bool]:
+    """The body as text and whether some of it could not be decoded (now U+FFFD).
+
+    Bytes that are not UTF-8 and JSON-escaped lone surrogates (``"\\ud800"``: valid JSON, but
+    no text encoding can carry one, so every table and page would fail on it) are replaced:
+    the rest of the answer stays readable.
+    """
+    encoding = json.detect_encoding(content)  # UTF-8 from Flower; as json.loads(bytes) reads it
+    try:
+        text = content.decode(encoding)
+        repaired = False
+    except UnicodeDecodeError:
+        text, repaired = content.decode(encoding, errors="replace"), True
+    if not SURROGATE_HINT.search(text):
+        return text, repaired
+    lone = False
+
+    def mend(match: re.Match) -> str:
+        nonlocal lone
+        if match.group(1) is None:
+            return match.group(0)
+        lone = True
+        return "\\ufffd"
+
+    text = SURROGATE_ESCAPE.sub(mend, text)
+    return text, repaired or lone
+
+
+def _mark_undecoded(value: Any) -> None:
+    """Note on every object of ``value`` which of its text fields hold a repaired character."""
+    if isinstance(value, list):
+        for item in value:
+            _mark_undecoded(item)
+    if not isinstance(value, dict):
+        return
+    marked = [k for k, v in value.items() if isinstance(v, str) and REPLACEMENT in v]
+    for item in value.values():
+        _mark_undecoded(item)
+    if marked:
+        value[UNDECODED] = marked
 
 
 def _with_uuid(uuid: str, task: dict) -> dict:

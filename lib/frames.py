@@ -17,6 +17,7 @@ Every table, filter, export and count reads ``state``, so they all agree.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -25,15 +26,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from celery import states
 
+from lib.flower import UNDECODED
+
 __all__ = [
     "TASK_COLUMNS",
     "TASK_TABLE_COLUMNS",
     "TASK_TIME_COLUMNS",
     "WORKER_COLUMNS",
+    "OddValues",
     "effective_state",
     "effective_states",
     "filter_params",
     "filter_tasks",
+    "flower_depths",
     "overview_kpis",
     "queues_frame",
     "task_lineage",
@@ -178,10 +183,59 @@ def _is_time(value: object) -> bool:
     return not np.isnan(float(pd.to_numeric(value, errors="coerce")))
 
 
-def tasks_frame(tasks: Iterable[Mapping]) -> pd.DataFrame:
-    """Flower task objects → one row per task with the columns in ``TASK_COLUMNS``."""
+#: U+FFFD: the client put it where Flower's text could not be decoded.
+REPLACEMENT = "\ufffd"
+
+
+@dataclass
+class OddValues:
+    """What a frame builder met that Flower does not send, for the page to say in plain words.
+
+    ``typed``: field → rows whose value had an unexpected type (a list where text was, text
+    where a number was): read as text, or left blank where a number or time belongs.
+    ``undecoded``: field → rows whose text could not be decoded, shown with U+FFFD.
+    """
+
+    noun: str  # what a row is: "task", "worker", "queue"
+    typed: dict[str, set] = field(default_factory=dict)
+    undecoded: dict[str, set] = field(default_factory=dict)
+
+    def add(self, name: str, rows: Iterable, undecoded: bool = False) -> None:
+        rows = set(rows)
+        if rows:
+            (self.undecoded if undecoded else self.typed).setdefault(name, set()).update(rows)
+
+    def sentence(self) -> str:
+        """E.g. "2 workers had fields of an unexpected type (…): loadavg, pid." or ""."""
+        parts = []
+        if self.typed:
+            parts.append(
+                f"{self._rows(self.typed)} had fields of an unexpected type (shown as text, "
+                f"or blank where a number or time belongs): {', '.join(sorted(self.typed))}."
+            )
+        if self.undecoded:
+            parts.append(
+                f"{self._rows(self.undecoded)} had text that could not be decoded "
+                f"(shown as {REPLACEMENT}): {', '.join(sorted(self.undecoded))}."
+            )
+        return " ".join(parts)
+
+    def _rows(self, by_field: dict[str, set]) -> str:
+        count = len(set().union(*by_field.values()))
+        return f"{count} {self.noun}{'' if count == 1 else 's'}"
+
+
+def tasks_frame(tasks: Iterable[Mapping], odd: OddValues | None = None) -> pd.DataFrame:
+    """Flower task objects → one row per task with the columns in ``TASK_COLUMNS``.
+
+    A value of another type than Flower sends is read as text (or missing where a number or
+    time belongs); with ``odd`` given, such values and text the client could not decode are
+    counted in it.
+    """
     payloads = [t for t in tasks if type(t) is dict or isinstance(t, Mapping)]
     fields = _read(payloads)
+    if odd is not None:
+        _count_odd(fields, odd)
     columns: dict[str, object] = {}
     for col in TEXT_COLUMNS:
         if col == "queue":
@@ -215,13 +269,14 @@ FIELDS = (
     "runtime",
     "retries",
     "routing_key",
+    UNDECODED,
 )
 #: Flower sends these as repr strings; anything else (a list from another source) becomes one.
 REPR_COLUMNS = ("args", "kwargs", "result", "exception", "eta", "expires")
 
 
 def _arrow_type(field: str) -> pa.DataType:
-    if field == "children":
+    if field in ("children", UNDECODED):
         return pa.list_(pa.string())
     if field == "retries":
         return pa.int64()
@@ -255,6 +310,36 @@ def _fields(payloads: list[Mapping]) -> dict[str, tuple]:
         return {field: () for field in FIELDS}
     rows = [tuple(map(t.get, FIELDS)) for t in payloads]
     return dict(zip(FIELDS, zip(*rows, strict=True), strict=True))
+
+
+def _count_odd(fields: dict[str, pa.Array | Sequence], odd: OddValues) -> None:
+    """Note values of unexpected types (only the Python reader meets them) and undecoded text."""
+    marks = fields[UNDECODED]
+    if isinstance(marks, pa.Array):
+        if marks.null_count == len(marks):
+            return  # Arrow read every payload as Flower types it, and none was repaired
+        marks = marks.to_pylist()
+    for row, names in enumerate(marks):
+        for name in names if isinstance(names, list) else ():
+            odd.add(str(name), [row], undecoded=True)
+    if isinstance(fields["uuid"], pa.Array):
+        return
+    for name, values in fields.items():
+        if name != UNDECODED:
+            odd.add(name, (row for row, v in enumerate(values) if not _flower_typed(name, v)))
+
+
+def _flower_typed(name: str, value: object) -> bool:
+    """Whether ``value`` has the type Flower gives field ``name`` (None always does)."""
+    if value is None:
+        return True
+    if name == "children":
+        return type(value) is list and all(type(c) is str for c in value)
+    if name == "retries":
+        return type(value) is int
+    if name in TASK_TIME_COLUMNS or name == "runtime":
+        return type(value) in (int, float)
+    return type(value) is str
 
 
 def _queues(payloads: list[Mapping], routing_keys: pa.Array | Sequence) -> pa.Array | Sequence:
@@ -408,18 +493,31 @@ def workers_frame(
     info: Mapping[str, Mapping] | None = None,
     status: Mapping[str, bool] | None = None,
     now: float | None = None,
+    odd: OddValues | None = None,
 ) -> pd.DataFrame:
     """One row per worker ever seen, online or not, with the columns in ``WORKER_COLUMNS``.
 
     ``summaries``: Flower's ``/workers?json=1`` rows (heartbeats, counters); ``info``:
     ``/api/workers`` (pool, queues); ``status``: ``/api/workers?status=1`` (liveness).
+    A value of another type than Flower sends is read as text (or missing where a number
+    belongs) and, with ``odd`` given, named in it, as is text the client could not decode.
     """
     info = info or {}
     status = status or {}
     now = datetime.now(UTC).timestamp() if now is None else now
-    by_host = {str(s.get("hostname")): s for s in summaries if s.get("hostname")}
+    odd = odd if odd is not None else OddValues("worker")
+    by_host = {}
+    for entry, summary in enumerate(summaries):
+        if not isinstance(summary, Mapping):
+            odd.add("worker list", [f"entry {entry}"])
+            continue
+        host = summary.get("hostname")
+        if host and type(host) is not str:
+            odd.add("hostname", [str(host)])
+        if host:
+            by_host[str(host)] = summary
     hosts = sorted(set(by_host) | set(info) | set(status))
-    rows = [_worker_row(h, by_host.get(h, {}), info.get(h) or {}, status, now) for h in hosts]
+    rows = [_worker_row(h, by_host.get(h, {}), info.get(h), status, now, odd) for h in hosts]
     frame = pd.DataFrame.from_records(rows, columns=list(WORKER_COLUMNS))
     frame["online"] = frame["online"].astype(bool)
     frame["last_heartbeat"] = pd.to_datetime(frame["last_heartbeat"], unit="s", utc=True)
@@ -429,39 +527,124 @@ def workers_frame(
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
     for col in ("worker", "pool", "autoscale", "queues", "version"):
         frame[col] = frame[col].astype("string")
+        undecoded = frame[col].str.contains(REPLACEMENT, regex=False).fillna(False)
+        odd.add(col, frame.loc[undecoded, "worker"], undecoded=True)
     return frame
 
 
-def _worker_row(host: str, summary: Mapping, info: Mapping, status: Mapping, now: float) -> dict:
-    stats = info.get("stats") if isinstance(info.get("stats"), Mapping) else {}
-    pool = stats.get("pool") if isinstance(stats.get("pool"), Mapping) else {}
+def _worker_row(
+    host: str, summary: Mapping, info: object, status: Mapping, now: float, odd: OddValues
+) -> dict:
+    """One worker's row; every odd value is named in ``odd`` under Flower's key for it."""
+    seen: set[str] = set()
+    info = _as_mapping(info, "inspect info", seen)
+    stats = _as_mapping(info.get("stats"), "stats", seen)
+    pool = _as_mapping(stats.get("pool"), "pool", seen)
     # With --autoscale the pool's max-concurrency is stale; the autoscaler has the real size.
-    scaler = stats.get("autoscaler") if isinstance(stats.get("autoscaler"), Mapping) else {}
-    beats = [b for b in summary.get("heartbeats") or [] if isinstance(b, int | float)]
-    last = max(beats) if beats else None
-    load = summary.get("loadavg") or stats.get("rusage", {}).get("loadavg") or []
-    load = list(load) + [None] * 3 if isinstance(load, list | tuple) else [None] * 3
-    queues = [q.get("name") for q in info.get("active_queues") or [] if isinstance(q, Mapping)]
+    scaler = _as_mapping(stats.get("autoscaler"), "autoscaler", seen)
+    rusage = _as_mapping(stats.get("rusage"), "rusage", seen)
+    beats = [_as_number(b, "heartbeats", seen) for b in _as_list(summary, "heartbeats", seen)]
+    last = max((b for b in beats if b is not None), default=None)
+    load = _as_list(summary, "loadavg", seen) or _as_list(rusage, "loadavg", seen)
+    load = [_as_number(v, "loadavg", seen) for v in load[:3]] + [None] * 3
+    queues = _queue_names(_as_list(info, "active_queues", seen), seen)
     online = status.get(host, summary.get("status", False))
-    return {
+    if type(online) is not bool:
+        seen.add("status")  # "yes" or a dict is not a heartbeat verdict: offline, said so
+        online = False
+    number = {k: _as_number(summary.get(k), k, seen) for k in ("active", "processed", "pid")}
+    version = [_as_text(summary.get(k), k, seen) for k in ("sw_ident", "sw_ver")]
+    implementation = _as_text(pool.get("implementation"), "implementation", seen) or ""
+    row = {
         "worker": host,
-        "online": bool(online),
+        "online": online,
         "last_heartbeat": last,
         "heartbeat_age": now - last if last is not None else None,
-        "active": summary.get("active"),
-        "processed": summary.get("processed"),
+        "active": number["active"],
+        "processed": number["processed"],
         "load_1m": load[0],
         "load_5m": load[1],
         "load_15m": load[2],
-        "pool": pool.get("implementation", "").rsplit(":", 1)[-1] or None,
-        "concurrency": scaler.get("current", pool.get("max-concurrency")),
+        "pool": implementation.rsplit(":", 1)[-1] or None,
+        "concurrency": _as_number(
+            scaler.get("current", pool.get("max-concurrency")), "max-concurrency", seen
+        ),
         "autoscale": f"{scaler['min']}–{scaler['max']}" if {"min", "max"} <= set(scaler) else None,
         "queues": ", ".join(sorted(q for q in queues if q)) or None,
-        "pid": summary.get("pid") or stats.get("pid"),
-        "uptime": stats.get("uptime"),
-        "version": " ".join(str(summary.get(k) or "") for k in ("sw_ident", "sw_ver")).strip()
-        or None,
+        "pid": number["pid"] or _as_number(stats.get("pid"), "pid", seen),
+        "uptime": _as_number(stats.get("uptime"), "uptime", seen),
+        "version": " ".join(v or "" for v in version).strip() or None,
     }
+    for name in seen:
+        odd.add(name, [host])
+    return row
+
+
+def _as_mapping(value: object, name: str, seen: set[str]) -> Mapping:
+    if value is None or isinstance(value, Mapping):
+        return value or {}
+    seen.add(name)
+    return {}
+
+
+def _as_list(parent: Mapping, name: str, seen: set[str]) -> list:
+    value = parent.get(name)
+    if value is None or isinstance(value, list | tuple):
+        return list(value or ())
+    seen.add(name)
+    return []
+
+
+def _as_number(value: object, name: str, seen: set[str]) -> float | int | None:
+    if value is None or type(value) in (int, float):
+        return value
+    seen.add(name)
+    return None
+
+
+def _as_text(value: object, name: str, seen: set[str]) -> str | None:
+    """Text stays text; any other value becomes its text, named in ``seen``."""
+    if value is None or type(value) is str:
+        return value
+    seen.add(name)
+    return str(value)
+
+
+def _queue_names(queues: list, seen: set[str]) -> list[str]:
+    """The names of a worker's active queues (kombu dicts); other items are read as names."""
+    names = []
+    for queue in queues:
+        if isinstance(queue, Mapping):
+            names.append(_as_text(queue.get("name"), "active_queues", seen))
+        elif queue is not None:
+            names.append(_as_text(queue, "active_queues", seen))
+        else:
+            seen.add("active_queues")
+    return names
+
+
+def flower_depths(
+    lengths: Iterable[Mapping], names: Iterable[str] = (), odd: OddValues | None = None
+) -> dict[str, int | None]:
+    """Waiting messages per queue from Flower's ``/api/queues/length`` rows.
+
+    ``names`` (the queues workers consume) start as unknown (None). A name of another type is
+    read as text and a count that is not a whole number as unknown; ``odd`` names both.
+    """
+    odd = odd if odd is not None else OddValues("queue")
+    depths: dict[str, int | None] = dict.fromkeys(names)
+    for row in lengths:
+        name, messages = row.get("name"), row.get("messages")
+        text = name if type(name) is str else str(name)
+        if type(name) is not str:
+            odd.add("name", [text])
+        if REPLACEMENT in text:
+            odd.add("name", [text], undecoded=True)
+        if messages is not None and type(messages) is not int:
+            odd.add("messages", [text])
+            messages = None
+        depths[text] = messages
+    return depths
 
 
 def queues_frame(

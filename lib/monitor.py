@@ -89,7 +89,7 @@ class ClusterMonitor:
         self.probe = BrokerProbe(settings.broker_url) if settings.broker_url else None
         self.clock = clock
         self._frame_lock = threading.Lock()
-        self._frame: tuple[int, pd.DataFrame] | None = None
+        self._frame: tuple[int, pd.DataFrame, str] | None = None
         self._info: dict = {}
         self._inspected: float | None = None
         ttl = settings.poll_seconds
@@ -110,16 +110,20 @@ class ClusterMonitor:
             error = exc
         if self.sync.last_success is None:
             return Reading(None, None, error)
-        return Reading(self._tasks_frame(), self.sync.last_success, error)
+        frame, note = self._tasks_frame()
+        return Reading(frame, self.sync.last_success, error, note)
 
-    def _tasks_frame(self) -> pd.DataFrame:
-        """The frame of the current sync version, sensitive values masked (built once)."""
+    def _tasks_frame(self) -> tuple[pd.DataFrame, str]:
+        """The frame of the current sync version, sensitive values masked (built once), and
+        what was odd in its payloads."""
         version, tasks = self.sync.snapshot()
         with self._frame_lock:
             if self._frame is None or self._frame[0] != version:
-                masked = mask_frame(frames.tasks_frame(tasks), self.settings.sensitive_keys)
-                self._frame = (version, masked)
-            return self._frame[1]
+                odd = frames.OddValues("task")
+                frame = frames.tasks_frame(tasks, odd)
+                masked = mask_frame(frame, self.settings.sensitive_keys)
+                self._frame = (version, masked, odd.sentence())
+            return self._frame[1], self._frame[2]
 
     def task(self, uuid: str) -> dict | None:
         """One task: from the synced store, else asked of Flower (it may be newer than a sync)."""
@@ -149,7 +153,8 @@ class ClusterMonitor:
             # A worker that started after Flower is missing from Flower's inspect cache.
             self._info = self.client.list_workers(refresh=bool(unknown) or due)
             self._inspected = now
-        return frames.workers_frame(summaries, self._info, status, now), ""
+        odd = frames.OddValues("worker")
+        return frames.workers_frame(summaries, self._info, status, now, odd), odd.sentence()
 
     def _read_queues(self) -> tuple[pd.DataFrame, str]:
         workers = self.workers().value
@@ -158,11 +163,16 @@ class ClusterMonitor:
         tasks = self.tasks().value
         if tasks is None:
             tasks = frames.tasks_frame([])
-        depths, note = self._queue_depths(workers)
+        odd = frames.OddValues("queue")
+        depths, note = self._queue_depths(workers, odd)
         now = datetime.fromtimestamp(self.clock(), UTC)
-        return frames.queues_frame(depths, workers, tasks, now), note
+        return frames.queues_frame(depths, workers, tasks, now), " ".join(
+            filter(None, (note, odd.sentence()))
+        )
 
-    def _queue_depths(self, workers: pd.DataFrame) -> tuple[dict[str, int | None], str]:
+    def _queue_depths(
+        self, workers: pd.DataFrame, odd: frames.OddValues
+    ) -> tuple[dict[str, int | None], str]:
         names = {q for qs in workers["queues"].dropna() for q in qs.split(", ")}
         if self.probe is not None and self.probe.supported:
             try:
@@ -175,7 +185,4 @@ class ClusterMonitor:
             fallback = f"The broker at {self.probe.display_url} is not Redis or RabbitMQ; showing Flower's counts."
         else:
             fallback = "CELERY_BROKER_URL is not set; depths come from Flower."
-        lengths = self.client.queue_lengths()
-        depths: dict[str, int | None] = {name: None for name in names}
-        depths.update({q["name"]: q.get("messages") for q in lengths})
-        return depths, fallback
+        return frames.flower_depths(self.client.queue_lengths(), names, odd), fallback

@@ -12,6 +12,9 @@ settings, monitor = ui.page("Queues")
 @st.fragment(run_every=settings.poll_seconds)
 def queues_table() -> None:
     reading = monitor.queues()
+    # Consumers come from the workers and traffic from the tasks: say what is wrong with them.
+    ui.show_reading(monitor.workers(), "workers")
+    ui.show_reading(monitor.tasks(), "tasks")
     if not ui.show_reading(reading, "queue depths"):
         return
     frame = reading.value

@@ -43,12 +43,14 @@ ROUTES = {
 
 class RecordedFlower:
     """Serves the recorded payloads (or ``tasks`` in place of the recorded tasks) over HTTP,
-    until ``fault`` is set; records the POSTs it gets."""
+    until ``fault`` is set; records the POSTs it gets. ``answers`` replaces single endpoints'
+    answers, by the names in ``ROUTES`` (or ``"tasks"``): for odd payloads."""
 
     def __init__(self, tasks: dict[str, dict] | None = None):
         self.fault: tuple | None = None
         self.posts: list[str] = []
         self.extra_tasks: dict[str, dict] = {}  # served on top of the tasks
+        self.answers: dict[str, tuple] = {}
         # The recorded list plus a task Flower saw only mid-flight (name, args... null).
         self.tasks = (
             tasks
@@ -68,13 +70,13 @@ class RecordedFlower:
         if path.startswith("/tasks/datatable"):
             return 200, json.dumps({"recordsTotal": len(held)}), {}
         if path.startswith("/api/tasks"):
-            return 200, json.dumps(held), {}
+            return self.answers.get("tasks") or (200, json.dumps(held), {})
         if path.startswith("/api/task/info/"):
             uuid = path.rsplit("/", 1)[-1]
             return (200, json.dumps(held[uuid]), {}) if uuid in held else (404, "", {})
         for prefix, name in ROUTES.items():
             if path.startswith(prefix):
-                return 200, json.dumps(recorded(name)), {}
+                return self.answers.get(name) or (200, json.dumps(recorded(name)), {})
         return 404, "not found", {}
 
     def _post(self, path: str):

@@ -1,6 +1,7 @@
 """A tiny real HTTP server that answers from a script: for client fault tests over a socket.
 
-Each answer is ``(status, body, headers)`` or the string ``"hang"`` (never answer, to make the
+Each answer is ``(status, body, headers)`` (a ``str`` body is sent as UTF-8, ``bytes`` as they
+are: for bodies that are not valid UTF-8) or the string ``"hang"`` (never answer, to make the
 client time out). Requests are recorded as ``(method, path_with_query, body, headers)``.
 """
 
@@ -10,7 +11,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-Answer = tuple[int, str, dict] | str
+Answer = tuple[int, str | bytes, dict] | str
 
 
 class ScriptedServer:
@@ -30,7 +31,7 @@ class ScriptedServer:
                     server._release.wait(10)
                     return
                 status, text, headers = answer
-                data = text.encode()
+                data = text if isinstance(text, bytes) else text.encode()
                 self.send_response(status)
                 for key, value in {"Content-Type": "application/json", **headers}.items():
                     self.send_header(key, value)

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from lib.broker import BrokerProbe, redis_queue_keys
-from lib.errors import BrokerError, FlowerAuthError
+from lib.errors import BrokerError, FlowerAuthError, FlowerNoApi, FlowerNotFound
 from lib.flower import FlowerClient
 from tests.live import send, wait_final
 
@@ -70,3 +70,17 @@ def test_broker_down_is_a_plain_error():
         BrokerProbe(f"redis://:secretpw@127.0.0.1:{port}/0", timeout=1).queue_depths(["default"])
     assert "cannot be read" in str(err.value)
     assert "secretpw" not in str(err.value)
+
+
+def test_a_wrong_url_prefix_is_named_and_an_unknown_task_is_not(cluster, client):
+    # Flower answers an unknown route with its HTML "page not found", an unknown task with
+    # plain text: the first is a wrong url_prefix, the second a task Flower never saw.
+    wrong = FlowerClient(cluster.flower_url + "/flower", auth=cluster.http_auth(), timeout=10)
+    for read in (wrong.list_tasks, wrong.list_workers, wrong.queue_lengths):
+        with pytest.raises(FlowerNoApi) as err:
+            read(**({"limit": 1} if read == wrong.list_tasks else {}))
+        assert "check the url_prefix in FLOWER_URL" in str(err.value)
+        assert "<" not in str(err.value), "no HTML in the sentence"
+    with pytest.raises(FlowerNotFound) as err:
+        client.task_info("no-such-task")
+    assert "Unknown task" in str(err.value)

@@ -12,12 +12,13 @@ from lib.errors import (
     FlowerBadPayload,
     FlowerBadRequest,
     FlowerForbidden,
+    FlowerNoApi,
     FlowerNotFound,
     FlowerServerError,
     FlowerUnavailable,
     FlowerUnreachable,
 )
-from lib.flower import FlowerClient
+from lib.flower import UNDECODED, FlowerClient
 from tests.scripted_server import ScriptedServer
 
 TASKS = {
@@ -58,7 +59,7 @@ def test_url_prefix_is_kept_for_every_call():
             "Autoscale not enabled",
         ),
         (403, "Read only mode is enabled", FlowerForbidden, "Read only mode is enabled"),
-        (404, "Unknown task 'x'", FlowerNotFound, "url_prefix"),
+        (404, "404 page not found", FlowerNoApi, "check the url_prefix in FLOWER_URL"),
         (400, '{"error": "Invalid sort_by"}', FlowerBadRequest, "Invalid sort_by"),
         (500, "<html>Internal Server Error</html>", FlowerServerError, "HTTP 500"),
         (503, "Broker or result backend unavailable", FlowerUnavailable, "broker"),
@@ -148,3 +149,66 @@ def test_other_reads_unwrap_their_envelopes():
         assert client.queue_lengths() == [{"name": "default", "messages": 3}]
         assert client.worker_summaries() == [{"hostname": "w1@h", "active": 1}]
         assert client.healthcheck() is True
+
+
+NO_API = "No Flower API at this URL — check the url_prefix in FLOWER_URL"
+PAGE_404 = "<!DOCTYPE html>\n<html><head><title>Flower</title></head><body>Error, page not found"
+
+
+@pytest.mark.parametrize(
+    ("call", "body", "error", "says"),
+    [
+        ("list_tasks", PAGE_404, FlowerNoApi, NO_API),
+        ("list_tasks", "", FlowerNoApi, NO_API),
+        ("worker_summaries", "not found", FlowerNoApi, NO_API),
+        ("task_types", PAGE_404, FlowerNoApi, NO_API),
+        ("task_info", PAGE_404, FlowerNoApi, NO_API),
+        ("task_info", "Unknown task 'x'", FlowerNotFound, "Unknown task 'x'"),
+        ("queue_lengths", PAGE_404, FlowerNoApi, NO_API),
+        ("queue_lengths", "'sqs' broker is not supported", FlowerNotFound, "sqs"),
+    ],
+    ids=[
+        "tasks-html",
+        "tasks-empty",
+        "workers-text",
+        "types-html",
+        "task-html",
+        "task-unknown",
+        "queues-html",
+        "queues-broker",
+    ],
+)
+def test_a_404_names_the_url_prefix_unless_flower_said_what_is_unknown(call, body, error, says):
+    answer = (404, body, {"Content-Type": "text/html" if "<" in body else "text/plain"})
+    with ScriptedServer(lambda m, p: answer) as srv, pytest.raises(error) as err:
+        client = FlowerClient(srv.url, timeout=2)
+        getattr(client, call)(
+            *(["x"] if call == "task_info" else []),
+            **({"limit": 1} if call == "list_tasks" else {}),
+        )
+    assert says in str(err.value)
+    assert "DOCTYPE" not in str(err.value), "a web page is not a sentence"
+
+
+@pytest.mark.parametrize(
+    ("raw", "args"),
+    [
+        (b'"caf\xe9 \xed\xa0\x80"', "caf\ufffd \ufffd\ufffd\ufffd"),
+        (rb'"\ud800 alone \udc80"', "\ufffd alone \ufffd"),
+    ],
+    ids=["invalid-utf8", "lone-surrogates"],
+)
+def test_text_that_cannot_be_decoded_is_replaced_and_marked(raw, args):
+    second = rb'"t2": {"args": "\\ud800 \ud83d\ude00"}'
+    body = b'{"t1": {"args": ' + raw + b', "kwargs": "{}"}, ' + second + b"}"
+    with ScriptedServer(lambda m, p: (200, body, {})) as srv:
+        first, second = FlowerClient(srv.url, timeout=2).list_tasks(limit=2)
+    assert first["args"] == args and first[UNDECODED] == ["args"]
+    # An escaped backslash before "ud800" is text, and a surrogate pair is one character.
+    assert second["args"] == "\\ud800 \U0001f600" and UNDECODED not in second
+
+
+def test_clean_answers_are_not_marked():
+    with ScriptedServer(lambda m, p: ok(TASKS)) as srv:
+        tasks = FlowerClient(srv.url, timeout=2).list_tasks(limit=2)
+    assert all(UNDECODED not in t for t in tasks)

@@ -329,3 +329,72 @@ def test_queue_running_counts_custom_states_but_not_a_terminated_job():
     )
     df = frames.queues_frame({"ml": 0}, workers, tasks, NOW).set_index("queue")
     assert df.loc["ml", "running"] == 2
+
+
+def test_flowers_own_payloads_have_nothing_odd():
+    odd = frames.OddValues("task")
+    frames.tasks_frame(recorded_tasks(), odd)
+    assert odd.sentence() == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "fields"),
+    [
+        ({"args": [2, 3], "kwargs": {"a": {"b": 1}}}, "args, kwargs"),
+        ({"name": 7, "state": None, "worker": ["w1@host"]}, "name, worker"),
+        ({"received": "yesterday", "retries": "2"}, "received, retries"),
+        ({"children": "c1", "routing_key": 5}, "children, routing_key"),
+    ],
+    ids=["list-and-dict", "number-and-list", "text-for-numbers", "text-for-list"],
+)
+def test_odd_task_values_are_named(change, fields):
+    odd = frames.OddValues("task")
+    df = frames.tasks_frame([task_payload("ok"), task_payload("odd", **change)], odd)
+    assert odd.sentence() == (
+        "1 task had fields of an unexpected type (shown as text, or blank where a number or "
+        f"time belongs): {fields}."
+    )
+    assert len(df) == 2
+
+
+def test_undecoded_text_is_named_on_the_arrow_path_too():
+    odd = frames.OddValues("task")
+    marked = task_payload("bad", args="(\ufffd,)", _undecoded=["args"])
+    frames.tasks_frame([*recorded_tasks(), marked], odd)
+    assert odd.sentence() == "1 task had text that could not be decoded (shown as �): args."
+    assert all(isinstance(v, pa.Array) for v in frames._read([marked]).values())
+
+
+def test_odd_worker_values_are_text_or_blank_and_named():
+    summaries = [
+        {"hostname": "w1@h", "loadavg": {"1m": 5.0}, "heartbeats": "often", "active": [1]},
+        {"hostname": "w2@h", "pid": "abc", "sw_ident": "py-celery", "sw_ver": {"major": 5}},
+        ["not", "a", "row"],
+    ]
+    info = {
+        "w1@h": {"stats": ["a list"]},
+        "w2@h": {"stats": {"rusage": [1, 2]}, "active_queues": [{"name": 7}, "etl", None]},
+        "w3@h": ["a list where a dict was"],
+    }
+    odd = frames.OddValues("worker")
+    df = frames.workers_frame(summaries, info, {"w1@h": "yes", "w2@h": True}, T0, odd)
+    df = df.set_index("worker")
+    assert list(df.index) == ["w1@h", "w2@h", "w3@h"]
+    assert pd.isna(df.loc["w1@h", "load_1m"]) and pd.isna(df.loc["w1@h", "active"])
+    assert not df.loc["w1@h", "online"]  # "yes" is not a heartbeat verdict
+    assert df.loc["w2@h", "version"] == "py-celery {'major': 5}"
+    assert df.loc["w2@h", "queues"] == "7, etl"
+    assert odd.sentence() == (
+        "4 workers had fields of an unexpected type (shown as text, or blank where a number or "
+        "time belongs): active, active_queues, heartbeats, inspect info, loadavg, pid, rusage, "
+        "stats, status, sw_ver, worker list."
+    )
+
+
+def test_flower_depths_read_odd_names_as_text_and_odd_counts_as_unknown():
+    odd = frames.OddValues("queue")
+    rows = [{"name": 7, "messages": "lots"}, {"name": ["a"], "messages": 1}, {"name": "ml"}]
+    depths = frames.flower_depths(rows, ["default"], odd)
+    assert depths == {"default": None, "7": None, "['a']": 1, "ml": None}
+    assert odd.sentence().startswith("2 queues had fields of an unexpected type")
+    assert odd.sentence().endswith(": messages, name.")
