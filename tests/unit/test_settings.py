@@ -100,3 +100,10 @@ def test_all_problems_in_one_message_and_no_password_in_it():
 )
 def test_redact_url(url, shown):
     assert redact_url(url) == shown
+
+
+def test_bulk_budget_seconds_defaults_to_60_and_is_read():
+    assert load_settings({}).bulk_budget_seconds == 60.0
+    assert load_settings({"OPS_BULK_BUDGET_SECONDS": "15"}).bulk_budget_seconds == 15.0
+    with pytest.raises(SettingsError, match="OPS_BULK_BUDGET_SECONDS"):
+        load_settings({"OPS_BULK_BUDGET_SECONDS": "soon"})
