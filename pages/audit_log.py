@@ -40,3 +40,25 @@ st.dataframe(
     },
 )
 ui.download_csv(shown, "audit-log", key="audit_csv")
+
+# Which targets of one action were sent, failed (and why), not tried or skipped (issue 10).
+st.subheader("Targets of one action")
+if not shown.empty:
+    label = {
+        op: f"{at:%Y-%m-%d %H:%M:%S} · {user} · {action} · {count} target(s) · {outcome}"
+        for op, at, user, action, count, outcome in shown[
+            ["op_id", "time", "user", "action", "count", "outcome"]
+        ].itertuples(index=False)
+    }
+    op_id = st.selectbox("Action", list(label), format_func=label.get, key="audit_pick")
+    targets = ui.local_frame(desk.audit.targets_frame(op_id), ui.viewer_tz())
+    if targets.empty:
+        st.caption("No per-target record: this action was logged before targets were recorded.")
+    else:
+        st.caption(
+            ", ".join(
+                f"{n:,} {outcome}" for outcome, n in targets["outcome"].value_counts().items()
+            )
+        )
+        st.dataframe(targets, hide_index=True, width="stretch", key="audit_targets")
+        ui.download_csv(targets, "audit-targets", key="audit_targets_csv")
