@@ -162,7 +162,7 @@ class EarlierRetry:
     def describe(self, tz: tzinfo = UTC) -> str:
         """``"already retried as <id> at 2026-11-30 11:20:01 UTC by ann (audit #3)"``."""
         when = datetime.fromtimestamp(self.at, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-        what = f"as {self.new_id}" if self.new_id else "(outcome unknown)"
+        what = f"as {self.new_id}" if self.new_id else "(still under way, or outcome unknown)"
         return f"already retried {what} at {when} by {self.user} (audit #{self.audit_id})"
 
 
