@@ -50,15 +50,19 @@ if not shown.empty:
             ["op_id", "time", "user", "action", "count", "outcome"]
         ].itertuples(index=False)
     }
-    op_id = st.selectbox("Action", list(label), format_func=label.get, key="audit_pick")
-    targets = ui.local_frame(desk.audit.targets_frame(op_id), ui.viewer_tz())
-    if targets.empty:
+    op_id = st.selectbox(
+        "Action",
+        list(label),
+        index=None,
+        format_func=label.get,
+        placeholder="Choose an action to see what happened to each target",
+        key="audit_pick",
+    )
+    targets = ui.local_frame(desk.audit.targets_frame(op_id or ""), ui.viewer_tz())
+    if op_id is not None and targets.empty:
         st.caption("No per-target record: this action was logged before targets were recorded.")
-    else:
-        st.caption(
-            ", ".join(
-                f"{n:,} {outcome}" for outcome, n in targets["outcome"].value_counts().items()
-            )
-        )
+    elif op_id is not None:
+        counts = targets["outcome"].value_counts().items()
+        st.caption(", ".join(f"{n:,} {outcome}" for outcome, n in counts))
         st.dataframe(targets, hide_index=True, width="stretch", key="audit_targets")
         ui.download_csv(targets, "audit-targets", key="audit_targets_csv")
