@@ -461,3 +461,25 @@ def test_an_audit_error_after_the_send_is_a_result_not_a_traceback(tmp_path):
     assert "sent 1 of 1" in result.message
     row = audit.row(result.audit_id)
     assert row.outcome is None and row.outcome_text == "outcome unknown"
+
+
+def test_an_audit_file_from_before_per_target_records_keeps_working(tmp_path):
+    import sqlite3
+
+    from lib.audit import SCHEMA
+
+    path = tmp_path / "audit.sqlite3"
+    old_schema = SCHEMA.split("CREATE TABLE IF NOT EXISTS audit_target")[0]
+    with sqlite3.connect(path) as db:  # the file as the previous version wrote it
+        db.executescript(old_schema)
+        db.execute(
+            "INSERT INTO audit (op_id, at, user, role, action, targets, params, outcome, links)"
+            " VALUES ('old', 1.0, 'bob', 'operator', 'retry', '[\"failed\"]', '{}', 'sent',"
+            ' \'{"failed": "new-old"}\')'
+        )
+    audit = AuditLog(path)
+    assert [e.new_id for e in audit.earlier_retries(["failed"])["failed"]] == ["new-old"]
+    assert audit.targets_frame("old").empty
+    desk = ActionDesk(FlowerClient("http://127.0.0.1:9", timeout=1), audit, TASKS.get)
+    result = desk.perform(Actor("ann", "operator"), "retry", ["failed"], {}, "op-new")
+    assert result.outcome == "refused" and "already retried as new-old" in result.message
