@@ -228,8 +228,7 @@ class AuditLog:
                 held = {t: found for t, found in earlier.items() if _unacknowledged(found, again)}
             row_id = self._insert(db, op_id, user, role, action, targets, params, preview_count)
             why = {
-                t: f"{_last(found).describe()}; tick 'Retry again anyway'"
-                for t, found in held.items()
+                t: f"{found[-1].describe()}; tick 'Retry again anyway'" for t, found in held.items()
             }
             why.update(skipped or {})
             db.executemany(
@@ -470,10 +469,6 @@ class _Closing:
 
 def _unacknowledged(found: list[EarlierRetry], again: Collection[int]) -> bool:
     return any(e.audit_id not in again for e in found)
-
-
-def _last(found: list[EarlierRetry]) -> EarlierRetry:
-    return found[-1]
 
 
 def _row(record: tuple) -> AuditRow:
