@@ -8,19 +8,30 @@ Every action, whatever page asks for it, runs the same steps in ``ActionDesk.per
 A refusal (role, bad parameters, nothing eligible, over the bulk limit) is audited too. An
 operation id makes each click one action: a rerun or a double confirm with the same id finds
 the audit row already written and sends nothing. POSTs are never retried (lib/flower.py).
+
+The bulk limit is checked on the count alone, before any target is looked up (issue 10). A bulk
+action stops sending after ``MAX_FAILURES_IN_A_ROW`` failed sends in a row or once its time
+budget (``OPS_BULK_BUDGET_SECONDS``) is spent; each target's outcome (sent, failed and why, not
+tried, skipped and why) is audited as it happens, and the result lists what was not sent so the
+operator can send it as a new, confirmed action. A task already retried is retried again only
+when the caller names that earlier retry (``params["retry_again"]``: its audit ids); the claim is
+atomic in the audit file. If the audit log cannot record an outcome, the result says what was
+sent and the row stays "outcome unknown" (``perform`` never raises for the audit either).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from celery import states
 
-from lib.audit import AuditLog, DuplicateOperation
+from lib.audit import UNKNOWN, AuditError, AuditLog, DuplicateOperation
 from lib.auth import Actor, allows
 from lib.broker import ResultBackend
 from lib.errors import ConsoleError, FlowerError, FlowerNotFound
@@ -35,6 +46,10 @@ SIGNALS = ("SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT", "SIGUSR1")
 #: Celery's rate-limit syntax: a number of tasks, optionally per second, minute or hour.
 RATE = re.compile(r"^\d+(\.\d+)?(/[smh])?$")
 SAMPLE_SIZE = 10
+#: A bulk action stops after this many failed sends in a row: Flower has stopped answering.
+MAX_FAILURES_IN_A_ROW = 3
+#: Words a skip reason may start with that stay capitalized inside a sentence.
+PROPER_NOUNS = ("Flower", "Celery", "OPS_")
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,12 @@ class Preview:
     def count(self) -> int:
         return len(self.eligible)
 
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """One full sentence per distinct reason: ``"2 tasks skipped: already finished (SUCCESS)."``"""
+        counts = Counter(why for _, why in self.skipped)
+        return tuple(f"{_tasks(n)} skipped: {_sentence(why)}" for why, n in counts.items())
+
 
 @dataclass(frozen=True)
 class ActionResult:
@@ -91,6 +112,7 @@ class ActionResult:
     message: str
     audit_id: int | None
     links: dict[str, str] = field(default_factory=dict)
+    not_sent: tuple[str, ...] = ()  # targets never tried because sending stopped early
 
     @property
     def ok(self) -> bool:
@@ -107,12 +129,25 @@ class ActionDesk:
         lookup_task: Callable[[str], dict | None],
         backend: ResultBackend | None = None,
         bulk_limit: int = 500,
+        bulk_budget: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.client = client
         self.audit = audit
         self.lookup_task = lookup_task
         self.backend = backend
         self.bulk_limit = bulk_limit
+        self.bulk_budget = bulk_budget
+        self.clock = clock
+
+    def limit_refusal(self, count: int) -> str:
+        """Why ``count`` tasks are too many for one action, or "" when they are not."""
+        if count <= self.bulk_limit:
+            return ""
+        return (
+            f"{count} tasks is over the bulk limit of {self.bulk_limit} per action "
+            "(OPS_BULK_LIMIT); narrow the selection."
+        )
 
     # -- dry run -----------------------------------------------------------------------------
 
@@ -153,8 +188,12 @@ class ActionDesk:
         targets: Iterable[str],
         params: Mapping[str, Any] | None,
         op_id: str,
+        progress: Callable[[int, int], None] | None = None,
     ) -> ActionResult:
-        """Do ``action`` on ``targets`` once per ``op_id``, audited; never raises for Flower."""
+        """Do ``action`` on ``targets`` once per ``op_id``, audited; never raises for Flower.
+
+        ``progress(done, total)`` is called after each target is tried.
+        """
         targets, params = list(dict.fromkeys(targets)), dict(params or {})
         try:
             spec, preview = self._admit(actor, action, targets, params)
@@ -163,16 +202,28 @@ class ActionDesk:
         except ConsoleError as exc:  # Flower could not be asked whether the target exists
             return self._refuse(actor, action, targets, params, op_id, str(exc), "failed")
         chosen = list(preview.eligible) if preview else targets
+        skipped = dict(preview.skipped) if preview else {}
+        again = _acknowledged(params.get("retry_again"))
         try:
-            row = self.audit.record_intent(
-                op_id, actor.user, actor.role, action, chosen, params, len(chosen)
+            claim = self.audit.claim(
+                op_id, actor.user, actor.role, action, chosen, params, len(chosen), skipped, again
             )
         except DuplicateOperation as dup:
             return _from_row(dup.row)
-        outcome, message, status, links = self._send(spec, chosen, params)
-        self.audit.record_outcome(row, outcome, message, status, links)
+        except AuditError as exc:
+            return ActionResult(action, "failed", f"Nothing was sent: {exc}", None)
+        held = {t: found[-1].describe() for t, found in claim.held.items()}
+        free = [t for t in chosen if t not in held]
+        run = self._send(spec, free, params, claim.row_id, progress) if free else _Run()
+        outcome, message, status = _summary(spec, free, run, held)
+        try:
+            if run.audit_error:  # the row stays "outcome unknown": its targets are unrecorded
+                raise run.audit_error
+            self.audit.record_outcome(claim.row_id, outcome, message, status, run.links)
+        except AuditError as exc:
+            outcome, message = UNKNOWN, _unrecorded(spec, free, run, exc)
         log.info("%s by %s (%s): %s — %s", action, actor.user, actor.role, outcome, message)
-        return ActionResult(action, outcome, message, row, links)
+        return ActionResult(action, outcome, message, claim.row_id, run.links, run.not_sent)
 
     def _admit(
         self, actor: Actor, action: str, targets: list[str], params: dict
@@ -194,11 +245,8 @@ class ActionDesk:
         if spec.target == "task_type":
             self._check_worker(params["worker"])
             return spec, None
-        if len(targets) > self.bulk_limit:
-            raise Refused(
-                f"{len(targets)} tasks is over the bulk limit of {self.bulk_limit} per action "
-                "(OPS_BULK_LIMIT); narrow the selection."
-            )
+        if too_many := self.limit_refusal(len(targets)):  # before any target is looked up
+            raise Refused(too_many)
         preview = self.preview(action, targets)
         if not preview.eligible:
             reasons = "; ".join(sorted({why for _, why in preview.skipped}))
@@ -213,31 +261,76 @@ class ActionDesk:
             raise Refused(f"Flower does not know worker {worker!r}.") from None
 
     def _refuse(self, actor, action, targets, params, op_id, why, outcome="refused"):
+        log.warning("%s by %s (%s) %s: %s", action, actor.user, actor.role, outcome, why)
         try:
-            row = self.audit.record_intent(op_id, actor.user, actor.role, action, targets, params)
+            row = self.audit.claim(
+                op_id,
+                actor.user,
+                actor.role,
+                action,
+                targets,
+                params,
+                None,
+                skipped=dict.fromkeys(targets, why),
+            ).row_id
+            self.audit.record_outcome(row, outcome, why)
         except DuplicateOperation as dup:
             return _from_row(dup.row)
-        self.audit.record_outcome(row, outcome, why)
-        log.warning("%s by %s (%s) %s: %s", action, actor.user, actor.role, outcome, why)
+        except AuditError as exc:
+            return ActionResult(action, outcome, f"{why} (Not recorded: {exc})", None)
         return ActionResult(action, outcome, why, row)
 
     # -- sending -----------------------------------------------------------------------------
 
-    def _send(self, spec: ActionSpec, targets: list[str], params: dict):
-        """One request per target; returns (outcome, message, http status, links)."""
-        links: dict[str, str] = {}
-        replies: list[str] = []
-        errors: list[FlowerError | ConsoleError] = []
-        for target in targets:
+    def _send(
+        self,
+        spec: ActionSpec,
+        targets: list[str],
+        params: dict,
+        row: int,
+        progress: Callable[[int, int], None] | None,
+    ) -> _Run:
+        """One request per target, each outcome audited as it comes, until done or stopped."""
+        run, started, in_a_row = _Run(), self.clock(), 0
+        for index, target in enumerate(targets):
+            run.stop = self._stop_reason(in_a_row, run, started)
+            if run.stop:
+                run.not_sent = tuple(targets[index:])
+                break
             try:
                 reply = self._send_one(spec.name, target, params)
             except ConsoleError as exc:
-                errors.append(exc)
-                continue
-            if spec.name == "retry":
-                links[target] = reply
-            replies.append(reply)
-        return _summary(spec, targets, replies, errors, links)
+                run.errors[target], in_a_row = exc, in_a_row + 1
+                done = (target, "failed", str(exc), "")
+            else:
+                run.replies[target], in_a_row = reply, 0
+                if spec.name == "retry":
+                    run.links[target] = reply
+                done = (target, "sent", "", reply)
+            if not self._record(run, row, [done]):
+                run.not_sent = tuple(targets[index + 1 :])  # what can't be recorded isn't sent
+                break
+            if progress is not None:
+                progress(index + 1, len(targets))
+        if run.not_sent and not run.audit_error:
+            self._record(run, row, [(t, "not tried", run.stop, "") for t in run.not_sent])
+        return run
+
+    def _stop_reason(self, in_a_row: int, run: _Run, started: float) -> str:
+        if in_a_row >= MAX_FAILURES_IN_A_ROW:
+            last = list(run.errors.values())[-1]
+            return f"Flower stopped answering ({in_a_row} sends failed in a row; the last: {last})"
+        if self.clock() - started >= self.bulk_budget:
+            return f"the time budget of {self.bulk_budget:g} s ran out (OPS_BULK_BUDGET_SECONDS)"
+        return ""
+
+    def _record(self, run: _Run, row: int, outcomes: list[tuple[str, str, str, str]]) -> bool:
+        try:
+            self.audit.record_targets(row, outcomes)
+        except AuditError as exc:
+            run.audit_error, run.stop = exc, f"the audit log could not record it ({exc})"
+            return False
+        return True
 
     def _send_one(self, action: str, target: str, params: dict) -> str:
         client = self.client
@@ -318,20 +411,88 @@ def _past(action: str) -> str:
     return {"revoke": "revoked", "terminate": "terminated", "retry": "retried"}.get(action, action)
 
 
-def _summary(spec, targets, replies, errors, links):
+@dataclass
+class _Run:
+    """What sending did: replies and errors by target, what was not sent and why."""
+
+    replies: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, ConsoleError] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    not_sent: tuple[str, ...] = ()
+    stop: str = ""
+    audit_error: AuditError | None = None
+
+
+def _summary(spec: ActionSpec, targets: list[str], run: _Run, held: dict[str, str]):
+    """The audited outcome, the operator's one-line message and the last HTTP status."""
+    errors, replies = list(run.errors.values()), list(run.replies.values())
     status = errors[-1].status if errors and isinstance(errors[-1], FlowerError) else 200
-    if not errors:
-        if len(targets) == 1:
-            said = f" Flower said: {replies[0]}" if replies[0] and spec.name != "retry" else ""
-            target = f"{targets[0]} as {links[targets[0]]}" if links else targets[0]
-            return "sent", f"{spec.label}: {target}.{said}", 200, links
-        return "sent", f"{spec.label}: {len(targets)} done.", 200, links
-    if not replies:
-        return "failed", f"{spec.label} failed. {errors[0]}", status, links
-    message = (
-        f"{spec.label}: {len(replies)} of {len(targets)} done; {len(errors)} failed: {errors[0]}"
+    held_text = _held_text(held)
+    if not targets:
+        return "refused", f"Nothing was sent. {held_text}", None
+    if run.not_sent:
+        tried = len(targets) - len(run.not_sent)
+        message = (
+            f"{spec.label} stopped after {tried} of {len(targets)}: {run.stop}; "
+            f"{len(run.not_sent)} not sent. {len(replies)} sent, {len(errors)} failed."
+        )
+    elif not errors and len(targets) == 1:
+        reply = replies[0]
+        said = f" Flower said: {reply}" if reply and spec.name != "retry" else ""
+        target = f"{targets[0]} as {run.links[targets[0]]}" if run.links else targets[0]
+        message = f"{spec.label}: {target}.{said}"
+    elif not errors:
+        message = f"{spec.label}: {len(targets)} done."
+    elif not replies:
+        message = f"{spec.label} failed. {errors[0]}"
+    else:
+        message = f"{spec.label}: {len(replies)} of {len(targets)} done; {len(errors)} failed: {errors[0]}"
+    outcome = "sent" if replies and not (errors or run.not_sent or held) else "partial"
+    outcome = outcome if replies else "failed"
+    return outcome, f"{message} {held_text}".strip(), status
+
+
+def _held_text(held: dict[str, str]) -> str:
+    if not held:
+        return ""
+    first, why = next(iter(held.items()))
+    more = f" (and {len(held) - 1} more)" if len(held) > 1 else ""
+    return (
+        f"{_tasks(len(held))} held back: task {first} was {why}{more}. To send another copy, "
+        "tick 'Retry again anyway' and confirm."
     )
-    return "partial", message, status, links
+
+
+def _unrecorded(spec: ActionSpec, targets: list[str], run: _Run, exc: AuditError) -> str:
+    """The message when the audit log failed after sending: what was sent, what was not."""
+    sent = list(run.replies)
+    shown = ", ".join(sent[:10]) + (f" and {len(sent) - 10} more" if len(sent) > 10 else "")
+    message = (
+        f"{spec.label}: sent {len(sent)} of {len(targets)}{f' ({shown})' if sent else ''}, but "
+        f"the outcome could not be recorded: {exc} The audit row stays 'outcome unknown'."
+    )
+    if run.not_sent:
+        message += f" {len(run.not_sent)} not sent."
+    return message
+
+
+def _acknowledged(value: object) -> set[int]:
+    """The earlier retries' audit ids the operator confirmed retrying again."""
+    if not isinstance(value, list | tuple | set):
+        return set()
+    return {int(v) for v in value if isinstance(v, int) or str(v).isdigit()}
+
+
+def _tasks(n: int) -> str:
+    return f"{n} task" if n == 1 else f"{n} tasks"
+
+
+def _sentence(why: str) -> str:
+    """``why`` continuing a sentence: first letter lowered unless it starts a name; a full stop."""
+    text = why.strip()
+    if text and not text.startswith(PROPER_NOUNS):
+        text = text[0].lower() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _from_row(row) -> ActionResult:

@@ -17,6 +17,20 @@ first read after the hour is up (never a prune per read). Unset, the default, ke
 Reads (``rows``, ``frame``, ``count``, ``choices``) return *every* row in their filter unless a
 ``limit`` is asked for: the time span, users and actions are conditions of the SQL query (indexed),
 never a pandas filter over a capped read.
+
+Each target of an action also has a row in ``audit_target`` (issue 10): written with the intent
+(outcome NULL, or ``skipped`` with the reason), then completed one by one as each request is
+answered (``sent`` with Flower's reply, ``failed`` with the reason) or as a bulk action stops
+(``not tried``). So the log says exactly which targets were sent, even after a crash mid-way.
+Audit files written before this table existed keep working: it is created on open. Retention
+prunes a row's targets with it (and with them its retry links: a retry older than the
+retention no longer warns).
+
+A retry is claimed atomically (``claim`` in one ``BEGIN IMMEDIATE`` transaction): a task already
+retried (sent, or still under way) is held back unless the caller names that earlier retry's
+audit id, so two sessions retrying one task at once send one task.
+
+Writing errors (a locked or full disk) are raised as ``AuditError``, a ``ConsoleError``.
 """
 
 from __future__ import annotations
@@ -25,16 +39,29 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from lib.errors import ConsoleError
 from lib.redact import SCRUBBER
 
-__all__ = ["OUTCOMES", "AuditLog", "AuditRow", "DuplicateOperation"]
+__all__ = [
+    "OUTCOMES",
+    "TARGET_OUTCOMES",
+    "AuditError",
+    "AuditLog",
+    "AuditRow",
+    "Claim",
+    "DuplicateOperation",
+    "EarlierRetry",
+    "TargetOutcome",
+]
 
 #: What can happen to an action. NULL in the table means "outcome unknown".
 OUTCOMES = ("sent", "failed", "refused", "partial")
@@ -42,6 +69,8 @@ UNKNOWN = "outcome unknown"
 #: Seconds between two retention prunes: pruning is a write, reads must not each pay for one.
 PRUNE_EVERY = 3600.0
 DAY = 86_400.0
+#: What can happen to one target of an action. NULL means "outcome unknown" here too.
+TARGET_OUTCOMES = ("sent", "failed", "not tried", "skipped")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -63,7 +92,18 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE INDEX IF NOT EXISTS audit_user_at ON audit (user, at);
 CREATE INDEX IF NOT EXISTS audit_action_at ON audit (action, at);
+CREATE TABLE IF NOT EXISTS audit_target (
+    audit_id INTEGER NOT NULL REFERENCES audit (id),
+    target   TEXT NOT NULL,
+    outcome  TEXT CHECK (outcome IN ('sent', 'failed', 'not tried', 'skipped')),
+    reason   TEXT,
+    reply    TEXT,
+    at       REAL,
+    PRIMARY KEY (audit_id, target)
+);
+CREATE INDEX IF NOT EXISTS audit_target_target ON audit_target (target);
 """
+TARGET_FRAME_COLUMNS = ("target", "outcome", "reason", "reply", "at")
 COLUMNS = (
     "id",
     "op_id",
@@ -80,6 +120,10 @@ COLUMNS = (
     "message",
     "links",
 )
+
+
+class AuditError(ConsoleError):
+    """The audit log could not be written (the file is locked, the disk is full...)."""
 
 
 class DuplicateOperation(Exception):
@@ -112,11 +156,46 @@ class AuditRow:
         return self.outcome or UNKNOWN
 
 
+@dataclass(frozen=True)
+class TargetOutcome:
+    """What happened to one target of one action."""
+
+    target: str
+    outcome: str | None  # None: outcome unknown
+    reason: str
+    reply: str
+
+
+@dataclass(frozen=True)
+class EarlierRetry:
+    """A retry of a task that was sent, or is still under way (outcome unknown)."""
+
+    audit_id: int
+    at: float
+    user: str
+    new_id: str | None  # the new task's id; None while the outcome is unknown
+
+    def describe(self, tz: tzinfo = UTC) -> str:
+        """``"already retried as <id> at 2026-11-30 11:20:01 UTC by ann (audit #3)"``."""
+        when = datetime.fromtimestamp(self.at, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+        what = f"as {self.new_id}" if self.new_id else "(still under way, or outcome unknown)"
+        return f"already retried {what} at {when} by {self.user} (audit #{self.audit_id})"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An intent row written: its id, and the targets held back as already retried."""
+
+    row_id: int
+    held: dict[str, list[EarlierRetry]] = field(default_factory=dict)
+
+
 class AuditLog:
     """An append-only SQLite audit table, pruned only by retention; safe to share between threads.
 
     ``retention_days`` None keeps every row; ``clock`` (seconds since the epoch) decides what is
-    old and when the next prune is due.
+    old and when the next prune is due; ``timeout`` is how long a write waits for another
+    writer's lock.
     """
 
     def __init__(
@@ -124,11 +203,13 @@ class AuditLog:
         path: Path,
         retention_days: int | None = None,
         clock: Callable[[], float] = time.time,
+        timeout: float = 10.0,
     ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention_days = retention_days
         self._clock = clock
+        self.timeout = timeout
         self._lock = threading.Lock()
         self._next_prune = 0.0
         with self._connect() as db:
@@ -146,6 +227,52 @@ class AuditLog:
         preview_count: int | None = None,
     ) -> int:
         """Write the intent row; raise ``DuplicateOperation`` if ``op_id`` was seen before."""
+        return self.claim(op_id, user, role, action, targets, params, preview_count).row_id
+
+    def claim(
+        self,
+        op_id: str,
+        user: str,
+        role: str,
+        action: str,
+        targets: Iterable[str],
+        params: Mapping[str, Any] | None = None,
+        preview_count: int | None = None,
+        skipped: Mapping[str, str] | None = None,
+        again: Collection[int] = (),
+    ) -> Claim:
+        """Write the intent row and one pending row per target, in one transaction.
+
+        ``skipped`` targets (target → why) are recorded as such. For a retry, a target with an
+        earlier retry whose audit id is not in ``again`` is held back (recorded as skipped) and
+        returned in ``Claim.held``. Raises ``DuplicateOperation`` for a seen ``op_id`` and
+        ``AuditError`` when the file cannot be written.
+        """
+        targets = list(targets)
+        with self._lock, self._writing() as db:
+            existing = self._by_op(db, op_id)
+            if existing is not None:
+                raise DuplicateOperation(existing)
+            held: dict[str, list[EarlierRetry]] = {}
+            if action == "retry":
+                earlier = self._earlier_retries(db, targets)
+                held = {t: found for t, found in earlier.items() if _unacknowledged(found, again)}
+            row_id = self._insert(db, op_id, user, role, action, targets, params, preview_count)
+            why = {
+                t: f"{found[-1].describe()}; tick 'Retry again anyway'" for t, found in held.items()
+            }
+            why.update(skipped or {})
+            db.executemany(
+                "INSERT OR IGNORE INTO audit_target (audit_id, target, outcome, reason, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (row_id, t, "skipped" if t in why else None, why.get(t), None)
+                    for t in [*targets, *why]
+                ],
+            )
+        return Claim(row_id, held)
+
+    def _insert(self, db, op_id, user, role, action, targets, params, preview_count) -> int:
         values = (
             op_id,
             time.time(),
@@ -156,17 +283,27 @@ class AuditLog:
             json.dumps(dict(params or {}), default=str),
             preview_count,
         )
-        with self._lock, self._connect() as db:
-            try:
-                cursor = db.execute(
-                    "INSERT INTO audit (op_id, at, user, role, action, targets, params,"
-                    " preview_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    values,
-                )
-            except sqlite3.IntegrityError:
-                existing = self._by_op(db, op_id)
-                raise DuplicateOperation(existing) from None
-            return int(cursor.lastrowid)
+        cursor = db.execute(
+            "INSERT INTO audit (op_id, at, user, role, action, targets, params,"
+            " preview_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+        return int(cursor.lastrowid)
+
+    def record_targets(self, row_id: int, outcomes: Iterable[tuple[str, str, str, str]]) -> None:
+        """Complete target rows once: ``(target, outcome, reason, reply)`` each."""
+        now = time.time()
+        rows = []
+        for target, outcome, reason, reply in outcomes:
+            if outcome not in TARGET_OUTCOMES:
+                raise ValueError(f"unknown target outcome {outcome!r}")
+            rows.append((outcome, reason, reply, now, row_id, target))
+        with self._lock, self._writing() as db:
+            db.executemany(
+                "UPDATE audit_target SET outcome = ?, reason = ?, reply = ?, at = ?"
+                " WHERE audit_id = ? AND target = ? AND outcome IS NULL",
+                rows,
+            )
 
     def record_outcome(
         self,
@@ -180,12 +317,67 @@ class AuditLog:
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
         said = SCRUBBER(message)  # Flower's answer may echo a URL with a password: never keep it
-        with self._lock, self._connect() as db:
+        with self._lock, self._writing() as db:
             db.execute(
                 "UPDATE audit SET finished_at = ?, outcome = ?, http_status = ?, message = ?,"
                 " links = ? WHERE id = ? AND outcome IS NULL",
                 (time.time(), outcome, http_status, said, json.dumps(dict(links or {})), row_id),
             )
+
+    def targets(self, row_id: int) -> list[TargetOutcome]:
+        """Each target of one action with its outcome, in the order they were recorded."""
+        with self._connect() as db:
+            found = db.execute(
+                "SELECT target, outcome, reason, reply FROM audit_target WHERE audit_id = ?"
+                " ORDER BY rowid",
+                (row_id,),
+            ).fetchall()
+        return [TargetOutcome(t, o, r or "", p or "") for t, o, r, p in found]
+
+    def targets_frame(self, op_id: str) -> pd.DataFrame:
+        """One action's targets for the Audit log page: target, outcome, reason, reply, at."""
+        with self._connect() as db:
+            found = db.execute(
+                "SELECT t.target, t.outcome, t.reason, t.reply, t.at FROM audit_target t"
+                " JOIN audit a ON a.id = t.audit_id WHERE a.op_id = ? ORDER BY t.rowid",
+                (op_id,),
+            ).fetchall()
+        frame = pd.DataFrame(found, columns=list(TARGET_FRAME_COLUMNS))
+        frame["outcome"] = frame["outcome"].fillna(UNKNOWN)
+        frame[["reason", "reply"]] = frame[["reason", "reply"]].fillna("")
+        frame["at"] = pd.to_datetime(frame["at"], unit="s", utc=True)
+        return frame
+
+    def earlier_retries(self, task_ids: Iterable[str]) -> dict[str, list[EarlierRetry]]:
+        """Retries of these tasks that were sent or are under way, oldest first, by task."""
+        with self._connect() as db:
+            return self._earlier_retries(db, list(task_ids))
+
+    def _earlier_retries(
+        self, db: sqlite3.Connection, task_ids: list[str]
+    ) -> dict[str, list[EarlierRetry]]:
+        wanted = set(task_ids)
+        found: dict[str, dict[int, EarlierRetry]] = {}
+        per_target = db.execute(
+            "SELECT t.target, a.id, a.at, a.user, t.reply FROM audit_target t"
+            " JOIN audit a ON a.id = t.audit_id WHERE a.action = 'retry'"
+            " AND (t.outcome = 'sent' OR t.outcome IS NULL)"
+            " AND (a.outcome IS NULL OR a.outcome IN ('sent', 'partial'))"
+            f" AND t.target IN ({', '.join('?' * len(wanted))})",
+            tuple(wanted),
+        )
+        for target, audit_id, at, user, reply in per_target:
+            found.setdefault(target, {})[audit_id] = EarlierRetry(audit_id, at, user, reply or None)
+        # Rows written before per-target records existed say what was sent in their links.
+        legacy = db.execute(
+            "SELECT id, at, user, links FROM audit WHERE action = 'retry' AND links IS NOT NULL"
+            " AND id NOT IN (SELECT audit_id FROM audit_target)"
+        )
+        for audit_id, at, user, links in legacy:
+            for old, new in json.loads(links or "{}").items():
+                if old in wanted:
+                    found.setdefault(old, {})[audit_id] = EarlierRetry(audit_id, at, user, new)
+        return {t: sorted(by_id.values(), key=lambda e: e.audit_id) for t, by_id in found.items()}
 
     def row(self, row_id: int) -> AuditRow | None:
         with self._connect() as db:
@@ -234,6 +426,8 @@ class AuditLog:
                 return 0
             with self._connect() as db:
                 cutoff = now - self.retention_days * DAY
+                old = "SELECT id FROM audit WHERE at < ?"
+                db.execute(f"DELETE FROM audit_target WHERE audit_id IN ({old})", (cutoff,))
                 return db.execute("DELETE FROM audit WHERE at < ?", (cutoff,)).rowcount
 
     def retry_links(self, task_id: str) -> dict[str, list[str]]:
@@ -297,9 +491,10 @@ class AuditLog:
         frame["preview_count"] = frame["preview_count"].astype("Int64")
         return frame
 
-    def _by_op(self, db: sqlite3.Connection, op_id: str) -> AuditRow:
+    def _by_op(self, db: sqlite3.Connection, op_id: str) -> AuditRow | None:
         found = db.execute(f"SELECT {', '.join(COLUMNS)} FROM audit WHERE op_id = ?", (op_id,))
-        return _row(found.fetchone())
+        record = found.fetchone()
+        return _row(record) if record else None
 
     def _read(self, query: str, args: tuple) -> list[tuple]:
         if self._clock() >= self._next_prune:
@@ -309,9 +504,25 @@ class AuditLog:
 
     def _connect(self) -> _Closing:
         # A connection per call: sqlite3 objects must not cross threads, and calls are rare.
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         return _Closing(db)
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (``BEGIN IMMEDIATE``): check-then-write is atomic
+        across threads, sessions and processes sharing the file."""
+        try:
+            with self._connect() as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise AuditError(f"The audit log could not be written ({exc}).") from exc
 
 
 AUDIT_FRAME_COLUMNS = (
@@ -367,6 +578,10 @@ def _params_text(text: str) -> str:
 def _links_text(text: str | None) -> str:
     links = json.loads(text) if text and text != "{}" else {}
     return ", ".join(f"{old} → {new}" for old, new in links.items())
+
+
+def _unacknowledged(found: list[EarlierRetry], again: Collection[int]) -> bool:
+    return any(e.audit_id not in again for e in found)
 
 
 def _row(record: tuple) -> AuditRow:

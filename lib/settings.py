@@ -3,7 +3,8 @@
 Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOWER_BASIC_AUTH``,
 ``FLOWER_TIMEOUT``, ``CELERY_BROKER_URL``, ``CELERY_RESULT_BACKEND``, ``OPS_POLL_SECONDS``,
 ``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE`` (plus our own
-``OPS_ERROR_RULES_FILE``: extra error categories; ``OPS_BULK_LIMIT``: tasks per bulk action; ``OPS_SENSITIVE_KEYS``: more argument names
+``OPS_ERROR_RULES_FILE``: extra error categories; ``OPS_BULK_LIMIT``: tasks per bulk action; ``OPS_BULK_BUDGET_SECONDS``: how long one bulk
+action may keep sending; ``OPS_SENSITIVE_KEYS``: more argument names
 to mask, comma-separated; ``OPS_AUDIT_RETENTION_DAYS``: audit rows older than this many days are
 pruned, unset keeps them forever; ``OPS_SESSION_IDLE_MINUTES``: idle sign-out;
 ``OPS_SESSION_SECRET``: signs login tokens). Each may also come
@@ -49,6 +50,8 @@ _USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.\-]*://)?(?P<userinfo>[^/?#\s
 DEFAULT_SESSION_IDLE_MINUTES = 60
 #: A shorter OPS_SESSION_SECRET could be guessed offline from one captured login token.
 MIN_SESSION_SECRET_LENGTH = 16
+#: A bulk action stops sending after this long: a failing Flower must not hold a page for hours.
+DEFAULT_BULK_BUDGET_SECONDS = 60.0
 OFF_WORDS = {"off", "false", "0", "no", "disabled"}
 ON_WORDS = {"on", "true", "1", "yes", "enabled", ""}
 NAMES = (
@@ -64,6 +67,7 @@ NAMES = (
     "OPS_WORKFLOWS_FILE",
     "OPS_ERROR_RULES_FILE",
     "OPS_BULK_LIMIT",
+    "OPS_BULK_BUDGET_SECONDS",
     "OPS_SENSITIVE_KEYS",
     "OPS_AUDIT_RETENTION_DAYS",
     "OPS_SESSION_IDLE_MINUTES",
@@ -87,6 +91,7 @@ class Settings:
     workflows_file: Path | None = None
     error_rules_file: Path | None = None
     bulk_limit: int = DEFAULT_BULK_LIMIT
+    bulk_budget_seconds: float = DEFAULT_BULK_BUDGET_SECONDS
     sensitive_keys: tuple[str, ...] = DEFAULT_SENSITIVE_KEYS
     #: None keeps the audit log forever (the default: an audit trail is evidence).
     audit_retention_days: int | None = None
@@ -147,6 +152,9 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         workflows_file=take("OPS_WORKFLOWS_FILE", Path, None),
         error_rules_file=take("OPS_ERROR_RULES_FILE", Path, None),
         bulk_limit=take("OPS_BULK_LIMIT", _positive_count, DEFAULT_BULK_LIMIT),
+        bulk_budget_seconds=take(
+            "OPS_BULK_BUDGET_SECONDS", _positive_seconds(1.0), DEFAULT_BULK_BUDGET_SECONDS
+        ),
         sensitive_keys=take("OPS_SENSITIVE_KEYS", _extra_keys, DEFAULT_SENSITIVE_KEYS),
         audit_retention_days=take("OPS_AUDIT_RETENTION_DAYS", _retention_days, None),
         session_idle_minutes=take(

@@ -105,7 +105,14 @@ def _desk_for(key: str, _settings: Settings, _monitor: ClusterMonitor) -> Action
     audit = AuditLog(
         _settings.data_dir / "audit.sqlite3", retention_days=_settings.audit_retention_days
     )
-    return ActionDesk(_monitor.client, audit, _monitor.task, backend, _settings.bulk_limit)
+    return ActionDesk(
+        _monitor.client,
+        audit,
+        _monitor.task,
+        backend,
+        _settings.bulk_limit,
+        _settings.bulk_budget_seconds,
+    )
 
 
 def get_desk(settings: Settings, monitor: ClusterMonitor) -> ActionDesk:
@@ -683,6 +690,8 @@ def held_since_note(tasks: pd.DataFrame, start: datetime, label: str) -> None:
 # -- actions: button → confirmation dialog → ActionDesk.perform, once per operation id ------
 
 PENDING = "pending_action"
+#: The targets a stopped bulk action did not send, offered as a new confirmed action.
+UNSENT = "unsent_action"
 
 
 def action_button(
@@ -788,7 +797,30 @@ def action_dialog(desk: ActionDesk, actor: Actor) -> ActionResult | None:
     if result is not None:
         icon = "✅" if result.ok else ("⛔" if result.outcome == "refused" else "⚠️")
         st.toast(md_escape(result.message), icon=icon)
+    _offer_the_rest()
     return result
+
+
+def _offer_the_rest() -> None:
+    """After a bulk action stopped early: what happened, and the rest as a new action."""
+    unsent = st.session_state.get(UNSENT)
+    if not unsent:
+        return
+    st.warning(md_escape(unsent["message"]), icon="⚠️")
+    left, right, _ = st.columns([2, 1, 3])
+    left.button(
+        f"Send the {len(unsent['targets']):,} not sent",
+        key="send_rest",
+        on_click=_send_rest,
+        disabled=PENDING in st.session_state,
+    )
+    right.button("Dismiss", key="dismiss_rest", on_click=st.session_state.pop, args=(UNSENT, None))
+
+
+def _send_rest() -> None:
+    # A new operation id: the rest is a new action with its own confirmation and audit row.
+    unsent = st.session_state.pop(UNSENT)
+    _request(unsent["action"], unsent["targets"], unsent["params"])
 
 
 def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
@@ -796,8 +828,7 @@ def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
     params = dict(pending["params"])
     ready = True
     if spec.target == "task":
-        preview = desk.preview(spec.name, pending["targets"])
-        ready = _show_preview(preview, desk.bulk_limit)
+        ready = _task_preview(desk, pending, params)
         if spec.name == "terminate":
             params["signal"] = st.selectbox("Signal", SIGNALS, key="dialog_signal")
     else:
@@ -815,11 +846,7 @@ def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
         still_pending = st.session_state.get(PENDING, {}).get("op_id") == pending["op_id"]
         if still_pending and pending["op_id"] not in done:  # a double click acts once
             done.add(pending["op_id"])
-            result = desk.perform(actor, spec.name, pending["targets"], params, pending["op_id"])
-            st.session_state["action_result"] = result
-            if spec.name == "reveal" and result.ok:
-                st.session_state["revealed"] = pending["targets"][0]
-            st.session_state["acted_at"] = datetime.now(UTC).timestamp()
+            _perform(desk, actor, pending, params)
         _clear_pending()
         st.rerun()
     # A click inside a dialog reruns only the dialog: close it with a full rerun.
@@ -828,17 +855,76 @@ def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
         st.rerun()
 
 
-def _show_preview(preview, limit: int) -> bool:
+def _perform(desk: ActionDesk, actor: Actor, pending: dict, params: dict) -> None:
+    """Send with a progress bar; keep the result, and the unsent rest when sending stopped."""
+    action, targets = pending["action"], pending["targets"]
+    bar = st.progress(0.0, text=f"Sending 0 of {len(targets):,}…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Sent {done:,} of {total:,}…")
+
+    result = desk.perform(actor, action, targets, params, pending["op_id"], progress=progress)
+    st.session_state["action_result"] = result
+    if result.not_sent:
+        rest = {k: v for k, v in params.items() if k != "retry_again"}
+        st.session_state[UNSENT] = {
+            "action": action,
+            "targets": list(result.not_sent),
+            "params": rest,
+            "message": result.message,
+        }
+    if action == "reveal" and result.ok:
+        st.session_state["revealed"] = targets[0]
+    st.session_state["acted_at"] = datetime.now(UTC).timestamp()
+
+
+def _task_preview(desk: ActionDesk, pending: dict, params: dict) -> bool:
+    """The dry run of a task action: the bulk limit first (nothing is looked up over it)."""
+    if too_many := desk.limit_refusal(len(pending["targets"])):
+        st.error(md_escape(too_many))
+        return False
+    # Kept with the pending action: a rerun of the dialog must not read every task again.
+    preview = pending.get("preview") or desk.preview(pending["action"], pending["targets"])
+    pending["preview"] = preview
+    ready = _show_preview(preview)
+    if ready and pending["action"] == "retry":
+        ready = _retry_again(desk, preview, params)
+    return ready
+
+
+def _show_preview(preview) -> bool:
     st.write(f"**{preview.count}** task(s) will be affected.")
-    if preview.count > limit:
-        st.error(f"That is over the bulk limit of {limit}; narrow the selection.")
+    # Every reason in full, as text, above the tables (a table cell cuts long sentences).
+    for reason in preview.reasons:
+        st.warning(md_escape(reason))
     if preview.sample:
         st.dataframe(pd.DataFrame(list(preview.sample)), hide_index=True)
     if preview.skipped:
-        st.warning(f"{len(preview.skipped)} skipped:")
         skipped = pd.DataFrame(list(preview.skipped), columns=["task", "why"])
         st.dataframe(skipped, hide_index=True)
-    return 0 < preview.count <= limit
+    return preview.count > 0
+
+
+def _retry_again(desk: ActionDesk, preview, params: dict) -> bool:
+    """Warn about tasks retried before; Confirm needs 'Retry again anyway' ticked."""
+    earlier = desk.audit.earlier_retries(preview.eligible)
+    if not earlier:
+        return True
+    tz = viewer_tz()
+    lines = [
+        f"- task {md_escape(t)} was {md_escape(found[-1].describe(tz))}"
+        for t, found in earlier.items()
+    ]
+    more = f"\n- and {len(lines) - 10} more" if len(lines) > 10 else ""
+    st.warning(
+        f"{len(earlier)} of these task(s) were retried before; retrying again sends another "
+        "copy:\n" + "\n".join(lines[:10]) + more,
+        icon="🔁",
+    )
+    again = st.checkbox("Retry again anyway", key="dialog_retry_again")
+    if again:
+        params["retry_again"] = sorted({e.audit_id for found in earlier.values() for e in found})
+    return again
 
 
 #: After an action, watch Flower this long for the new state (event lag is 1-3 s).

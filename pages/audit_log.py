@@ -9,6 +9,8 @@ from lib import ui
 SPANS = {"Last 24 hours": 1, "Last 7 days": 7, "Last 30 days": 30, "Everything": None}
 #: Rows the page table holds: more slows every rerun in the browser. The CSV has every row.
 TABLE_ROWS = 10_000
+#: Actions offered in the targets picker: the newest, as a longer list is unusable to scroll.
+PICKABLE = 1000
 
 
 def entries(n: int) -> str:
@@ -68,3 +70,29 @@ st.dataframe(
 # When the table is capped, the CSV reads every row in the filter, on click only.
 every_row = lambda: ui.local_frame(log.frame(since, users, actions), tz)  # noqa: E731
 ui.download_csv(every_row if total > len(shown) else shown, "audit-log", key="audit_csv")
+
+# Which targets of one action were sent, failed (and why), not tried or skipped (issue 10).
+st.subheader("Targets of one action")
+if not shown.empty:
+    label = {
+        op: f"{at:%Y-%m-%d %H:%M:%S} · {user} · {action} · {count} target(s) · {outcome}"
+        for op, at, user, action, count, outcome in shown.head(PICKABLE)[
+            ["op_id", "time", "user", "action", "count", "outcome"]
+        ].itertuples(index=False)
+    }
+    op_id = st.selectbox(
+        "Action",
+        list(label),
+        index=None,
+        format_func=label.get,
+        placeholder="Choose an action to see what happened to each target",
+        key="audit_pick",
+    )
+    targets = ui.local_frame(log.targets_frame(op_id or ""), ui.viewer_tz())
+    if op_id is not None and targets.empty:
+        st.caption("No per-target record: this action was logged before targets were recorded.")
+    elif op_id is not None:
+        counts = targets["outcome"].value_counts().items()
+        st.caption(", ".join(f"{n:,} {outcome}" for outcome, n in counts))
+        st.dataframe(targets, hide_index=True, width="stretch", key="audit_targets")
+        ui.download_csv(targets, "audit-targets", key="audit_targets_csv")

@@ -233,3 +233,28 @@ def test_cancel_closes_the_dialog(page: Page, console: Console, cluster: Cluster
     dialog = open_revoke_and_cancel(page, console, task_id)  # settled: the rerun is over
     expect(dialog).to_have_count(0, timeout=3_000)
     expect(keyed(page, "one_revoke")).to_be_enabled()
+
+
+def test_a_second_retry_warns_and_needs_retry_again_anyway(
+    page: Page, console: Console, sent_tasks: SentTasks, ledger: Ledger
+) -> None:
+    """Retry on a task retried before: the dialog names the earlier retry, Confirm stays
+    disabled until "Retry again anyway" is ticked, then a second, different copy is sent."""
+    if ledger.retried is None:  # run on its own (-k): retry once first
+        old = list(sent_tasks.failures)[-1]
+        ledger.retried = (old, retry_through_console(page, console, old))
+    old, first = ledger.retried
+    open_page(page, console, f"/tasks?task={old}")
+    expect(task_heading(page, old)).to_be_visible()
+    keyed(page, "one_retry").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"was already retried as {first}")
+    confirm = dialog.get_by_role("button", name="Confirm")
+    expect(confirm).to_be_disabled()
+    dialog.get_by_text("Retry again anyway").click()
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    toast = page.get_by_test_id("stToast").filter(has_text="Retry:")
+    expect(toast).to_have_count(1, timeout=20_000)
+    found = re.search(rf"Retry: {old} as ({UUID})", toast.inner_text())
+    assert found and found.group(1) != first, toast.inner_text()

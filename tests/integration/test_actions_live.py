@@ -149,3 +149,48 @@ def test_autoscale_refusal_reason_is_shown(cluster, desk):
     assert result.outcome == "failed"
     assert "Autoscale not enabled" in result.message
     assert desk.audit.row(result.audit_id).http_status == 403
+
+
+def test_two_sessions_retrying_one_failed_task_at_once_create_one_copy(cluster, producer, desk):
+    import threading
+
+    ref = uuid.uuid4().int % 10**9
+    failed = send(producer, "demo.flaky", "validation", seconds=0.05, ref=ref, queue="etl")
+    assert wait_final(cluster, [failed])[failed]["state"] == "FAILURE"
+    both_previewed = threading.Barrier(2)
+    local = threading.local()
+
+    def lookup(task_id):  # each session builds its preview, then both claim at the same moment
+        task = desk.lookup_task(task_id)
+        if not getattr(local, "waited", False):
+            local.waited = True
+            both_previewed.wait(20)
+        return task
+
+    sessions = [
+        ActionDesk(desk.client, AuditLog(desk.audit.path), lookup, desk.backend) for _ in range(2)
+    ]
+    results: list = [None, None]
+
+    def tab(i: int) -> None:
+        results[i] = sessions[i].perform(OPERATOR, "retry", [failed], {}, op())
+
+    threads = [threading.Thread(target=tab, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(r.outcome for r in results) == ["refused", "sent"]
+    sent = next(r for r in results if r.outcome == "sent")
+    refused = next(r for r in results if r.outcome == "refused")
+    assert "already retried" in refused.message
+    assert (
+        f"(audit #{sent.audit_id})" in refused.message and "Retry again anyway" in refused.message
+    )
+    wait_final(cluster, [sent.links[failed]])
+    copies = [
+        u
+        for u, t in flower_tasks(cluster).items()
+        if t.get("name") == "demo.flaky" and f"'ref': {ref}" in (t.get("kwargs") or "")
+    ]
+    assert sorted(copies) == sorted([failed, sent.links[failed]]), "one retry, not two"

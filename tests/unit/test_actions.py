@@ -263,3 +263,223 @@ def test_a_crash_between_intent_and_send_leaves_outcome_unknown(tmp_path):
     rows = AuditLog(db).rows()
     assert len(rows) == 1 and rows[0].outcome is None and rows[0].outcome_text == "outcome unknown"
     assert AuditLog(db).frame()["outcome"].tolist() == ["outcome unknown"]
+
+
+# -- issue 10: readable refusals, the bulk stop rule, per-target outcomes, double retries ------
+
+WAITING = {
+    f"w{i}": {"uuid": f"w{i}", "name": "demo.sleep", "state": "RECEIVED", "routing_key": "default"}
+    for i in range(10)
+}
+
+
+def bulk_desk(audit: AuditLog, server: ScriptedServer, timeout: float = 3, **kw) -> ActionDesk:
+    client = FlowerClient(server.url, timeout=timeout)
+    return ActionDesk(client, audit, {**TASKS, **WAITING}.get, bulk_limit=500, **kw)
+
+
+def test_skip_reasons_are_full_sentences_grouped_by_reason(desk):
+    preview = desk.preview("retry", ["failed", "truncated", "queued", "ghost", "other ghost"])
+    assert preview.reasons == (
+        "1 task skipped: the args Flower shows are truncated or masked ('...'), so the original "
+        "values are unknown. Run the workers with result_extended=True and set "
+        "CELERY_RESULT_BACKEND so the console reads the real arguments.",
+        "1 task skipped: task is RECEIVED: only failed, revoked or succeeded tasks are retried.",
+        "2 tasks skipped: unknown to Flower.",
+    )
+
+
+def test_a_failing_flower_stops_a_bulk_action_after_three_failures_in_a_row(tmp_path):
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    answers = iter([(200, '{"message": "ok"}', {})] * 2 + [(500, "Internal Server Error", {})] * 8)
+    with ScriptedServer(lambda method, path: next(answers)) as server:
+        desk, seen = bulk_desk(audit, server), []
+        targets = [f"w{i}" for i in range(10)]
+        result = desk.perform(
+            Actor("ann", "operator"),
+            "revoke",
+            targets,
+            {},
+            "op-stop",
+            progress=lambda *a: seen.append(a),
+        )
+        assert len(server.requests) == 5, "2 sent, 3 failed, then no more requests"
+        assert result.outcome == "partial"
+        assert "stopped after 5 of 10: Flower stopped answering" in result.message
+        assert "5 not sent" in result.message
+        assert result.not_sent == ("w5", "w6", "w7", "w8", "w9")
+        assert seen[-1] == (5, 10) and [done for done, _ in seen] == [1, 2, 3, 4, 5]
+        outcomes = {t.target: (t.outcome, t.reason) for t in audit.targets(result.audit_id)}
+        assert [outcomes[f"w{i}"][0] for i in range(10)] == ["sent"] * 2 + ["failed"] * 3 + [
+            "not tried"
+        ] * 5
+        assert "500" in outcomes["w2"][1] or "server" in outcomes["w2"][1].lower()
+        # A rerun of the same operation id sends nothing twice.
+        again = desk.perform(Actor("ann", "operator"), "revoke", targets, {}, "op-stop")
+        assert len(server.requests) == 5 and again.audit_id == result.audit_id
+
+
+def test_a_hanging_flower_stops_after_three_timeouts(tmp_path):
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    with ScriptedServer(lambda method, path: "hang") as server:
+        desk = bulk_desk(audit, server, timeout=0.3)
+        result = desk.perform(
+            Actor("ann", "operator"), "revoke", [f"w{i}" for i in range(10)], {}, "op-hang"
+        )
+        assert len(server.requests) == 3
+        assert result.outcome == "failed" and "stopped after 3 of 10" in result.message
+        assert len(result.not_sent) == 7
+
+
+def test_the_time_budget_stops_a_bulk_action(tmp_path):
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    now = [0.0]
+
+    def slow_flower(method, path):
+        now[0] += 25  # each send "takes" 25 s of the clock the desk reads
+        return 200, '{"message": "ok"}', {}
+
+    with ScriptedServer(slow_flower) as server:
+        desk = bulk_desk(audit, server, bulk_budget=60, clock=lambda: now[0])
+        targets = [f"w{i}" for i in range(10)]
+        result = desk.perform(Actor("ann", "operator"), "revoke", targets, {}, "op-budget")
+        assert len(server.requests) == 3
+        assert result.outcome == "partial" and "stopped after 3 of 10" in result.message
+        assert "OPS_BULK_BUDGET_SECONDS" in result.message and "7 not sent" in result.message
+        # Sending the rest is a new action (a new operation id) that sends exactly the rest.
+        desk.bulk_budget = 600
+        rest = desk.perform(Actor("ann", "operator"), "revoke", result.not_sent, {}, "op-rest")
+        assert rest.audit_id != result.audit_id
+        revoked = [p.rsplit("/", 1)[-1] for _, p, _, _ in server.requests]
+        assert sorted(revoked) == sorted(targets)
+
+
+def test_each_targets_outcome_is_recorded_including_skipped_ones(desk):
+    result = desk.perform(Actor("ann", "operator"), "revoke", ["queued", "done"], {}, "op1")
+    assert {(t.target, t.outcome) for t in desk.audit.targets(result.audit_id)} == {
+        ("queued", "sent"),
+        ("done", "skipped"),
+    }
+    frame = desk.audit.targets_frame("op1")
+    assert frame.set_index("target").loc["done", "reason"] == "already finished (SUCCESS)"
+
+
+def test_over_the_bulk_limit_nothing_is_looked_up(tmp_path):
+    looked: list[str] = []
+
+    def lookup(task_id):
+        looked.append(task_id)
+        return TASKS.get(task_id)
+
+    desk = ActionDesk(
+        FlowerClient("http://127.0.0.1:9", timeout=1),
+        AuditLog(tmp_path / "a"),
+        lookup,
+        bulk_limit=3,
+    )
+    assert desk.limit_refusal(4) == (
+        "4 tasks is over the bulk limit of 3 per action (OPS_BULK_LIMIT); narrow the selection."
+    )
+    result = desk.perform(Actor("ann", "operator"), "retry", ["a", "b", "c", "d"], {}, "op1")
+    assert result.outcome == "refused" and "bulk limit of 3" in result.message
+    assert looked == []
+
+
+def test_a_second_retry_of_one_task_needs_the_explicit_again(desk):
+    ann = Actor("ann", "operator")
+    first = desk.perform(ann, "retry", ["failed"], {}, "op1")
+    assert first.links == {"failed": "new-0"}
+    earlier = desk.audit.earlier_retries(["failed"])["failed"]
+    assert [(e.audit_id, e.new_id, e.user) for e in earlier] == [(first.audit_id, "new-0", "ann")]
+    second = desk.perform(ann, "retry", ["failed"], {}, "op2")
+    assert second.outcome == "refused"
+    assert "already retried as new-0" in second.message and "Retry again anyway" in second.message
+    assert len(posts(desk)) == 1
+    third = desk.perform(ann, "retry", ["failed"], {"retry_again": [first.audit_id]}, "op3")
+    assert third.outcome == "sent" and len(posts(desk)) == 2
+
+
+def test_two_sessions_retrying_one_task_at_once_send_one_task(tmp_path):
+    import threading
+
+    path = tmp_path / "audit.sqlite3"
+    both_looked = threading.Barrier(2)
+    local = threading.local()
+
+    def lookup(task_id):  # hold each session until both have built their preview
+        if not getattr(local, "waited", False):
+            local.waited = True
+            both_looked.wait(10)
+        return TASKS.get(task_id)
+
+    sent = []
+
+    def flower(method, path_):
+        sent.append(path_)
+        return 200, json.dumps({"task-id": f"new-{len(sent)}", "state": "PENDING"}), {}
+
+    with ScriptedServer(flower) as server:
+        desks = [
+            ActionDesk(FlowerClient(server.url, timeout=3), AuditLog(path), lookup)
+            for _ in range(2)
+        ]
+        results = [None, None]
+
+        def tab(i):
+            results[i] = desks[i].perform(
+                Actor("ann", "operator"), "retry", ["failed"], {}, f"tab{i}"
+            )
+
+        threads = [threading.Thread(target=tab, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+    assert len(sent) == 1, "one task, not two"
+    assert sorted(r.outcome for r in results) == ["refused", "sent"]
+
+
+def test_an_audit_error_after_the_send_is_a_result_not_a_traceback(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "audit.sqlite3"
+    audit = AuditLog(path, timeout=0.2)
+    holder: list[sqlite3.Connection] = []
+
+    def flower_then_lock(method, path_):
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("BEGIN EXCLUSIVE")  # another process holds the audit file (a lock, a full disk)
+        holder.append(db)
+        return 200, '{"message": "revoked"}', {}
+
+    with ScriptedServer(flower_then_lock) as server:
+        desk = ActionDesk(FlowerClient(server.url, timeout=3), audit, TASKS.get)
+        result = desk.perform(Actor("ann", "operator"), "revoke", ["queued"], {}, "op1")
+    holder[0].execute("ROLLBACK")
+    assert result.outcome == "outcome unknown"
+    assert "could not be recorded" in result.message and "queued" in result.message
+    assert "sent 1 of 1" in result.message
+    row = audit.row(result.audit_id)
+    assert row.outcome is None and row.outcome_text == "outcome unknown"
+
+
+def test_an_audit_file_from_before_per_target_records_keeps_working(tmp_path):
+    import sqlite3
+
+    from lib.audit import SCHEMA
+
+    path = tmp_path / "audit.sqlite3"
+    old_schema = SCHEMA.split("CREATE TABLE IF NOT EXISTS audit_target")[0]
+    with sqlite3.connect(path) as db:  # the file as the previous version wrote it
+        db.executescript(old_schema)
+        db.execute(
+            "INSERT INTO audit (op_id, at, user, role, action, targets, params, outcome, links)"
+            " VALUES ('old', 1.0, 'bob', 'operator', 'retry', '[\"failed\"]', '{}', 'sent',"
+            ' \'{"failed": "new-old"}\')'
+        )
+    audit = AuditLog(path)
+    assert [e.new_id for e in audit.earlier_retries(["failed"])["failed"]] == ["new-old"]
+    assert audit.targets_frame("old").empty
+    desk = ActionDesk(FlowerClient("http://127.0.0.1:9", timeout=1), audit, TASKS.get)
+    result = desk.perform(Actor("ann", "operator"), "retry", ["failed"], {}, "op-new")
+    assert result.outcome == "refused" and "already retried as new-old" in result.message

@@ -144,3 +144,10 @@ def test_bad_session_settings_name_the_variable(name, value, says):
         load_settings({name: value})
     assert name in str(err.value) and says in str(err.value)
     assert value not in str(err.value) or name != "OPS_SESSION_SECRET"
+
+
+def test_bulk_budget_seconds_defaults_to_60_and_is_read():
+    assert load_settings({}).bulk_budget_seconds == 60.0
+    assert load_settings({"OPS_BULK_BUDGET_SECONDS": "15"}).bulk_budget_seconds == 15.0
+    with pytest.raises(SettingsError, match="OPS_BULK_BUDGET_SECONDS"):
+        load_settings({"OPS_BULK_BUDGET_SECONDS": "soon"})
