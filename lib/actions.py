@@ -36,6 +36,7 @@ from lib.auth import Actor, allows
 from lib.broker import ResultBackend
 from lib.errors import ConsoleError, FlowerError, FlowerNotFound
 from lib.flower import FlowerClient
+from lib.frames import effective_state
 from lib.retry import RetryRefused, original_call
 
 __all__ = ["ACTIONS", "SIGNALS", "ActionDesk", "ActionResult", "ActionSpec", "Preview"]
@@ -157,14 +158,18 @@ class ActionDesk:
         skipped: list[tuple[str, str]] = []
         sample: list[dict] = []
         for task_id in dict.fromkeys(task_ids):
-            task = self._task(task_id)
+            try:
+                task = self._task(task_id)
+            except ConsoleError as exc:  # Flower down while a task the sync lost is looked up
+                skipped.append((task_id, f"it could not be looked up: {exc}"))
+                continue
             reason = "unknown to Flower" if task is None else self._why_not(action, task)
             if reason:
                 skipped.append((task_id, reason))
                 continue
             eligible.append(task_id)
             if len(sample) < SAMPLE_SIZE:
-                sample.append({k: task.get(k) for k in ("uuid", "name", "state", "worker")})
+                sample.append(_sample_row(task))
         return Preview(action, tuple(eligible), tuple(skipped), tuple(sample))
 
     def _why_not(self, action: str, task: Mapping) -> str:
@@ -405,6 +410,13 @@ def _limits_ok(soft: object, hard: object) -> bool:
     if not given or any(not isinstance(v, int | float) or v <= 0 for v in given):
         return False
     return soft is None or hard is None or soft < hard
+
+
+def _sample_row(task: Mapping) -> dict:
+    """A task as the dialog's sample shows it, in its effective state like every other table."""
+    row = {k: task.get(k) for k in ("uuid", "name", "state", "worker")}
+    row["state"] = effective_state(task.get("state"), task.get("revoked"))
+    return row
 
 
 def _past(action: str) -> str:

@@ -483,3 +483,42 @@ def test_an_audit_file_from_before_per_target_records_keeps_working(tmp_path):
     desk = ActionDesk(FlowerClient("http://127.0.0.1:9", timeout=1), audit, TASKS.get)
     result = desk.perform(Actor("ann", "operator"), "retry", ["failed"], {}, "op-new")
     assert result.outcome == "refused" and "already retried as new-old" in result.message
+
+
+def test_a_task_flower_cannot_be_asked_about_is_skipped_with_the_reason(tmp_path, closed_flower):
+    # A selected task the sync no longer holds is looked up in Flower; Flower is down. The dry
+    # run is shown in the confirmation dialog: it must say why, not raise into the page.
+    held = {"queued": TASKS["queued"]}
+    client = FlowerClient(closed_flower, timeout=0.5)
+
+    def lookup(uuid: str) -> dict | None:
+        return held.get(uuid) or {**client.task_info(uuid), "uuid": uuid}
+
+    desk = ActionDesk(client, AuditLog(tmp_path / "audit.sqlite3"), lookup)
+    preview = desk.preview("revoke", ["queued", "evicted"])
+    assert preview.eligible == ("queued",)
+    ((task, why),) = preview.skipped
+    assert task == "evicted" and "could not be looked up" in why and "Flower" in why
+    result = desk.perform(Actor("ann", "operator"), "revoke", ["evicted"], {}, op_id="gone")
+    assert result.outcome == "refused" and "could not be looked up" in result.message
+
+
+@pytest.fixture
+def closed_flower() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_the_dialogs_sample_shows_the_effective_state(tmp_path):
+    # Terminated mid-PROGRESS: Flower keeps PROGRESS with `revoked` set; the Tasks table says
+    # REVOKED, so the confirmation's sample must too (a second terminate stays possible).
+    job = {"uuid": "job", "name": "ml.fit", "state": "PROGRESS", "revoked": 1.7e9}
+    desk = ActionDesk(
+        FlowerClient("http://127.0.0.1:9"), AuditLog(tmp_path / "a"), {"job": job}.get
+    )
+    preview = desk.preview("terminate", ["job"])
+    assert preview.eligible == ("job",)
+    assert preview.sample[0]["state"] == "REVOKED"
