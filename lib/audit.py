@@ -36,6 +36,7 @@ Writing errors (a locked or full disk) are raised as ``AuditError``, a ``Console
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -62,6 +63,8 @@ __all__ = [
     "EarlierRetry",
     "TargetOutcome",
 ]
+
+log = logging.getLogger(__name__)
 
 #: What can happen to an action. NULL in the table means "outcome unknown".
 OUTCOMES = ("sent", "failed", "refused", "partial")
@@ -123,7 +126,7 @@ COLUMNS = (
 
 
 class AuditError(ConsoleError):
-    """The audit log could not be written (the file is locked, the disk is full...)."""
+    """The audit log could not be opened, read or written (locked, disk full, unreadable...)."""
 
 
 class DuplicateOperation(Exception):
@@ -206,15 +209,19 @@ class AuditLog:
         timeout: float = 10.0,
     ):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention_days = retention_days
         self._clock = clock
         self.timeout = timeout
         self._lock = threading.Lock()
         self._next_prune = 0.0
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-        self.prune()
+        self._schema_ready = False
+        try:
+            with self._connect("opened"):
+                pass  # the schema, so the file is ready before the first action
+            self.prune()
+        except AuditError as exc:
+            # The store is down: pages still show the cluster; each use of the log says why.
+            log.warning("%s", exc)
 
     def record_intent(
         self,
@@ -424,7 +431,7 @@ class AuditLog:
             self._next_prune = now + PRUNE_EVERY
             if self.retention_days is None:
                 return 0
-            with self._connect() as db:
+            with self._connect("pruned") as db:
                 cutoff = now - self.retention_days * DAY
                 old = "SELECT id FROM audit WHERE at < ?"
                 db.execute(f"DELETE FROM audit_target WHERE audit_id IN ({old})", (cutoff,))
@@ -502,27 +509,36 @@ class AuditLog:
         with self._connect() as db:
             return db.execute(query, args).fetchall()
 
-    def _connect(self) -> _Closing:
-        # A connection per call: sqlite3 objects must not cross threads, and calls are rare.
-        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        return _Closing(db)
+    def _connect(self, doing: str = "read") -> _Closing:
+        """A new connection (sqlite3 objects must not cross threads, and calls are rare); the
+        schema on first success. Any SQLite or file error, here or in the ``with`` body, is an
+        ``AuditError`` saying the log could not be ``doing``."""
+        db = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            if not self._schema_ready:  # once it worked; until then, each use tries again
+                db.executescript(SCHEMA)
+                self._schema_ready = True
+        except (sqlite3.Error, OSError) as exc:
+            if db is not None:
+                db.close()
+            raise AuditError(_unusable(self.path, "opened", exc)) from exc
+        return _Closing(db, self.path, doing)
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken at once (``BEGIN IMMEDIATE``): check-then-write is atomic
         across threads, sessions and processes sharing the file."""
-        try:
-            with self._connect() as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise AuditError(f"The audit log could not be written ({exc}).") from exc
+        with self._connect("written") as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
 
 AUDIT_FRAME_COLUMNS = (
@@ -544,16 +560,23 @@ AUDIT_FRAME_COLUMNS = (
 
 
 class _Closing:
-    """``with`` closes the connection (sqlite3's own context manager only commits)."""
+    """``with`` closes the connection (sqlite3's own context manager only commits) and turns
+    an SQLite error in its body into an ``AuditError``."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
+    def __init__(self, db: sqlite3.Connection, path: Path, doing: str):
+        self.db, self.path, self.doing = db, path, doing
 
     def __enter__(self) -> sqlite3.Connection:
         return self.db
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, exc, traceback) -> None:
         self.db.close()
+        if isinstance(exc, sqlite3.Error):
+            raise AuditError(_unusable(self.path, self.doing, exc)) from exc
+
+
+def _unusable(path: Path, doing: str, exc: BaseException) -> str:
+    return f"The audit log ({path.name}) could not be {doing}: {exc}."
 
 
 def _where(since: float | None, users: Iterable[str], actions: Iterable[str]) -> tuple[str, tuple]:

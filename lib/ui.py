@@ -14,7 +14,8 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,7 +25,7 @@ import streamlit as st
 
 from lib import failures, frames, session, trends
 from lib.actions import ACTIONS, SIGNALS, ActionDesk, ActionResult
-from lib.audit import AuditLog
+from lib.audit import AuditError, AuditLog
 from lib.auth import LOCAL_ACTOR_NAME, Actor, LoginThrottle, UserBook, allows, load_users
 from lib.broker import ResultBackend
 from lib.errors import ConsoleError, FlowerNotFound, SettingsError
@@ -113,6 +114,20 @@ def _desk_for(key: str, _settings: Settings, _monitor: ClusterMonitor) -> Action
         _settings.bulk_limit,
         _settings.bulk_budget_seconds,
     )
+
+
+@contextmanager
+def audit_guard() -> Iterator[None]:
+    """Reads of the audit log: when it is unusable, say why in plain words and stop the run."""
+    try:
+        yield
+    except AuditError as exc:
+        st.error(
+            f"{md_escape(exc)} Check that OPS_DATA_DIR is writable and has free space; "
+            "actions are refused until the audit log works again.",
+            icon="🗄️",
+        )
+        st.stop()
 
 
 def get_desk(settings: Settings, monitor: ClusterMonitor) -> ActionDesk:
@@ -599,8 +614,11 @@ def task_detail(
             st.code(SCRUBBER(row[field]), language=None, wrap_lines=True)
     lineage = frames.task_lineage(one, task_id)  # ids only: masking leaves them as they are
     if desk is not None:
-        retries = desk.audit.retry_links(task_id)
-        lineage["retried as"], lineage["retry of"] = retries["retried_as"], retries["retry_of"]
+        try:
+            retries = desk.audit.retry_links(task_id)
+            lineage["retried as"], lineage["retry of"] = retries["retried_as"], retries["retry_of"]
+        except AuditError as exc:
+            st.caption(f"Retry links unknown: {md_escape(exc)}")
     _lineage_links(lineage)
 
 
@@ -907,7 +925,11 @@ def _show_preview(preview) -> bool:
 
 def _retry_again(desk: ActionDesk, preview, params: dict) -> bool:
     """Warn about tasks retried before; Confirm needs 'Retry again anyway' ticked."""
-    earlier = desk.audit.earlier_retries(preview.eligible)
+    try:
+        earlier = desk.audit.earlier_retries(preview.eligible)
+    except AuditError as exc:  # nothing can be sent unaudited anyway: say why, allow no Confirm
+        st.error(f"{md_escape(exc)} Nothing can be sent until the audit log works again.")
+        return False
     if not earlier:
         return True
     tz = viewer_tz()

@@ -30,69 +30,71 @@ settings, monitor = ui.page("Audit log")
 log = ui.get_desk(settings, monitor).audit
 tz = ui.viewer_tz()
 
-span = st.selectbox("Time", list(SPANS), key="audit_span")
-days = SPANS[span]
-since = (datetime.now(UTC) - timedelta(days=days)).timestamp() if days else None
-# Choices from every row of the span; a pick the span no longer holds stays, matching nothing.
-choices = log.choices(since)
-kept = {k: st.session_state.get(f"audit_{k}s", []) for k in ("user", "action")}
-c1, c2 = st.columns(2)
-users = c1.multiselect("User", sorted({*choices["user"], *kept["user"]}), key="audit_users")
-actions = c2.multiselect(
-    "Action", sorted({*choices["action"], *kept["action"]}), key="audit_actions"
-)
-total = log.count(since, users, actions)
+# The audit log is the console's own store: if it is unusable, the page says why and stops.
+with ui.audit_guard():
+    span = st.selectbox("Time", list(SPANS), key="audit_span")
+    days = SPANS[span]
+    since = (datetime.now(UTC) - timedelta(days=days)).timestamp() if days else None
+    # Choices from every row of the span; a pick the span no longer holds stays, matching nothing.
+    choices = log.choices(since)
+    kept = {k: st.session_state.get(f"audit_{k}s", []) for k in ("user", "action")}
+    c1, c2 = st.columns(2)
+    users = c1.multiselect("User", sorted({*choices["user"], *kept["user"]}), key="audit_users")
+    actions = c2.multiselect(
+        "Action", sorted({*choices["action"], *kept["action"]}), key="audit_actions"
+    )
+    total = log.count(since, users, actions)
 
-retention = settings.audit_retention_days
-pruned = f" Entries older than {retention} days are deleted (OPS_AUDIT_RETENTION_DAYS)."
-st.caption(
-    f"{entries(total)}. Times in your timezone ({tz}). A row is written before the request is "
-    "sent and completed after; 'outcome unknown' means the console stopped in between."
-    + (pruned if retention else "")
-)
-if total == 0:
-    st.info(why_empty(span, log.count(since), log.count()))
-shown = ui.local_frame(log.frame(since, users, actions, limit=TABLE_ROWS), tz)
-if total > len(shown):
+    retention = settings.audit_retention_days
+    pruned = f" Entries older than {retention} days are deleted (OPS_AUDIT_RETENTION_DAYS)."
     st.caption(
-        f"The table shows the newest {len(shown):,} of {total:,} entries; "
-        f"Download CSV has all {total:,}."
+        f"{entries(total)}. Times in your timezone ({tz}). A row is written before the request is "
+        "sent and completed after; 'outcome unknown' means the console stopped in between."
+        + (pruned if retention else "")
     )
-st.dataframe(
-    shown,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "time": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
-        "finished": st.column_config.DatetimeColumn("finished", format="YYYY-MM-DD HH:mm:ss"),
-    },
-)
-# When the table is capped, the CSV reads every row in the filter, on click only.
-every_row = lambda: ui.local_frame(log.frame(since, users, actions), tz)  # noqa: E731
-ui.download_csv(every_row if total > len(shown) else shown, "audit-log", key="audit_csv")
+    if total == 0:
+        st.info(why_empty(span, log.count(since), log.count()))
+    shown = ui.local_frame(log.frame(since, users, actions, limit=TABLE_ROWS), tz)
+    if total > len(shown):
+        st.caption(
+            f"The table shows the newest {len(shown):,} of {total:,} entries; "
+            f"Download CSV has all {total:,}."
+        )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "time": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
+            "finished": st.column_config.DatetimeColumn("finished", format="YYYY-MM-DD HH:mm:ss"),
+        },
+    )
+    # When the table is capped, the CSV reads every row in the filter, on click only.
+    every_row = lambda: ui.local_frame(log.frame(since, users, actions), tz)  # noqa: E731
+    ui.download_csv(every_row if total > len(shown) else shown, "audit-log", key="audit_csv")
 
-# Which targets of one action were sent, failed (and why), not tried or skipped (issue 10).
-st.subheader("Targets of one action")
-if not shown.empty:
-    label = {
-        op: f"{at:%Y-%m-%d %H:%M:%S} · {user} · {action} · {count} target(s) · {outcome}"
-        for op, at, user, action, count, outcome in shown.head(PICKABLE)[
-            ["op_id", "time", "user", "action", "count", "outcome"]
-        ].itertuples(index=False)
-    }
-    op_id = st.selectbox(
-        "Action",
-        list(label),
-        index=None,
-        format_func=label.get,
-        placeholder="Choose an action to see what happened to each target",
-        key="audit_pick",
-    )
-    targets = ui.local_frame(log.targets_frame(op_id or ""), ui.viewer_tz())
-    if op_id is not None and targets.empty:
-        st.caption("No per-target record: this action was logged before targets were recorded.")
-    elif op_id is not None:
-        counts = targets["outcome"].value_counts().items()
-        st.caption(", ".join(f"{n:,} {outcome}" for outcome, n in counts))
-        st.dataframe(targets, hide_index=True, width="stretch", key="audit_targets")
-        ui.download_csv(targets, "audit-targets", key="audit_targets_csv")
+    # Which targets of one action were sent, failed (and why), not tried or skipped (issue 10).
+    st.subheader("Targets of one action")
+    if not shown.empty:
+        label = {
+            op: f"{at:%Y-%m-%d %H:%M:%S} · {user} · {action} · {count} target(s) · {outcome}"
+            for op, at, user, action, count, outcome in shown.head(PICKABLE)[
+                ["op_id", "time", "user", "action", "count", "outcome"]
+            ].itertuples(index=False)
+        }
+        op_id = st.selectbox(
+            "Action",
+            list(label),
+            index=None,
+            format_func=label.get,
+            placeholder="Choose an action to see what happened to each target",
+            key="audit_pick",
+        )
+        targets = ui.local_frame(log.targets_frame(op_id or ""), ui.viewer_tz())
+        if op_id is not None and targets.empty:
+            st.caption("No per-target record: this action was logged before targets were recorded.")
+        elif op_id is not None:
+            counts = targets["outcome"].value_counts().items()
+            st.caption(", ".join(f"{n:,} {outcome}" for outcome, n in counts))
+            st.dataframe(targets, hide_index=True, width="stretch", key="audit_targets")
+            ui.download_csv(targets, "audit-targets", key="audit_targets_csv")

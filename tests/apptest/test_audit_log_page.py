@@ -12,6 +12,7 @@ import pytest
 
 from lib.audit import AuditLog
 from tests.apptest.conftest import open_page, texts
+from tests.recorded import recorded_tasks
 
 #: More rows than the page used to read (it silently stopped at the newest 10,000).
 RECENT = 10_500
@@ -92,3 +93,25 @@ def test_a_quiet_period_points_to_a_longer_span(recorded_flower, tmp_path, monke
     assert "older than 90 days are deleted" in said
     at.selectbox(key="audit_span").select("Everything").run()
     assert "1 entry" in texts(at)
+
+
+def test_an_unusable_audit_log_is_said_in_words_and_other_pages_still_work(
+    recorded_flower, tmp_path
+):
+    audit_path(tmp_path).mkdir(parents=True)  # a directory where the SQLite file belongs
+    at = open_page("Audit log")
+    assert not at.exception
+    assert "The audit log" in "\n".join(e.value for e in at.error)
+    at.switch_page("pages/tasks.py").run()
+    assert not at.exception
+    assert at.dataframe, "the Tasks page still shows its table"
+    waiting = next(t["uuid"] for t in recorded_tasks() if t["state"] == "RECEIVED")
+    at.query_params["task"] = waiting
+    at.run()
+    assert not at.exception
+    assert "Retry links unknown: The audit log" in texts(at), "the detail says what it lacks"
+    at.button(key="one_revoke").click().run()
+    at.button(key="dialog_confirm").click().run()
+    assert not at.exception
+    assert "Nothing was sent" in "\n".join(t.value for t in at.toast)
+    assert recorded_flower.posts == [], "nothing is sent unaudited"

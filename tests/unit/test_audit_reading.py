@@ -220,3 +220,24 @@ def test_every_filter_is_answered_from_an_index(many, since, users, actions):
         steps = " ".join(str(step[-1]) for step in plan)
     db.close()
     assert "USING" in steps and "INDEX" in steps, steps
+
+
+def test_an_unusable_audit_file_is_an_audit_error_not_a_crash(tmp_path):
+    # The store is down (here: the file's place is taken by a directory). Opening the log must
+    # not take every page with it; each read and write says, as an AuditError, what is wrong.
+    from lib.audit import AuditError
+
+    path = tmp_path / "audit.sqlite3"
+    path.mkdir()
+    log = AuditLog(path)
+    for read in (log.count, log.choices, log.rows, log.frame, lambda: log.retry_links("t")):
+        with pytest.raises(AuditError, match="audit log"):
+            read()
+    with pytest.raises(AuditError, match="audit log"):
+        log.earlier_retries(["t"])
+    with pytest.raises(AuditError, match="audit log"):
+        log.record_intent("op", "ann", "operator", "revoke", ["t"])
+    path.rmdir()  # the store is back: the log works without a restart
+    assert log.count() == 0
+    log.record_intent("op", "ann", "operator", "revoke", ["t"])
+    assert [r.op_id for r in log.rows()] == ["op"]
