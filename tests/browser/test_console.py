@@ -86,7 +86,8 @@ def download_tasks_csv(page: Page, into: Path) -> list[dict[str, str]]:
     with target.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         assert reader.fieldnames is not None
-        assert reader.fieldnames[:5] == ["uuid", "name", "state", "worker", "queue"]
+        # The effective state, then Flower's own state beside it (issue 10, point 4).
+        assert reader.fieldnames[:6] == ["uuid", "name", "state", "flower_state", "worker", "queue"]
         return list(reader)
 
 
