@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from lib import frames
 from lib import workflows as wf
 from lib.errors import BrokerError
-from lib.workflow_config import load_workflows, parse_workflows
+from lib.workflows.config import load_workflows, parse_workflows
 from tests.recorded import recorded, recorded_tasks, special
 
 T0 = 1_800_000_000.0

@@ -1,6 +1,6 @@
 """Workflow views as frames: training jobs, pipelines and stages, teams, and chains as trees.
 
-Views come from ``lib.workflow_config`` (``workflows.toml``); everything here is pure (a tasks
+Views come from ``lib.workflows.config`` (``workflows.toml``); everything here is pure (a tasks
 frame from ``frames.tasks_frame`` in, a frame out, ``now`` passed in) except ``MetaCache``,
 which bounds and caches the result-backend reads the training and chain views need.
 
@@ -43,7 +43,7 @@ from celery import states as celery_states
 
 from lib import frames
 from lib.errors import ConsoleError
-from lib.workflow_config import Source, View, extract_ids, parse_literal, progress_meta
+from lib.workflows.config import Source, View, extract_ids, parse_literal, progress_meta
 
 __all__ = [
     "MAX_META_READS",

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from lib import frames
-from lib.workflow_config import (
+from lib.workflows.config import (
     DEFAULT_FILE,
     Match,
     Pattern,

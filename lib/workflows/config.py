@@ -47,7 +47,7 @@ __all__ = [
     "progress_meta",
 ]
 
-DEFAULT_FILE = Path(__file__).with_name("workflows.toml")
+DEFAULT_FILE = Path(__file__).parents[1] / "workflows.toml"
 KINDS = ("training", "pipeline", "team")
 #: Settings every view takes, then those of each kind (anything else is reported, not ignored).
 COMMON_KEYS = {"kind", "title", "tasks", "queues", "workers", "detect"}
