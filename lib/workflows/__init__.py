@@ -43,7 +43,14 @@ from celery import states as celery_states
 
 from lib import frames
 from lib.errors import ConsoleError
-from lib.workflows.config import Source, View, extract_ids, parse_literal, progress_meta
+from lib.workflows.config import Source, View
+from lib.workflows.literals import (
+    MAX_META_READS,
+    extract_ids,
+    literal_dicts,
+    numbers_of,
+    progress_meta,
+)
 
 __all__ = [
     "MAX_META_READS",
@@ -75,8 +82,6 @@ __all__ = [
     "workflows_frame",
 ]
 
-#: Backend reads per refresh, so a cluster with thousands of running tasks stays responsive.
-MAX_META_READS = 200
 #: A workflow tree stops growing here: a bigger one is a fan-out nobody reads node by node.
 MAX_TREE_NODES = 2000
 #: The training view's mark for a job whose progress, loss and accuracy were never seen.
@@ -112,19 +117,6 @@ def _selected(frame: pd.DataFrame, view: View) -> pd.Series:
     if view.match.empty:
         return pd.Series(view.kind == "team" or not view.detect, index=frame.index)
     return view.match.mask(frame)
-
-
-def _dicts(values: pd.Series) -> list[Mapping]:
-    """Each repr parsed as a dict ({} when missing or not a dict), each distinct one once."""
-    parsed = {v: parse_literal(v) for v in values.dropna().unique()}
-    return [
-        p if isinstance(p := parsed.get(v) if isinstance(v, str) else None, Mapping) else {}
-        for v in values
-    ]
-
-
-def _number(dicts: Iterable[Mapping], key: str) -> pd.Series:
-    return pd.to_numeric(pd.Series([d.get(key) for d in dicts], dtype=object), errors="coerce")
 
 
 def eta_seconds(elapsed: pd.Series, progress: pd.Series) -> pd.Series:
@@ -190,11 +182,13 @@ def training_jobs_frame(
     named = frame["name"].isin(list(known)).fillna(False).astype(bool)
     jobs = frame[_selected(frame, view) | detected | named].copy()
     states = effective_states(jobs)
-    results = _dicts(jobs["result"].where(states == "SUCCESS").astype("string"))
+    results = literal_dicts(jobs["result"].where(states == "SUCCESS").astype("string"))
     live = [progress_meta(metas.get(u)) or {} for u in jobs["uuid"]]
     numbers = {"progress": view.progress_key, "loss": view.loss_key, "accuracy": view.accuracy_key}
-    final = pd.DataFrame({c: _number(results, k) for c, k in numbers.items()}).set_axis(jobs.index)
-    last = pd.DataFrame({c: _number(live, k) for c, k in numbers.items()}).set_axis(jobs.index)
+    final = pd.DataFrame({c: numbers_of(results, k) for c, k in numbers.items()}).set_axis(
+        jobs.index
+    )
+    last = pd.DataFrame({c: numbers_of(live, k) for c, k in numbers.items()}).set_axis(jobs.index)
     chosen = final.combine_first(last)  # each number from the result, else the last meta
     source = np.select(
         [final.notna().any(axis=1), last.notna().any(axis=1)], ["result", "backend"], NOT_OBSERVED
@@ -283,7 +277,7 @@ def pipeline_stages_frame(
         members |= frame["root_id"].isin(frame.loc[members, "root_id"].dropna()).fillna(False)
     tasks = frame[members.astype(bool)]
     states = effective_states(tasks)
-    results = _dicts(tasks["result"].where(states == "SUCCESS").astype("string"))
+    results = literal_dicts(tasks["result"].where(states == "SUCCESS").astype("string"))
     rows = pd.DataFrame(
         {
             "pipeline": _pipeline_ids(tasks, view, strong[tasks.index]),
@@ -295,8 +289,8 @@ def pipeline_stages_frame(
             "started": tasks["started"],
             "finished": _finished_at(tasks),
             "runtime": tasks["duration"],
-            "records": _number(results, view.records_key).set_axis(tasks.index),
-            "errors": _number(results, view.errors_key).set_axis(tasks.index),
+            "records": numbers_of(results, view.records_key).set_axis(tasks.index),
+            "errors": numbers_of(results, view.errors_key).set_axis(tasks.index),
             "root_id": tasks["root_id"],
             "_last": tasks["timestamp"],
         }
