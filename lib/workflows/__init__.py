@@ -41,9 +41,18 @@ import numpy as np
 import pandas as pd
 from celery import states as celery_states
 
-from lib import frames
 from lib.errors import ConsoleError
 from lib.workflows.config import Source, View
+from lib.workflows.lifecycle import (
+    FINAL,
+    effective_states,
+    error_rates,
+    finished_at,
+    is_running,
+    rollup_by,
+    rollup_state,
+    row_state,
+)
 from lib.workflows.literals import (
     MAX_META_READS,
     extract_ids,
@@ -88,28 +97,8 @@ MAX_TREE_NODES = 2000
 NOT_OBSERVED = "not observed"
 #: Group members are sent in one burst; roots sent this close (s) may be unlinked siblings.
 SIBLING_WINDOW = 5.0
-FINAL = frozenset(celery_states.READY_STATES | {celery_states.REJECTED})
-ROLLUP = ("FAILURE", "RUNNING", "PENDING", "REVOKED", "SUCCESS")
 STAGE_COLUMNS = ["pipeline", "stage", "stage_order", "uuid", "name", "state", "worker"]
 STAGE_COLUMNS += ["started", "finished", "runtime", "records", "errors", "root_id"]
-
-
-def effective_states(frame: pd.DataFrame) -> pd.Series:
-    """Each task's effective state (``frames.effective_states``); UNKNOWN when Flower has none."""
-    return frames.effective_states(frame).fillna("UNKNOWN")
-
-
-def _running(frame: pd.DataFrame, states: pd.Series) -> pd.Series:
-    return (~states.isin(FINAL) & frame["started"].notna()).astype(bool)
-
-
-def _finished_at(frame: pd.DataFrame) -> pd.Series:
-    return (
-        frame["succeeded"]
-        .fillna(frame["failed"])
-        .fillna(frame["revoked"])
-        .fillna(frame["rejected"])
-    )
 
 
 def _selected(frame: pd.DataFrame, view: View) -> pd.Series:
@@ -133,7 +122,7 @@ def training_candidates(
 ) -> list[str]:
     """Running tasks whose progress meta to read: the view's (rules, or a name in ``names``)
     first, then (detect) the rest, newest first."""
-    running = frame[_running(frame, effective_states(frame))]
+    running = frame[is_running(frame, effective_states(frame))]
     mine = _selected(running, view) | running["name"].isin(list(names)).fillna(False)
     order = running.assign(mine=mine.astype(bool)).sort_values(["mine", "started"], ascending=False)
     if not view.detect:
@@ -195,7 +184,7 @@ def training_jobs_frame(
     )
     progress = chosen["progress"].mask(states == "SUCCESS", 100.0)
     elapsed = (pd.Timestamp(now) - jobs["started"]).dt.total_seconds()
-    running = _running(jobs, states)
+    running = is_running(jobs, states)
     out = pd.DataFrame(
         {
             "model": extract_ids(jobs, view.ids, metas),
@@ -211,7 +200,7 @@ def training_jobs_frame(
             "worker": jobs["worker"],
             "queue": jobs["queue"],
             "started": jobs["started"],
-            "finished": _finished_at(jobs),
+            "finished": finished_at(jobs),
             "source": pd.Series(source, index=jobs.index, dtype="string"),
             "uuid": jobs["uuid"],
         }
@@ -287,7 +276,7 @@ def pipeline_stages_frame(
             "state": states,
             "worker": tasks["worker"],
             "started": tasks["started"],
-            "finished": _finished_at(tasks),
+            "finished": finished_at(tasks),
             "runtime": tasks["duration"],
             "records": numbers_of(results, view.records_key).set_axis(tasks.index),
             "errors": numbers_of(results, view.errors_key).set_axis(tasks.index),
@@ -341,13 +330,6 @@ def health(success_rate: float | None, view: View) -> str:
     return "degraded" if success_rate >= view.degraded else "unhealthy"
 
 
-def _rates(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    ok = (frame["state"] == "SUCCESS").groupby(frame[by]).sum()
-    bad = (frame["state"] == "FAILURE").groupby(frame[by]).sum()
-    finished = (ok + bad).replace(0, np.nan)
-    return pd.DataFrame({"succeeded": ok, "failed": bad, "error_rate": 100 * bad / finished})
-
-
 def pipelines_frame(stages: pd.DataFrame, view: View) -> pd.DataFrame:
     """One row per pipeline id, newest first.
 
@@ -356,7 +338,7 @@ def pipelines_frame(stages: pd.DataFrame, view: View) -> pd.DataFrame:
     finished, duration (s, finished pipelines).
     """
     tasks = stages[stages["uuid"].notna()]
-    rates = _rates(tasks, "pipeline")
+    rates = error_rates(tasks, "pipeline")
     grouped = tasks.groupby("pipeline")
     last = tasks.dropna(subset=["records"]).sort_values("stage_order").groupby("pipeline")
     failing = tasks[tasks["state"] == "FAILURE"].sort_values("stage_order").groupby("pipeline")
@@ -401,7 +383,7 @@ def stage_summary_frame(stages: pd.DataFrame) -> pd.DataFrame:
         {
             "order": stages.groupby("stage")["stage_order"].min(),
             "tasks": grouped.size(),
-            **_rates(tasks, "stage"),
+            **error_rates(tasks, "stage"),
             "not_run": stages["uuid"].isna().groupby(stages["stage"]).sum(),
             "avg_runtime": grouped["runtime"].mean(),
             "p95_runtime": grouped["runtime"].quantile(0.95),
@@ -488,14 +470,14 @@ def teams_frame(
     workers, active (running tasks), processed and failed (finished in [start, end]),
     error_rate (%), p95_runtime (s)."""
     states = effective_states(team_tasks)
-    finished = _finished_at(team_tasks).between(pd.Timestamp(start), pd.Timestamp(end))
+    finished = finished_at(team_tasks).between(pd.Timestamp(start), pd.Timestamp(end))
     done = team_tasks[finished.fillna(False) & states.isin(["SUCCESS", "FAILURE"])]
-    rates = _rates(done, "team")
+    rates = error_rates(done, "team")
     out = pd.DataFrame(
         {
             "workers_online": team_workers.groupby("team")["online"].sum(),
             "workers": team_workers.groupby("team").size(),
-            "active": _running(team_tasks, states).groupby(team_tasks["team"]).sum(),
+            "active": is_running(team_tasks, states).groupby(team_tasks["team"]).sum(),
             "processed": rates["succeeded"] + rates["failed"],
             "failed": rates["failed"],
             "error_rate": rates["error_rate"].round(1),
@@ -512,36 +494,6 @@ def teams_frame(
 
 
 # -- chains, groups and chords --------------------------------------------------------------
-
-
-#: Not started yet: a workflow with only these (and finished tasks) is waiting, not running.
-WAITING = frozenset({"PENDING", "RECEIVED", "RETRY"})
-#: Rows of a tree that are not tasks, or tasks of unknown state: left out of a roll-up.
-NOT_TASKS = frozenset({"MISSING", "GROUP", "UNKNOWN"})
-
-
-def rollup_state(states: Iterable[str]) -> str:
-    """The whole workflow's state from its tasks' (see the module docstring)."""
-    states = pd.Series(list(states), dtype="string")
-    return str(rollup_by(states, pd.Series(0, index=states.index)).get(0, "UNKNOWN"))
-
-
-def rollup_by(states: pd.Series, keys: pd.Series) -> pd.Series:
-    """``rollup_state`` of each group of ``states`` by ``keys`` (vectorised for many groups)."""
-    known = states.astype("string").where(~states.isin(NOT_TASKS))
-    finished = known.isin(FINAL)
-    flags = pd.DataFrame(
-        {
-            "FAILURE": known == "FAILURE",
-            "RUNNING": known.notna() & ~finished & ~known.isin(WAITING),
-            "PENDING": known.isin(WAITING),
-            "REVOKED": finished & ~known.isin(["SUCCESS", "FAILURE"]),
-            "SUCCESS": known == "SUCCESS",
-        }
-    )
-    anyof = flags.fillna(False).astype(bool).groupby(keys).any()
-    picked = np.select([anyof[state] for state in ROLLUP], ROLLUP, "UNKNOWN")
-    return pd.Series(picked, index=anyof.index)
 
 
 def workflows_frame(
@@ -562,7 +514,7 @@ def workflows_frame(
         key=frame["root_id"].fillna(frame["uuid"]),
         eff=effective_states(frame),
         begin=frame["sent"].fillna(frame["received"]).fillna(frame["started"]),
-        end=_finished_at(frame),
+        end=finished_at(frame),
     )
     grouped = data.groupby("key")
     sizes = grouped.size()
@@ -773,7 +725,7 @@ def _walk(rows: dict[str, dict], parent: dict, notes: dict) -> list[tuple[str, i
 
 def _node_row(row: Mapping, node: str, depth: int, role: str, notes: list[str], now) -> dict:
     group = node.startswith("group:")
-    state = "GROUP" if group else _state(row) if row else "MISSING"
+    state = "GROUP" if group else row_state(row) if row else "MISSING"
     name = row.get("name") if isinstance(row.get("name"), str) else None
     label = notes[0] if group else name or ("(not in Flower)" if not row else "?")
     started = row.get("started")
@@ -796,10 +748,6 @@ def _node_row(row: Mapping, node: str, depth: int, role: str, notes: list[str], 
         "retries": row.get("retries"),
         "note": "; ".join(([] if group else notes) + extra),
     }
-
-
-def _state(row: Mapping) -> str:
-    return frames.effective_state(row.get("state"), row.get("revoked")) or "UNKNOWN"
 
 
 def workflow_summary(tree: pd.DataFrame) -> dict:

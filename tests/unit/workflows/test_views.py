@@ -7,62 +7,30 @@ recorded real payloads; every expected number is worked out by hand in the test.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import frames
 from lib import workflows as wf
 from lib.errors import BrokerError
-from lib.workflows.config import load_workflows, parse_workflows
-from tests.recorded import recorded, recorded_tasks, special
-
-T0 = 1_800_000_000.0
-NOW = datetime.fromtimestamp(T0 + 100, UTC)
-HOUR_AGO = NOW - timedelta(hours=1)
-TRAINING, ETL, TEAMS = load_workflows().views
-
-
-def task(uuid: str, name: str | None = "demo.add", state: str = "SUCCESS", at: float = 0.0, **kw):
-    """A Flower task object: sent at T0+at, started 0.5 s later, finished 1 s after that."""
-    payload = {
-        "uuid": uuid,
-        "name": name,
-        "state": state,
-        "sent": T0 + at,
-        "received": T0 + at + 0.1,
-        "started": T0 + at + 0.5 if state not in ("PENDING", "RECEIVED") else None,
-        "timestamp": T0 + at + 1.5,
-        "root_id": uuid,
-        "parent_id": None,
-        "children": [],
-        "worker": "w1@host",
-        "routing_key": "default",
-        "args": "()",
-        "kwargs": "{}",
-        "result": None,
-        "revoked": None,
-    }
-    if state == "SUCCESS":
-        payload.update(succeeded=T0 + at + 1.5, runtime=1.0, result="None")
-    if state == "FAILURE":
-        payload.update(failed=T0 + at + 1.5, exception="ValueError('x')")
-    payload.update(kw)
-    return payload
-
-
-def frame(*payloads) -> pd.DataFrame:
-    return frames.tasks_frame(payloads)
-
-
-def view(text: str):
-    config = parse_workflows(text)
-    assert config.problems == (), config.problems
-    return config.views[0]
-
+from tests.recorded import recorded, special
+from tests.unit.workflows.factories import (
+    ETL,
+    HOUR_AGO,
+    NOW,
+    T0,
+    TEAMS,
+    TRAINING,
+    chain,
+    frame,
+    progress_meta,
+    progress_record,
+    task,
+    view,
+)
 
 # -- ETA and training jobs -------------------------------------------------------------------
 
@@ -89,13 +57,6 @@ def running_job(uuid="run", at=40.0, **kw):
     return task(
         uuid, "demo.train_model", "PROGRESS", at=at, args="('resnet50',)", routing_key="ml", **kw
     )
-
-
-def progress_meta(progress=25.0, **extra):
-    return {
-        "status": "PROGRESS",
-        "result": {"progress": progress, "loss": 0.5, "accuracy": 0.8, "gpu": "gpu1", **extra},
-    }
 
 
 def test_running_job_takes_progress_from_the_backend_meta_and_gets_an_eta():
@@ -183,13 +144,6 @@ def test_training_jobs_are_detected_by_their_meta_or_result_keys(
 
 # Names nobody here chose: no "train" in them, so only the meta keys can find them.
 ANY_NAMES = ["ml.fit_model", "jobs.optimise"]
-
-
-def progress_record(progress=40.0, loss=0.7, accuracy=0.6):
-    return {
-        "status": "PROGRESS",
-        "result": {"progress": progress, "loss": loss, "accuracy": accuracy},
-    }
 
 
 @pytest.mark.parametrize("name", ANY_NAMES)
@@ -301,23 +255,6 @@ def test_training_kpis_count_finished_in_range_and_active_now():
 
 
 # -- pipelines -------------------------------------------------------------------------------
-
-
-def chain(pid: str, states=("SUCCESS", "SUCCESS", "SUCCESS"), at: float = 0.0, kwarg=True):
-    """extract → transform → load sharing a root; steps after a failure are absent (never sent)."""
-    out, parent = [], None
-    for i, (stage, state) in enumerate(zip(("extract", "transform", "load"), states, strict=False)):
-        uuid = f"{pid}-{stage}"
-        result = f"{{'pipeline_id': '{pid}', 'records': {1000 - i * 10}, 'dropped': {i}}}"
-        out.append(
-            task(uuid, f"demo.{stage}", state, at=at + 2 * i, root_id=f"{pid}-extract", parent_id=parent,
-                 kwargs=f"{{'pipeline_id': '{pid}'}}" if kwarg or i == 0 else "{}",
-                 result=result if state == "SUCCESS" else None)
-        )  # fmt: skip
-        parent = uuid
-        if state != "SUCCESS":
-            break
-    return out
 
 
 def test_a_chain_shows_its_three_stages_in_order_with_records_and_errors():
@@ -722,23 +659,6 @@ def test_unknown_task_gives_an_empty_tree():
     assert wf.workflow_tree_frame(chord_tasks(), "nope", NOW).empty
 
 
-ROLLUPS = [
-    ("any failure wins", ["SUCCESS", "STARTED", "FAILURE"], "FAILURE"),
-    ("running", ["SUCCESS", "PROGRESS"], "RUNNING"),
-    ("waiting only", ["SUCCESS", "PENDING", "RECEIVED"], "PENDING"),
-    ("revoked", ["SUCCESS", "REVOKED"], "REVOKED"),
-    ("rejected", ["REJECTED", "SUCCESS"], "REVOKED"),
-    ("all done", ["SUCCESS", "SUCCESS"], "SUCCESS"),
-    ("missing nodes ignored", ["SUCCESS", "MISSING", "GROUP"], "SUCCESS"),
-    ("nothing known", ["MISSING"], "UNKNOWN"),
-]
-
-
-@pytest.mark.parametrize(("states", "state"), [r[1:] for r in ROLLUPS], ids=[r[0] for r in ROLLUPS])
-def test_rollup_state(states, state):
-    assert wf.rollup_state(states) == state
-
-
 def test_workflows_frame_lists_multi_task_workflows_with_failing_step():
     tasks = frame(*chain("ok"), *chain("bad", ("SUCCESS", "FAILURE"), at=10), task("single", at=20))
     table = wf.workflows_frame(tasks, NOW).set_index("root_id")
@@ -806,11 +726,6 @@ def test_every_view_is_empty_not_broken_when_nothing_is_in_range(payloads):
 
 
 # -- the recorded cluster --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def recorded_frame() -> pd.DataFrame:
-    return frames.tasks_frame(recorded_tasks())
 
 
 def test_recorded_training_jobs(recorded_frame):
@@ -917,11 +832,3 @@ def test_meta_cache_keeps_the_last_progress_after_the_task_fails():
     assert cache.read(["job"]).metas["job"]["status"] == "FAILURE"
     assert cache.progress() == {"job": progress_record(progress=60.0, loss=0.5)}
     assert cache.progress(["job", "none"]) == {"job": progress_record(progress=60.0, loss=0.5)}
-
-
-def test_workflows_and_the_tasks_frame_share_one_effective_state(recorded_frame):
-    # One definition: the Tasks table, its counts and every workflow view say the same state.
-    job = special("revoked_in_progress")
-    states = wf.effective_states(recorded_frame)
-    assert states.tolist() == recorded_frame["state"].fillna("UNKNOWN").tolist()
-    assert states[recorded_frame["uuid"] == job].tolist() == ["REVOKED"]
