@@ -30,8 +30,7 @@ Invariants and definitions:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 
 import numpy as np
@@ -54,7 +53,14 @@ from lib.workflows.literals import (
     extract_ids,
     literal_dicts,
     numbers_of,
-    progress_meta,
+)
+from lib.workflows.training import (
+    NOT_OBSERVED,
+    eta_seconds,
+    training_candidates,
+    training_jobs_frame,
+    training_kpis,
+    training_names,
 )
 
 __all__ = [
@@ -89,134 +95,10 @@ __all__ = [
 
 #: A workflow tree stops growing here: a bigger one is a fan-out nobody reads node by node.
 MAX_TREE_NODES = 2000
-#: The training view's mark for a job whose progress, loss and accuracy were never seen.
-NOT_OBSERVED = "not observed"
 #: Group members are sent in one burst; roots sent this close (s) may be unlinked siblings.
 SIBLING_WINDOW = 5.0
 STAGE_COLUMNS = ["pipeline", "stage", "stage_order", "uuid", "name", "state", "worker"]
 STAGE_COLUMNS += ["started", "finished", "runtime", "records", "errors", "root_id"]
-
-
-def _selected(frame: pd.DataFrame, view: View) -> pd.Series:
-    """The rules' tasks; with no rules, every task (team, or detect off) or none (detect on)."""
-    if view.match.empty:
-        return pd.Series(view.kind == "team" or not view.detect, index=frame.index)
-    return view.match.mask(frame)
-
-
-def eta_seconds(elapsed: pd.Series, progress: pd.Series) -> pd.Series:
-    """Seconds left: elapsed × (100 − progress) ÷ progress; NaN unless 0 < progress < 100."""
-    ok = (progress > 0) & (progress < 100)
-    return (elapsed * (100 - progress) / progress).where(ok)
-
-
-# -- training -------------------------------------------------------------------------------
-
-
-def training_candidates(
-    frame: pd.DataFrame, view: View, names: Iterable[str] = (), limit: int = MAX_META_READS
-) -> list[str]:
-    """Running tasks whose progress meta to read: the view's (rules, or a name in ``names``)
-    first, then (detect) the rest, newest first."""
-    running = frame[is_running(frame, effective_states(frame))]
-    mine = _selected(running, view) | running["name"].isin(list(names)).fillna(False)
-    order = running.assign(mine=mine.astype(bool)).sort_values(["mine", "started"], ascending=False)
-    if not view.detect:
-        order = order[order["mine"]]
-    return order["uuid"].head(limit).tolist()
-
-
-def _detected(frame: pd.DataFrame, view: View, metas: Mapping[str, Mapping]) -> pd.Series:
-    """Tasks whose progress meta or result carries one of ``detect_keys`` (False: detect off)."""
-    if not view.detect or not view.detect_keys:
-        return pd.Series(False, index=frame.index)
-    keys = "|".join(f"['\"]{re.escape(k)}['\"]" for k in view.detect_keys)
-    hinted = frame["result"].str.contains(keys, regex=True).fillna(False).astype(bool)
-    meta = {u: progress_meta(m) or {} for u, m in metas.items()}
-    in_meta = [any(k in meta.get(u, {}) for k in view.detect_keys) for u in frame["uuid"]]
-    return hinted | pd.Series(in_meta, index=frame.index, dtype=bool)
-
-
-def training_names(frame: pd.DataFrame, view: View, metas: Mapping[str, Mapping]) -> set[str]:
-    """Task names detected as training: some task of the name has a ``detect_keys`` key in its
-    progress meta or its result (a bare progress key is not enough). Every task of such a
-    name is a training job, in whatever state (see ``training_jobs_frame``)."""
-    return set(frame.loc[_detected(frame, view, metas), "name"].dropna())
-
-
-def training_jobs_frame(
-    frame: pd.DataFrame,
-    view: View,
-    metas: Mapping[str, Mapping],
-    now: datetime,
-    names: Iterable[str] = (),
-) -> pd.DataFrame:
-    """One row per training job: a task the rules take, or any task of a name detected as
-    training here (``training_names``) or before (``names``), whatever its state.
-
-    ``metas`` are backend records by task id; give a finished task's last progress record
-    (``MetaCache.progress``): its final record no longer holds the meta.
-
-    Columns: model, name, state, progress (percent), loss, accuracy, runtime (s, finished),
-    elapsed (s, running), eta (s), gpu, worker, queue, started, finished, source (where
-    progress/loss/accuracy came from: result, backend (the last progress meta read), or
-    "not observed" when the console never saw them), uuid.
-    """
-    detected = _detected(frame, view, metas)
-    known = set(frame.loc[detected, "name"].dropna()) | set(names)
-    named = frame["name"].isin(list(known)).fillna(False).astype(bool)
-    jobs = frame[_selected(frame, view) | detected | named].copy()
-    states = effective_states(jobs)
-    results = literal_dicts(jobs["result"].where(states == "SUCCESS").astype("string"))
-    live = [progress_meta(metas.get(u)) or {} for u in jobs["uuid"]]
-    numbers = {"progress": view.progress_key, "loss": view.loss_key, "accuracy": view.accuracy_key}
-    final = pd.DataFrame({c: numbers_of(results, k) for c, k in numbers.items()}).set_axis(
-        jobs.index
-    )
-    last = pd.DataFrame({c: numbers_of(live, k) for c, k in numbers.items()}).set_axis(jobs.index)
-    chosen = final.combine_first(last)  # each number from the result, else the last meta
-    source = np.select(
-        [final.notna().any(axis=1), last.notna().any(axis=1)], ["result", "backend"], NOT_OBSERVED
-    )
-    progress = chosen["progress"].mask(states == "SUCCESS", 100.0)
-    elapsed = (pd.Timestamp(now) - jobs["started"]).dt.total_seconds()
-    running = is_running(jobs, states)
-    out = pd.DataFrame(
-        {
-            "model": extract_ids(jobs, view.ids, metas),
-            "name": jobs["name"],
-            "state": states,
-            "progress": progress,
-            "loss": chosen["loss"],
-            "accuracy": chosen["accuracy"],
-            "runtime": jobs["duration"],
-            "elapsed": elapsed.where(running),
-            "eta": eta_seconds(elapsed, progress).where(running),
-            "gpu": extract_ids(jobs, view.gpu, metas),
-            "worker": jobs["worker"],
-            "queue": jobs["queue"],
-            "started": jobs["started"],
-            "finished": finished_at(jobs),
-            "source": pd.Series(source, index=jobs.index, dtype="string"),
-            "uuid": jobs["uuid"],
-        }
-    )
-    return out.sort_values("started", ascending=False, na_position="first").reset_index(drop=True)
-
-
-def training_kpis(jobs: pd.DataFrame, start: datetime, end: datetime) -> dict:
-    """active (running now), completed and failed (finished in range), avg_training_time
-    (mean runtime of those completed, s) and best_accuracy (of those completed); None if none."""
-    in_range = jobs["finished"].between(pd.Timestamp(start), pd.Timestamp(end)).fillna(False)
-    completed = jobs[in_range & (jobs["state"] == "SUCCESS")]
-    runtime, accuracy = completed["runtime"].dropna(), completed["accuracy"].dropna()
-    return {
-        "active": int(jobs["elapsed"].notna().sum()),
-        "completed": len(completed),
-        "failed": int((in_range & (jobs["state"] == "FAILURE")).sum()),
-        "avg_training_time": float(runtime.mean()) if len(runtime) else None,
-        "best_accuracy": float(accuracy.max()) if len(accuracy) else None,
-    }
 
 
 # -- pipelines ------------------------------------------------------------------------------
@@ -254,7 +136,7 @@ def pipeline_stages_frame(
     runs) or MISSING (Flower does not hold it).
     """
     strong = extract_ids(frame, [s for s in view.ids if s.kind not in WEAK_IDS])
-    members = _selected(frame, view) | (strong.notna() if view.detect else False)
+    members = view.mask(frame) | (strong.notna() if view.detect else False)
     if view.detect:
         # A name whose tasks carry the id is a stage in every state: a result key exists
         # only on success, so its failed, revoked and queued runs would otherwise vanish.
@@ -400,7 +282,7 @@ def team_tasks_frame(frame: pd.DataFrame, view: View) -> pd.DataFrame:
     """The view's tasks with a ``team`` column first: tag source, else members rules, else
     the team of the task's name (when all its tasks with a team share one), else
     ``unassigned`` (dropped when that is empty). Other columns as in the tasks frame."""
-    selected = _selected(frame, view)
+    selected = view.mask(frame)
     # A task has no worker until one takes it (queued, or revoked before): worker rules miss
     # it, so a name the view takes counts in that state too.
     named = frame["name"].isin(frame.loc[selected, "name"].dropna()) & frame["worker"].isna()

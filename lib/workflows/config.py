@@ -151,6 +151,13 @@ class View:
     members: tuple[tuple[str, Match], ...] = ()
     unassigned: str = "(no team)"
 
+    def mask(self, frame: pd.DataFrame) -> pd.Series:
+        """True for each task the rules take; with no rules, every task (a team view, or
+        detect off) or none (detect on: detection alone finds the view's tasks)."""
+        if self.match.empty:
+            return pd.Series(self.kind == "team" or not self.detect, index=frame.index)
+        return self.match.mask(frame)
+
 
 @dataclass(frozen=True)
 class WorkflowConfig:

@@ -234,3 +234,21 @@ def test_rules_any_within_a_list_all_lists_must_match(rules, expected):
         *(tuple(map(Pattern.parse, rules.get(k, []))) for k in ("tasks", "queues", "workers"))
     )
     assert tasks.loc[match.mask(tasks), "uuid"].tolist() == expected
+
+
+VIEW_MASKS = [
+    ("a team view without rules takes every task", 'kind = "team"', ["a", "b"]),
+    ("detect off without rules: every task", 'kind = "training"\ndetect = false', ["a", "b"]),
+    ("detect on without rules: detection alone finds them", 'kind = "training"', []),
+    ("rules decide when given", 'kind = "training"\ntasks = ["demo.echo"]', ["b"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"), [v[1:] for v in VIEW_MASKS], ids=[v[0] for v in VIEW_MASKS]
+)
+def test_a_view_takes_its_rules_tasks_or_by_kind_and_detect_without_rules(settings, expected):
+    config = parse_workflows(f"[views.v]\n{settings}\n")
+    assert config.problems == ()
+    tasks = frames.tasks_frame([task(uuid="a"), task(uuid="b", name="demo.echo")])
+    assert tasks.loc[config.views[0].mask(tasks), "uuid"].tolist() == expected
