@@ -36,18 +36,15 @@ from datetime import datetime
 import pandas as pd
 
 from lib.workflows.backend import KnownNames, MetaCache, MetaReading
-from lib.workflows.config import Source, View
 from lib.workflows.lifecycle import (
     FINAL,
     effective_states,
-    error_rates,
     finished_at,
-    is_running,
     rollup_by,
     rollup_state,
     row_state,
 )
-from lib.workflows.literals import MAX_META_READS, extract_ids
+from lib.workflows.literals import MAX_META_READS
 from lib.workflows.pipelines import (
     health,
     pipeline_kpis,
@@ -55,6 +52,7 @@ from lib.workflows.pipelines import (
     pipelines_frame,
     stage_summary_frame,
 )
+from lib.workflows.teams import team_tasks_frame, team_workers_frame, teams_frame
 from lib.workflows.training import (
     NOT_OBSERVED,
     eta_seconds,
@@ -98,102 +96,6 @@ __all__ = [
 MAX_TREE_NODES = 2000
 #: Group members are sent in one burst; roots sent this close (s) may be unlinked siblings.
 SIBLING_WINDOW = 5.0
-
-
-# -- teams ----------------------------------------------------------------------------------
-
-
-def team_tasks_frame(frame: pd.DataFrame, view: View) -> pd.DataFrame:
-    """The view's tasks with a ``team`` column first: tag source, else members rules, else
-    the team of the task's name (when all its tasks with a team share one), else
-    ``unassigned`` (dropped when that is empty). Other columns as in the tasks frame."""
-    selected = view.mask(frame)
-    # A task has no worker until one takes it (queued, or revoked before): worker rules miss
-    # it, so a name the view takes counts in that state too.
-    named = frame["name"].isin(frame.loc[selected, "name"].dropna()) & frame["worker"].isna()
-    tasks = frame[selected | named.fillna(False).astype(bool)]
-    team = extract_ids(tasks, view.ids)
-    for name, rules in view.members:
-        team = team.mask(team.isna() & rules.mask(tasks), name)
-    team = team.fillna(tasks["name"].map(_team_of_names(tasks["name"], team)).astype("string"))
-    out = tasks.assign(team=team.fillna(view.unassigned or pd.NA))
-    out = out.dropna(subset=["team"])
-    return out[["team", *frame.columns]].reset_index(drop=True)
-
-
-def _team_of_names(names: pd.Series, team: pd.Series) -> pd.Series:
-    """Each task name's team, when every task of it with a team has the same one (a worker
-    tag is unknown before a worker takes the task); names of several teams get none."""
-    known = pd.DataFrame({"name": names, "team": team}).dropna()
-    teams = known.drop_duplicates().groupby("name")["team"]
-    return teams.first()[teams.size() == 1]
-
-
-def team_workers_frame(workers: pd.DataFrame | None, view: View) -> pd.DataFrame:
-    """One row per (team, worker); none while the workers are unknown (``workers`` None).
-
-    Columns: team, worker, online, active, processed, queues.
-    """
-    fields = ["worker", "online", "active", "processed", "queues"]
-    rows = []
-    for worker in workers[fields].itertuples(index=False) if workers is not None else ():
-        queues = worker.queues.split(", ") if isinstance(worker.queues, str) else []
-        for team in _worker_teams(str(worker.worker), queues, view) or [view.unassigned]:
-            rows += [{"team": team, **worker._asdict()}] if team else []
-    return pd.DataFrame(rows, columns=["team", *fields])
-
-
-def _worker_teams(name: str, queues: list[str], view: View) -> list[str]:
-    teams: list[str] = []
-    for source in view.ids:
-        values = [name] if source.kind == "worker" else queues if source.kind == "queue" else []
-        teams += [_tag(source, v) for v in values if source.regex and _tag(source, v)]
-    for team, rules in view.members:
-        if not (rules.workers or rules.queues):
-            continue
-        named = not rules.workers or any(p.matches(name) for p in rules.workers)
-        serves = not rules.queues or any(p.matches(q) for p in rules.queues for q in queues)
-        teams += [team] if named and serves else []
-    return list(dict.fromkeys(teams))
-
-
-def _tag(source: Source, value: str) -> str | None:
-    hit = source.regex.search(value) if source.regex else None
-    return (hit.group(1) if source.regex.groups else hit.group(0)) if hit else None
-
-
-def teams_frame(
-    team_tasks: pd.DataFrame,
-    team_workers: pd.DataFrame,
-    view: View,
-    start: datetime,
-    end: datetime,
-) -> pd.DataFrame:
-    """One row per team, by name, ``unassigned`` last. Columns: team, workers_online,
-    workers, active (running tasks), processed and failed (finished in [start, end]),
-    error_rate (%), p95_runtime (s)."""
-    states = effective_states(team_tasks)
-    finished = finished_at(team_tasks).between(pd.Timestamp(start), pd.Timestamp(end))
-    done = team_tasks[finished.fillna(False) & states.isin(["SUCCESS", "FAILURE"])]
-    rates = error_rates(done, "team")
-    out = pd.DataFrame(
-        {
-            "workers_online": team_workers.groupby("team")["online"].sum(),
-            "workers": team_workers.groupby("team").size(),
-            "active": is_running(team_tasks, states).groupby(team_tasks["team"]).sum(),
-            "processed": rates["succeeded"] + rates["failed"],
-            "failed": rates["failed"],
-            "error_rate": rates["error_rate"].round(1),
-            "p95_runtime": done.groupby("team")["duration"].quantile(0.95),
-        }
-    )
-    counts = ["workers_online", "workers", "active", "processed", "failed"]
-    out[counts] = out[counts].fillna(0).astype(int)
-    out = out.rename_axis("team").reset_index()
-    last = out.sort_values(
-        "team", key=lambda t: t.eq(view.unassigned).astype("int64"), kind="stable"
-    )
-    return last.reset_index(drop=True)
 
 
 # -- chains, groups and chords --------------------------------------------------------------
