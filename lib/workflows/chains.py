@@ -46,8 +46,6 @@ __all__ = [
 MAX_TREE_NODES = 2000
 #: Group members are sent in one burst; roots sent this close (s) may be unlinked siblings.
 SIBLING_WINDOW = 5.0
-
-
 #: Columns of ``workflows_frame``, in order.
 WORKFLOW_COLUMNS = ["root_id", "name", "tasks", "missing", "state", "started", "finished"]
 WORKFLOW_COLUMNS += ["duration", "failing_step", "failing_task"]
@@ -229,6 +227,27 @@ TREE_COLUMNS += ["elapsed", "started", "finished", "retries", "note"]
 def _edges(rows: dict[str, dict], group_ids: Mapping[str, str]):
     """Tree parent, role and notes per node; adds a ``group:<id>`` node per group of two or
     more members (headers under it; a member whose parent is in the group is the callback)."""
+    parent, notes = _links(rows)
+    role = {n: "step" if row else "missing" for n, row in rows.items()}
+    groups: dict[str, list[str]] = {}
+    for node in rows:
+        if node in group_ids:
+            groups.setdefault(group_ids[node], []).append(node)
+    for group, members in ((g, m) for g, m in groups.items() if len(m) > 1):
+        key, inside = f"group:{group}", set(members)
+        callbacks = {m for m in members if parent.get(m) in inside}
+        outer = {parent.get(m) for m in members if m not in callbacks} - {None}
+        parent[key] = outer.pop() if len(outer) == 1 else None
+        notes[key], role[key] = [f"group {group} ({len(members)} tasks)"], "group"
+        for member in members:
+            parent[member] = key
+            role[member] = "chord callback" if member in callbacks else "group member"
+    return parent, role, notes
+
+
+def _links(rows: dict[str, dict]) -> tuple[dict[str, str | None], dict[str, list[str]]]:
+    """Each node's parent from ``parent_id`` and ``children`` (a self-link dropped, a missing
+    task placed under its workflow's root), and the notes saying so."""
     parent: dict[str, str | None] = {}
     notes: dict[str, list[str]] = {n: [] for n in rows}
     for node, row in rows.items():
@@ -245,21 +264,7 @@ def _edges(rows: dict[str, dict], group_ids: Mapping[str, str]):
         if not row and parent.get(node) is None and root in rows and root != node:
             parent[node] = root  # a missing task sits somewhere under its workflow's root
             notes[node].append("placed under the root: its own parent is unknown")
-    role = {n: "step" if row else "missing" for n, row in rows.items()}
-    groups: dict[str, list[str]] = {}
-    for node in rows:
-        if node in group_ids:
-            groups.setdefault(group_ids[node], []).append(node)
-    for group, members in ((g, m) for g, m in groups.items() if len(m) > 1):
-        key, inside = f"group:{group}", set(members)
-        callbacks = {m for m in members if parent.get(m) in inside}
-        outer = {parent.get(m) for m in members if m not in callbacks} - {None}
-        parent[key] = outer.pop() if len(outer) == 1 else None
-        notes[key], role[key] = [f"group {group} ({len(members)} tasks)"], "group"
-        for member in members:
-            parent[member] = key
-            role[member] = "chord callback" if member in callbacks else "group member"
-    return parent, role, notes
+    return parent, notes
 
 
 def _walk(rows: dict[str, dict], parent: dict, notes: dict) -> list[tuple[str, int]]:
