@@ -7,7 +7,7 @@ import streamlit as st
 from lib import ui
 from lib import workflows as wf
 from lib.broker import ResultBackend
-from lib.workflow_config import load_workflows
+from lib.workflows.config import load_workflows
 
 settings, monitor = ui.page("Workflows")
 tz, now = ui.viewer_tz(), datetime.now(UTC)

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.audit import AuditLog
-from lib.workflow_config import DEFAULT_FILE
+from lib.workflows.config import DEFAULT_FILE
 from tests.apptest.conftest import open_page, texts
 from tests.recorded import RecordedFlower, recorded, special
 from tests.scripted_server import ScriptedServer

@@ -16,7 +16,7 @@ from celery import chain, chord
 from lib import frames
 from lib import workflows as wf
 from lib.broker import ResultBackend
-from lib.workflow_config import load_workflows
+from lib.workflows.config import load_workflows
 from tests.apptest.test_workflows_page import open_workflows, tables
 from tests.live import flower_tasks, producer_app, send, wait_final, wait_until
 

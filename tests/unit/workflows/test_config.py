@@ -1,18 +1,14 @@
-"""workflows.toml: loading, line-numbered problems, pattern matching and id extraction."""
+"""workflows.toml: loading, line-numbered problems and pattern matching."""
 
 from __future__ import annotations
 
-import json
-
-import pandas as pd
 import pytest
 
 from lib import frames
-from lib.workflow_config import (
+from lib.workflows.config import (
     DEFAULT_FILE,
     Match,
     Pattern,
-    extract_ids,
     load_workflows,
     parse_workflows,
 )
@@ -240,56 +236,19 @@ def test_rules_any_within_a_list_all_lists_must_match(rules, expected):
     assert tasks.loc[match.mask(tasks), "uuid"].tolist() == expected
 
 
-# -- ids -------------------------------------------------------------------------------------
-
-LONG = "x" * 1100
-IDS = [
-    ("first arg", ["arg:0"], task(args="('resnet50', 3)"), "resnet50"),
-    ("second arg, a number", ["arg:1"], task(args="('resnet50', 3)"), "3"),
-    ("arg past the end", ["arg:5"], task(args="('resnet50',)"), None),
-    ("a dict arg is no id", ["arg:0"], task(args="({'a': 1},)"), None),
-    ("list args", ["arg:0"], task(args="['m1']"), "m1"),
-    ("kwarg", ["kwarg:pipeline_id"], task(kwargs="{'pipeline_id': 'pl-1'}"), "pl-1"),
-    ("absent kwarg", ["kwarg:pipeline_id"], task(kwargs="{'other': 1}"), None),
-    ("result key", ["result:model"], task(result="{'model': 'bert', 'accuracy': 0.9}"), "bert"),
-    ("a bool is no id", ["kwarg:dry"], task(kwargs="{'dry': True}"), None),
-    (
-        "kwarg in a repr Celery cut",
-        ["kwarg:pipeline_id"],
-        task(kwargs=f"{{'pipeline_id': 'pl-9', 'rows': '{LONG}..."),
-        "pl-9",
-    ),
-    ("first arg of a cut repr", ["arg:0"], task(args=f"('m7', '{LONG}..."), "m7"),
-    ("a first arg that was itself cut", ["arg:0"], task(args=f"('{LONG}..."), None),
-    ("worker tag", ["worker:team-([a-z]+)"], task(worker="w1@team-search.prod"), "search"),
-    ("queue tag", ["queue:team_(\\w+)"], task(routing_key="team_billing"), "billing"),
-    ("regex without a group: whole match", ["name:^[a-z]+"], task(name="acme.fit"), "acme"),
-    ("plain name", ["name"], task(name="acme.fit"), "acme.fit"),
-    ("root id", ["root"], task(uuid="c", root_id="r"), "r"),
-    ("uuid", ["uuid"], task(uuid="c"), "c"),
-    ("first source with a value wins", ["kwarg:model", "arg:0"], task(args="('a',)"), "a"),
-    (
-        "earlier source wins",
-        ["kwarg:model", "arg:0"],
-        task(args="('a',)", kwargs="{'model': 'k'}"),
-        "k",
-    ),
-    ("no source has it", ["kwarg:model", "result:model"], task(), None),
+VIEW_MASKS = [
+    ("a team view without rules takes every task", 'kind = "team"', ["a", "b"]),
+    ("detect off without rules: every task", 'kind = "training"\ndetect = false', ["a", "b"]),
+    ("detect on without rules: detection alone finds them", 'kind = "training"', []),
+    ("rules decide when given", 'kind = "training"\ntasks = ["demo.echo"]', ["b"]),
 ]
 
 
 @pytest.mark.parametrize(
-    ("specs", "payload", "expected"), [i[1:] for i in IDS], ids=[i[0] for i in IDS]
+    ("settings", "expected"), [v[1:] for v in VIEW_MASKS], ids=[v[0] for v in VIEW_MASKS]
 )
-def test_extract_ids(specs, payload, expected):
-    config = parse_workflows(f'[views.v]\nkind = "team"\nteam = {json.dumps(specs)}\n')
+def test_a_view_takes_its_rules_tasks_or_by_kind_and_detect_without_rules(settings, expected):
+    config = parse_workflows(f"[views.v]\n{settings}\n")
     assert config.problems == ()
-    got = extract_ids(frames.tasks_frame([payload]), config.views[0].ids).iloc[0]
-    assert (None if pd.isna(got) else got) == expected
-
-
-def test_meta_source_reads_the_running_tasks_progress_meta():
-    config = parse_workflows('[views.v]\nkind = "training"\nmodel = ["meta:model", "arg:0"]\n')
-    tasks = frames.tasks_frame([task(uuid="a", args="('x',)"), task(uuid="b", args="('y',)")])
-    metas = {"a": {"status": "PROGRESS", "result": {"model": "from-meta", "progress": 10}}}
-    assert extract_ids(tasks, config.views[0].ids, metas).tolist() == ["from-meta", "y"]
+    tasks = frames.tasks_frame([task(uuid="a"), task(uuid="b", name="demo.echo")])
+    assert tasks.loc[config.views[0].mask(tasks), "uuid"].tolist() == expected

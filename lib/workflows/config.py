@@ -1,4 +1,4 @@
-"""Workflow views as configured in ``workflows.toml``: the model, its loader, task matching and ids.
+"""Workflow views as configured in ``workflows.toml``: the model, its loader and task matching.
 
 A file holds one ``[views.<key>]`` table per view (kind ``training``, ``pipeline`` or ``team``).
 A view picks its tasks with ``tasks`` / ``queues`` / ``workers`` pattern lists and says where
@@ -14,14 +14,11 @@ Invariants:
   ``re:<regex>``, regular expressions searched in the value. Within a list any pattern may
   match; every non-empty list must match; a view with no lists matches every task. A missing
   value (a task Flower saw mid-flight has no name) matches nothing.
-* Ids are read from Flower's repr strings with ``ast.literal_eval`` (never ``eval``); a repr
-  Celery cut at 1024 characters is scanned for the key instead. No id is ever made up: a task
-  whose sources are all empty has an NA id.
+* Id sources are only declared here; ``lib.workflows.literals`` reads them from tasks.
 """
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import re
 import tomllib
@@ -40,14 +37,11 @@ __all__ = [
     "Source",
     "View",
     "WorkflowConfig",
-    "extract_ids",
     "load_workflows",
-    "parse_literal",
     "parse_workflows",
-    "progress_meta",
 ]
 
-DEFAULT_FILE = Path(__file__).with_name("workflows.toml")
+DEFAULT_FILE = Path(__file__).parents[1] / "workflows.toml"
 KINDS = ("training", "pipeline", "team")
 #: Settings every view takes, then those of each kind (anything else is reported, not ignored).
 COMMON_KEYS = {"kind", "title", "tasks", "queues", "workers", "detect"}
@@ -63,8 +57,6 @@ SOURCE_HELP = (
 HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]*?)\s*\]\]?\s*(#.*)?$")
 VIEW_NAME = re.compile(r"""^views\s*\.\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))""")
 TOML_LINE = re.compile(r"at line (\d+)")
-#: Celery's repr truncation marker: such a repr no longer parses as a literal.
-TRUNCATED = "..."
 
 
 @dataclass(frozen=True)
@@ -158,6 +150,13 @@ class View:
     degraded: float = 80.0
     members: tuple[tuple[str, Match], ...] = ()
     unassigned: str = "(no team)"
+
+    def mask(self, frame: pd.DataFrame) -> pd.Series:
+        """True for each task the rules take; with no rules, every task (a team view, or
+        detect off) or none (detect on: detection alone finds the view's tasks)."""
+        if self.match.empty:
+            return pd.Series(self.kind == "team" or not self.detect, index=frame.index)
+        return self.match.mask(frame)
 
 
 @dataclass(frozen=True)
@@ -382,103 +381,8 @@ def _source(spec: str, key: str) -> Source:
     raise _Bad(key, f"unknown id source {spec!r} (use {SOURCE_HELP})", spec)
 
 
-# -- reading ids from tasks ----------------------------------------------------------------
-
-
 def _hits(values: pd.Series, patterns: Iterable[Pattern]) -> pd.Series:
     """Pattern hits on the distinct values only: a frame repeats few names many times."""
     patterns = tuple(patterns)
     hit = {v for v in values.dropna().unique() if any(p.matches(v) for p in patterns)}
     return values.isin(hit).fillna(False).astype(bool)
-
-
-def parse_literal(text: object) -> object:
-    """A repr string's Python literal, or None when it is not one (or Celery truncated it)."""
-    if not isinstance(text, str) or not text or len(text) > 100_000:
-        return None
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-
-
-#: A scalar literal as it appears inside a repr: a quoted string, a number or a boolean.
-SCALAR = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?[\d.]+(?:[eE][-+]?\d+)?|True|False"""
-
-
-def _scan(text: str, key: str) -> object:
-    """``key``'s scalar in a repr that no longer parses (Celery cut it at 1024 characters).
-
-    ``key`` is a dict key, or ``0`` for the first positional argument of an args tuple.
-    """
-    if key == "0" and text.startswith("("):
-        found = re.match(rf"""\(\s*({SCALAR})\s*[,)]""", text)
-    else:
-        found = re.search(rf"""['"]{re.escape(key)}['"]\s*:\s*({SCALAR})""", text)
-    return parse_literal(found.group(1)) if found else None
-
-
-def _lookup(text: object, kind: str, key: str) -> object:
-    parsed = parse_literal(text)
-    if kind == "arg":
-        if isinstance(parsed, tuple | list):
-            return parsed[int(key)] if int(key) < len(parsed) else None
-        return _scan(text, key) if isinstance(text, str) and key == "0" else None
-    if isinstance(parsed, Mapping):
-        return parsed.get(key)
-    return _scan(text, key) if isinstance(text, str) and TRUNCATED in text else None
-
-
-def _scalar(value: object) -> str | None:
-    if isinstance(value, bool) or value is None or not isinstance(value, str | int | float):
-        return None
-    return str(value) if str(value) else None
-
-
-def _from_source(frame: pd.DataFrame, source: Source, metas: Mapping[str, Mapping]) -> pd.Series:
-    if source.kind in ("root", "uuid"):
-        return frame["root_id" if source.kind == "root" else "uuid"].astype("string")
-    if source.kind == "meta":
-        values = [
-            _scalar((progress_meta(metas.get(u)) or {}).get(source.key)) for u in frame["uuid"]
-        ]
-        return pd.Series(values, index=frame.index, dtype="string")
-    column = {"arg": "args", "kwarg": "kwargs", "result": "result"}.get(source.kind, source.kind)
-    values = frame["name" if source.kind == "name" else column]
-    if source.kind == "name" and source.regex is None:
-        return values.astype("string")
-    if source.regex is not None:
-        found = {v: _group(source.regex, v) for v in values.dropna().unique()}
-    else:
-        if source.kind != "arg":  # a repr without the quoted key cannot hold it: skip parsing
-            key = re.escape(source.key)
-            quoted = values.str.contains(f"['\"]{key}['\"]", regex=True)
-            values = values.where(quoted.fillna(False).astype(bool))
-        found = {v: _scalar(_lookup(v, source.kind, source.key)) for v in values.dropna().unique()}
-    return values.map(found).astype("string")
-
-
-def _group(regex: re.Pattern[str], value: str) -> str | None:
-    hit = regex.search(value)
-    if hit is None:
-        return None
-    return (hit.group(1) if regex.groups else hit.group(0)) or None
-
-
-def progress_meta(meta: Mapping | None) -> Mapping | None:
-    """The custom-state meta dict of a backend record (its ``result`` while running)."""
-    result = meta.get("result") if isinstance(meta, Mapping) else None
-    return result if isinstance(result, Mapping) else None
-
-
-def extract_ids(
-    frame: pd.DataFrame, sources: Iterable[Source], metas: Mapping[str, Mapping] | None = None
-) -> pd.Series:
-    """Each task's id from the first of ``sources`` that has one (NA when none does)."""
-    out = pd.Series(pd.NA, index=frame.index, dtype="string")
-    for source in sources:
-        missing = out.isna()
-        if not missing.any():
-            break
-        out[missing] = _from_source(frame[missing], source, metas or {})
-    return out
