@@ -75,7 +75,7 @@ def test_recorded_flower_payloads_read_the_same_by_arrow_and_by_python():
     # Flower's payloads go through Arrow in one pass; one payload of another shape sends the
     # whole batch through the Python reader. Both must give the same frame.
     tasks = recorded_tasks()
-    assert all(isinstance(v, pa.Array) for v in frames._read(tasks).values())  # the fast path
+    assert all(isinstance(v, pa.Array) for v in frames.tasks._read(tasks).values())  # the fast path
     by_arrow = frames.tasks_frame(tasks)
     with_odd_one = frames.tasks_frame([*tasks, {"uuid": "odd", "args": [1, 2]}])
     assert with_odd_one.loc[len(tasks), "args"] == "[1, 2]"  # the Python reader was used
@@ -362,7 +362,7 @@ def test_undecoded_text_is_named_on_the_arrow_path_too():
     marked = task_payload("bad", args="(\ufffd,)", _undecoded=["args"])
     frames.tasks_frame([*recorded_tasks(), marked], odd)
     assert odd.sentence() == "1 task had text that could not be decoded (shown as �): args."
-    assert all(isinstance(v, pa.Array) for v in frames._read([marked]).values())
+    assert all(isinstance(v, pa.Array) for v in frames.tasks._read([marked]).values())
 
 
 def test_odd_worker_values_are_text_or_blank_and_named():
