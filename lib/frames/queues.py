@@ -15,7 +15,18 @@ import pandas as pd
 from lib.frames.odd_values import REPLACEMENT, OddValues
 from lib.frames.state import running
 
-__all__ = ["flower_depths", "queues_frame"]
+__all__ = ["QUEUE_COLUMNS", "flower_depths", "queues_frame"]
+
+#: The queues frame's columns, in display order.
+QUEUE_COLUMNS = (
+    "queue",
+    "messages",
+    "consumers",
+    "workers",
+    "running",
+    "received_per_min",
+    "avg_wait",
+)
 
 
 def flower_depths(
@@ -56,40 +67,42 @@ def queues_frame(
     effective state: not a job revoked in it), received_per_min (over ``rate_window``
     seconds before ``now``), avg_wait (seconds, over tasks started in that window).
     """
-    consumers: dict[str, list[str]] = {}
-    for row in workers.itertuples():
-        if row.online and isinstance(row.queues, str):
-            for queue in row.queues.split(", "):
-                consumers.setdefault(queue, []).append(row.worker)
+    consumers = _consumers(workers)
     since = pd.Timestamp(now) - pd.Timedelta(seconds=rate_window)
     names = sorted(set(depths) | set(consumers) | set(tasks["queue"].dropna().unique()))
     rows = []
     for name in names:
         routed = tasks[(tasks["queue"] == name).fillna(False)]
-        recent = routed[routed["received"] >= since]
-        started = routed[routed["started"] >= since]
         rows.append(
             {
                 "queue": name,
                 "messages": depths.get(name),
                 "consumers": len(consumers.get(name, [])),
                 "workers": ", ".join(sorted(consumers.get(name, []))),
-                "running": int(running(routed["state"]).sum()),
-                "received_per_min": len(recent) / (rate_window / 60.0),
-                "avg_wait": started["wait"].mean() if len(started) else np.nan,
+                **_activity(routed, since, rate_window),
             }
         )
-    frame = pd.DataFrame.from_records(
-        rows,
-        columns=[
-            "queue",
-            "messages",
-            "consumers",
-            "workers",
-            "running",
-            "received_per_min",
-            "avg_wait",
-        ],
-    )
+    frame = pd.DataFrame.from_records(rows, columns=list(QUEUE_COLUMNS))
     frame["messages"] = pd.to_numeric(frame["messages"], errors="coerce").astype("Int64")
     return frame
+
+
+def _consumers(workers: pd.DataFrame) -> dict[str, list[str]]:
+    """The online workers consuming each queue (a workers frame lists them comma-joined)."""
+    consumers: dict[str, list[str]] = {}
+    for row in workers.itertuples():
+        if row.online and isinstance(row.queues, str):
+            for queue in row.queues.split(", "):
+                consumers.setdefault(queue, []).append(row.worker)
+    return consumers
+
+
+def _activity(routed: pd.DataFrame, since: pd.Timestamp, rate_window: float) -> dict:
+    """One queue's running tasks, arrivals per minute and average wait since ``since``."""
+    recent = routed[routed["received"] >= since]
+    started = routed[routed["started"] >= since]
+    return {
+        "running": int(running(routed["state"]).sum()),
+        "received_per_min": len(recent) / (rate_window / 60.0),
+        "avg_wait": started["wait"].mean() if len(started) else np.nan,
+    }
