@@ -12,6 +12,7 @@ from datetime import datetime
 import pandas as pd
 
 from lib.frames.state import FINISHED
+from lib.trends import held_since
 
 __all__ = ["overview_kpis"]
 
@@ -27,13 +28,15 @@ def overview_kpis(
 
     ``processed`` counts tasks that finished (SUCCESS or FAILURE) in the window, by their
     finish time; ``error_rate`` is a percent (None when nothing finished); runtimes are the
-    ``duration`` of those tasks.
+    ``duration`` of those tasks. When Flower's tasks reach back less far than the window,
+    ``holds_less_than_window`` is True and ``oldest_task`` says since when (the oldest task's
+    last event, ``trends.held_since``, as the analytics pages say it); else None.
     """
     start = pd.Timestamp(now) - pd.Timedelta(seconds=window)
     finished_at = tasks["succeeded"].fillna(tasks["failed"])
     done = tasks[tasks["state"].isin(FINISHED).fillna(False) & (finished_at >= start).fillna(False)]
     failed = int((done["state"] == "FAILURE").sum())
-    oldest = tasks["timestamp"].min() if len(tasks) else pd.NaT
+    since = held_since(tasks, start)
     durations = done["duration"].dropna()
     return {
         "workers_online": int(workers["online"].sum()) if len(workers) else 0,
@@ -45,6 +48,6 @@ def overview_kpis(
         "p95_runtime": float(durations.quantile(0.95)) if len(durations) else None,
         "backlog": queue_backlog,
         "window_start": start.to_pydatetime(),
-        "holds_less_than_window": bool(pd.notna(oldest) and oldest > start),
-        "oldest_task": None if pd.isna(oldest) else oldest.to_pydatetime(warn=False),
+        "holds_less_than_window": since is not None,
+        "oldest_task": since,
     }

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from lib import frames
+from lib import frames, trends
 from lib.export import csv_bytes
 from tests import factories
 from tests.recorded import recorded_tasks, special
@@ -160,7 +160,7 @@ def test_overview_kpis_by_hand():
     # linear interpolation over [1, 1, 2, 3, 4]: position 0.95 * 4 = 3.8 → 3 + 0.8 * (4 - 3)
     assert kpi["p95_runtime"] == pytest.approx(3.8)
     assert kpi["backlog"] == 7
-    assert kpi["holds_less_than_window"] is False
+    assert kpi["holds_less_than_window"] is False and kpi["oldest_task"] is None
 
 
 def test_overview_kpis_empty_and_short_history():
@@ -169,6 +169,8 @@ def test_overview_kpis_empty_and_short_history():
     recent = frames.tasks_frame([task_payload("a", at=T0 - 600)])
     kpi = frames.overview_kpis(recent, frames.workers_frame([]), None, NOW)
     assert kpi["holds_less_than_window"] is True
+    assert kpi["oldest_task"] == trends.held_since(recent, NOW - timedelta(days=1))
+    assert kpi["oldest_task"] == recent["timestamp"].iloc[0]  # the task's last event
 
 
 def test_workers_frame_keeps_offline_workers_and_reads_pool_and_queues():
