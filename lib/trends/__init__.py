@@ -38,7 +38,6 @@ By concern, each module with one job; callers use the names below (``trends.tren
 from lib.trends.buckets import (
     ALL,
     BUCKET_SIZES,
-    MAX_BUCKETS,
     OTHER,
     UNKNOWN,
     UTC_TIME,
@@ -66,7 +65,6 @@ from lib.trends.window import (
 __all__ = [
     "ALL",
     "BUCKET_SIZES",
-    "MAX_BUCKETS",
     "OTHER",
     "UNKNOWN",
     "UTC_TIME",
