@@ -150,6 +150,7 @@ class AuditLog:
             return reading.retry_links(db, task_id)
 
     def row(self, row_id: int) -> AuditRow | None:
+        """One action's row by its audit id; None when there is none."""
         with self._file.connect() as db:
             return reading.row(db, row_id)
 
