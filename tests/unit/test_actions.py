@@ -466,7 +466,7 @@ def test_an_audit_error_after_the_send_is_a_result_not_a_traceback(tmp_path):
 def test_an_audit_file_from_before_per_target_records_keeps_working(tmp_path):
     import sqlite3
 
-    from lib.audit import SCHEMA
+    from lib.audit.database import SCHEMA
 
     path = tmp_path / "audit.sqlite3"
     old_schema = SCHEMA.split("CREATE TABLE IF NOT EXISTS audit_target")[0]

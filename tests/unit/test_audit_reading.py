@@ -211,12 +211,12 @@ def test_prune_says_how_many_rows_went(tmp_path):
 )
 def test_every_filter_is_answered_from_an_index(many, since, users, actions):
     """A filter on a huge log stays quick: SQLite searches an index instead of scanning rows."""
-    from lib.audit import _where
+    from lib.audit.reading import where
 
     log, _ = many
-    where, args = _where(since, users, actions)
+    where_sql, args = where(since, users, actions)
     with sqlite3.connect(log.path) as db:
-        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM audit{where}", args)
+        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM audit{where_sql}", args)
         steps = " ".join(str(step[-1]) for step in plan)
     db.close()
     assert "USING" in steps and "INDEX" in steps, steps

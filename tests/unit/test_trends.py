@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lib import frames, trends
+from lib.trends.buckets import MAX_BUCKETS
 from tests import factories
 from tests.recorded import recorded_tasks
 
@@ -56,7 +57,7 @@ def ts(seconds_before_now: float) -> pd.Timestamp:
 )
 def test_bucket_size_follows_the_range(span, size):
     assert trends.bucket_size(NOW - span, NOW) == pd.Timedelta(size)
-    assert span / trends.bucket_size(NOW - span, NOW) <= trends.MAX_BUCKETS
+    assert span / trends.bucket_size(NOW - span, NOW) <= MAX_BUCKETS
 
 
 @pytest.mark.parametrize(

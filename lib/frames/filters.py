@@ -1,0 +1,79 @@
+"""Filters on a tasks frame: the Tasks page's filters, its deep-link parameters, a task's lineage.
+
+Pure: a tasks frame (``frames.tasks_frame``) in, the matching rows or ids out. Filters read the
+effective ``state``, so a filtered table agrees with every count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["filter_params", "filter_tasks", "task_lineage"]
+
+
+def filter_tasks(
+    frame: pd.DataFrame,
+    states: Iterable[str] = (),
+    names: Iterable[str] = (),
+    workers: Iterable[str] = (),
+    queues: Iterable[str] = (),
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
+    text: str = "",
+) -> pd.DataFrame:
+    """The rows matching every given filter; empty filters match all.
+
+    ``text`` is a case-insensitive substring of the uuid, name, args, kwargs, result or
+    exception. Tasks without a ``received`` time pass the time filter only when it is unset.
+    """
+    keep = pd.Series(True, index=frame.index)
+    for col, wanted in (("state", states), ("name", names), ("worker", workers), ("queue", queues)):
+        wanted = list(wanted)
+        if wanted:
+            keep &= frame[col].isin(wanted).fillna(False)
+    if received_from is not None:
+        keep &= (frame["received"] >= pd.Timestamp(received_from)).fillna(False)
+    if received_to is not None:
+        keep &= (frame["received"] <= pd.Timestamp(received_to)).fillna(False)
+    needle = text.strip().lower()
+    if needle:
+        hit = pd.Series(False, index=frame.index)
+        for col in ("uuid", "name", "args", "kwargs", "result", "exception"):
+            hit |= frame[col].str.lower().str.contains(needle, regex=False).fillna(False)
+        keep &= hit
+    return frame[keep.astype(bool)]
+
+
+def filter_params(params: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Deep-link filters (``?state=FAILURE&name=...&worker=...&queue=...``) as lists.
+
+    A parameter may repeat or hold comma-separated values; states are upper-cased.
+    """
+    out: dict[str, list[str]] = {}
+    for key in ("state", "name", "worker", "queue"):
+        values = [v.strip() for raw in params.get(key, []) for v in raw.split(",") if v.strip()]
+        out[key] = [v.upper() for v in values] if key == "state" else values
+    return out
+
+
+def task_lineage(frame: pd.DataFrame, uuid: str) -> dict[str, list[str]]:
+    """Parent, root and children ids of one task, without self-links (a retry is its own parent)."""
+    rows = frame[frame["uuid"] == uuid]
+    if rows.empty:
+        return {"parent": [], "root": [], "children": []}
+    row = rows.iloc[0]
+
+    def ids(value: object) -> list[str]:
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            return []
+        return [i for i in str(value).split(",") if i and i != uuid]
+
+    return {
+        "parent": ids(row["parent_id"]),
+        "root": ids(row["root_id"]),
+        "children": ids(row["children"]),
+    }
