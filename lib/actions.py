@@ -37,7 +37,7 @@ from lib.broker import ResultBackend
 from lib.errors import ConsoleError, FlowerError, FlowerNotFound
 from lib.flower import FlowerClient
 from lib.frames import effective_state
-from lib.retry import RetryRefused, original_call
+from lib.original_call import RetryRefused, original_call
 
 __all__ = ["ACTIONS", "SIGNALS", "ActionDesk", "ActionResult", "ActionSpec", "Preview"]
 

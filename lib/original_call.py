@@ -1,4 +1,5 @@
-"""Recovering a task's original call, so Retry re-sends exactly what was sent, or nothing.
+"""A task's original call rebuilt (name, args, kwargs, queue), so Retry re-sends exactly what
+was sent, or nothing. (Not about HTTP retries: GETs to Flower retry in lib/flower.py.)
 
 Sources, best first (reference §11):
 
