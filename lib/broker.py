@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from lib.errors import BrokerError
-from lib.settings import redact_url
+from lib.redact import redact_url
 
 __all__ = ["REDIS_PRIORITY_SEPARATOR", "BrokerProbe", "ResultBackend", "redis_queue_keys"]
 

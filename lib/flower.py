@@ -29,7 +29,8 @@ from lib.errors import (
     FlowerUnreachable,
     flower_error_for_status,
 )
-from lib.settings import Settings, redact_url
+from lib.redact import redact_url
+from lib.settings import Settings
 
 __all__ = ["UNDECODED", "FlowerClient", "TransferStats"]
 
