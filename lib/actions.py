@@ -34,7 +34,7 @@ from celery import states
 from lib.audit import UNKNOWN, AuditError, AuditLog, DuplicateOperation
 from lib.auth import Actor, allows
 from lib.broker import ResultBackend
-from lib.errors import ConsoleError, FlowerError, FlowerNotFound
+from lib.errors import ActionRefused, ConsoleError, FlowerError, FlowerNotFound
 from lib.flower import FlowerClient
 from lib.frames import effective_state
 from lib.original_call import RetryRefused, original_call
@@ -80,10 +80,6 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec("reveal", "Reveal values", "admin", "task"),
     )
 }
-
-
-class Refused(ConsoleError):
-    """The action is not allowed or not possible; nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +198,7 @@ class ActionDesk:
         targets, params = list(dict.fromkeys(targets)), dict(params or {})
         try:
             spec, preview = self._admit(actor, action, targets, params)
-        except Refused as exc:
+        except ActionRefused as exc:
             return self._refuse(actor, action, targets, params, op_id, str(exc))
         except ConsoleError as exc:  # Flower could not be asked whether the target exists
             return self._refuse(actor, action, targets, params, op_id, str(exc), "failed")
@@ -235,14 +231,14 @@ class ActionDesk:
     ) -> tuple[ActionSpec, Preview | None]:
         spec = ACTIONS.get(action)
         if spec is None:
-            raise Refused(f"There is no action called {action!r}.")
+            raise ActionRefused(f"There is no action called {action!r}.")
         if not allows(actor.role, spec.role):
-            raise Refused(
+            raise ActionRefused(
                 f"{actor.user} ({actor.role}) may not {spec.label.lower()}: it needs the "
                 f"{spec.role} role."
             )
         if not targets:
-            raise Refused("Nothing was selected.")
+            raise ActionRefused("Nothing was selected.")
         _check_params(action, targets, params)
         if spec.target == "worker":
             self._check_worker(targets[0])
@@ -251,11 +247,11 @@ class ActionDesk:
             self._check_worker(params["worker"])
             return spec, None
         if too_many := self.limit_refusal(len(targets)):  # before any target is looked up
-            raise Refused(too_many)
+            raise ActionRefused(too_many)
         preview = self.preview(action, targets)
         if not preview.eligible:
             reasons = "; ".join(sorted({why for _, why in preview.skipped}))
-            raise Refused(f"None of the selected tasks can be {_past(action)}: {reasons}")
+            raise ActionRefused(f"None of the selected tasks can be {_past(action)}: {reasons}")
         return spec, preview
 
     def _check_worker(self, worker: str) -> None:
@@ -263,7 +259,7 @@ class ActionDesk:
         try:
             self.client.list_workers(refresh=True, workername=worker)
         except FlowerNotFound:
-            raise Refused(f"Flower does not know worker {worker!r}.") from None
+            raise ActionRefused(f"Flower does not know worker {worker!r}.") from None
 
     def _refuse(self, actor, action, targets, params, op_id, why, outcome="refused"):
         log.warning("%s by %s (%s) %s: %s", action, actor.user, actor.role, outcome, why)
@@ -379,23 +375,25 @@ class ActionDesk:
 
 def _check_params(action: str, targets: list[str], params: dict) -> None:
     if action == "terminate" and params.get("signal", "SIGTERM") not in SIGNALS:
-        raise Refused(f"Signal must be one of {', '.join(SIGNALS)}.")
+        raise ActionRefused(f"Signal must be one of {', '.join(SIGNALS)}.")
     if action in ("pool_grow", "pool_shrink") and not _positive_int(params.get("n", 1)):
-        raise Refused("The number of processes must be a whole number ≥ 1.")
+        raise ActionRefused("The number of processes must be a whole number ≥ 1.")
     if action == "pool_autoscale":
         low, high = params.get("min"), params.get("max")
         if not (_positive_int(low, 0) and _positive_int(high) and int(low) <= int(high)):
-            raise Refused("Autoscale needs whole numbers with 0 ≤ min ≤ max and max ≥ 1.")
+            raise ActionRefused("Autoscale needs whole numbers with 0 ≤ min ≤ max and max ≥ 1.")
     if action in ("add_consumer", "cancel_consumer") and not str(params.get("queue", "")).strip():
-        raise Refused("Name the queue.")
+        raise ActionRefused("Name the queue.")
     if action == "shutdown" and params.get("confirm_name") != targets[0]:
-        raise Refused("To shut a worker down, type its exact name to confirm.")
+        raise ActionRefused("To shut a worker down, type its exact name to confirm.")
     if action in ("rate_limit", "time_limit") and not params.get("worker"):
-        raise Refused("Choose the worker the limit applies to.")
+        raise ActionRefused("Choose the worker the limit applies to.")
     if action == "rate_limit" and not RATE.match(str(params.get("rate", "")).strip()):
-        raise Refused("A rate limit looks like 10/m, 2/s, 100/h or 5 (per second).")
+        raise ActionRefused("A rate limit looks like 10/m, 2/s, 100/h or 5 (per second).")
     if action == "time_limit" and not _limits_ok(params.get("soft"), params.get("hard")):
-        raise Refused("Time limits are seconds > 0, and the soft limit is below the hard one.")
+        raise ActionRefused(
+            "Time limits are seconds > 0, and the soft limit is below the hard one."
+        )
 
 
 def _positive_int(value: object, minimum: int = 1) -> bool:

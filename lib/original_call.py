@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lib.errors import ConsoleError
+from lib.errors import ActionRefused
 from lib.frames import effective_state
 
 __all__ = ["RETRYABLE_STATES", "OriginalCall", "RetryRefused", "original_call"]
@@ -36,8 +36,11 @@ ENABLE_EXTENDED = (
 )
 
 
-class RetryRefused(ConsoleError):
-    """This task cannot be re-sent safely; the message says why and what to change."""
+class RetryRefused(ActionRefused):
+    """This task cannot be re-sent safely; the message says why and what to change.
+
+    Named for the action it refuses: every reason is worded for Retry, its only caller.
+    """
 
 
 @dataclass(frozen=True)
