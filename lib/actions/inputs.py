@@ -1,0 +1,73 @@
+"""What an action asks of the operator, declared as data the ui renders generically.
+
+Two places ask: the control form before the button (``ActionSpec.form``: a number of processes,
+a queue, a rate) and the confirmation dialog (``ActionSpec.asks``: a signal, the worker's name
+typed again, "retry again anyway"). Each input names the parameter it fills; the ui keys its
+widget by that name (``<form key>_<param>``, ``dialog_<param>``), so an input shared by two
+actions (``n`` for grow and shrink) is one widget. Nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Choice", "Input", "Number", "RetryAgain", "Seconds", "Text", "TypeName"]
+
+
+@dataclass(frozen=True)
+class Number:
+    """A whole number at least ``minimum``, starting at ``default``."""
+
+    param: str
+    label: str
+    minimum: int = 0
+    default: int = 1
+
+
+@dataclass(frozen=True)
+class Seconds:
+    """A duration in seconds; 0 means "not set" and fills the parameter with None."""
+
+    param: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text, stripped of surrounding blanks."""
+
+    param: str
+    label: str
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``options``, the first preselected."""
+
+    param: str
+    label: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TypeName:
+    """The target's name typed again to confirm; never shown back in the dialog's table."""
+
+    param: str
+    label: str
+
+
+@dataclass(frozen=True)
+class RetryAgain:
+    """Tasks acted on before are listed; Confirm waits for this box to be ticked.
+
+    The parameter carries the earlier actions' audit ids, so the desk's claim can tell an
+    acknowledged repeat from a double click (lib/audit.py ``claim``).
+    """
+
+    param: str
+    label: str
+
+
+Input = Number | Seconds | Text | Choice | TypeName | RetryAgain
