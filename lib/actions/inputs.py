@@ -60,7 +60,8 @@ class TypeName:
 
 @dataclass(frozen=True)
 class RetryAgain:
-    """Tasks acted on before are listed; Confirm waits for this box to be ticked.
+    """Tasks acted on before are listed; Confirm waits for this box to be ticked (task actions:
+    it reads the dry run).
 
     The parameter carries the earlier actions' audit ids, so the desk's claim can tell an
     acknowledged repeat from a double click (lib/audit.py ``claim``).
