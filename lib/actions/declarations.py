@@ -61,6 +61,11 @@ class ActionSpec:
         return self.why_not(cluster, task) if self.why_not else ""
 
     @property
+    def repeat_param(self) -> str:
+        """The parameter carrying acknowledged earlier actions (``RetryAgain``), or ""."""
+        return next((item.param for item in self.asks if isinstance(item, RetryAgain)), "")
+
+    @property
     def asked(self) -> frozenset[str]:
         """The parameters the dialog fills: asked again for each new confirmation."""
         return frozenset(item.param for item in self.asks)

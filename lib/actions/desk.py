@@ -130,7 +130,7 @@ class ActionDesk:
             return self._refuse(actor, action, targets, params, op_id, str(exc), "failed")
         chosen = list(preview.eligible) if preview else targets
         skipped = dict(preview.skipped) if preview else {}
-        again = acknowledged(params.get("retry_again"))
+        again = acknowledged(params.get(spec.repeat_param)) if spec.repeat_param else set()
         try:
             claim = self.audit.claim(
                 op_id, actor.user, actor.role, action, chosen, params, len(chosen), skipped, again
