@@ -100,20 +100,11 @@ def test_csv_neutralises_text_keeps_numbers_and_times():
         ("redis://:pw@host:6379/0", "redis://host:6379/0"),
         ("amqp://user:pw@rabbit/vhost", "amqp://rabbit/vhost"),
         ("http://flower:5555/prefix", "http://flower:5555/prefix"),
-    ],
-)
-def test_redact_url(url, shown):
-    assert redact_url(url) == shown
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
+        # Without a scheme urlsplit would take "admin" for one and keep the password.
         ("admin:pw@flower:5555", "flower:5555"),
         ("user:s3cret@redis:6379/0", "redis:6379/0"),
-        ("redis://:pw@host:6379/0", "redis://host:6379/0"),
         ("flower:5555", "flower:5555"),
     ],
 )
-def test_redact_url_without_a_scheme(url, shown):
+def test_redact_url_drops_credentials_with_or_without_a_scheme(url, shown):
     assert redact_url(url) == shown
