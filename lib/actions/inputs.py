@@ -15,60 +15,50 @@ __all__ = ["Choice", "Input", "Number", "RetryAgain", "Seconds", "Text", "TypeNa
 
 
 @dataclass(frozen=True)
-class Number:
+class _Input:
+    param: str  # the parameter it fills; the widget's key ends with it
+    label: str
+
+
+@dataclass(frozen=True)
+class Number(_Input):
     """A whole number at least ``minimum``, starting at ``default``."""
 
-    param: str
-    label: str
     minimum: int = 0
     default: int = 1
 
 
 @dataclass(frozen=True)
-class Seconds:
+class Seconds(_Input):
     """A duration in seconds; 0 means "not set" and fills the parameter with None."""
-
-    param: str
-    label: str
 
 
 @dataclass(frozen=True)
-class Text:
+class Text(_Input):
     """Free text, stripped of surrounding blanks."""
 
-    param: str
-    label: str
     placeholder: str = ""
 
 
 @dataclass(frozen=True)
-class Choice:
+class Choice(_Input):
     """One of ``options``, the first preselected."""
 
-    param: str
-    label: str
     options: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class TypeName:
+class TypeName(_Input):
     """The target's name typed again to confirm; never shown back in the dialog's table."""
-
-    param: str
-    label: str
 
 
 @dataclass(frozen=True)
-class RetryAgain:
-    """Tasks acted on before are listed; Confirm waits for this box to be ticked (task actions:
-    it reads the dry run).
+class RetryAgain(_Input):
+    """Tasks acted on before are listed; Confirm waits for this box to be ticked.
 
-    The parameter carries the earlier actions' audit ids, so the desk's claim can tell an
+    For task actions (it reads the dry run's eligible tasks). The parameter carries the earlier actions' audit ids, so the desk's claim can tell an
     acknowledged repeat from a double click (lib/audit.py ``claim``).
     """
-
-    param: str
-    label: str
 
 
 Input = Number | Seconds | Text | Choice | TypeName | RetryAgain

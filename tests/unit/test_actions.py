@@ -527,21 +527,22 @@ def test_the_dialogs_sample_shows_the_effective_state(tmp_path):
 # -- declarations: one entry per action ------------------------------------------------------
 
 
-def test_a_new_action_is_one_declaration(desk, monkeypatch):
+def declare(monkeypatch, name: str, role: str, target: str, send, **fields) -> None:
+    """Add one action the way the console does: one declaration, nothing else."""
     from lib.actions import ActionSpec
 
+    label = name.replace("_", " ").capitalize()
+    monkeypatch.setitem(ACTIONS, name, ActionSpec(name, label, role, target, send=send, **fields))
+
+
+def test_a_new_action_is_one_declaration(desk, monkeypatch):
     def needs_a_reason(targets, params):
         return "" if params.get("reason") else "Say why."
 
-    ping = ActionSpec(
-        "ping_pool",
-        "Ping pool",
-        "admin",
-        "worker",
-        send=lambda cluster, target, params: cluster.client.pool_restart(target),
-        checks=(needs_a_reason,),
-    )
-    monkeypatch.setitem(ACTIONS, "ping_pool", ping)
+    def restart(cluster, target, params):
+        return cluster.client.pool_restart(target)
+
+    declare(monkeypatch, "ping_pool", "admin", "worker", restart, checks=(needs_a_reason,))
     admin = Actor("ann", "admin")
     refused = desk.perform(admin, "ping_pool", ["w1@h"], {}, "op-bad")
     assert refused.outcome == "refused" and refused.message == "Say why." and posts(desk) == []
@@ -554,18 +555,13 @@ def test_a_new_action_is_one_declaration(desk, monkeypatch):
 
 
 def test_a_task_actions_eligibility_is_its_declaration(desk, monkeypatch):
-    from lib.actions import ActionSpec
+    def only_sleeps(cluster, task):
+        return "" if task["name"] == "demo.sleep" else "not a sleep"
 
-    only_sleeps = ActionSpec(
-        "nudge",
-        "Nudge",
-        "operator",
-        "task",
-        send=lambda cluster, target, params: cluster.client.revoke(target),
-        why_not=lambda cluster, task: "" if task["name"] == "demo.sleep" else "not a sleep",
-        past="nudged",
-    )
-    monkeypatch.setitem(ACTIONS, "nudge", only_sleeps)
+    def revoke(cluster, target, params):
+        return cluster.client.revoke(target)
+
+    declare(monkeypatch, "nudge", "operator", "task", revoke, why_not=only_sleeps, past="nudged")
     preview = desk.preview("nudge", ["queued", "done"])
     assert preview.eligible == ("queued",) and preview.reasons == ("1 task skipped: not a sleep.",)
     refused = desk.perform(Actor("ann", "operator"), "nudge", ["done"], {}, "op1")
