@@ -173,7 +173,7 @@ class FlowerClient:
         total = body.get("recordsTotal")
         return total if isinstance(total, int) else None
 
-    # -- control: called by lib/actions.py only, which audits every call ---------------------
+    # -- control: called by lib/actions (the desk) only, which audits every call -------------
 
     def revoke(self, task_id: str, terminate: bool = False, signal: str = "SIGTERM") -> str:
         """Revoke a task; ``terminate`` also kills it if running. Flower always says 200."""
