@@ -2,7 +2,8 @@
 
 Roles, weakest first: ``viewer`` sees everything and acts on nothing; ``operator`` acts on
 tasks; ``admin`` also controls workers and may reveal masked values. ``allows`` is the check
-``lib/actions.py`` runs for every action; a page hiding a button is a courtesy, not the control.
+the action desk (``lib/actions``) runs for every action; a page hiding a button is a courtesy,
+not the control.
 
 Users come from a TOML file (``OPS_USERS_FILE``) or ``.streamlit/secrets.toml``::
 

@@ -6,7 +6,8 @@ priority step (``<queue>\\x06\\x16<p>`` for p = 3, 6, 9); waiting messages are t
 waiting and are not counted (the same as Flower). RabbitMQ: a passive ``queue_declare``
 answers the ready-message and consumer counts without creating anything.
 
-Every failure is a ``BrokerError`` with the broker URL shown without its password.
+Every broker failure is a ``BrokerError``, every result-backend failure a ``BackendError``, each
+with the URL shown without its password.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from lib.errors import BrokerError
-from lib.settings import redact_url
+from lib.errors import BackendError, BrokerError
+from lib.redact import redact_url
 
 __all__ = ["REDIS_PRIORITY_SEPARATOR", "BrokerProbe", "ResultBackend", "redis_queue_keys"]
 
@@ -130,7 +131,7 @@ class ResultBackend:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             if self._secret:
                 reason = reason.replace(self._secret, "***")
-            raise BrokerError(
+            raise BackendError(
                 f"The result backend at {self.display_url} cannot be read: {reason}."
             ) from exc
         if not meta or (meta.get("status") == "PENDING" and meta.get("result") is None):

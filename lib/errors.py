@@ -5,6 +5,13 @@
     ConsoleError
     ├── SettingsError            configuration variables that cannot be used
     ├── BrokerError              the broker cannot be reached or read
+    ├── BackendError             the result backend cannot be read (progress meta, original args)
+    ├── AuditError               the audit log cannot be opened, read or written  (lib/audit.py)
+    ├── DuplicateOperation       this operation id is already recorded: nothing is sent again
+    │                            (lib/audit.py; carries the first click's row)
+    ├── ActionRefused            an action is not allowed or not possible; nothing was sent
+    │   └── RetryRefused         a task's original call can't be rebuilt exactly
+    │                            (lib/original_call.py)
     └── FlowerError              a call to Flower's HTTP API failed
         ├── FlowerUnreachable    connection refused, DNS, or timeout
         ├── FlowerAuthError      401: credentials missing or wrong
@@ -16,6 +23,10 @@
         ├── FlowerServerError    any other 5xx
         └── FlowerBadPayload     a 2xx whose body is not the JSON shape we expect
 
+Classes whose home is another module are defined there, beside what raises them, and drawn here
+so the tree stays whole. Outside it on purpose: ``lib/workflows/config._Bad``, a private signal
+the config loader raises and catches itself to turn one bad setting into a located problem.
+
 Pages catch ``ConsoleError`` only; ``str(error)`` is what they show. Each ``FlowerError`` keeps
 ``status``, ``url`` (credentials stripped) and ``body`` (Flower's text, shortened) for the audit
 log and for tests.
@@ -24,6 +35,8 @@ log and for tests.
 from __future__ import annotations
 
 __all__ = [
+    "ActionRefused",
+    "BackendError",
     "BrokerError",
     "ConsoleError",
     "FlowerAuthError",
@@ -54,6 +67,14 @@ class SettingsError(ConsoleError):
 
 class BrokerError(ConsoleError):
     """The broker could not be reached or read."""
+
+
+class BackendError(ConsoleError):
+    """The result backend could not be read (its own client's error, said in words)."""
+
+
+class ActionRefused(ConsoleError):
+    """The action is not allowed or not possible; nothing was sent. The message says why."""
 
 
 class FlowerError(ConsoleError):

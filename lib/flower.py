@@ -29,7 +29,8 @@ from lib.errors import (
     FlowerUnreachable,
     flower_error_for_status,
 )
-from lib.settings import Settings, redact_url
+from lib.redact import redact_url
+from lib.settings import Settings
 
 __all__ = ["UNDECODED", "FlowerClient", "TransferStats"]
 
@@ -172,7 +173,7 @@ class FlowerClient:
         total = body.get("recordsTotal")
         return total if isinstance(total, int) else None
 
-    # -- control: called by lib/actions.py only, which audits every call ---------------------
+    # -- control: called by lib/actions (the desk) only, which audits every call -------------
 
     def revoke(self, task_id: str, terminate: bool = False, signal: str = "SIGTERM") -> str:
         """Revoke a task; ``terminate`` also kills it if running. Flower always says 200."""

@@ -11,6 +11,10 @@ still sends the original arguments and an admin can reveal one task's values (au
 Exception and traceback text is never needed unmasked for an action, so it is masked in the
 same early pass: error messages, signatures and groups are built from the masked text.
 
+Credentials in a URL the console shows (its own Flower, broker and backend addresses) are
+dropped by ``redact_url``, which also reads ``user:password@host`` without a scheme (``urlsplit``
+alone takes ``admin`` for a scheme there); ``url_password`` finds the password to protect.
+
 The console's own secrets (Flower's password, passwords in broker and backend URLs: see
 ``Settings.secrets``) are another matter: they are known values, so ``scrub`` removes them
 wherever they appear, whatever a URL parser made of the text around them. One process-wide
@@ -25,6 +29,7 @@ import re
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
@@ -36,7 +41,9 @@ __all__ = [
     "mask_frame",
     "mask_text",
     "protect",
+    "redact_url",
     "scrub",
+    "url_password",
 ]
 
 MASK = "***"
@@ -55,6 +62,10 @@ MASKED_COLUMNS = ("args", "kwargs", "result", "exception", "traceback")
 _QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
 _URL_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)[^\s@/'\"]+(?=@)", re.I)
 _AUTH_SCHEME = re.compile(r"\b(?P<head>(?:bearer|basic)\s+)[A-Za-z0-9._~+/=\-]{6,}", re.I)
+#: ``user:password@`` at the start of a URL, after its scheme if it has one. ``urlsplit`` alone
+#: misreads ``admin:pw@flower:5555`` (scheme ``admin``), which is how such passwords leaked.
+#: Up to the authority's last ``@``, as ``urlsplit`` reads it: a raw ``@`` in a password stays in.
+_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.\-]*://)?(?P<userinfo>[^/?#\s]*)@", re.I)
 _CARD = re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])")
 
 
@@ -147,6 +158,28 @@ def _luhn(digits: str) -> bool:
 
 
 # -- the console's own secrets: known values, removed from every text that leaves ------------
+
+
+def url_password(url: str) -> str | None:
+    """The password in ``url``'s ``user:password@``, with or without a scheme; else None."""
+    found = _USERINFO.match(url.strip())
+    if not found or ":" not in found["userinfo"]:
+        return None
+    return found["userinfo"].partition(":")[2] or None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any user and password removed (host, port, path and query kept)."""
+    found = _USERINFO.match(url)
+    if found and not found["scheme"]:  # no scheme: urlsplit would not see the credentials
+        return url[found.end() :]
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

@@ -12,7 +12,7 @@ from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environm
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
 half-built ``Settings`` but one ``SettingsError`` naming every variable that is wrong; credentials
-never reach a string meant for the screen: ``redact_url`` drops them from a URL, with or without a
+never reach a string meant for the screen: ``lib.redact.redact_url`` drops them from a URL, with or without a
 scheme, and the ``SettingsError`` text is scrubbed of every password found in the raw values
 (it is made before any ``Settings`` exists, so ``Settings.secrets`` can't help there).
 """
@@ -20,17 +20,16 @@ scheme, and the ``SettingsError`` text is scrubbed of every password found in th
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from lib.errors import SettingsError
-from lib.redact import DEFAULT_SENSITIVE_KEYS, scrub
+from lib.redact import DEFAULT_SENSITIVE_KEYS, redact_url, scrub, url_password
 
-__all__ = ["Settings", "load_settings", "redact_url", "url_password"]
+__all__ = ["Settings", "load_settings"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,10 +41,6 @@ DEFAULT_POLL_SECONDS = 10.0
 MIN_POLL_SECONDS = 1.0
 #: The most tasks one bulk action may touch: a slip of the filter must not revoke everything.
 DEFAULT_BULK_LIMIT = 500
-#: ``user:password@`` at the start of a URL, after its scheme if it has one. ``urlsplit`` alone
-#: misreads ``admin:pw@flower:5555`` (scheme ``admin``), which is how such passwords leaked.
-#: Up to the authority's last ``@``, as ``urlsplit`` reads it: a raw ``@`` in a password stays in.
-_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.\-]*://)?(?P<userinfo>[^/?#\s]*)@", re.I)
 #: A session with no user interaction for this long is signed out.
 DEFAULT_SESSION_IDLE_MINUTES = 60
 #: A shorter OPS_SESSION_SECRET could be guessed offline from one captured login token.
@@ -166,28 +161,6 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         message = "The console's configuration has a problem — " + "; ".join(problems) + "."
         raise SettingsError(scrub(message, _raw_secrets(raw)))
     return settings
-
-
-def url_password(url: str) -> str | None:
-    """The password in ``url``'s ``user:password@``, with or without a scheme; else None."""
-    found = _USERINFO.match(url.strip())
-    if not found or ":" not in found["userinfo"]:
-        return None
-    return found["userinfo"].partition(":")[2] or None
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any user and password removed (host, port, path and query kept)."""
-    found = _USERINFO.match(url)
-    if found and not found["scheme"]:  # no scheme: urlsplit would not see the credentials
-        return url[found.end() :]
-    parts = urlsplit(url)
-    if not (parts.username or parts.password):
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _raw_secrets(raw: Mapping[str, str]) -> list[str]:

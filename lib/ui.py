@@ -24,7 +24,20 @@ import pandas as pd
 import streamlit as st
 
 from lib import failures, frames, session, trends
-from lib.actions import ACTIONS, SIGNALS, ActionDesk, ActionResult
+from lib.actions import (
+    ACTIONS,
+    CONSUMERS,
+    ActionDesk,
+    ActionResult,
+    ActionSpec,
+    Choice,
+    Input,
+    Number,
+    RetryAgain,
+    Seconds,
+    TypeName,
+    control_groups,
+)
 from lib.audit import AuditError, AuditLog
 from lib.auth import LOCAL_ACTOR_NAME, Actor, LoginThrottle, UserBook, allows, load_users
 from lib.broker import ResultBackend
@@ -750,46 +763,89 @@ def task_types(monitor: ClusterMonitor) -> list[str]:
 
 
 def worker_controls(actor: Actor, worker: str, task_types: list[str]) -> None:
-    """Pool, consumer, shutdown and per-task limit controls for one worker, each confirmed."""
-    pool, consumers, limits, stop = st.tabs(["Pool", "Consumers", "Task limits", "Shut down"])
-    with pool:
-        n = st.number_input("Processes", min_value=1, value=1, step=1, key="ctl_n")
-        cols = st.columns(3)
-        for col, action in zip(cols, ("pool_grow", "pool_shrink", "pool_restart"), strict=True):
-            with col:
-                action_button(actor, action, [worker], {"n": int(n)}, key=f"ctl_{action}")
-        low, high = st.columns(2)
-        lo = low.number_input("Autoscale min", min_value=0, value=1, step=1, key="ctl_min")
-        hi = high.number_input("Autoscale max", min_value=1, value=4, step=1, key="ctl_max")
-        action_button(actor, "pool_autoscale", [worker], {"min": int(lo), "max": int(hi)})
-    with consumers:
-        consumer_controls(actor, [worker], key="ctl")
-    with limits:
-        name = st.selectbox("Task type", task_types, key="ctl_task_type")
-        rate = st.text_input("Rate limit", placeholder="10/m", key="ctl_rate")
-        action_button(actor, "rate_limit", [name] if name else [], {"worker": worker, "rate": rate})
-        soft_col, hard_col = st.columns(2)
-        soft = soft_col.number_input(
-            "Soft time limit (s)", min_value=0.0, value=0.0, key="ctl_soft"
-        )
-        hard = hard_col.number_input(
-            "Hard time limit (s)", min_value=0.0, value=0.0, key="ctl_hard"
-        )
-        limits_given = {"worker": worker, "soft": soft or None, "hard": hard or None}
-        action_button(actor, "time_limit", [name] if name else [], limits_given)
-    with stop:
-        st.caption("The worker finishes its running tasks, then exits; nothing restarts it.")
-        action_button(actor, "shutdown", [worker], key="ctl_shutdown")
+    """Every declared worker control, one tab per group (pool, consumers, limits, shut down)."""
+    groups = control_groups()
+    for tab, specs in zip(st.tabs(list(groups)), groups.values(), strict=True):
+        with tab:
+            _control_form(actor, specs, worker, "ctl", task_types=task_types)
 
 
 def consumer_controls(actor: Actor, workers: list[str], key: str, queue: str = "") -> None:
     """Add or cancel a queue consumer on the given worker(s)."""
-    name = st.text_input("Queue", value=queue, key=f"{key}_queue")
-    target = workers[:1]
-    cols = st.columns(2)
-    for col, action in zip(cols, ("add_consumer", "cancel_consumer"), strict=True):
-        with col:
-            action_button(actor, action, target, {"queue": name.strip()}, key=f"{key}_{action}")
+    specs = control_groups()[CONSUMERS]
+    _control_form(actor, specs, workers[0] if workers else "", key, defaults={"queue": queue})
+
+
+def _control_form(
+    actor: Actor,
+    specs: list[ActionSpec],
+    worker: str,
+    key: str,
+    defaults: dict | None = None,
+    task_types: list[str] | None = None,
+) -> None:
+    """The declared inputs, each once, and a confirmed button per action.
+
+    A row starts with an action that asks something new; the actions after it that ask nothing
+    new share its inputs and sit beside it.
+    """
+    task_type = None
+    if any(spec.target == "task_type" for spec in specs):
+        task_type = st.selectbox("Task type", task_types or [], key=f"{key}_task_type")
+    values: dict = {}
+    for inputs, row in _form_rows(specs):
+        for note in dict.fromkeys(spec.note for spec in row if spec.note):
+            st.caption(note)
+        for place, item in zip(_places(len(inputs)), inputs, strict=True):
+            values[item.param] = _form_input(place, item, key, (defaults or {}).get(item.param))
+        for place, spec in zip(_places(len(row)), row, strict=True):
+            with place:
+                targets, params = _control_request(spec, worker, task_type, values)
+                action_button(actor, spec.name, targets, params, key=f"{key}_{spec.name}")
+
+
+def _form_rows(specs: list[ActionSpec]) -> list[tuple[list[Input], list[ActionSpec]]]:
+    rows: list[tuple[list[Input], list[ActionSpec]]] = []
+    seen: set[str] = set()
+    for spec in specs:
+        new = [item for item in spec.form if item.param not in seen]
+        seen.update(item.param for item in new)
+        if new or not rows:
+            rows.append((new, [spec]))
+        else:
+            rows[-1][1].append(spec)
+    return rows
+
+
+def _places(count: int) -> list:
+    """Where ``count`` widgets go: side by side when several, else one place in the flow."""
+    return list(st.columns(count)) if count > 1 else [st.container() for _ in range(count)]
+
+
+def _form_input(place, item: Input, key: str, default: object = None) -> object:
+    widget_key = f"{key}_{item.param}"
+    if isinstance(item, Number):
+        value = place.number_input(
+            item.label, min_value=item.minimum, value=item.default, step=1, key=widget_key
+        )
+        return int(value)
+    if isinstance(item, Seconds):
+        seconds = place.number_input(item.label, min_value=0.0, value=0.0, key=widget_key)
+        return seconds or None
+    text = place.text_input(
+        item.label, value=default or "", placeholder=item.placeholder, key=widget_key
+    )
+    return text.strip()
+
+
+def _control_request(
+    spec: ActionSpec, worker: str, task_type: str | None, values: dict
+) -> tuple[list[str], dict]:
+    """The targets and parameters a control's button asks for, by its target kind."""
+    params = {item.param: values[item.param] for item in spec.form}
+    if spec.target == "task_type":
+        return ([task_type] if task_type else []), {"worker": worker, **params}
+    return ([worker] if worker else []), params
 
 
 def _request(action: str, targets: list[str], params: dict) -> None:
@@ -844,20 +900,15 @@ def _send_rest() -> None:
 def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
     spec = ACTIONS[pending["action"]]
     params = dict(pending["params"])
-    ready = True
     if spec.target == "task":
-        ready = _task_preview(desk, pending, params)
-        if spec.name == "terminate":
-            params["signal"] = st.selectbox("Signal", SIGNALS, key="dialog_signal")
+        ready = _task_preview(desk, pending)
     else:
+        ready = True
         st.text(f"{spec.label} on {pending['targets'][0]}")
-        shown = {k: v for k, v in params.items() if k != "confirm_name"}
+        shown = {k: v for k, v in params.items() if k not in spec.asked}
         if shown:
             st.dataframe(pd.DataFrame([shown]), hide_index=True)
-        if spec.name == "shutdown":
-            params["confirm_name"] = st.text_input(
-                "Type the worker's name to confirm", key="dialog_confirm_name"
-            )
+    ready = _dialog_inputs(desk, spec, pending, params, ready)
     left, right = st.columns(2)
     if left.button("Confirm", type="primary", key="dialog_confirm", disabled=not ready):
         done = st.session_state.setdefault("done_ops", set())
@@ -876,6 +927,7 @@ def _confirm(desk: ActionDesk, actor: Actor, pending: dict) -> None:
 def _perform(desk: ActionDesk, actor: Actor, pending: dict, params: dict) -> None:
     """Send with a progress bar; keep the result, and the unsent rest when sending stopped."""
     action, targets = pending["action"], pending["targets"]
+    spec = ACTIONS[action]
     bar = st.progress(0.0, text=f"Sending 0 of {len(targets):,}…")
 
     def progress(done: int, total: int) -> None:
@@ -884,19 +936,20 @@ def _perform(desk: ActionDesk, actor: Actor, pending: dict, params: dict) -> Non
     result = desk.perform(actor, action, targets, params, pending["op_id"], progress=progress)
     st.session_state["action_result"] = result
     if result.not_sent:
-        rest = {k: v for k, v in params.items() if k != "retry_again"}
+        # What the dialog asked is asked again: the rest is confirmed anew.
+        rest = {k: v for k, v in params.items() if k not in spec.asked}
         st.session_state[UNSENT] = {
             "action": action,
             "targets": list(result.not_sent),
             "params": rest,
             "message": result.message,
         }
-    if action == "reveal" and result.ok:
+    if spec.reveals and result.ok:
         st.session_state["revealed"] = targets[0]
     st.session_state["acted_at"] = datetime.now(UTC).timestamp()
 
 
-def _task_preview(desk: ActionDesk, pending: dict, params: dict) -> bool:
+def _task_preview(desk: ActionDesk, pending: dict) -> bool:
     """The dry run of a task action: the bulk limit first (nothing is looked up over it)."""
     if too_many := desk.limit_refusal(len(pending["targets"])):
         st.error(md_escape(too_many))
@@ -904,9 +957,21 @@ def _task_preview(desk: ActionDesk, pending: dict, params: dict) -> bool:
     # Kept with the pending action: a rerun of the dialog must not read every task again.
     preview = pending.get("preview") or desk.preview(pending["action"], pending["targets"])
     pending["preview"] = preview
-    ready = _show_preview(preview)
-    if ready and pending["action"] == "retry":
-        ready = _retry_again(desk, preview, params)
+    return _show_preview(preview)
+
+
+def _dialog_inputs(
+    desk: ActionDesk, spec: ActionSpec, pending: dict, params: dict, ready: bool
+) -> bool:
+    """What the action's declaration asks in the dialog; False while Confirm must wait."""
+    for item in spec.asks:
+        key = f"dialog_{item.param}"
+        if isinstance(item, Choice):
+            params[item.param] = st.selectbox(item.label, item.options, key=key)
+        elif isinstance(item, TypeName):
+            params[item.param] = st.text_input(item.label, key=key)
+        elif isinstance(item, RetryAgain) and ready:
+            ready = _retry_again(desk, pending["preview"], params, item)
     return ready
 
 
@@ -923,7 +988,7 @@ def _show_preview(preview) -> bool:
     return preview.count > 0
 
 
-def _retry_again(desk: ActionDesk, preview, params: dict) -> bool:
+def _retry_again(desk: ActionDesk, preview, params: dict, item: RetryAgain) -> bool:
     """Warn about tasks retried before; Confirm needs 'Retry again anyway' ticked."""
     try:
         earlier = desk.audit.earlier_retries(preview.eligible)
@@ -943,9 +1008,9 @@ def _retry_again(desk: ActionDesk, preview, params: dict) -> bool:
         "copy:\n" + "\n".join(lines[:10]) + more,
         icon="🔁",
     )
-    again = st.checkbox("Retry again anyway", key="dialog_retry_again")
+    again = st.checkbox(item.label, key=f"dialog_{item.param}")
     if again:
-        params["retry_again"] = sorted({e.audit_id for found in earlier.values() for e in found})
+        params[item.param] = sorted({e.audit_id for found in earlier.values() for e in found})
     return again
 
 

@@ -58,7 +58,7 @@ class AuditError(ConsoleError):
     """The audit log could not be opened, read or written (locked, disk full, unreadable...)."""
 
 
-class DuplicateOperation(Exception):
+class DuplicateOperation(ConsoleError):
     """This operation id was already recorded: the action must not be sent again."""
 
     def __init__(self, row: AuditRow):

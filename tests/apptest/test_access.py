@@ -121,6 +121,33 @@ def test_admin_can_shut_down_after_typing_the_name(users_on, tmp_path):
     assert audit(tmp_path).rows()[0].user == "ada"
 
 
+def test_the_worker_controls_are_the_declared_ones(users_on, tmp_path):
+    from lib.actions import control_groups
+
+    at = go(log_in("ada"), "Workers")
+    at.selectbox(key="control_worker").select("w1@vm").run()
+    assert [t.label for t in at.tabs] == ["Pool", "Consumers", "Task limits", "Shut down"]
+    shown = {
+        w.key
+        for kind in ("button", "number_input", "text_input", "selectbox")
+        for w in at.get(kind)
+    }
+    for spec in (s for specs in control_groups().values() for s in specs):
+        assert f"ctl_{spec.name}" in shown, spec.name
+        assert {f"ctl_{item.param}" for item in spec.form} <= shown, spec.name
+    at.number_input(key="ctl_n").set_value(3).run()
+    at.button(key="ctl_pool_grow").click().run()
+    at.button(key="dialog_confirm").click().run()
+    at.text_input(key="ctl_rate").input(" 10/m ").run()
+    at.button(key="ctl_rate_limit").click().run()
+    at.button(key="dialog_confirm").click().run()
+    assert users_on.posts[0] == "/api/worker/pool/grow/w1@vm"
+    assert users_on.posts[1].startswith("/api/task/rate-limit/")
+    rows = {r.action: r for r in audit(tmp_path).rows()}
+    assert rows["pool_grow"].params == {"n": 3} and rows["pool_grow"].outcome == "sent"
+    assert rows["rate_limit"].params == {"worker": "w1@vm", "rate": "10/m"}
+
+
 def test_log_out_forgets_the_user(users_on):
     at = log_in("olga")
     assert "Signed in as olga" in plain(" ".join(c.value for c in at.sidebar.caption))

@@ -522,3 +522,66 @@ def test_the_dialogs_sample_shows_the_effective_state(tmp_path):
     preview = desk.preview("terminate", ["job"])
     assert preview.eligible == ("job",)
     assert preview.sample[0]["state"] == "REVOKED"
+
+
+# -- declarations: one entry per action ------------------------------------------------------
+
+
+def declare(monkeypatch, name: str, role: str, target: str, send, **fields) -> None:
+    """Add one action the way the console does: one declaration, nothing else."""
+    from lib.actions import ActionSpec
+
+    label = name.replace("_", " ").capitalize()
+    monkeypatch.setitem(ACTIONS, name, ActionSpec(name, label, role, target, send=send, **fields))
+
+
+def test_a_new_action_is_one_declaration(desk, monkeypatch):
+    def needs_a_reason(targets, params):
+        return "" if params.get("reason") else "Say why."
+
+    def restart(cluster, target, params):
+        return cluster.client.pool_restart(target)
+
+    declare(monkeypatch, "ping_pool", "admin", "worker", restart, checks=(needs_a_reason,))
+    admin = Actor("ann", "admin")
+    refused = desk.perform(admin, "ping_pool", ["w1@h"], {}, "op-bad")
+    assert refused.outcome == "refused" and refused.message == "Say why." and posts(desk) == []
+    sent = desk.perform(admin, "ping_pool", ["w1@h"], {"reason": "stuck"}, "op-ok")
+    assert sent.outcome == "sent" and sent.message.startswith("Ping pool: w1@h.")
+    assert [path for path, _ in posts(desk)] == ["/api/worker/pool/restart/w1@h"]
+    assert desk.audit.row(sent.audit_id).action == "ping_pool"
+    viewer = desk.perform(Actor("vic", "operator"), "ping_pool", ["w1@h"], {"reason": "x"}, "v")
+    assert "needs the admin role" in viewer.message
+
+
+def test_a_task_actions_eligibility_is_its_declaration(desk, monkeypatch):
+    def only_sleeps(cluster, task):
+        return "" if task["name"] == "demo.sleep" else "not a sleep"
+
+    def revoke(cluster, target, params):
+        return cluster.client.revoke(target)
+
+    declare(monkeypatch, "nudge", "operator", "task", revoke, why_not=only_sleeps, past="nudged")
+    preview = desk.preview("nudge", ["queued", "done"])
+    assert preview.eligible == ("queued",) and preview.reasons == ("1 task skipped: not a sleep.",)
+    refused = desk.perform(Actor("ann", "operator"), "nudge", ["done"], {}, "op1")
+    assert refused.message == "None of the selected tasks can be nudged: not a sleep"
+
+
+def test_every_declaration_is_complete():
+    from lib.actions import control_groups
+
+    assert set(PARAMS) == set(ACTIONS), "every action has a test case here"
+    for spec in ACTIONS.values():
+        assert spec.target in ("task", "worker", "task_type"), spec.name
+        assert spec.role in ("operator", "admin"), spec.name
+        params = [item.param for item in (*spec.form, *spec.asks)]
+        assert len(params) == len(set(params)), f"{spec.name} asks for a parameter twice"
+        assert (spec.target == "task") == (not spec.group), spec.name
+    assert list(control_groups()) == ["Pool", "Consumers", "Task limits", "Shut down"]
+
+
+@pytest.mark.parametrize("action", [a for a, spec in ACTIONS.items() if spec.checks])
+def test_the_test_parameters_pass_every_declared_check(action):
+    params, targets = PARAMS[action]
+    assert ACTIONS[action].refusal(targets, params) == ""

@@ -7,7 +7,7 @@ import pytest
 
 from lib.export import csv_bytes, neutralise
 from lib.frames import tasks_frame
-from lib.redact import mask_frame, mask_text
+from lib.redact import mask_frame, mask_text, redact_url
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,19 @@ def test_csv_neutralises_text_keeps_numbers_and_times():
     assert lines[2] == "'=2+3,2,1970-01-01T00:00:01+00:00"
     assert lines[3] == "-7,3,1970-01-01T00:00:02+00:00"
     assert "-1," in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:pw@host:6379/0", "redis://host:6379/0"),
+        ("amqp://user:pw@rabbit/vhost", "amqp://rabbit/vhost"),
+        ("http://flower:5555/prefix", "http://flower:5555/prefix"),
+        # Without a scheme urlsplit would take "admin" for one and keep the password.
+        ("admin:pw@flower:5555", "flower:5555"),
+        ("user:s3cret@redis:6379/0", "redis:6379/0"),
+        ("flower:5555", "flower:5555"),
+    ],
+)
+def test_redact_url_drops_credentials_with_or_without_a_scheme(url, shown):
+    assert redact_url(url) == shown

@@ -19,7 +19,7 @@ from lib.failures import error_groups_frame, failures_frame, load_rules
 from lib.frames import tasks_frame
 from lib.monitor import ClusterMonitor
 from lib.redact import Scrubber, mask_frame, scrub
-from lib.settings import Settings, load_settings, redact_url
+from lib.settings import Settings, load_settings
 from tests.scripted_server import ScriptedServer
 
 PASSWORD = "Pa55-w0rd-9f3e"
@@ -144,19 +144,6 @@ def test_settings_error_never_shows_a_scheme_less_password(name, value, password
     assert password not in message
     assert password.replace("@", "%40") not in message
     assert "ss@" not in message, "no part of the password either"
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("admin:pw@flower:5555", "flower:5555"),
-        ("user:s3cret@redis:6379/0", "redis:6379/0"),
-        ("redis://:pw@host:6379/0", "redis://host:6379/0"),
-        ("flower:5555", "flower:5555"),
-    ],
-)
-def test_redact_url_without_a_scheme(url, shown):
-    assert redact_url(url) == shown
 
 
 def test_settings_secrets_cover_every_credential():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib.errors import BrokerError
+from lib.errors import BackendError
 from lib.workflows.backend import KnownNames, MetaCache
 from tests.unit.workflows.factories import progress_meta, progress_record
 
@@ -14,7 +14,7 @@ class Backend:
     def __call__(self, uuid: str):
         self.reads.append(uuid)
         if self.down:
-            raise BrokerError("The result backend at redis://x cannot be read: refused.")
+            raise BackendError("The result backend at redis://x cannot be read: refused.")
         return self.records.get(uuid)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.retry import RetryRefused, original_call
+from lib.original_call import RetryRefused, original_call
 
 
 def failed(**kw) -> dict:

@@ -1,4 +1,5 @@
-"""Recovering a task's original call, so Retry re-sends exactly what was sent, or nothing.
+"""A task's original call rebuilt (name, args, kwargs, queue), so Retry re-sends exactly what
+was sent, or nothing. (Not about HTTP retries: GETs to Flower retry in lib/flower.py.)
 
 Sources, best first (reference §11):
 
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lib.errors import ConsoleError
+from lib.errors import ActionRefused
 from lib.frames import effective_state
 
 __all__ = ["RETRYABLE_STATES", "OriginalCall", "RetryRefused", "original_call"]
@@ -35,8 +36,11 @@ ENABLE_EXTENDED = (
 )
 
 
-class RetryRefused(ConsoleError):
-    """This task cannot be re-sent safely; the message says why and what to change."""
+class RetryRefused(ActionRefused):
+    """This task cannot be re-sent safely; the message says why and what to change.
+
+    Named for the action it refuses: every reason is worded for Retry, its only caller.
+    """
 
 
 @dataclass(frozen=True)

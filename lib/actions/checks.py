@@ -1,0 +1,138 @@
+"""How an action's targets and parameters are checked before anything is sent.
+
+A parameter check is ``check(targets, params) -> str``: the refusal sentence, or "" when the
+parameters are usable. An eligibility rule is ``why_not(cluster, task) -> str``: why one task
+is skipped (shown in the dry run and audited per target), or "" when it qualifies. Both are
+pure apart from what ``cluster`` reads (the task's result-backend meta for Retry).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from celery import states
+
+from lib.flower import FlowerClient
+from lib.original_call import RetryRefused, original_call
+
+__all__ = [
+    "SIGNALS",
+    "Check",
+    "Cluster",
+    "Eligibility",
+    "autoscale_bounds",
+    "limits_for_a_worker",
+    "named_queue",
+    "positive_processes",
+    "rate_for_a_worker",
+    "rebuildable",
+    "signal_known",
+    "typed_name",
+    "unfinished",
+]
+
+SIGNALS = ("SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT", "SIGUSR1")
+#: Celery's rate-limit syntax: a number of tasks, optionally per second, minute or hour.
+RATE = re.compile(r"^\d+(\.\d+)?(/[smh])?$")
+
+
+class Cluster(Protocol):
+    """What a declaration may use to check and send: the action desk gives itself."""
+
+    client: FlowerClient
+
+    def task(self, task_id: str) -> dict | None: ...
+
+    def meta(self, task_id: str) -> dict | None: ...
+
+
+#: ``check(targets, params)``: the refusal sentence, or "".
+Check = Callable[[list[str], Mapping[str, Any]], str]
+#: ``why_not(cluster, task)``: why this task is skipped, or "".
+Eligibility = Callable[[Cluster, Mapping[str, Any]], str]
+
+
+# -- eligibility -----------------------------------------------------------------------------
+
+
+def unfinished(cluster: Cluster, task: Mapping[str, Any]) -> str:
+    """Only a task still queued or running can be revoked or terminated."""
+    if task.get("state") in states.READY_STATES:
+        return f"already finished ({task.get('state')})"
+    return ""
+
+
+def rebuildable(cluster: Cluster, task: Mapping[str, Any]) -> str:
+    """Only a task whose original call is known exactly can be retried."""
+    try:
+        original_call(task, cluster.meta(task["uuid"]))
+    except RetryRefused as exc:
+        return str(exc)
+    return ""
+
+
+# -- parameters ------------------------------------------------------------------------------
+
+
+def signal_known(targets: list[str], params: Mapping[str, Any]) -> str:
+    if params.get("signal", "SIGTERM") not in SIGNALS:
+        return f"Signal must be one of {', '.join(SIGNALS)}."
+    return ""
+
+
+def positive_processes(targets: list[str], params: Mapping[str, Any]) -> str:
+    if not _whole(params.get("n", 1)):
+        return "The number of processes must be a whole number ≥ 1."
+    return ""
+
+
+def autoscale_bounds(targets: list[str], params: Mapping[str, Any]) -> str:
+    low, high = params.get("min"), params.get("max")
+    if not (_whole(low, 0) and _whole(high) and int(low) <= int(high)):
+        return "Autoscale needs whole numbers with 0 ≤ min ≤ max and max ≥ 1."
+    return ""
+
+
+def named_queue(targets: list[str], params: Mapping[str, Any]) -> str:
+    return "" if str(params.get("queue", "")).strip() else "Name the queue."
+
+
+def typed_name(targets: list[str], params: Mapping[str, Any]) -> str:
+    if params.get("confirm_name") != targets[0]:
+        return "To shut a worker down, type its exact name to confirm."
+    return ""
+
+
+def rate_for_a_worker(targets: list[str], params: Mapping[str, Any]) -> str:
+    if not params.get("worker"):
+        return _NO_WORKER
+    if not RATE.match(str(params.get("rate", "")).strip()):
+        return "A rate limit looks like 10/m, 2/s, 100/h or 5 (per second)."
+    return ""
+
+
+def limits_for_a_worker(targets: list[str], params: Mapping[str, Any]) -> str:
+    if not params.get("worker"):
+        return _NO_WORKER
+    if not _limits_ok(params.get("soft"), params.get("hard")):
+        return "Time limits are seconds > 0, and the soft limit is below the hard one."
+    return ""
+
+
+_NO_WORKER = "Choose the worker the limit applies to."
+
+
+def _whole(value: object, minimum: int = 1) -> bool:
+    try:
+        return int(value) == float(value) and int(value) >= minimum
+    except (TypeError, ValueError):
+        return False
+
+
+def _limits_ok(soft: object, hard: object) -> bool:
+    given = [v for v in (soft, hard) if v is not None]
+    if not given or any(not isinstance(v, int | float) or v <= 0 for v in given):
+        return False
+    return soft is None or hard is None or soft < hard

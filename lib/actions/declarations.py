@@ -1,0 +1,169 @@
+"""Every action the console can take, each declared once: adding one means adding one entry.
+
+An ``ActionSpec`` says who may do it (the weakest role), what it acts on (``task``, ``worker``
+or ``task_type``), how its targets are checked (parameter checks, and for task actions which
+tasks qualify), how one target is sent (``send(cluster, target, params) -> Flower's reply``),
+what the control form asks before the button (``form``, grouped in tabs by ``group``) and what
+the confirmation dialog asks (``asks``). The desk (lib/actions/desk.py) and the ui read these
+fields; neither names an action.
+
+Invariants: ``ACTIONS`` keeps declaration order (the control tabs and their buttons follow it);
+a check or eligibility rule never sends anything; ``send`` makes exactly one request (POSTs are
+never retried: lib/flower.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lib.actions import checks
+from lib.actions.checks import SIGNALS, Check, Cluster, Eligibility
+from lib.actions.inputs import Choice, Input, Number, RetryAgain, Seconds, Text, TypeName
+from lib.original_call import original_call
+
+__all__ = ["ACTIONS", "CONSUMERS", "ActionSpec", "Send", "control_groups"]
+
+#: The worker control tabs, in the order the declarations below first name them.
+POOL, CONSUMERS, TASK_LIMITS, SHUTDOWN = "Pool", "Consumers", "Task limits", "Shut down"
+
+
+class Send(Protocol):
+    def __call__(self, cluster: Cluster, target: str, params: Mapping[str, Any]) -> str: ...
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action: who, on what, checked how, sent how, asking what."""
+
+    name: str
+    label: str  # the button; the dialog's title is "<label>?"
+    role: str  # the weakest role allowed to do it
+    target: str  # "task", "worker" or "task_type" (then params["worker"] names the worker)
+    send: Send
+    checks: tuple[Check, ...] = ()
+    why_not: Eligibility | None = None  # task actions: why a task is skipped, "" if it qualifies
+    form: tuple[Input, ...] = ()  # asked on the control form, before the button
+    asks: tuple[Input, ...] = ()  # asked in the confirmation dialog
+    group: str = ""  # the control tab holding its button; "" when pages place it
+    note: str = ""  # said above its button on the control form
+    past: str = ""  # "None of the selected tasks can be <past>: ..."
+    links_reply: bool = False  # the reply is a new task's id: audited as a link, not quoted
+    reveals: bool = False  # on success the ui shows the task's unmasked values
+
+    def refusal(self, targets: list[str], params: Mapping[str, Any]) -> str:
+        """Why these parameters can't be used, or ""."""
+        return next((why for check in self.checks if (why := check(targets, params))), "")
+
+    def skip_reason(self, cluster: Cluster, task: Mapping[str, Any]) -> str:
+        """Why this task is skipped, or "" when the action applies to it."""
+        return self.why_not(cluster, task) if self.why_not else ""
+
+    @property
+    def repeat_param(self) -> str:
+        """The parameter carrying acknowledged earlier actions (``RetryAgain``), or ""."""
+        return next((item.param for item in self.asks if isinstance(item, RetryAgain)), "")
+
+    @property
+    def asked(self) -> frozenset[str]:
+        """The parameters the dialog fills: asked again for each new confirmation."""
+        return frozenset(item.param for item in self.asks)
+
+
+def _retry(cluster: Cluster, task_id: str, params: Mapping[str, Any]) -> str:
+    call = original_call(cluster.task(task_id) or {}, cluster.meta(task_id))
+    return cluster.client.send_task(call.name, call.args, call.kwargs, queue=call.queue)
+
+
+PROCESSES = Number("n", "Processes", minimum=1, default=1)
+QUEUE = Text("queue", "Queue")
+
+# fmt: off
+ACTIONS: dict[str, ActionSpec] = {
+    spec.name: spec
+    for spec in (
+        ActionSpec(
+            "revoke", "Revoke", "operator", "task",
+            send=lambda c, t, p: c.client.revoke(t),
+            why_not=checks.unfinished, past="revoked",
+        ),
+        ActionSpec(
+            "terminate", "Terminate", "operator", "task",
+            send=lambda c, t, p: c.client.revoke(
+                t, terminate=True, signal=p.get("signal", "SIGTERM")
+            ),
+            checks=(checks.signal_known,), why_not=checks.unfinished, past="terminated",
+            asks=(Choice("signal", "Signal", SIGNALS),),
+        ),
+        ActionSpec(
+            "retry", "Retry", "operator", "task", send=_retry,
+            why_not=checks.rebuildable, past="retried", links_reply=True,
+            asks=(RetryAgain("retry_again", "Retry again anyway"),),
+        ),
+        ActionSpec(
+            "pool_grow", "Grow pool", "admin", "worker",
+            send=lambda c, t, p: c.client.pool_grow(t, int(p.get("n", 1))),
+            checks=(checks.positive_processes,), form=(PROCESSES,), group=POOL,
+        ),
+        ActionSpec(
+            "pool_shrink", "Shrink pool", "admin", "worker",
+            send=lambda c, t, p: c.client.pool_shrink(t, int(p.get("n", 1))),
+            checks=(checks.positive_processes,), form=(PROCESSES,), group=POOL,
+        ),
+        ActionSpec(
+            "pool_restart", "Restart pool", "admin", "worker",
+            send=lambda c, t, p: c.client.pool_restart(t), group=POOL,
+        ),
+        ActionSpec(
+            "pool_autoscale", "Autoscale", "admin", "worker",
+            send=lambda c, t, p: c.client.pool_autoscale(t, int(p["min"]), int(p["max"])),
+            checks=(checks.autoscale_bounds,), group=POOL,
+            form=(Number("min", "Autoscale min", 0, 1), Number("max", "Autoscale max", 1, 4)),
+        ),
+        ActionSpec(
+            "add_consumer", "Add consumer", "admin", "worker",
+            send=lambda c, t, p: c.client.add_consumer(t, p["queue"]),
+            checks=(checks.named_queue,), form=(QUEUE,), group=CONSUMERS,
+        ),
+        ActionSpec(
+            "cancel_consumer", "Cancel consumer", "admin", "worker",
+            send=lambda c, t, p: c.client.cancel_consumer(t, p["queue"]),
+            checks=(checks.named_queue,), form=(QUEUE,), group=CONSUMERS,
+        ),
+        ActionSpec(
+            "rate_limit", "Set rate limit", "admin", "task_type",
+            send=lambda c, t, p: c.client.rate_limit(t, p["worker"], p["rate"]),
+            checks=(checks.rate_for_a_worker,), group=TASK_LIMITS,
+            form=(Text("rate", "Rate limit", placeholder="10/m"),),
+        ),
+        ActionSpec(
+            "time_limit", "Set time limits", "admin", "task_type",
+            send=lambda c, t, p: c.client.time_limit(t, p["worker"], p.get("soft"), p.get("hard")),
+            checks=(checks.limits_for_a_worker,), group=TASK_LIMITS,
+            form=(Seconds("soft", "Soft time limit (s)"), Seconds("hard", "Hard time limit (s)")),
+        ),
+        ActionSpec(
+            "shutdown", "Shut down", "admin", "worker",
+            send=lambda c, t, p: c.client.shutdown(t),
+            checks=(checks.typed_name,), group=SHUTDOWN,
+            note="The worker finishes its running tasks, then exits; nothing restarts it.",
+            asks=(TypeName("confirm_name", "Type the worker's name to confirm"),),
+        ),
+        # Not sent to Flower: shows one task's unmasked values; audited like any action.
+        ActionSpec(
+            "reveal", "Reveal values", "admin", "task",
+            send=lambda c, t, p: "unmasked values shown", reveals=True,
+        ),
+    )
+}
+# fmt: on
+
+
+def control_groups() -> dict[str, list[ActionSpec]]:
+    """The worker controls by tab, tabs and buttons in declaration order."""
+    groups: dict[str, list[ActionSpec]] = {}
+    for spec in ACTIONS.values():
+        if spec.group:
+            groups.setdefault(spec.group, []).append(spec)
+    return groups

@@ -1,0 +1,280 @@
+"""The action desk: the one place that performs an action, whatever page asks for it.
+
+``ActionDesk.perform`` runs the same steps for every declared action (lib/actions/declarations.py):
+
+    role check → the bulk limit (on the count alone) → targets exist and qualify (the dry run)
+    → claim: audit intent, atomically → one request per target → audit each target's outcome
+    → audit the outcome → a one-line result
+
+A refusal (role, bad parameters, nothing eligible, over the bulk limit) is audited too. An
+operation id makes each click one action: a rerun or a double confirm with the same id finds
+the audit row already written and sends nothing. POSTs are never retried (lib/flower.py).
+
+A bulk action stops sending after ``MAX_FAILURES_IN_A_ROW`` failed sends in a row or once its
+time budget (``OPS_BULK_BUDGET_SECONDS``) is spent; each target's outcome (sent, failed and why,
+not tried, skipped and why) is audited as it happens, and the result lists what was not sent so
+the operator can send it as a new, confirmed action. A task already retried is retried again
+only when the caller names that earlier retry (``params["retry_again"]``: its audit ids); the
+claim is atomic in the audit file. If the audit log cannot record an outcome, the result says
+what was sent and the row stays "outcome unknown" (``perform`` never raises for the audit
+either).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from lib.actions.declarations import ACTIONS, ActionSpec
+from lib.actions.outcomes import (
+    ActionResult,
+    Preview,
+    Run,
+    acknowledged,
+    from_row,
+    sample_row,
+    summary,
+    unrecorded,
+)
+from lib.audit import UNKNOWN, AuditError, AuditLog, DuplicateOperation
+from lib.auth import Actor, allows
+from lib.broker import ResultBackend
+from lib.errors import ActionRefused, ConsoleError, FlowerNotFound
+from lib.flower import FlowerClient
+
+__all__ = ["MAX_FAILURES_IN_A_ROW", "ActionDesk"]
+
+log = logging.getLogger(__name__)
+
+SAMPLE_SIZE = 10
+#: A bulk action stops after this many failed sends in a row: Flower has stopped answering.
+MAX_FAILURES_IN_A_ROW = 3
+
+
+class ActionDesk:
+    """Performs audited actions on one cluster through its Flower."""
+
+    def __init__(
+        self,
+        client: FlowerClient,
+        audit: AuditLog,
+        lookup_task: Callable[[str], dict | None],
+        backend: ResultBackend | None = None,
+        bulk_limit: int = 500,
+        bulk_budget: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.client = client
+        self.audit = audit
+        self.lookup_task = lookup_task
+        self.backend = backend
+        self.bulk_limit = bulk_limit
+        self.bulk_budget = bulk_budget
+        self.clock = clock
+
+    def limit_refusal(self, count: int) -> str:
+        """Why ``count`` tasks are too many for one action, or "" when they are not."""
+        if count <= self.bulk_limit:
+            return ""
+        return (
+            f"{count} tasks is over the bulk limit of {self.bulk_limit} per action "
+            "(OPS_BULK_LIMIT); narrow the selection."
+        )
+
+    # -- dry run -----------------------------------------------------------------------------
+
+    def preview(self, action: str, task_ids: Iterable[str]) -> Preview:
+        """Which of ``task_ids`` the task action would act on, and why the others are skipped."""
+        spec = ACTIONS[action]
+        eligible: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        sample: list[dict] = []
+        for task_id in dict.fromkeys(task_ids):
+            try:
+                task = self.task(task_id)
+            except ConsoleError as exc:  # Flower down while a task the sync lost is looked up
+                skipped.append((task_id, f"it could not be looked up: {exc}"))
+                continue
+            reason = "unknown to Flower" if task is None else spec.skip_reason(self, task)
+            if reason:
+                skipped.append((task_id, reason))
+                continue
+            eligible.append(task_id)
+            if len(sample) < SAMPLE_SIZE:
+                sample.append(sample_row(task))
+        return Preview(action, tuple(eligible), tuple(skipped), tuple(sample))
+
+    # -- the door ----------------------------------------------------------------------------
+
+    def perform(
+        self,
+        actor: Actor,
+        action: str,
+        targets: Iterable[str],
+        params: Mapping[str, Any] | None,
+        op_id: str,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ActionResult:
+        """Do ``action`` on ``targets`` once per ``op_id``, audited; never raises for Flower.
+
+        ``progress(done, total)`` is called after each target is tried.
+        """
+        targets, params = list(dict.fromkeys(targets)), dict(params or {})
+        try:
+            spec, preview = self._admit(actor, action, targets, params)
+        except ActionRefused as exc:
+            return self._refuse(actor, action, targets, params, op_id, str(exc))
+        except ConsoleError as exc:  # Flower could not be asked whether the target exists
+            return self._refuse(actor, action, targets, params, op_id, str(exc), "failed")
+        chosen = list(preview.eligible) if preview else targets
+        skipped = dict(preview.skipped) if preview else {}
+        again = acknowledged(params.get(spec.repeat_param)) if spec.repeat_param else set()
+        try:
+            claim = self.audit.claim(
+                op_id, actor.user, actor.role, action, chosen, params, len(chosen), skipped, again
+            )
+        except DuplicateOperation as dup:
+            return from_row(dup.row)
+        except AuditError as exc:
+            return ActionResult(action, "failed", f"Nothing was sent: {exc}", None)
+        held = {t: found[-1].describe() for t, found in claim.held.items()}
+        free = [t for t in chosen if t not in held]
+        run = self._send(spec, free, params, claim.row_id, progress) if free else Run()
+        outcome, message, status = summary(spec, free, run, held)
+        try:
+            if run.audit_error:  # the row stays "outcome unknown": its targets are unrecorded
+                raise run.audit_error
+            self.audit.record_outcome(claim.row_id, outcome, message, status, run.links)
+        except AuditError as exc:
+            outcome, message = UNKNOWN, unrecorded(spec, free, run, exc)
+        log.info("%s by %s (%s): %s — %s", action, actor.user, actor.role, outcome, message)
+        return ActionResult(action, outcome, message, claim.row_id, run.links, run.not_sent)
+
+    def _admit(
+        self, actor: Actor, action: str, targets: list[str], params: dict
+    ) -> tuple[ActionSpec, Preview | None]:
+        spec = ACTIONS.get(action)
+        if spec is None:
+            raise ActionRefused(f"There is no action called {action!r}.")
+        if not allows(actor.role, spec.role):
+            raise ActionRefused(
+                f"{actor.user} ({actor.role}) may not {spec.label.lower()}: it needs the "
+                f"{spec.role} role."
+            )
+        if not targets:
+            raise ActionRefused("Nothing was selected.")
+        if why := spec.refusal(targets, params):
+            raise ActionRefused(why)
+        if spec.target == "worker":
+            self._check_worker(targets[0])
+            return spec, None
+        if spec.target == "task_type":
+            self._check_worker(params["worker"])
+            return spec, None
+        if too_many := self.limit_refusal(len(targets)):  # before any target is looked up
+            raise ActionRefused(too_many)
+        preview = self.preview(action, targets)
+        if not preview.eligible:
+            reasons = "; ".join(sorted({why for _, why in preview.skipped}))
+            raise ActionRefused(
+                f"None of the selected tasks can be {spec.past or spec.name}: {reasons}"
+            )
+        return spec, preview
+
+    def _check_worker(self, worker: str) -> None:
+        # Flower's inspect cache misses workers started after it: refresh before acting.
+        try:
+            self.client.list_workers(refresh=True, workername=worker)
+        except FlowerNotFound:
+            raise ActionRefused(f"Flower does not know worker {worker!r}.") from None
+
+    def _refuse(self, actor, action, targets, params, op_id, why, outcome="refused"):
+        log.warning("%s by %s (%s) %s: %s", action, actor.user, actor.role, outcome, why)
+        try:
+            row = self.audit.claim(
+                op_id,
+                actor.user,
+                actor.role,
+                action,
+                targets,
+                params,
+                None,
+                skipped=dict.fromkeys(targets, why),
+            ).row_id
+            self.audit.record_outcome(row, outcome, why)
+        except DuplicateOperation as dup:
+            return from_row(dup.row)
+        except AuditError as exc:
+            return ActionResult(action, outcome, f"{why} (Not recorded: {exc})", None)
+        return ActionResult(action, outcome, why, row)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _send(
+        self,
+        spec: ActionSpec,
+        targets: list[str],
+        params: dict,
+        row: int,
+        progress: Callable[[int, int], None] | None,
+    ) -> Run:
+        """One request per target, each outcome audited as it comes, until done or stopped."""
+        run, started, in_a_row = Run(), self.clock(), 0
+        for index, target in enumerate(targets):
+            run.stop = self._stop_reason(in_a_row, run, started)
+            if run.stop:
+                run.not_sent = tuple(targets[index:])
+                break
+            try:
+                reply = spec.send(self, target, params)
+            except ConsoleError as exc:
+                run.errors[target], in_a_row = exc, in_a_row + 1
+                done = (target, "failed", str(exc), "")
+            else:
+                run.replies[target], in_a_row = reply, 0
+                if spec.links_reply:
+                    run.links[target] = reply
+                done = (target, "sent", "", reply)
+            if not self._record(run, row, [done]):
+                run.not_sent = tuple(targets[index + 1 :])  # what can't be recorded isn't sent
+                break
+            if progress is not None:
+                progress(index + 1, len(targets))
+        if run.not_sent and not run.audit_error:
+            self._record(run, row, [(t, "not tried", run.stop, "") for t in run.not_sent])
+        return run
+
+    def _stop_reason(self, in_a_row: int, run: Run, started: float) -> str:
+        if in_a_row >= MAX_FAILURES_IN_A_ROW:
+            last = list(run.errors.values())[-1]
+            return f"Flower stopped answering ({in_a_row} sends failed in a row; the last: {last})"
+        if self.clock() - started >= self.bulk_budget:
+            return f"the time budget of {self.bulk_budget:g} s ran out (OPS_BULK_BUDGET_SECONDS)"
+        return ""
+
+    def _record(self, run: Run, row: int, outcomes: list[tuple[str, str, str, str]]) -> bool:
+        try:
+            self.audit.record_targets(row, outcomes)
+        except AuditError as exc:
+            run.audit_error, run.stop = exc, f"the audit log could not record it ({exc})"
+            return False
+        return True
+
+    def task(self, task_id: str) -> dict | None:
+        """Flower's task object, or None when Flower does not know it."""
+        try:
+            return self.lookup_task(task_id)
+        except FlowerNotFound:
+            return None
+
+    def meta(self, task_id: str) -> dict | None:
+        """The task's result-backend meta, or None (no backend, nothing stored, unreadable)."""
+        if self.backend is None:
+            return None
+        try:
+            return self.backend.task_meta(task_id)
+        except ConsoleError as exc:
+            log.warning("result backend unreadable, using Flower's reprs: %s", exc)
+            return None

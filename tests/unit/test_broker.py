@@ -1,0 +1,25 @@
+"""Broker and result-backend readers: their failures are typed errors without passwords."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from lib.broker import ResultBackend
+from lib.errors import BackendError, BrokerError
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreadable_result_backend_is_a_backend_error_without_its_password():
+    backend = ResultBackend(f"redis://:secretpw@127.0.0.1:{free_port()}/0", timeout=1)
+    with pytest.raises(BackendError) as err:
+        backend.task_meta("some-task")
+    assert "result backend" in str(err.value) and "cannot be read" in str(err.value)
+    assert "secretpw" not in str(err.value)
+    assert not isinstance(err.value, BrokerError), "the backend is not the broker"
