@@ -50,6 +50,7 @@ __all__ = [
     "category_frame",
     "category_trend_frame",
     "error_groups_frame",
+    "in_error_group",
     "failures_frame",
     "group_id",
     "load_rules",
@@ -337,6 +338,12 @@ def task_group_ids(tasks: pd.DataFrame, rules: Iterable[Rule]) -> pd.Series:
     """
     ids = failures_frame(tasks, rules)["group_id"]
     return ids.reindex(tasks.index).astype("string").rename("error_group")
+
+
+def in_error_group(tasks: pd.DataFrame, rules: Iterable[Rule], group_id: str) -> pd.DataFrame:
+    """The rows of ``tasks`` that failed into error group ``group_id`` (``?error_group=``)."""
+    matches = task_group_ids(tasks, rules) == group_id
+    return tasks[matches.fillna(False).astype(bool)]
 
 
 def error_groups_frame(failures: pd.DataFrame) -> pd.DataFrame:
