@@ -30,38 +30,19 @@ if metas is None:
     )
 
 
-def backend_metas(ids: list[str]) -> dict[str, dict]:
-    """Backend records (bounded, cached per poll); the last known ones when it fails."""
-    if metas is None:
-        return {}
-    got = metas.read(ids)
-    if got.error:
-        st.warning(f"Showing the last known progress. {ui.md_escape(got.error)}", icon="⏳")
-    if got.skipped:
-        st.caption(
-            f"{got.skipped} task(s) over the limit of {wf.MAX_META_READS} reads were not read."
-        )
-    return {**metas.known(), **got.metas}
-
-
-def metrics(values: dict[str, object]) -> None:
-    for col, (label, value) in zip(st.columns(len(values)), values.items(), strict=True):
-        col.metric(label, "—" if value is None else value)
-
-
-def table(frame, stem: str, **select):
-    return ui.table(frame, stem, csv_key=f"csv_{stem}", **select)
+table = ui.table  # every table here has its Download CSV
 
 
 def training(view) -> None:
     memory = console.known_names(view.key)  # a name once detected stays detected
-    progress = metas.progress() if metas else {}  # a failed job keeps the numbers it reported
-    records = backend_metas(wf.training_candidates(tasks, view, memory.names)) | progress
+    candidates = wf.training_candidates(tasks, view, memory.names)
+    # A failed job keeps the last numbers it reported (its progress record).
+    records = ui.backend_records(metas, candidates) | (metas.progress() if metas else {})
     names = memory.add(wf.training_names(tasks, view, records))
     jobs = wf.training_jobs_frame(tasks, view, records, now, names)
     kpi = wf.training_kpis(jobs, start, end)
     best = None if kpi["best_accuracy"] is None else f"{kpi['best_accuracy']:.4f}"
-    metrics(
+    ui.metrics(
         {
             "Active jobs": kpi["active"],
             f"Completed · {span}": kpi["completed"],
@@ -81,7 +62,7 @@ def training(view) -> None:
 def pipeline(view) -> None:
     stages = wf.pipeline_stages_frame(tasks, view, start, end)
     pipelines = wf.pipelines_frame(stages, view)
-    metrics({k.capitalize(): v for k, v in wf.pipeline_kpis(pipelines).items()})
+    ui.metrics({k.capitalize(): v for k, v in wf.pipeline_kpis(pipelines).items()})
     st.caption(
         f"Health from success ÷ finished: ≥ {view.healthy:g}% healthy, ≥ {view.degraded:g}% degraded, else unhealthy."
     )
@@ -139,14 +120,14 @@ def chains() -> None:
     st.text_input("Task id", key="wf_task", on_change=open_typed_task)
     if not (task := st.query_params.get("task")):
         return
-    groups = wf.group_ids_from(backend_metas(wf.group_candidates(tasks, task)))
+    groups = wf.group_ids_from(ui.backend_records(metas, wf.group_candidates(tasks, task)))
     tree = wf.workflow_tree_frame(tasks, task, now, groups)
     if tree.empty:
         st.warning(f"Flower does not hold task {ui.md_escape(task)}.")
         return
     summary = wf.workflow_summary(tree)
     unfinished = summary["unfinished"]
-    metrics({k.capitalize(): len(v) if k == "unfinished" else v for k, v in summary.items()})
+    ui.metrics({k.capitalize(): len(v) if k == "unfinished" else v for k, v in summary.items()})
     table(tree, "workflow-tree")
     left, right, _ = st.columns([1, 1, 4])
     with left:

@@ -38,7 +38,15 @@ from lib.ui.login import (
     sign_in_form,
     signed_in,
 )
-from lib.ui.readings import audit_guard, error_rules, load_tasks, show_reading, sync_status
+from lib.ui.readings import (
+    audit_guard,
+    backend_records,
+    error_rules,
+    load_tasks,
+    metrics,
+    show_reading,
+    sync_status,
+)
 from lib.ui.tables import download_csv, keep_selection_valid, table
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
@@ -55,6 +63,7 @@ __all__ = [
     "ago",
     "allows_admin",
     "audit_guard",
+    "backend_records",
     "console",
     "consumer_controls",
     "current_actor",
@@ -70,6 +79,7 @@ __all__ = [
     "load_tasks",
     "local_frame",
     "md_escape",
+    "metrics",
     "page",
     "read_at",
     "show_reading",

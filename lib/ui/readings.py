@@ -19,8 +19,17 @@ from lib.errors import ConsoleError
 from lib.monitor import ClusterMonitor, Reading
 from lib.settings import Settings
 from lib.ui.formatting import age, ago, md_escape, read_at, viewer_tz
+from lib.workflows import MAX_META_READS, MetaCache
 
-__all__ = ["audit_guard", "error_rules", "load_tasks", "show_reading", "sync_status"]
+__all__ = [
+    "audit_guard",
+    "backend_records",
+    "error_rules",
+    "load_tasks",
+    "metrics",
+    "show_reading",
+    "sync_status",
+]
 
 
 def load_tasks(monitor: ClusterMonitor, force: bool = False) -> Reading[pd.DataFrame]:
@@ -90,3 +99,24 @@ def sync_status(monitor: ClusterMonitor) -> None:
         st.caption(f"Last good refresh {read_at(status.last_success, viewer_tz())} · {held}")
     if status.last_error is not None:
         st.error(f"Stale: the last refresh failed. {md_escape(status.last_error)}", icon="⏳")
+
+
+def backend_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:
+    """Result-backend records (bounded, cached per poll); the last known ones when it fails.
+
+    None without CELERY_RESULT_BACKEND: no records.
+    """
+    if metas is None:
+        return {}
+    got = metas.read(ids)
+    if got.error:
+        st.warning(f"Showing the last known progress. {md_escape(got.error)}", icon="⏳")
+    if got.skipped:
+        st.caption(f"{got.skipped} task(s) over the limit of {MAX_META_READS} reads were not read.")
+    return {**metas.known(), **got.metas}
+
+
+def metrics(values: dict[str, object]) -> None:
+    """A row of KPIs, one column each; an unknown value shows as "—"."""
+    for col, (label, value) in zip(st.columns(len(values)), values.items(), strict=True):
+        col.metric(label, "—" if value is None else value)
