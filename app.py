@@ -1,6 +1,10 @@
-"""Celery ops console: settings, login, navigation and the sidebar status; pages do the rest."""
+"""Celery ops console: settings, login, navigation and the sidebar status; screens do the rest.
 
-from datetime import UTC, datetime
+The screens live in ``screens/``, not ``pages/``: with a ``pages/`` folder beside the entry
+script, Streamlit 1.67 runs a deep link's page file on its own (without this script) on the
+first visit after a server start. Here every run starts in this script: one login gate.
+"""
+
 from pathlib import Path
 
 import streamlit as st
@@ -19,21 +23,21 @@ if actor is None:
     ).run()
     st.stop()
 
-monitor = ui.get_monitor(settings)
-PAGES = {
+monitor = ui.console(settings).monitor
+SCREENS = {
     "Monitor": [
-        st.Page(HERE / "pages/overview.py", title="Overview", icon="📊", default=True),
-        st.Page(HERE / "pages/workers.py", title="Workers", icon="🛠️"),
-        st.Page(HERE / "pages/tasks.py", title="Tasks", icon="📋"),
-        st.Page(HERE / "pages/queues.py", title="Queues", icon="📤"),
+        st.Page(HERE / "screens/overview.py", title="Overview", icon="📊", default=True),
+        st.Page(HERE / "screens/workers.py", title="Workers", icon="🛠️"),
+        st.Page(HERE / "screens/tasks.py", title="Tasks", icon="📋"),
+        st.Page(HERE / "screens/queues.py", title="Queues", icon="📤"),
     ],
     "Analyse": [
-        st.Page(HERE / "pages/trends.py", title="Trends", icon="📈"),
-        st.Page(HERE / "pages/errors.py", title="Errors", icon="🧯"),
-        st.Page(HERE / "pages/workflows.py", title="Workflows", icon="🧬"),
+        st.Page(HERE / "screens/trends.py", title="Trends", icon="📈"),
+        st.Page(HERE / "screens/errors.py", title="Errors", icon="🧯"),
+        st.Page(HERE / "screens/workflows.py", title="Workflows", icon="🧬"),
     ],
     "Record": [
-        st.Page(HERE / "pages/audit_log.py", title="Audit log", icon="📜"),
+        st.Page(HERE / "screens/audit_log.py", title="Audit log", icon="📜"),
     ],
 }
 
@@ -41,23 +45,11 @@ PAGES = {
 @st.fragment(run_every=settings.poll_seconds)
 def sidebar_status() -> None:
     ui.end_idle_session(settings)  # timer reruns are not activity: an idle session signs out
-    sync = monitor.sync
-    st.caption(f"Watching Flower at `{monitor.client.display_url}`")
-    if sync.last_success is None:
-        st.caption("No data from Flower yet.")
-    else:
-        when = datetime.fromtimestamp(sync.last_success, UTC).astimezone(ui.viewer_tz())
-        age = datetime.now(UTC).timestamp() - sync.last_success
-        held = f"{len(sync.store):,} tasks"
-        st.caption(f"Last good refresh {when:%H:%M:%S %Z} ({ui.ago(age)}) · {held}")
-    if sync.last_error is not None:
-        st.error(f"Stale: the last refresh failed. {ui.md_escape(sync.last_error)}", icon="⏳")
+    ui.sync_status(monitor)
 
 
 with st.sidebar:
     ui.sidebar_user(settings, actor)
     sidebar_status()
 
-current = st.navigation(PAGES)
-ui.route_deep_link(PAGES)
-current.run()
+st.navigation(SCREENS).run()

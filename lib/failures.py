@@ -52,6 +52,7 @@ __all__ = [
     "error_groups_frame",
     "failures_frame",
     "group_id",
+    "in_error_group",
     "load_rules",
     "parse_exception",
     "signature",
@@ -337,6 +338,12 @@ def task_group_ids(tasks: pd.DataFrame, rules: Iterable[Rule]) -> pd.Series:
     """
     ids = failures_frame(tasks, rules)["group_id"]
     return ids.reindex(tasks.index).astype("string").rename("error_group")
+
+
+def in_error_group(tasks: pd.DataFrame, rules: Iterable[Rule], group_id: str) -> pd.DataFrame:
+    """The rows of ``tasks`` that failed into error group ``group_id`` (``?error_group=``)."""
+    matches = task_group_ids(tasks, rules) == group_id
+    return tasks[matches.fillna(False).astype(bool)]
 
 
 def error_groups_frame(failures: pd.DataFrame) -> pd.DataFrame:

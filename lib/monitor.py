@@ -26,7 +26,7 @@ from lib.redact import mask_frame, protect
 from lib.settings import Settings
 from lib.sync import Progress, TaskSync
 
-__all__ = ["ClusterMonitor", "Reading"]
+__all__ = ["ClusterMonitor", "MonitorStatus", "Reading"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,16 @@ class Reading(Generic[T]):
     @property
     def stale(self) -> bool:
         return self.error is not None and self.value is not None
+
+
+@dataclass(frozen=True)
+class MonitorStatus:
+    """The task sync at a glance, for the sidebar: where, when, how much, what failed."""
+
+    flower_url: str  # Flower's address without credentials
+    last_success: float | None  # epoch s of the last good task refresh; None before the first
+    last_error: ConsoleError | None  # the latest refresh's failure; None when it worked
+    tasks_held: int
 
 
 class _Poll(Generic[T]):
@@ -95,6 +105,26 @@ class ClusterMonitor:
         ttl = settings.poll_seconds
         self._workers = _Poll(self._read_workers, ttl, clock)
         self._queues = _Poll(self._read_queues, ttl, clock)
+        self._task_types = _Poll(lambda: (self.client.task_types(), ""), ttl, clock)
+
+    # -- the sync at a glance ----------------------------------------------------------------
+
+    def status(self) -> MonitorStatus:
+        """Where the monitor reads, when it last read tasks well, how many it holds."""
+        sync = self.sync
+        return MonitorStatus(
+            self.client.display_url, sync.last_success, sync.last_error, len(sync.store)
+        )
+
+    @property
+    def synced(self) -> bool:
+        """True once a task refresh has worked (the first load may take a while)."""
+        return self.sync.last_success is not None
+
+    @property
+    def version(self) -> int:
+        """The task sync's version: it changes whenever a refresh changed a task."""
+        return self.sync.version
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -142,6 +172,10 @@ class ClusterMonitor:
     def queues(self, force: bool = False) -> Reading[pd.DataFrame]:
         """Depth, consumers and recent traffic per queue (see ``frames.queues_frame``)."""
         return self._queues.get(force)
+
+    def task_types(self) -> Reading[list[str]]:
+        """Every task name Flower has seen, polled like the other readings."""
+        return self._task_types.get()
 
     def _read_workers(self) -> tuple[pd.DataFrame, str]:
         status = self.client.worker_status()

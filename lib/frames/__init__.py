@@ -27,7 +27,7 @@ By concern, each module with one job; callers use the names below (``frames.task
 from lib.frames.filters import filter_params, filter_tasks, task_lineage
 from lib.frames.odd_values import OddValues
 from lib.frames.overview import overview_kpis
-from lib.frames.queues import flower_depths, queues_frame
+from lib.frames.queues import flower_depths, idle_queues, queues_frame
 from lib.frames.state import effective_state, effective_states
 from lib.frames.tasks import TASK_COLUMNS, TASK_TABLE_COLUMNS, TASK_TIME_COLUMNS, tasks_frame
 from lib.frames.workers import WORKER_COLUMNS, workers_frame
@@ -43,6 +43,7 @@ __all__ = [
     "filter_params",
     "filter_tasks",
     "flower_depths",
+    "idle_queues",
     "overview_kpis",
     "queues_frame",
     "task_lineage",

@@ -15,7 +15,7 @@ import pandas as pd
 from lib.frames.odd_values import REPLACEMENT, OddValues
 from lib.frames.state import running
 
-__all__ = ["QUEUE_COLUMNS", "flower_depths", "queues_frame"]
+__all__ = ["QUEUE_COLUMNS", "flower_depths", "idle_queues", "queues_frame"]
 
 #: The queues frame's columns, in display order.
 QUEUE_COLUMNS = (
@@ -85,6 +85,12 @@ def queues_frame(
     frame = pd.DataFrame.from_records(rows, columns=list(QUEUE_COLUMNS))
     frame["messages"] = pd.to_numeric(frame["messages"], errors="coerce").astype("Int64")
     return frame
+
+
+def idle_queues(queues: pd.DataFrame) -> list[str]:
+    """Queues where messages wait and no worker consumes: nothing will ever run them."""
+    idle = (queues["consumers"] == 0) & (queues["messages"].fillna(0) > 0)
+    return queues.loc[idle, "queue"].tolist()
 
 
 def _consumers(workers: pd.DataFrame) -> dict[str, list[str]]:

@@ -15,14 +15,14 @@ from tests.scripted_server import ScriptedServer
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = {
-    "Overview": "pages/overview.py",
-    "Workers": "pages/workers.py",
-    "Tasks": "pages/tasks.py",
-    "Queues": "pages/queues.py",
-    "Trends": "pages/trends.py",
-    "Errors": "pages/errors.py",
-    "Workflows": "pages/workflows.py",
-    "Audit log": "pages/audit_log.py",
+    "Overview": "screens/overview.py",
+    "Workers": "screens/workers.py",
+    "Tasks": "screens/tasks.py",
+    "Queues": "screens/queues.py",
+    "Trends": "screens/trends.py",
+    "Errors": "screens/errors.py",
+    "Workflows": "screens/workflows.py",
+    "Audit log": "screens/audit_log.py",
 }
 
 
@@ -31,7 +31,7 @@ def open_page(page: str, query: dict | None = None, timeout: float = 30) -> AppT
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.run()
-    if PAGES[page] != "pages/overview.py":
+    if PAGES[page] != "screens/overview.py":
         at.switch_page(PAGES[page]).run()
     return at
 

@@ -156,12 +156,22 @@ def test_log_out_forgets_the_user(users_on):
     assert not at.sidebar.caption and not any(b.key == "logout" for b in at.button)
 
 
-@pytest.mark.parametrize("page", ["pages/tasks.py", "pages/workers.py", "pages/audit_log.py"])
-def test_a_page_run_on_its_own_still_asks_for_login(users_on, page):
-    """Streamlit runs a pages/ file without app.py on a server's first deep-linked visit."""
+def test_no_pages_folder_so_every_run_starts_in_app_py():
+    """Streamlit 1.67 runs a ``pages/`` file on its own (without app.py's login gate) on a
+    server's first deep-linked visit while a ``pages/`` folder sits beside the entry script
+    (``PagesManager.uses_pages_directory``): the screens live in ``screens/`` instead."""
+    root = __import__("pathlib").Path(APP).parent
+    assert not (root / "pages").exists()
+    assert (root / "screens" / "tasks.py").is_file()
+
+
+@pytest.mark.parametrize("query", [{"task": "abc"}, {"state": "FAILURE"}], ids=["task", "state"])
+def test_a_deep_link_before_login_shows_only_the_sign_in(users_on, query):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(__import__("pathlib").Path(APP).parent / page), default_timeout=30)
+    at = AppTest.from_file(APP, default_timeout=30)
+    for key, value in query.items():
+        at.query_params[key] = value
     at.run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Sign in"]
@@ -276,10 +286,11 @@ def test_an_active_session_stays_signed_in(users_on, monkeypatch):
 @pytest.fixture
 def browser_cookie(users_on, monkeypatch, tmp_path):
     """Stand in for the cookie a reloading browser sends (AppTest cannot seed st.context)."""
-    from lib import session, ui
+    from lib import session
+    from lib.ui import login
 
     sent: dict[str, str | None] = {"token": None}
-    monkeypatch.setattr(ui, "_cookie_token", lambda: sent["token"])
+    monkeypatch.setattr(login, "_cookie_token", lambda: sent["token"])
 
     def token(user: str, age: float = 0.0, lifetime: float = 3600.0) -> str:
         now = __import__("time").time() - age

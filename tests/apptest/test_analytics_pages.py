@@ -17,7 +17,7 @@ from tests.apptest.conftest import APP, texts
 from tests.recorded import RecordedFlower, recorded
 from tests.scripted_server import ScriptedServer
 
-PAGES = {"Trends": "pages/trends.py", "Errors": "pages/errors.py"}
+PAGES = {"Trends": "screens/trends.py", "Errors": "screens/errors.py"}
 RANGES = {
     "15m": "Last 15 minutes",
     "1h": "Last hour",

@@ -102,7 +102,7 @@ def test_an_unusable_audit_log_is_said_in_words_and_other_pages_still_work(
     at = open_page("Audit log")
     assert not at.exception
     assert "The audit log" in "\n".join(e.value for e in at.error)
-    at.switch_page("pages/tasks.py").run()
+    at.switch_page("screens/tasks.py").run()
     assert not at.exception
     assert at.dataframe, "the Tasks page still shows its table"
     waiting = next(t["uuid"] for t in recorded_tasks() if t["state"] == "RECEIVED")

@@ -285,15 +285,15 @@ def sent_tasks(cluster: Cluster) -> SentTasks:
 class Console:
     """The running console: base URL (no trailing slash), server log, and its sidebar pages.
 
-    ``app_nav`` holds the sidebar's page labels as ``app.py`` declares them; ``first_visit_nav``
-    the labels the very first browser session after the server started saw, on a deep link to a
+    ``app_nav`` holds the sidebar's page labels as ``app.py`` declares them; ``first_visit``
+    what the very first browser session after the server started saw, on a deep link to a
     failed task (see ``_warm_up``).
     """
 
     url: str
     log_path: Path
     app_nav: tuple[str, ...]
-    first_visit_nav: tuple[str, ...]
+    first_visit: FirstVisit
 
     def tail(self, lines: int = 60) -> str:
         """The last lines of the Streamlit server log."""
@@ -329,18 +329,27 @@ def sidebar_pages(page: Page) -> tuple[str, ...]:
     return tuple(text.strip().splitlines()[-1].strip() for text in links.all_inner_texts())
 
 
+@dataclass(frozen=True)
+class FirstVisit:
+    """What the server's very first browser session saw, on a deep link (``_warm_up``)."""
+
+    url: str  # the address the tab shows once the deep-linked task is on screen
+    nav: tuple[str, ...]  # the sidebar's page labels
+    status_captions: int  # the sidebar status ("Watching Flower at …"), drawn by app.py
+    login_off_banners: int  # the OPS_AUTH=off banner, drawn once per page start
+
+
 def _warm_up(
     browser: Browser, url: str, deep_link: str, shot: Path
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+) -> tuple[tuple[str, ...], FirstVisit]:
     """Make the server's first visits, so that no test depends on being the first one.
 
-    Streamlit starts every server in "pages/ directory" mode (``PagesManager.
-    uses_pages_directory``) while the entry script's folder holds ``pages/``, and stays in it
-    until some run of ``app.py`` calls ``st.navigation``: a first visit to a deep link runs
-    ``pages/tasks.py`` on its own, and the console hands it over to ``app.py`` (``?goto=``).
-    The first visit here is such a deep link (its screenshot is kept); the second, to ``/``.
-    Returns the sidebar labels of the second visit and of the first (once the deep-linked
-    task's detail is on screen).
+    Streamlit 1.67 runs a server in "pages/ directory" mode (``PagesManager.
+    uses_pages_directory``) while the entry script's folder holds ``pages/``: a first visit to
+    a deep link would run the page file without ``app.py``. The console keeps its screens in
+    ``screens/``, so every run starts in ``app.py``. The first visit here is such a deep link
+    (its screenshot is kept); the second, to ``/``. Returns the sidebar labels of the second
+    visit and what the first showed once the deep-linked task's detail was on screen.
     """
     context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
     try:
@@ -349,7 +358,16 @@ def _warm_up(
         settle(tab)
         task = deep_link.split("task=", 1)[1]
         expect(tab.get_by_role("heading", name=f"Task {task}")).to_be_visible(timeout=20_000)
-        first = sidebar_pages(tab)
+        first = FirstVisit(
+            url=tab.url,
+            nav=sidebar_pages(tab),
+            status_captions=tab.get_by_test_id("stSidebar")
+            .get_by_text("Watching Flower at")
+            .count(),
+            login_off_banners=tab.get_by_test_id("stAlertContentWarning")
+            .filter(has_text="OPS_AUTH=off")
+            .count(),
+        )
         tab.screenshot(path=str(shot), full_page=True)
         tab.goto(url + "/")
         settle(tab)
@@ -435,10 +453,10 @@ def console(
     workdir = tmp_path_factory.mktemp("streamlit")
     with serve_console(cluster, workdir, {"OPS_AUTH": "off"}) as (url, log_path):
         failed_task = next(iter(sent_tasks.failures))
-        app_nav, first_nav = _warm_up(
+        app_nav, first = _warm_up(
             browser, url, f"/tasks?task={failed_task}", shots_dir / "first-visit.png"
         )
-        yield Console(url, log_path, app_nav, first_nav)
+        yield Console(url, log_path, app_nav, first)
 
 
 def write_users_file(path: Path, accounts: Mapping[str, Account]) -> None:
@@ -466,9 +484,8 @@ def expect_signed_out(page: Page) -> None:
 def _warm_up_signed_out(browser: Browser, url: str, deep_link: str, shot: Path) -> None:
     """``_warm_up`` for a server with login on: both first visits must show only the sign-in.
 
-    The deep link is the server's very first visit (``pages/tasks.py`` run on its own, which
-    checks login itself; its screenshot is kept); ``/`` then runs ``app.py``, whose
-    ``st.navigation`` ends Streamlit's pages/ directory mode for the server.
+    The deep link is the server's very first visit (its screenshot is kept): ``app.py``'s one
+    login gate answers it with one sign-in form; ``/`` then shows the same.
     """
     context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
     try:
@@ -476,6 +493,8 @@ def _warm_up_signed_out(browser: Browser, url: str, deep_link: str, shot: Path) 
         tab.goto(url + deep_link)
         settle(tab)
         expect_signed_out(tab)
+        expect(sign_in_form(tab)).to_have_count(1)
+        expect(tab.get_by_test_id("stHeading").filter(has_text="Sign in")).to_have_count(1)
         tab.screenshot(path=str(shot), full_page=True)
         tab.goto(url + "/")
         settle(tab)

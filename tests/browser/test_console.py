@@ -165,11 +165,16 @@ def test_state_deep_link_filters_the_csv(
     assert_no_exception(page)
 
 
-def test_first_visit_uses_the_app_navigation(console: Console) -> None:
-    """Even the server's very first visit, on a deep link, lands on the deep-linked task under
-    the app's own page list (the console hands Streamlit's legacy pages/ run to app.py)."""
+def test_first_visit_uses_the_app_navigation(console: Console, sent_tasks: SentTasks) -> None:
+    """The server's very first visit, a deep link, runs app.py once: its navigation and sidebar
+    status, one page start (one login-off banner), and the deep link itself, no ``?goto=`` hop.
+    """
+    first = console.first_visit
     assert set(PAGES) <= set(console.app_nav)
-    assert console.first_visit_nav == console.app_nav
+    assert first.nav == console.app_nav
+    assert first.status_captions == 1 and first.login_off_banners == 1
+    task = next(iter(sent_tasks.failures))
+    assert first.url == f"{console.url}/tasks?task={task}"
 
 
 def test_login_off_banner_shows_once(page: Page, console: Console) -> None:

@@ -59,7 +59,7 @@ def errors_page_groups(timeout: float = 60) -> Counter:
     st.cache_resource.clear()  # a fresh monitor reads all of Flower, as a new console would
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.run()
-    at.switch_page("pages/errors.py").run()
+    at.switch_page("screens/errors.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == "Errors"
     tables = [d.value for d in at.dataframe if "signature" in d.value.columns]

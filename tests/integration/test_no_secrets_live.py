@@ -78,7 +78,7 @@ def test_a_failure_carrying_credentials_is_masked_on_tasks_and_errors(
     Neither may appear in the Tasks table, the task's detail (exception and traceback), the
     Errors page (sample message, signature), nor in the CSV bytes of the frames they export.
     """
-    from lib import ui
+    from lib.ui import tables
     from tests.apptest.conftest import open_page
     from tests.live import send, wait_final
 
@@ -89,9 +89,9 @@ def test_a_failure_carrying_credentials_is_masked_on_tasks_and_errors(
     assert password in failed["exception"] and token in failed["traceback"], "a real leak to hide"
 
     exported = []
-    download_csv = ui.download_csv
+    download_csv = tables.download_csv
     monkeypatch.setattr(
-        ui,
+        tables,
         "download_csv",
         lambda frame, *a, **kw: (exported.append(frame), download_csv(frame, *a, **kw)),
     )

@@ -390,6 +390,16 @@ def test_group_ids_are_the_same_in_any_window_and_for_the_tasks_page():
     assert sorted(chosen["uuid"]) == ["c1", "c2", "c3"]
 
 
+def test_in_error_group_keeps_only_that_groups_failures():
+    tasks = frames.tasks_frame(HAND)
+    ids = dict(zip(tasks["uuid"], failures.task_group_ids(tasks, RULES), strict=True))
+    chosen = failures.in_error_group(tasks, RULES, ids["c1"])
+    assert sorted(chosen["uuid"]) == ["c1", "c2", "c3"]
+    assert list(chosen.columns) == list(tasks.columns)
+    assert failures.in_error_group(tasks, RULES, "no-such-group").empty
+    assert failures.in_error_group(frames.tasks_frame([]), RULES, ids["c1"]).empty
+
+
 def test_category_frames_by_hand(hand):
     cats = failures.category_frame(hand)
     assert dict(zip(cats["category"], cats["failures"], strict=True)) == {

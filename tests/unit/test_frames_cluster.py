@@ -112,6 +112,18 @@ def test_queues_frame_counts_consumers_running_and_rate():
     assert df.loc["default", "avg_wait"] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    ("consumers", "messages", "idle"),
+    [(0, 3, True), (1, 3, False), (0, 0, False), (0, None, False)],
+    ids=["waiting-unconsumed", "consumed", "empty", "depth-unknown"],
+)
+def test_idle_queues_are_the_ones_with_messages_and_no_consumer(consumers, messages, idle):
+    queues = pd.DataFrame(
+        {"queue": ["q", "busy"], "messages": [messages, 5], "consumers": [consumers, 2]}
+    )
+    assert frames.idle_queues(queues) == (["q"] if idle else [])
+
+
 def test_queue_running_counts_custom_states_but_not_a_terminated_job():
     # Contract: running is STARTED or a custom state; a job terminated mid-PROGRESS is REVOKED.
     workers = frames.workers_frame([{"hostname": "w2@h", "status": True}], {})

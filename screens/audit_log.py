@@ -1,12 +1,9 @@
 """Audit log: every action taken through the console, who took it, and what Flower answered."""
 
-from datetime import UTC, datetime, timedelta
-
 import streamlit as st
 
 from lib import ui
 
-SPANS = {"Last 24 hours": 1, "Last 7 days": 7, "Last 30 days": 30, "Everything": None}
 #: Rows the page table holds: more slows every rerun in the browser. The CSV has every row.
 TABLE_ROWS = 10_000
 #: Actions offered in the targets picker: the newest, as a longer list is unusable to scroll.
@@ -26,15 +23,14 @@ def why_empty(span: str, period: int, everything: int) -> str:
     return f"No entries match these filters; the {span.lower()} holds {entries(period)}."
 
 
-settings, monitor = ui.page("Audit log")
-log = ui.get_desk(settings, monitor).audit
+console = ui.page("Audit log")
+log = console.audit
 tz = ui.viewer_tz()
 
 # The audit log is the console's own store: if it is unusable, the page says why and stops.
 with ui.audit_guard():
-    span = st.selectbox("Time", list(SPANS), key="audit_span")
-    days = SPANS[span]
-    since = (datetime.now(UTC) - timedelta(days=days)).timestamp() if days else None
+    chosen = ui.time_range(ui.AUDIT)
+    span, since = chosen.label, chosen.start.timestamp() if chosen.start else None
     # Choices from every row of the span; a pick the span no longer holds stays, matching nothing.
     choices = log.choices(since)
     kept = {k: st.session_state.get(f"audit_{k}s", []) for k in ("user", "action")}
@@ -45,7 +41,7 @@ with ui.audit_guard():
     )
     total = log.count(since, users, actions)
 
-    retention = settings.audit_retention_days
+    retention = console.settings.audit_retention_days
     pruned = f" Entries older than {retention} days are deleted (OPS_AUDIT_RETENTION_DAYS)."
     st.caption(
         f"{entries(total)}. Times in your timezone ({tz}). A row is written before the request is "
@@ -54,24 +50,16 @@ with ui.audit_guard():
     )
     if total == 0:
         st.info(why_empty(span, log.count(since), log.count()))
-    shown = ui.local_frame(log.frame(since, users, actions, limit=TABLE_ROWS), tz)
-    if total > len(shown):
+    rows = log.frame(since, users, actions, limit=TABLE_ROWS)
+    if total > len(rows):
         st.caption(
-            f"The table shows the newest {len(shown):,} of {total:,} entries; "
+            f"The table shows the newest {len(rows):,} of {total:,} entries; "
             f"Download CSV has all {total:,}."
         )
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "time": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
-            "finished": st.column_config.DatetimeColumn("finished", format="YYYY-MM-DD HH:mm:ss"),
-        },
-    )
     # When the table is capped, the CSV reads every row in the filter, on click only.
-    every_row = lambda: ui.local_frame(log.frame(since, users, actions), tz)  # noqa: E731
-    ui.download_csv(every_row if total > len(shown) else shown, "audit-log", key="audit_csv")
+    every_row = (lambda: log.frame(since, users, actions)) if total > len(rows) else None
+    ui.table(rows, "audit-log", csv_key="audit_csv", download=every_row)
+    shown = ui.local_frame(rows, tz)
 
     # Which targets of one action were sent, failed (and why), not tried or skipped (issue 10).
     st.subheader("Targets of one action")
@@ -90,11 +78,10 @@ with ui.audit_guard():
             placeholder="Choose an action to see what happened to each target",
             key="audit_pick",
         )
-        targets = ui.local_frame(log.targets_frame(op_id or ""), ui.viewer_tz())
+        targets = log.targets_frame(op_id or "")
         if op_id is not None and targets.empty:
             st.caption("No per-target record: this action was logged before targets were recorded.")
         elif op_id is not None:
             counts = targets["outcome"].value_counts().items()
             st.caption(", ".join(f"{n:,} {outcome}" for outcome, n in counts))
-            st.dataframe(targets, hide_index=True, width="stretch", key="audit_targets")
-            ui.download_csv(targets, "audit-targets", key="audit_targets_csv")
+            ui.table(targets, "audit-targets", csv_key="audit_targets_csv", key="audit_targets")

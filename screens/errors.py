@@ -4,13 +4,15 @@ import streamlit as st
 
 from lib import charts, failures, trends, ui
 
-settings, monitor = ui.page("Errors")
+console = ui.page("Errors")
+settings = console.settings
 tz = ui.viewer_tz()
-start, end, label = ui.time_range()
-reading = ui.load_tasks(monitor)
+span = ui.time_range()
+start, end, label = span.start, span.end, span.label
+reading = ui.load_tasks(console.monitor)
 if not ui.show_reading(reading, "tasks"):
     st.stop()
-ui.held_since_note(reading.value, start, label)
+ui.held_since_note(reading.value, span)
 rules = ui.error_rules(settings)
 
 size = trends.bucket_size(start, end)
@@ -54,23 +56,16 @@ st.caption(
     "Failures grouped by exception type and message, with numbers, ids, quoted strings, paths "
     "and hosts replaced by placeholders. Select a row to see its tasks."
 )
-shown = ui.local_frame(groups, tz)
 # A link per group to its newest failure on the Tasks page (relative: works under any base path).
-shown["sample_task"] = "tasks?task=" + shown["sample_task"]
-event = st.dataframe(
-    shown,
-    key="error_groups",
-    hide_index=True,
-    width="stretch",
-    on_select="rerun",
-    selection_mode="single-row",
-    column_config={
-        "share": st.column_config.NumberColumn("share", format="%.1f%%"),
-        "sample_task": st.column_config.LinkColumn("sample task", display_text=r"task=(.*)$"),
-        "sample_message": st.column_config.TextColumn("sample message", width="large"),
-    },
-)
-ui.download_csv(ui.local_frame(groups, tz), "error-groups", key="groups_csv")
+LINKS = {
+    "sample_task": st.column_config.LinkColumn("sample task", display_text=r"task=(.*)$"),
+    "sample_message": st.column_config.TextColumn("sample message", width="large"),
+}
+linked = groups.assign(sample_task="tasks?task=" + groups["sample_task"])
+event = ui.table(
+    linked, "error-groups", csv_key="groups_csv", columns=LINKS, download=groups,
+    key="error_groups", on_select="rerun", selection_mode="single-row",
+)  # fmt: skip
 
 rows = event.selection.rows if event else []
 if rows and rows[0] < len(groups):
@@ -81,6 +76,6 @@ if rows and rows[0] < len(groups):
     st.code(group["sample_message"], language=None, wrap_lines=True)
     first, second = st.columns(2)
     if first.button("Show this group's tasks", icon=":material/filter_list:"):
-        st.switch_page("pages/tasks.py", query_params={"error_group": group["group_id"]})
+        st.switch_page("screens/tasks.py", query_params={"error_group": group["group_id"]})
     if second.button("Open the newest one", icon=":material/open_in_new:"):
-        st.switch_page("pages/tasks.py", query_params={"task": group["sample_task"]})
+        st.switch_page("screens/tasks.py", query_params={"task": group["sample_task"]})

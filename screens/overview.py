@@ -6,10 +6,11 @@ import streamlit as st
 
 from lib import frames, ui
 
-settings, monitor = ui.page("Overview")
+console = ui.page("Overview")
+monitor = console.monitor
 
 
-@st.fragment(run_every=settings.poll_seconds)
+@st.fragment(run_every=console.settings.poll_seconds)
 def overview() -> None:
     tasks = ui.load_tasks(monitor)
     workers = monitor.workers()
@@ -49,14 +50,12 @@ def overview() -> None:
     with left:
         st.subheader("Workers")
         brief = workers.value[["worker", "online", "active", "processed", "queues"]]
-        st.dataframe(brief, hide_index=True, width="stretch")
-        ui.download_csv(brief, "workers-summary", key="overview_workers_csv")
+        ui.table(brief, "workers-summary", csv_key="overview_workers_csv")
     with right:
         st.subheader("Queues")
         if queues.value is not None:
             brief = queues.value[["queue", "messages", "consumers", "running"]]
-            st.dataframe(brief, hide_index=True, width="stretch")
-            ui.download_csv(brief, "queues-summary", key="overview_queues_csv")
+            ui.table(brief, "queues-summary", csv_key="overview_queues_csv")
 
 
 overview()

@@ -6,95 +6,43 @@ import streamlit as st
 
 from lib import ui
 from lib import workflows as wf
-from lib.broker import ResultBackend
 from lib.workflows.config import load_workflows
 
-settings, monitor = ui.page("Workflows")
-tz, now = ui.viewer_tz(), datetime.now(UTC)
-desk, actor = ui.get_desk(settings, monitor), ui.current_actor(settings)
-acted = ui.action_dialog(desk, actor)
+console = ui.page("Workflows")
+settings, monitor, metas = console.settings, console.monitor, console.metas
+now = datetime.now(UTC)
+actor = ui.current_actor(settings)
+acted = ui.action_dialog(console, actor)
 config = load_workflows(settings.workflows_file)
 for problem in config.problems:
     st.error(f"{ui.md_escape(config.source)}, {ui.md_escape(problem)}", icon="⚙️")
 reading = ui.load_tasks(monitor, force=acted is not None)
-ui.follow_up(monitor, monitor.sync.version)  # after a revoke, show the new states as they come
+ui.follow_up(monitor, monitor.version)  # after a revoke, show the new states as they come
 if not ui.show_reading(reading, "tasks"):
     st.stop()
 tasks = reading.value
-start, end, span = ui.time_range(now)
-ui.held_since_note(tasks, start, span)
-if not settings.result_backend:
+chosen = ui.time_range(now=now)
+start, end, span = chosen.start, chosen.end, chosen.label
+ui.held_since_note(tasks, chosen)
+if metas is None:
     st.caption(
         "CELERY_RESULT_BACKEND is not set: progress of running jobs and group members are unknown (Flower keeps neither)."
     )
-SECONDS = ("runtime", "elapsed", "eta", "duration", "avg_runtime", "p95_runtime")
-COLUMNS = {
-    "progress": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.1f%%"),
-    **{
-        c: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
-        for c in ("started", "finished")
-    },
-    **{c: st.column_config.NumberColumn(f"{c} (s)", format="%.2f") for c in SECONDS},
-    **{
-        c: st.column_config.NumberColumn(f"{c} (%)", format="%.1f")
-        for c in ("success_rate", "error_rate")
-    },
-}
 
 
-@st.cache_resource(show_spinner=False)
-def meta_cache(url: str, ttl: float) -> wf.MetaCache:
-    return wf.MetaCache(ResultBackend(url).task_meta, ttl)
-
-
-@st.cache_resource(show_spinner=False)
-def known_names(cluster: str, view_key: str) -> wf.KnownNames:
-    return wf.KnownNames()
-
-
-def last_progress() -> dict[str, dict]:
-    """Each task's last progress record read: a failed job keeps the numbers it reported."""
-    if not settings.result_backend:
-        return {}
-    return meta_cache(settings.result_backend, settings.poll_seconds).progress()
-
-
-def backend_metas(ids: list[str]) -> dict[str, dict]:
-    """Backend records (bounded, cached per poll); the last known ones when it fails."""
-    if not settings.result_backend:
-        return {}
-    cache = meta_cache(settings.result_backend, settings.poll_seconds)
-    got = cache.read(ids)
-    if got.error:
-        st.warning(f"Showing the last known progress. {ui.md_escape(got.error)}", icon="⏳")
-    if got.skipped:
-        st.caption(
-            f"{got.skipped} task(s) over the limit of {wf.MAX_META_READS} reads were not read."
-        )
-    return {**cache.known(), **got.metas}
-
-
-def metrics(values: dict[str, object]) -> None:
-    for col, (label, value) in zip(st.columns(len(values)), values.items(), strict=True):
-        col.metric(label, "—" if value is None else value)
-
-
-def table(frame, stem: str, **select):
-    event = st.dataframe(
-        ui.local_frame(frame, tz), hide_index=True, column_config=COLUMNS, **select
-    )
-    ui.download_csv(frame, stem, key=f"csv_{stem}")
-    return event
+table = ui.table  # every table here has its Download CSV
 
 
 def training(view) -> None:
-    memory = known_names(repr(settings), view.key)  # a name once detected stays detected
-    metas = backend_metas(wf.training_candidates(tasks, view, memory.names)) | last_progress()
-    names = memory.add(wf.training_names(tasks, view, metas))
-    jobs = wf.training_jobs_frame(tasks, view, metas, now, names)
+    memory = console.known_names(view.key)  # a name once detected stays detected
+    candidates = wf.training_candidates(tasks, view, memory.names)
+    # A failed job keeps the last numbers it reported (its progress record).
+    records = ui.backend_records(metas, candidates) | (metas.progress() if metas else {})
+    names = memory.add(wf.training_names(tasks, view, records))
+    jobs = wf.training_jobs_frame(tasks, view, records, now, names)
     kpi = wf.training_kpis(jobs, start, end)
     best = None if kpi["best_accuracy"] is None else f"{kpi['best_accuracy']:.4f}"
-    metrics(
+    ui.metrics(
         {
             "Active jobs": kpi["active"],
             f"Completed · {span}": kpi["completed"],
@@ -114,7 +62,7 @@ def training(view) -> None:
 def pipeline(view) -> None:
     stages = wf.pipeline_stages_frame(tasks, view, start, end)
     pipelines = wf.pipelines_frame(stages, view)
-    metrics({k.capitalize(): v for k, v in wf.pipeline_kpis(pipelines).items()})
+    ui.metrics({k.capitalize(): v for k, v in wf.pipeline_kpis(pipelines).items()})
     st.caption(
         f"Health from success ÷ finished: ≥ {view.healthy:g}% healthy, ≥ {view.degraded:g}% degraded, else unhealthy."
     )
@@ -172,14 +120,14 @@ def chains() -> None:
     st.text_input("Task id", key="wf_task", on_change=open_typed_task)
     if not (task := st.query_params.get("task")):
         return
-    groups = wf.group_ids_from(backend_metas(wf.group_candidates(tasks, task)))
+    groups = wf.group_ids_from(ui.backend_records(metas, wf.group_candidates(tasks, task)))
     tree = wf.workflow_tree_frame(tasks, task, now, groups)
     if tree.empty:
         st.warning(f"Flower does not hold task {ui.md_escape(task)}.")
         return
     summary = wf.workflow_summary(tree)
     unfinished = summary["unfinished"]
-    metrics({k.capitalize(): len(v) if k == "unfinished" else v for k, v in summary.items()})
+    ui.metrics({k.capitalize(): len(v) if k == "unfinished" else v for k, v in summary.items()})
     table(tree, "workflow-tree")
     left, right, _ = st.columns([1, 1, 4])
     with left:

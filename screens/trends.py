@@ -1,37 +1,21 @@
 """Trends: tasks, throughput and failure rate per bucket; latency, queue wait, workers."""
 
-import pandas as pd
 import streamlit as st
 
 from lib import charts, trends, ui
 
 #: Named groups on the breakdown charts; the rest add up to "(other)".
 TOP_N = 5
-PERCENT = st.column_config.NumberColumn(format="%.1f%%")
-SECONDS = st.column_config.NumberColumn(format="%.3f s")
-FORMATS = {
-    **dict.fromkeys(("failure_rate", "share", "utilization", "pool_utilization"), PERCENT),
-    **dict.fromkeys(("mean", "p50", "p95", "p99", "max", "avg_runtime", "busy_seconds"), SECONDS),
-    **dict.fromkeys(
-        ("succeeded_per_s", "failed_per_s"), st.column_config.NumberColumn(format="%.3f")
-    ),
-}
 
-settings, monitor = ui.page("Trends")
+monitor = ui.page("Trends").monitor
 tz = ui.viewer_tz()
-start, end, label = ui.time_range()
+span = ui.time_range()
+start, end, label = span.start, span.end, span.label
 reading = ui.load_tasks(monitor)
 if not ui.show_reading(reading, "tasks"):
     st.stop()
-ui.held_since_note(reading.value, start, label)
-
-
-def table(frame: pd.DataFrame, stem: str) -> None:
-    shown = ui.local_frame(frame, tz)
-    config = {col: fmt for col, fmt in FORMATS.items() if col in shown.columns}
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-    ui.download_csv(shown, stem, key=f"{stem}_csv")
-
+ui.held_since_note(reading.value, span)
+table = ui.table
 
 size = trends.bucket_size(start, end)
 window = trends.window_frame(reading.value, start, end)

@@ -4,13 +4,13 @@ import streamlit as st
 
 from lib import ui
 
-settings, monitor = ui.page("Workers")
-desk = ui.get_desk(settings, monitor)
-actor = ui.current_actor(settings)
-acted = ui.action_dialog(desk, actor)
+console = ui.page("Workers")
+monitor = console.monitor
+actor = ui.current_actor(console.settings)
+acted = ui.action_dialog(console, actor)
 
 
-@st.fragment(run_every=settings.poll_seconds)
+@st.fragment(run_every=console.settings.poll_seconds)
 def workers_table() -> None:
     reading = monitor.workers(force=acted is not None)
     if not ui.show_reading(reading, "workers"):
@@ -24,22 +24,10 @@ def workers_table() -> None:
         return
     online = int(frame["online"].sum())
     st.caption(f"{online} of {len(frame)} workers online. Heartbeat ages as of the last refresh.")
-    shown = ui.local_frame(frame, ui.viewer_tz())
+    shown = frame.copy()
     shown.insert(1, "status", frame["online"].map({True: "🟢 online", False: "⚪ offline"}))
     shown.insert(3, "heartbeat", frame["heartbeat_age"].map(ui.ago))
-    shown = shown.drop(columns=["online", "heartbeat_age"])
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "last_heartbeat": st.column_config.DatetimeColumn(
-                "last heartbeat", format="YYYY-MM-DD HH:mm:ss"
-            ),
-            "uptime": st.column_config.NumberColumn("uptime (s)", format="%d"),
-        },
-    )
-    ui.download_csv(shown, "workers", key="workers_csv")
+    ui.table(shown.drop(columns=["online", "heartbeat_age"]), "workers")
 
 
 workers_table()

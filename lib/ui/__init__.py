@@ -1,0 +1,96 @@
+"""Streamlit for the console: the one part of ``lib`` that imports streamlit, by concern.
+
+Pages write ``from lib import ui`` and call the names below (``ui.page``, ``ui.table``...);
+each lives in the module of its concern:
+
+- ``wiring``: settings and the shared objects built once (``Console``), a page's start;
+- ``keys``: every session-state key, named once;
+- ``login``: the login gate and the signed-in session (tokens: ``lib.session``);
+- ``formatting``: ages, durations, percents, "read at", datetimes in the viewer's zone;
+- ``readings``: readings with their banners, the sidebar status, the audit-log guard;
+- ``tables``: the table helper, its one column-format declaration and ``Download CSV``;
+- ``time_picker``: the one time-range picker (ranges: ``lib.time_range``);
+- ``task_detail``: one task in full;
+- ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow.
+"""
+
+from lib.ui.controls import (
+    action_button,
+    allows_admin,
+    consumer_controls,
+    task_types,
+    worker_controls,
+)
+from lib.ui.dialog import action_dialog, follow_up
+from lib.ui.formatting import (
+    ago,
+    fmt_percent,
+    fmt_seconds,
+    local_frame,
+    md_escape,
+    read_at,
+    viewer_tz,
+)
+from lib.ui.login import (
+    current_actor,
+    end_idle_session,
+    sidebar_user,
+    sign_in_form,
+    signed_in,
+)
+from lib.ui.readings import (
+    audit_guard,
+    backend_records,
+    error_rules,
+    load_tasks,
+    metrics,
+    show_reading,
+    sync_status,
+)
+from lib.ui.tables import download_csv, keep_selection_valid, table
+from lib.ui.task_detail import task_detail
+from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
+from lib.ui.wiring import Console, console, get_settings, page
+
+__all__ = [
+    "ANALYTICS",
+    "AUDIT",
+    "TASKS",
+    "Console",
+    "TimeRange",
+    "action_button",
+    "action_dialog",
+    "ago",
+    "allows_admin",
+    "audit_guard",
+    "backend_records",
+    "console",
+    "consumer_controls",
+    "current_actor",
+    "download_csv",
+    "end_idle_session",
+    "error_rules",
+    "fmt_percent",
+    "fmt_seconds",
+    "follow_up",
+    "get_settings",
+    "held_since_note",
+    "keep_selection_valid",
+    "load_tasks",
+    "local_frame",
+    "md_escape",
+    "metrics",
+    "page",
+    "read_at",
+    "show_reading",
+    "sidebar_user",
+    "sign_in_form",
+    "signed_in",
+    "sync_status",
+    "table",
+    "task_detail",
+    "task_types",
+    "time_range",
+    "viewer_tz",
+    "worker_controls",
+]

@@ -1,0 +1,122 @@
+"""Readings on screen: the tasks load with its progress bar, and what is wrong with a reading.
+
+Every reading (``lib.monitor.Reading``) is shown the same way: nothing to show yet (error),
+the last good value marked stale (warning, with its age), or a note about the data (caption).
+The console's own stores say the same: the error-category file and the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+import streamlit as st
+
+from lib import failures
+from lib.audit import AuditError
+from lib.errors import ConsoleError
+from lib.monitor import ClusterMonitor, Reading
+from lib.settings import Settings
+from lib.ui.formatting import age, ago, md_escape, read_at, viewer_tz
+from lib.workflows import MAX_META_READS, MetaCache
+
+__all__ = [
+    "audit_guard",
+    "backend_records",
+    "error_rules",
+    "load_tasks",
+    "metrics",
+    "show_reading",
+    "sync_status",
+]
+
+
+def load_tasks(monitor: ClusterMonitor, force: bool = False) -> Reading[pd.DataFrame]:
+    """The tasks reading; the first load of a large Flower shows a progress bar."""
+    if monitor.synced and not force:
+        return monitor.tasks()
+    bar = st.progress(0.0, text="Loading tasks from Flower…")
+
+    def progress(done: int, total: int | None) -> None:
+        share = min(done / total, 1.0) if total else 1 - 1 / (1 + done / 5000)
+        of = f" of {total:,}" if total else ""
+        bar.progress(share, text=f"Loading tasks from Flower… {done:,}{of}")
+
+    try:
+        return monitor.tasks(progress=progress, force=force)
+    finally:
+        bar.empty()
+
+
+def show_reading(reading: Reading, what: str) -> bool:
+    """Say what is wrong with a reading; True when there is a value to show."""
+    if reading.error is not None and reading.value is None:
+        st.error(f"No {what} to show yet. {md_escape(reading.error)}", icon="🚫")
+        return False
+    if reading.error is not None:
+        st.warning(
+            f"Showing the last good {what}, read {ago(age(reading.at))}; the latest refresh "
+            f"failed. {md_escape(reading.error)}",
+            icon="⏳",
+        )
+    if reading.note:
+        st.caption(md_escape(reading.note))
+    return reading.value is not None
+
+
+def error_rules(settings: Settings) -> tuple[failures.Rule, ...]:
+    """The error categories: the user's file first, else (with the reason shown) the defaults."""
+    try:
+        return failures.load_rules(settings.error_rules_file)
+    except ConsoleError as exc:
+        st.error(f"{md_escape(exc)} Using the default categories.", icon="⚙️")
+        return failures.load_rules()
+
+
+@contextmanager
+def audit_guard() -> Iterator[None]:
+    """Reads of the audit log: when it is unusable, say why in plain words and stop the run."""
+    try:
+        yield
+    except AuditError as exc:
+        st.error(
+            f"{md_escape(exc)} Check that OPS_DATA_DIR is writable and has free space; "
+            "actions are refused until the audit log works again.",
+            icon="🗄️",
+        )
+        st.stop()
+
+
+def sync_status(monitor: ClusterMonitor) -> None:
+    """The sidebar's status: where the console reads, its last good refresh, what failed."""
+    status = monitor.status()
+    st.caption(f"Watching Flower at `{status.flower_url}`")
+    if status.last_success is None:
+        st.caption("No data from Flower yet.")
+    else:
+        held = f"{status.tasks_held:,} tasks"
+        st.caption(f"Last good refresh {read_at(status.last_success, viewer_tz())} · {held}")
+    if status.last_error is not None:
+        st.error(f"Stale: the last refresh failed. {md_escape(status.last_error)}", icon="⏳")
+
+
+def backend_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:
+    """Result-backend records (bounded, cached per poll); the last known ones when it fails.
+
+    None without CELERY_RESULT_BACKEND: no records.
+    """
+    if metas is None:
+        return {}
+    got = metas.read(ids)
+    if got.error:
+        st.warning(f"Showing the last known progress. {md_escape(got.error)}", icon="⏳")
+    if got.skipped:
+        st.caption(f"{got.skipped} task(s) over the limit of {MAX_META_READS} reads were not read.")
+    return {**metas.known(), **got.metas}
+
+
+def metrics(values: dict[str, object]) -> None:
+    """A row of KPIs, one column each; an unknown value shows as "—"."""
+    for col, (label, value) in zip(st.columns(len(values)), values.items(), strict=True):
+        col.metric(label, "—" if value is None else value)

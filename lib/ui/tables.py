@@ -1,0 +1,123 @@
+"""Tables and their downloads: one column-format declaration for every screen.
+
+``table`` shows a frame the console's way: datetimes in the viewer's timezone, every column
+formatted by ``COLUMN_FORMATS`` (by column name, the same wherever the column appears), full
+width, no index, and a ``Download CSV`` button for exactly the rows and columns shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+
+from lib.export import csv_bytes
+from lib.ui import keys
+from lib.ui.formatting import local_frame, viewer_tz
+
+__all__ = ["COLUMN_FORMATS", "column_formats", "download_csv", "keep_selection_valid", "table"]
+
+_NUMBER = st.column_config.NumberColumn
+#: Every datetime column: seconds, in the viewer's timezone (``local_frame``).
+DATETIME = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+#: Rates and shares are percents with one decimal, the console's way (``fmt_percent``).
+_PERCENT = (
+    "failure_rate",
+    "share",
+    "utilization",
+    "pool_utilization",
+    "success_rate",
+    "error_rate",
+)
+#: Durations are float seconds: the unit in the header, milliseconds shown.
+_SECONDS = ("duration", "wait", "mean", "p50", "p95", "p99", "max", "avg_runtime", "p95_runtime",
+            "busy_seconds", "runtime", "elapsed", "eta")  # fmt: skip
+
+#: The one declaration of how a column looks, by its name (the CSV keeps the raw values).
+COLUMN_FORMATS: dict[str, object] = {
+    **{c: _NUMBER(format="%.1f%%") for c in _PERCENT},
+    **{c: _NUMBER(f"{c} (s)", format="%.3f") for c in _SECONDS},
+    **{c: _NUMBER(format="%.3f") for c in ("succeeded_per_s", "failed_per_s")},
+    "progress": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.1f%%"),
+    "last_heartbeat": st.column_config.DatetimeColumn(
+        "last heartbeat", format="YYYY-MM-DD HH:mm:ss"
+    ),
+    "uptime": _NUMBER("uptime (s)", format="%d"),
+    "messages": _NUMBER("waiting", help="Messages waiting in the broker"),
+    "received_per_min": _NUMBER("received / min (10 min)", format="%.1f"),
+    "avg_wait": _NUMBER("avg wait (s, 10 min)", format="%.2f"),
+}
+
+
+def column_formats(frame: pd.DataFrame) -> dict[str, object]:
+    """The declared formats of ``frame``'s columns; any other datetime column gets ``DATETIME``."""
+    found = {c: COLUMN_FORMATS[c] for c in frame.columns if c in COLUMN_FORMATS}
+    for col in frame.columns:
+        if col not in found and pd.api.types.is_datetime64_any_dtype(frame[col]):
+            found[col] = DATETIME
+    return found
+
+
+def table(
+    frame: pd.DataFrame,
+    stem: str,
+    *,
+    csv_key: str | None = None,
+    columns: dict[str, object] | None = None,
+    download: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
+    **select,
+):
+    """``frame`` as the console's table with its ``Download CSV`` (file ``<stem>-<time>.csv``).
+
+    ``columns`` adds a table's own column formats (a link column); ``download`` is what the
+    CSV holds when not the table's rows (in the viewer's timezone too; a function is called on
+    click only); ``select`` passes ``key``, ``on_select`` and ``selection_mode`` through.
+    Returns the selection event.
+    """
+    tz = viewer_tz()
+    shown = local_frame(frame, tz)
+    config = {**column_formats(shown), **(columns or {})}
+    event = st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **select)
+    if download is None:
+        rows = shown
+    elif callable(download):
+        rows = lambda: local_frame(download(), tz)  # noqa: E731
+    else:
+        rows = local_frame(download, tz)
+    download_csv(rows, stem, key=csv_key or f"{stem}_csv")
+    return event
+
+
+def download_csv(
+    frame: pd.DataFrame | Callable[[], pd.DataFrame], file_stem: str, key: str
+) -> None:
+    """The ``Download CSV`` button for exactly ``frame``'s rows and columns.
+
+    ``frame`` may be a function that makes it, called only on click: for a table with more rows
+    than the page shows (the Audit log), built in full only when someone downloads it.
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    st.download_button(
+        "Download CSV",
+        data=_csv_maker(frame),
+        file_name=f"{file_stem}-{stamp}.csv",
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+def _csv_maker(frame: pd.DataFrame | Callable[[], pd.DataFrame]) -> Callable[[], bytes]:
+    # Built on click, not on every rerun: a 100k-row CSV is too slow to make speculatively.
+    return lambda: csv_bytes(frame() if callable(frame) else frame)
+
+
+def keep_selection_valid(key: str, ids: pd.Series) -> None:
+    """Clear a table's row selection when its rows changed: selections are row positions."""
+    fingerprint = hash(tuple(ids))
+    if st.session_state.get(keys.selection_fingerprint(key)) != fingerprint:
+        st.session_state[keys.selection_fingerprint(key)] = fingerprint
+        st.session_state[key] = {"selection": {"rows": [], "columns": []}}

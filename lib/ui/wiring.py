@@ -1,0 +1,145 @@
+"""The one place that wires the console: settings, and the shared objects built once.
+
+``console(settings)`` builds, once per server and configuration (keyed by the settings), the
+Flower client, the ``ClusterMonitor`` over it, one result-backend reader with its cache, the
+audit log and the action desk, and hands the same ``Console`` to every browser session. The
+login's long-lived helpers (revoked sessions, the throttle, the session secret, the users
+file) are cached here too: every ``st.cache_resource`` of the console is in this module.
+Pages and widgets ask for these objects; nothing else builds them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from lib import session
+from lib.actions import ActionDesk
+from lib.audit import AuditLog
+from lib.auth import LoginThrottle, UserBook, load_users
+from lib.broker import ResultBackend
+from lib.errors import SettingsError
+from lib.flower import FlowerClient
+from lib.monitor import ClusterMonitor
+from lib.redact import SCRUBBER, protect
+from lib.settings import Settings, load_settings
+from lib.workflows import KnownNames, MetaCache
+
+__all__ = [
+    "Console",
+    "book_for",
+    "build_console",
+    "console",
+    "get_settings",
+    "has_secrets",
+    "page",
+    "revoked_sessions",
+    "secret_for",
+    "throttle",
+]
+
+
+@dataclass(frozen=True)
+class Console:
+    """The shared objects of one configured cluster; one per server and configuration."""
+
+    settings: Settings
+    client: FlowerClient
+    monitor: ClusterMonitor
+    backend: ResultBackend | None  # None without CELERY_RESULT_BACKEND
+    metas: MetaCache | None  # the backend's records, bounded and cached; None without it
+    audit: AuditLog
+    desk: ActionDesk
+    _names: dict[str, KnownNames] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def known_names(self, view_key: str) -> KnownNames:
+        """The task names a workflow view has identified so far (kept across refreshes)."""
+        with self._lock:
+            return self._names.setdefault(view_key, KnownNames())
+
+
+def build_console(settings: Settings) -> Console:
+    """Every shared object for ``settings``, each built once and handed to the others."""
+    protect(settings.secrets)
+    client = FlowerClient.from_settings(settings)
+    monitor = ClusterMonitor(settings, client=client)
+    backend = ResultBackend(settings.result_backend) if settings.result_backend else None
+    metas = MetaCache(backend.task_meta, settings.poll_seconds) if backend else None
+    audit = AuditLog(
+        settings.data_dir / "audit.sqlite3", retention_days=settings.audit_retention_days
+    )
+    desk = ActionDesk(
+        client, audit, monitor.task, backend, settings.bulk_limit, settings.bulk_budget_seconds
+    )
+    return Console(settings, client, monitor, backend, metas, audit, desk)
+
+
+@st.cache_resource(show_spinner=False)
+def _console_for(key: str, _settings: Settings) -> Console:
+    return build_console(_settings)
+
+
+def console(settings: Settings) -> Console:
+    """The one ``Console`` per configuration, shared by every browser session."""
+    return _console_for(repr(settings), settings)
+
+
+def get_settings() -> Settings:
+    """The configuration, or one clear error on screen and a stopped script."""
+    try:
+        secrets = dict(st.secrets) if has_secrets() else {}
+        settings = load_settings(os.environ, secrets)
+    except SettingsError as exc:
+        st.error(SCRUBBER(str(exc)), icon="⚙️")  # load_settings scrubbed the raw values
+        st.stop()
+        raise  # st.stop() raises; this line is for type checkers
+    protect(settings.secrets)
+    return settings
+
+
+def has_secrets() -> bool:
+    try:
+        return len(st.secrets) >= 0
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        return False
+
+
+@st.cache_resource(show_spinner=False)
+def revoked_sessions() -> session.RevokedSessions:
+    """Login tokens signed out before they expire, for this server."""
+    return session.RevokedSessions()
+
+
+@st.cache_resource(show_spinner=False)
+def throttle() -> LoginThrottle:
+    """Failed logins per user and client, for this server."""
+    return LoginThrottle()
+
+
+@st.cache_resource(show_spinner=False)
+def secret_for(data_dir: str, fingerprint: str, _configured: str | None) -> bytes:
+    """The key that signs login tokens (``fingerprint`` keys a changed OPS_SESSION_SECRET)."""
+    return session.load_secret(_configured, Path(data_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def book_for(path: str, stamp: tuple | None, extra_key: str, _extra: dict) -> UserBook:
+    """The users file as of ``stamp`` (its mtime, size, inode), with secrets' extra tables."""
+    return load_users(Path(path) if path else None, _extra)
+
+
+def page(title: str) -> Console:
+    """Start a page (app.py signed the session in): its title, the login-off banner, the console."""
+    settings = get_settings()
+    st.title(title)
+    if not settings.auth_enabled:
+        st.warning(
+            "Login is off (OPS_AUTH=off): anyone who can reach this port uses the console.",
+            icon="🔓",
+        )
+    return console(settings)

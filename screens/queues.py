@@ -1,0 +1,39 @@
+"""Queues: waiting messages per queue from the broker, who consumes them, and recent traffic."""
+
+import streamlit as st
+
+from lib import frames, ui
+
+console = ui.page("Queues")
+monitor = console.monitor
+
+
+@st.fragment(run_every=console.settings.poll_seconds)
+def queues_table() -> None:
+    reading = monitor.queues()
+    # Consumers come from the workers and traffic from the tasks: say what is wrong with them.
+    ui.show_reading(monitor.workers(), "workers")
+    ui.show_reading(monitor.tasks(), "tasks")
+    if not ui.show_reading(reading, "queue depths"):
+        return
+    frame = reading.value
+    st.caption(f"Data read at {ui.read_at(reading.at, ui.viewer_tz())}.")
+    if frame.empty:
+        st.info("No queues known yet: no worker consumes from one and no task was routed to one.")
+        return
+    if idle := frames.idle_queues(frame):
+        waiting = ui.md_escape(", ".join(idle))
+        st.warning(f"Messages wait with no consumer in: {waiting}.", icon="⚠️")
+    ui.table(frame, "queues")
+
+
+queues_table()
+
+actor = ui.current_actor(console.settings)
+ui.action_dialog(console, actor)
+workers = monitor.workers().value
+if workers is not None and not workers.empty and ui.allows_admin(actor):
+    st.subheader("Consumers")
+    online = workers.loc[workers["online"], "worker"].tolist()
+    worker = st.selectbox("Worker", online, key="queue_worker")
+    ui.consumer_controls(actor, [worker] if worker else [], key="queue_ctl")
