@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,13 +67,19 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def recorded_flower(monkeypatch, tmp_path):
-    """A real HTTP server answering with recorded Flower payloads; set ``.fault`` to break it."""
-    script = RecordedFlower()
+@contextmanager
+def console_on(script, monkeypatch, tmp_path: Path) -> Iterator:
+    """``script`` served over real HTTP as the console's Flower (login off, 1 s polls)."""
     with ScriptedServer(script) as server:
         monkeypatch.setenv("FLOWER_URL", server.url)
         monkeypatch.setenv("OPS_AUTH", "off")
         monkeypatch.setenv("OPS_POLL_SECONDS", "1")
         monkeypatch.setenv("OPS_DATA_DIR", str(tmp_path / "ops-data"))
+        yield script
+
+
+@pytest.fixture
+def recorded_flower(monkeypatch, tmp_path):
+    """A real HTTP server answering with recorded Flower payloads; set ``.fault`` to break it."""
+    with console_on(RecordedFlower(), monkeypatch, tmp_path) as script:
         yield script

@@ -9,9 +9,8 @@ import pytest
 from lib import frames
 from lib.actions import ActionDesk
 from lib.audit import AuditLog
-from tests.apptest.conftest import open_page, plain, texts
+from tests.apptest.conftest import console_on, open_page, plain, texts
 from tests.recorded import RecordedFlower, recorded_tasks, truncated_args
-from tests.scripted_server import ScriptedServer
 
 
 def revocable_row(at) -> tuple[int, str]:
@@ -183,12 +182,7 @@ class FailingPosts(RecordedFlower):
 
 @pytest.fixture
 def failing_posts(monkeypatch, tmp_path):
-    script = FailingPosts()
-    with ScriptedServer(script) as server:
-        monkeypatch.setenv("FLOWER_URL", server.url)
-        monkeypatch.setenv("OPS_AUTH", "off")
-        monkeypatch.setenv("OPS_POLL_SECONDS", "1")
-        monkeypatch.setenv("OPS_DATA_DIR", str(tmp_path / "ops-data"))
+    with console_on(FailingPosts(), monkeypatch, tmp_path) as script:
         yield script
 
 
