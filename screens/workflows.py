@@ -35,22 +35,11 @@ table = ui.table  # every table here has its Download CSV
 
 def training(view) -> None:
     memory = console.known_names(view.key)  # a name once detected stays detected
-    candidates = wf.training_candidates(tasks, view, memory.names)
-    # A failed job keeps the last numbers it reported (its progress record).
-    records = ui.backend_records(metas, candidates) | (metas.progress() if metas else {})
+    records = ui.job_records(metas, wf.training_candidates(tasks, view, memory.names))
     names = memory.add(wf.training_names(tasks, view, records))
     jobs = wf.training_jobs_frame(tasks, view, records, now, names)
     kpi = wf.training_kpis(jobs, start, end)
-    best = None if kpi["best_accuracy"] is None else f"{kpi['best_accuracy']:.4f}"
-    ui.metrics(
-        {
-            "Active jobs": kpi["active"],
-            f"Completed · {span}": kpi["completed"],
-            f"Failed · {span}": kpi["failed"],
-            "Avg training time": ui.fmt_seconds(kpi["avg_training_time"]),
-            "Best accuracy": best,
-        }
-    )
+    ui.metrics(wf.training_cards(kpi, span, ui.fmt_seconds))
     if jobs.empty:
         st.info(
             "No training jobs in this range. Jobs are found by the view's task rules, or by "
@@ -109,14 +98,10 @@ def chains() -> None:
     st.caption(
         f"{len(recent)} workflows of two or more tasks ({span}). Pick one, or type any task id."
     )
-    ui.keep_selection_valid("wf_list", recent["root_id"])
-    event = table(
-        recent, "workflows", key="wf_list", on_select="rerun", selection_mode="single-row"
-    )
-    rows = [r for r in event.selection.rows if r < len(recent)]
+    picked = ui.pick_row(recent, "root_id", "workflows", key="wf_list")
     # A selection persists across reruns: follow it only when it changes, so a typed id stays.
-    if rows and recent["root_id"].iloc[rows[0]] != st.session_state.get("wf_picked"):
-        st.session_state["wf_picked"] = st.query_params["task"] = recent["root_id"].iloc[rows[0]]
+    if picked and picked != st.session_state.get("wf_picked"):
+        st.session_state["wf_picked"] = st.query_params["task"] = picked
     st.text_input("Task id", key="wf_task", on_change=open_typed_task)
     if not (task := st.query_params.get("task")):
         return

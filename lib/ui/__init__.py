@@ -42,12 +42,13 @@ from lib.ui.readings import (
     audit_guard,
     backend_records,
     error_rules,
+    job_records,
     load_tasks,
     metrics,
     show_reading,
     sync_status,
 )
-from lib.ui.tables import download_csv, keep_selection_valid, table
+from lib.ui.tables import download_csv, keep_selection_valid, pick_row, table
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
 from lib.ui.wiring import Console, console, get_settings, page
@@ -75,12 +76,14 @@ __all__ = [
     "follow_up",
     "get_settings",
     "held_since_note",
+    "job_records",
     "keep_selection_valid",
     "load_tasks",
     "local_frame",
     "md_escape",
     "metrics",
     "page",
+    "pick_row",
     "read_at",
     "show_reading",
     "sidebar_user",

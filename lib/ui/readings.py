@@ -25,6 +25,7 @@ __all__ = [
     "audit_guard",
     "backend_records",
     "error_rules",
+    "job_records",
     "load_tasks",
     "metrics",
     "show_reading",
@@ -114,6 +115,12 @@ def backend_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:
     if got.skipped:
         st.caption(f"{got.skipped} task(s) over the limit of {MAX_META_READS} reads were not read.")
     return {**metas.known(), **got.metas}
+
+
+def job_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:
+    """``backend_records`` plus each job's last progress record: a failed job keeps the numbers
+    it reported before its failure overwrote them in the backend."""
+    return backend_records(metas, ids) | (metas.progress() if metas else {})
 
 
 def metrics(values: dict[str, object]) -> None:

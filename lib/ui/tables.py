@@ -17,7 +17,14 @@ from lib.export import csv_bytes
 from lib.ui import keys
 from lib.ui.formatting import local_frame, viewer_tz
 
-__all__ = ["COLUMN_FORMATS", "column_formats", "download_csv", "keep_selection_valid", "table"]
+__all__ = [
+    "COLUMN_FORMATS",
+    "column_formats",
+    "download_csv",
+    "keep_selection_valid",
+    "pick_row",
+    "table",
+]
 
 _NUMBER = st.column_config.NumberColumn
 #: Every datetime column: seconds, in the viewer's timezone (``local_frame``).
@@ -88,6 +95,17 @@ def table(
         rows = local_frame(download, tz)
     download_csv(rows, stem, key=csv_key or f"{stem}_csv")
     return event
+
+
+def pick_row(frame: pd.DataFrame, column: str, stem: str, *, key: str) -> str | None:
+    """``frame`` as a single-row-select ``table``; the picked row's ``column`` value, if any.
+
+    The selection is cleared when the rows change: a selection holds row positions, not ids.
+    """
+    keep_selection_valid(key, frame[column])
+    event = table(frame, stem, key=key, on_select="rerun", selection_mode="single-row")
+    rows = [r for r in event.selection.rows if r < len(frame)]
+    return frame[column].iloc[rows[0]] if rows else None
 
 
 def download_csv(

@@ -18,7 +18,7 @@ Definitions and invariants:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 import numpy as np
@@ -38,6 +38,7 @@ __all__ = [
     "NOT_OBSERVED",
     "eta_seconds",
     "training_candidates",
+    "training_cards",
     "training_jobs_frame",
     "training_kpis",
     "training_names",
@@ -172,4 +173,19 @@ def training_kpis(jobs: pd.DataFrame, start: datetime, end: datetime) -> dict:
         "failed": int((in_range & (jobs["state"] == "FAILURE")).sum()),
         "avg_training_time": float(runtime.mean()) if len(runtime) else None,
         "best_accuracy": float(accuracy.max()) if len(accuracy) else None,
+    }
+
+
+def training_cards(
+    kpi: dict, span: str, seconds: Callable[[float | None], str]
+) -> dict[str, object]:
+    """The training view's KPI cards in screen order, label → shown value (None when unknown);
+    ``seconds`` formats the average training time as every duration on screen is."""
+    best = kpi["best_accuracy"]
+    return {
+        "Active jobs": kpi["active"],
+        f"Completed · {span}": kpi["completed"],
+        f"Failed · {span}": kpi["failed"],
+        "Avg training time": seconds(kpi["avg_training_time"]),
+        "Best accuracy": None if best is None else f"{best:.4f}",
     }

@@ -262,3 +262,25 @@ def test_recorded_training_jobs(recorded_frame):
     assert jobs.loc[special("revoked_in_progress"), "state"] == "REVOKED"
     assert jobs.loc[special("queued_pending"), ["model", "state"]].tolist() == ["t5", "PENDING"]
     assert jobs.loc[special("training_oom"), "state"] == "FAILURE"
+
+
+def test_training_cards_in_screen_order_with_the_callers_duration_format():
+    from lib.workflows.training import training_cards
+
+    kpi = {
+        "active": 2,
+        "completed": 5,
+        "failed": 1,
+        "avg_training_time": 61.5,
+        "best_accuracy": 0.91234,
+    }
+    cards = training_cards(kpi, "Last hour", lambda s: f"{s:g} s")
+    assert list(cards.items()) == [
+        ("Active jobs", 2),
+        ("Completed · Last hour", 5),
+        ("Failed · Last hour", 1),
+        ("Avg training time", "61.5 s"),
+        ("Best accuracy", "0.9123"),
+    ]
+    unknown = training_cards({**kpi, "best_accuracy": None}, "x", str)
+    assert unknown["Best accuracy"] is None
