@@ -2,7 +2,7 @@
 
 Stored in SQLite under ``OPS_DATA_DIR``. Every action is one row, written in two steps:
 
-1. ``record_intent`` inserts the row *before* anything is sent (outcome NULL);
+1. ``claim`` inserts the row (and one per target) *before* anything is sent (outcome NULL);
 2. ``record_outcome`` completes it once, after Flower answered.
 
 If the process dies between the two, the row stays with no outcome and reads as

@@ -70,19 +70,6 @@ class AuditLog:
             # The store is down: pages still show the cluster; each use of the log says why.
             log.warning("%s", exc)
 
-    def record_intent(
-        self,
-        op_id: str,
-        user: str,
-        role: str,
-        action: str,
-        targets: Iterable[str],
-        params: Mapping[str, Any] | None = None,
-        preview_count: int | None = None,
-    ) -> int:
-        """Write the intent row; raise ``DuplicateOperation`` if ``op_id`` was seen before."""
-        return self.claim(op_id, user, role, action, targets, params, preview_count).row_id
-
     def claim(
         self,
         op_id: str,

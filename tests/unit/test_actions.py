@@ -256,7 +256,7 @@ def test_a_crash_between_intent_and_send_leaves_outcome_unknown(tmp_path):
     code = (
         f"import os, sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
         "from lib.audit import AuditLog\n"
-        f"AuditLog({str(db)!r}).record_intent('op-crash', 'ann', 'operator', 'revoke', ['t1'], {{}}, 1)\n"
+        f"AuditLog({str(db)!r}).claim('op-crash', 'ann', 'operator', 'revoke', ['t1'], {{}}, 1)\n"
         "os._exit(9)  # the process dies before the request and the outcome\n"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 9

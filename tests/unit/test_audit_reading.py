@@ -236,8 +236,8 @@ def test_an_unusable_audit_file_is_an_audit_error_not_a_crash(tmp_path):
     with pytest.raises(AuditError, match="audit log"):
         log.earlier_retries(["t"])
     with pytest.raises(AuditError, match="audit log"):
-        log.record_intent("op", "ann", "operator", "revoke", ["t"])
+        log.claim("op", "ann", "operator", "revoke", ["t"])
     path.rmdir()  # the store is back: the log works without a restart
     assert log.count() == 0
-    log.record_intent("op", "ann", "operator", "revoke", ["t"])
+    log.claim("op", "ann", "operator", "revoke", ["t"])
     assert [r.op_id for r in log.rows()] == ["op"]

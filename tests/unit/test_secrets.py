@@ -186,7 +186,7 @@ def test_the_audit_log_never_stores_a_known_secret(tmp_path):
 
     redact.protect([PASSWORD])
     audit = AuditLog(tmp_path / "audit.sqlite3")
-    row = audit.record_intent("op-1", "ann", "operator", "revoke", ["t1"], {}, 1)
+    row = audit.claim("op-1", "ann", "operator", "revoke", ["t1"], {}, 1).row_id
     audit.record_outcome(row, "failed", f"Flower said: redis://:{PASSWORD}@redis:6379/0 down")
     assert PASSWORD not in audit.frame().to_csv()
     assert PASSWORD.encode() not in (tmp_path / "audit.sqlite3").read_bytes()
