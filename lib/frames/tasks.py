@@ -77,12 +77,7 @@ TASK_COLUMNS = (
     "exception",
     "traceback",
     "sent",
-    "succeeded",
-    "failed",
-    "retried",
-    "revoked",
-    "rejected",
-    "timestamp",
+    *TASK_TIME_COLUMNS[3:],  # succeeded … timestamp
     "eta",
     "expires",
     "exchange",
