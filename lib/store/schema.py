@@ -27,6 +27,8 @@ from sqlalchemy import (
     Text,
 )
 
+from lib.frames.tasks import TASK_TIME_COLUMNS, TEXT_COLUMNS
+
 __all__ = [
     "METADATA",
     "QUEUE_SAMPLES",
@@ -44,38 +46,9 @@ __all__ = [
 
 METADATA = MetaData()
 
-#: Flower's epoch-float times, stored as they came.
-TASK_TIME_COLUMNS = (
-    "sent",
-    "received",
-    "started",
-    "succeeded",
-    "failed",
-    "retried",
-    "revoked",
-    "rejected",
-    "timestamp",
-)
-#: Text as Flower sends it (``state`` is the effective state; ``flower_state`` Flower's own).
-TASK_TEXT_COLUMNS = (
-    "name",
-    "state",
-    "flower_state",
-    "worker",
-    "queue",
-    "args",
-    "kwargs",
-    "result",
-    "exception",
-    "traceback",
-    "eta",
-    "expires",
-    "exchange",
-    "client",
-    "parent_id",
-    "root_id",
-    "children",
-)
+#: Text as the tasks frame reads it (``state`` is the effective state; ``flower_state`` Flower's
+#: own; ``queue`` the routing key; ``children`` comma-joined ids).
+TASK_TEXT_COLUMNS = (*(c for c in TEXT_COLUMNS if c != "uuid"), "flower_state")
 
 SCHEMA_VERSION = Table(
     "schema_version",
@@ -118,54 +91,56 @@ TASK_EVENTS = Table(
     Index("ix_task_events_uuid", "uuid"),
 )
 
-QUEUE_SAMPLES = Table(
+
+def _samples(name: str, subject: str, *figures: Column) -> Table:
+    """A time series: one row per ``subject`` per poll, at the poll's time."""
+    return Table(
+        name,
+        METADATA,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", Float, nullable=False),
+        Column(subject, Text, nullable=False),
+        *figures,
+        Index(f"ix_{name}_at", "at"),
+    )
+
+
+QUEUE_SAMPLES = _samples(
     "queue_samples",
-    METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", Float, nullable=False),
-    Column("queue", Text, nullable=False),
+    "queue",
     Column("messages", Integer),  # None: the broker did not say
     Column("consumers", Integer),
-    Index("ix_queue_samples_at", "at"),
 )
-
-WORKER_SAMPLES = Table(
+WORKER_SAMPLES = _samples(
     "worker_samples",
-    METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", Float, nullable=False),
-    Column("worker", Text, nullable=False),
+    "worker",
     Column("online", Boolean),
     Column("active", Integer),
     Column("processed", Integer),
     Column("load", Float),  # 1-minute load average
-    Index("ix_worker_samples_at", "at"),
 )
+
+
+def _rollup(name: str, *keys: tuple[str, type]) -> Table:
+    """Tasks per minute and ``keys``: one row per minute and key, summed by readers."""
+    return Table(
+        name,
+        METADATA,
+        Column("minute", Integer, nullable=False),
+        *(Column(key, kind, nullable=False) for key, kind in keys),
+        Column("tasks", Integer, nullable=False),
+        PrimaryKeyConstraint("minute", *(key for key, _ in keys)),
+    )
+
 
 #: Finished tasks per minute of their finish, by name, queue, worker and effective state.
-ROLLUP_COUNTS = Table(
-    "rollup_counts",
-    METADATA,
-    Column("minute", Integer, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("queue", Text, nullable=False),
-    Column("worker", Text, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("tasks", Integer, nullable=False),
-    PrimaryKeyConstraint("minute", "name", "queue", "worker", "state"),
+ROLLUP_COUNTS = _rollup(
+    "rollup_counts", ("name", Text), ("queue", Text), ("worker", Text), ("state", Text)
 )
-
 #: Log-scale histograms per minute: ``runtime`` by task name, ``wait`` by queue
 #: (lib.store.histogram has the buckets).
-ROLLUP_HISTOGRAMS = Table(
-    "rollup_histograms",
-    METADATA,
-    Column("minute", Integer, nullable=False),
-    Column("metric", Text, nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("bucket", Integer, nullable=False),
-    Column("tasks", Integer, nullable=False),
-    PrimaryKeyConstraint("minute", "metric", "subject", "bucket"),
+ROLLUP_HISTOGRAMS = _rollup(
+    "rollup_histograms", ("metric", Text), ("subject", Text), ("bucket", Integer)
 )
 
 
