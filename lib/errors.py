@@ -7,6 +7,7 @@
     ├── BrokerError              the broker cannot be reached or read
     ├── BackendError             the result backend cannot be read (progress meta, original args)
     ├── AuditError               the audit log cannot be opened, read or written  (lib/audit.py)
+    ├── StoreError               the history store cannot be opened, migrated, read or written
     ├── DuplicateOperation       this operation id is already recorded: nothing is sent again
     │                            (lib/audit.py; carries the first click's row)
     ├── ActionRefused            an action is not allowed or not possible; nothing was sent
@@ -50,6 +51,7 @@ __all__ = [
     "FlowerUnavailable",
     "FlowerUnreachable",
     "SettingsError",
+    "StoreError",
     "flower_error_for_status",
 ]
 
@@ -71,6 +73,10 @@ class BrokerError(ConsoleError):
 
 class BackendError(ConsoleError):
     """The result backend could not be read (its own client's error, said in words)."""
+
+
+class StoreError(ConsoleError):
+    """The history store (``lib/store``) could not be opened, migrated, read or written."""
 
 
 class ActionRefused(ConsoleError):

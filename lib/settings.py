@@ -7,7 +7,10 @@ Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOW
 action may keep sending; ``OPS_SENSITIVE_KEYS``: more argument names
 to mask, comma-separated; ``OPS_AUDIT_RETENTION_DAYS``: audit rows older than this many days are
 pruned, unset keeps them forever; ``OPS_SESSION_IDLE_MINUTES``: idle sign-out;
-``OPS_SESSION_SECRET``: signs login tokens). Each may also come
+``OPS_SESSION_SECRET``: signs login tokens; ``OPS_STORE_URL``: the history store, ``sqlite:///…``
+or ``postgresql://…``, by default ``store.sqlite3`` in ``OPS_DATA_DIR``; ``OPS_RETENTION_DAYS``:
+how long the store keeps rollups, failures and samples; ``OPS_RETENTION_SUCCESS_DAYS``: how long
+it keeps raw successful tasks). Each may also come
 from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
@@ -67,7 +70,18 @@ NAMES = (
     "OPS_AUDIT_RETENTION_DAYS",
     "OPS_SESSION_IDLE_MINUTES",
     "OPS_SESSION_SECRET",
+    "OPS_STORE_URL",
+    "OPS_RETENTION_DAYS",
+    "OPS_RETENTION_SUCCESS_DAYS",
 )
+#: The store's file in OPS_DATA_DIR when OPS_STORE_URL is unset.
+STORE_FILE = "store.sqlite3"
+#: Rollups, failures and samples: two weeks answers "since last week" with room to spare.
+DEFAULT_RETENTION_DAYS = 14
+#: Raw successful tasks are most of the volume and least of the questions (issue 12).
+DEFAULT_RETENTION_SUCCESS_DAYS = 2
+#: The store's URL schemes: SQLite now, PostgreSQL next (SQLAlchemy Core speaks both).
+STORE_SCHEMES = ("sqlite", "postgresql")
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,17 @@ class Settings:
     #: None keeps the audit log forever (the default: an audit trail is evidence).
     audit_retention_days: int | None = None
     session_idle_minutes: int = DEFAULT_SESSION_IDLE_MINUTES
+    #: None until built: ``__post_init__`` makes it ``store.sqlite3`` in ``data_dir``.
+    store_url: str | None = None
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    retention_success_days: int = DEFAULT_RETENTION_SUCCESS_DAYS
     # repr=False: repr(settings) keys caches and may reach a log; the secret must not.
     session_secret: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.store_url is None:
+            default = f"sqlite:///{Path(self.data_dir) / STORE_FILE}"
+            object.__setattr__(self, "store_url", default)
 
     @property
     def flower_display_url(self) -> str:
@@ -156,6 +179,11 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
             "OPS_SESSION_IDLE_MINUTES", _positive_count, DEFAULT_SESSION_IDLE_MINUTES
         ),
         session_secret=take("OPS_SESSION_SECRET", _session_secret, None),
+        store_url=take("OPS_STORE_URL", _parse_store_url, None),
+        retention_days=take("OPS_RETENTION_DAYS", _store_days, DEFAULT_RETENTION_DAYS),
+        retention_success_days=take(
+            "OPS_RETENTION_SUCCESS_DAYS", _store_days, DEFAULT_RETENTION_SUCCESS_DAYS
+        ),
     )
     if problems:
         message = "The console's configuration has a problem — " + "; ".join(problems) + "."
@@ -231,12 +259,27 @@ def _positive_count(value: str) -> int:
     return int(value)
 
 
-def _retention_days(value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+def _whole_days(hint: str = ""):
+    def parse(value: str) -> int:
+        if not (value.isascii() and value.isdigit()) or int(value) < 1:
+            raise ValueError(f"{value!r} must be a whole number of days ≥ 1{hint}")
+        return int(value)
+
+    return parse
+
+
+_retention_days = _whole_days(" (leave it unset to keep every row)")
+_store_days = _whole_days()
+
+
+def _parse_store_url(value: str) -> str:
+    scheme = value.partition("://")[0].partition("+")[0].lower()
+    if "://" not in value or scheme not in STORE_SCHEMES:
         raise ValueError(
-            f"{value!r} must be a whole number of days ≥ 1 (leave it unset to keep every row)"
+            f"{redact_url(value)!r} is not a store URL such as sqlite:///var/lib/ops/store.sqlite3 "
+            "or postgresql://user:password@host/ops"
         )
-    return int(value)
+    return value
 
 
 def _session_secret(value: str) -> str:

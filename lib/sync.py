@@ -38,6 +38,7 @@ __all__ = [
     "TaskStore",
     "TaskSync",
     "apply_task_payload",
+    "is_newer",
 ]
 
 log = logging.getLogger(__name__)
@@ -108,13 +109,17 @@ def apply_task_payload(held: dict[str, dict], task: dict) -> bool:
     if not uuid:
         return False
     current = held.get(uuid)
-    if current is not None and not _is_newer(task, current):
+    if current is not None and not is_newer(task, current):
         return False
     held[uuid] = task
     return True
 
 
-def _is_newer(incoming: dict, current: dict) -> bool:
+def is_newer(incoming: dict, current: dict) -> bool:
+    """Whether ``incoming`` may replace ``current``, two records of one task (the rule above).
+
+    The history store (``lib.store``) merges by this same rule.
+    """
     new_ts, old_ts = _timestamp(incoming), _timestamp(current)
     if new_ts != old_ts:
         return new_ts > old_ts

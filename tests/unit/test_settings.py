@@ -139,3 +139,42 @@ def test_bulk_budget_seconds_defaults_to_60_and_is_read():
     assert load_settings({"OPS_BULK_BUDGET_SECONDS": "15"}).bulk_budget_seconds == 15.0
     with pytest.raises(SettingsError, match="OPS_BULK_BUDGET_SECONDS"):
         load_settings({"OPS_BULK_BUDGET_SECONDS": "soon"})
+
+
+def test_store_defaults_to_a_sqlite_file_in_the_data_dir_and_two_retentions():
+    s = load_settings({"OPS_DATA_DIR": "/var/lib/ops"})
+    assert s.store_url == "sqlite:////var/lib/ops/store.sqlite3"
+    assert (s.retention_days, s.retention_success_days) == (14, 2)
+
+
+def test_store_settings_are_read_and_the_store_password_is_a_secret():
+    s = load_settings(
+        {
+            "OPS_STORE_URL": "postgresql://ops:St0reP4ss@db.internal/ops",
+            "OPS_RETENTION_DAYS": "30",
+            "OPS_RETENTION_SUCCESS_DAYS": "1",
+        }
+    )
+    assert s.store_url == "postgresql://ops:St0reP4ss@db.internal/ops"
+    assert (s.retention_days, s.retention_success_days) == (30, 1)
+    assert "St0reP4ss" in s.secrets
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("OPS_STORE_URL", "mysql://ops:Pw9@db/ops", "not a store URL"),
+        ("OPS_STORE_URL", "store.sqlite3", "not a store URL"),
+        ("OPS_RETENTION_DAYS", "0", "whole number of days"),
+        ("OPS_RETENTION_DAYS", "two", "whole number of days"),
+        ("OPS_RETENTION_SUCCESS_DAYS", "-1", "whole number of days"),
+        ("OPS_RETENTION_SUCCESS_DAYS", "1.5", "whole number of days"),
+    ],
+    ids=["mysql", "no-scheme", "zero-days", "words", "negative", "fraction"],
+)
+def test_bad_store_settings_name_the_variable(name, value, says):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({name: value})
+    message = str(caught.value)
+    assert name in message and says in message
+    assert "Pw9" not in message

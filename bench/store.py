@@ -1,0 +1,146 @@
+"""Benchmark: the history store (``lib.store``) on SQLite. Prints figures, never asserts.
+
+1. Ingest: ``--tasks`` tasks (50k) each through RECEIVED → STARTED → SUCCESS or FAILURE (1 in
+   10), fed as a collector would, in event order, ``--poll`` updates per ``upsert_tasks`` call;
+   wall time, CPU time of this process, updates per second, and the share of one core 200
+   updates/s would take (the issue's goal: ≤ 30 %).
+2. Size: the file (WAL checkpointed) per task, timeline and rollups included; the goal is
+   ≤ 1 KB per raw task.
+3. Pruning: ``--prune`` (100k) old successful tasks deleted by ``Store.prune`` in its default
+   batches while a reader thread keeps reading; the longest single transaction and the
+   reader's longest read (the goal: no reader stalled > 100 ms).
+
+Run from the repo root: ``.venv/bin/python -m bench.store [--tasks 50000] [--prune 100000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from lib.store import Store
+
+NOW = 1_800_000_000.0
+DAY = 86400.0
+NAMES = ("shop.charge", "shop.email", "etl.extract", "etl.load", "ml.train_step")
+
+
+def task_updates(n: int, start: float, seed: int = 1) -> list[dict]:
+    """Every task's three cumulative payloads, in the order the events happen."""
+    rng = random.Random(seed)
+    updates = []
+    for i in range(n):
+        sent = start + i * 0.005
+        received = sent + rng.uniform(0.001, 0.2)
+        began = received + rng.uniform(0.001, 0.5)
+        runtime = rng.lognormvariate(-2, 1.2)
+        base = {
+            "uuid": f"{i:08d}-6c1e-4b6f-9a53-{rng.getrandbits(48):012x}",
+            "name": rng.choice(NAMES),
+            "worker": f"celery@worker-{i % 4}",
+            "routing_key": ("default", "fast", "bulk")[i % 3],
+            "args": f"({i}, 'order-{i}')",
+            "kwargs": "{'currency': 'EUR', 'token': 'tok_live_abc'}",
+            "retries": 0,
+            "sent": sent,
+            "received": received,
+            "root_id": None,
+            "parent_id": None,
+            "children": [],
+        }
+        at_received = {**base, "state": "RECEIVED", "timestamp": received}
+        at_started = {**at_received, "state": "STARTED", "started": began, "timestamp": began}
+        end = began + runtime
+        if i % 10 == 9:
+            final = {
+                **at_started,
+                "state": "FAILURE",
+                "failed": end,
+                "timestamp": end,
+                "exception": "ConnectionError('redis://:pw@cache:6379 refused')",
+                "traceback": "Traceback (most recent call last):\n  ...\nConnectionError\n",
+            }
+        else:
+            final = {
+                **at_started,
+                "state": "SUCCESS",
+                "succeeded": end,
+                "runtime": runtime,
+                "result": "{'ok': True}",
+                "timestamp": end,
+            }
+        updates += [(received, at_received), (began, at_started), (end, final)]
+    updates.sort(key=lambda pair: pair[0])
+    return [payload for _, payload in updates]
+
+
+def bench_ingest(folder: Path, tasks: int, poll: int) -> Path:
+    path = folder / "ingest.sqlite3"
+    store = Store(f"sqlite:///{path}")
+    updates = task_updates(tasks, NOW - 3600)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for start in range(0, len(updates), poll):
+        store.upsert_tasks(updates[start : start + poll], NOW)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"ingest: {len(updates):,} updates of {tasks:,} tasks, {poll} per upsert")
+    print(f"  wall {wall:.1f} s, CPU {cpu:.1f} s → {len(updates) / wall:,.0f} updates/s")
+    print(f"  at 200 updates/s: {100 * cpu / len(updates) * 200:.1f} % of one core (goal ≤ 30 %)")
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = sum(p.stat().st_size for p in folder.glob("ingest.sqlite3*"))
+    print(f"size: {size / 1e6:.1f} MB for {tasks:,} tasks = {size / tasks:,.0f} bytes per task")
+    print("  (tasks, 3 timeline rows each, rollups and indexes; goal ≤ 1 KB per raw task)")
+    store.close()
+    return path
+
+
+def bench_prune(folder: Path, rows: int) -> None:
+    store = Store(f"sqlite:///{folder / 'prune.sqlite3'}")
+    finals = [p for p in task_updates(rows, NOW - 3 * DAY, seed=2) if p["state"] == "SUCCESS"]
+    for start in range(0, len(finals), 5000):
+        store.upsert_tasks(finals[start : start + 5000], NOW - 3 * DAY)
+    reads, stop = [], threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            began = time.perf_counter()
+            store.rollup_counts(NOW - 4 * DAY, NOW, by=("name",), step_minutes=60)
+            reads.append(time.perf_counter() - began)
+
+    thread = threading.Thread(target=reader, name="bench-reader")
+    thread.start()
+    began = time.perf_counter()
+    try:
+        report = store.prune(NOW, retention_days=14, success_days=2)
+    finally:
+        stop.set()
+        thread.join()
+    took = time.perf_counter() - began
+    print(f"prune: {report.deleted.get('tasks', 0):,} successful tasks (+ their timeline rows)")
+    print(
+        f"  {report.batches} transactions in {took:.1f} s; longest {1000 * report.longest:.0f} ms"
+    )
+    print(
+        f"  reader during the prune: {len(reads)} reads, longest {1000 * max(reads):.0f} ms "
+        "(goal: no reader stalled > 100 ms)"
+    )
+    store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=50_000)
+    parser.add_argument("--poll", type=int, default=1000, help="updates per upsert_tasks call")
+    parser.add_argument("--prune", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as folder:
+        bench_ingest(Path(folder), args.tasks, args.poll)
+        bench_prune(Path(folder), args.prune)
+
+
+if __name__ == "__main__":
+    main()

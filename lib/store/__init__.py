@@ -1,0 +1,25 @@
+"""The history store: the cluster's past, kept by the console itself (issue 12).
+
+SQLAlchemy Core over SQLite (a file in ``OPS_DATA_DIR`` by default) or, next, PostgreSQL
+(``OPS_STORE_URL``). It holds every task's latest record (text masked and capped: no secret at
+rest), each task's observed timeline, per-poll samples of queues and workers, and per-minute
+rollups with runtime and wait histograms; retention prunes it in short batches. Nothing here
+polls: a collector (next) writes, pages read windows and rollups.
+
+By concern, each module with one job; callers hold a ``Store`` (``from lib.store import Store``):
+
+- ``engine``: one engine per URL and process, SQLite pragmas, read/write transactions;
+- ``schema``: the tables; ``migrations``: versioned steps and ``schema_version``;
+- ``rows``: a Flower payload ↔ a stored row (masking, caps, effective state, placement);
+- ``tasks``: upserts by Celery precedence, the timeline, window reads;
+- ``rollups``: per-minute counts and histograms; ``histogram``: buckets and percentile estimates;
+- ``samples``: queue and worker time series; ``retention``: batched pruning;
+- ``store``: the ``Store`` facade.
+"""
+
+from lib.errors import StoreError
+from lib.store.migrations import LATEST
+from lib.store.retention import PruneReport
+from lib.store.store import Store
+
+__all__ = ["LATEST", "PruneReport", "Store", "StoreError"]

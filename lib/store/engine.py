@@ -1,0 +1,115 @@
+"""The store's database connection: one SQLAlchemy engine per URL and process, thread-safe.
+
+An engine is a pool of connections that threads check out one at a time, so one engine serves
+the collector and every page of a process. On SQLite (the only dialect-specific code) each new
+connection gets the pragmas a shared file needs: WAL (readers never wait for the writer),
+``busy_timeout`` (a writer waits for another instead of failing at once) and
+``synchronous=NORMAL`` (safe with WAL, one fsync per checkpoint rather than per commit). A write
+transaction starts ``BEGIN IMMEDIATE`` there, so two writers queue at the start instead of one
+failing when it upgrades a read lock; a read starts a plain ``BEGIN`` (a consistent snapshot).
+
+Any SQLAlchemy or file error inside ``reading``/``writing`` is raised as ``StoreError``, with
+the URL's password never in its text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from lib.errors import StoreError
+from lib.redact import redact_url, scrub, url_password
+
+__all__ = ["close_engine", "open_engine", "reading", "writing"]
+
+#: How long an SQLite writer waits for another's lock before giving up (milliseconds).
+BUSY_TIMEOUT_MS = 10_000
+#: Marks a connection whose next transaction writes (SQLite: ``BEGIN IMMEDIATE``).
+WRITE_OPTION = "ops_store_write"
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def open_engine(url: str) -> Engine:
+    """The process's engine for ``url``, created on first use (an SQLite file's folder too)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = _create(url)
+        return engine
+
+
+def close_engine(url: str) -> None:
+    """Close the pooled connections of ``url``'s engine and forget it (shutdown, tests)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _create(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+    except (ArgumentError, SQLAlchemyError, OSError, ImportError) as exc:
+        raise StoreError(_sentence(url, "opened", exc)) from exc
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        # The driver's own transaction handling is off: the "begin" hook below says BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection in a read transaction (one consistent snapshot); errors → ``StoreError``."""
+    with _translated(engine, "read"), engine.connect() as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One write transaction, committed at the end or rolled back on an error."""
+    with _translated(engine, "written"), engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def _translated(engine: Engine, doing: str) -> Iterator[None]:
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(_sentence(url, doing, exc)) from exc
+
+
+def _sentence(url: str, doing: str, exc: BaseException) -> str:
+    password = url_password(url)
+    detail = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, [password or ""])
+    return f"The history store ({redact_url(url)}) could not be {doing}: {detail}."

@@ -1,0 +1,88 @@
+"""Versioned schema migrations: ordered steps, each applied once, recorded in ``schema_version``.
+
+Invariants: a step runs in one write transaction together with its ``schema_version`` row, so
+it is applied wholly or not at all; steps run in order from the store's version to
+``LATEST``; running ``migrate`` again is a no-op; a store at a version this code does not know
+(written by a newer console) is refused with a ``StoreError`` and left untouched. Two processes
+migrating at once queue on the write transaction and the second finds nothing to do.
+
+A step is never edited once released: a change of schema is a new step at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, func, insert, inspect, select
+
+from lib.errors import StoreError
+from lib.store import schema
+from lib.store.engine import writing
+
+__all__ = ["LATEST", "STEPS", "Step", "current_version", "migrate"]
+
+
+@dataclass(frozen=True)
+class Step:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _tables_v1(conn: Connection) -> None:
+    for table in (
+        schema.TASKS,
+        schema.TASK_EVENTS,
+        schema.QUEUE_SAMPLES,
+        schema.WORKER_SAMPLES,
+        schema.ROLLUP_COUNTS,
+        schema.ROLLUP_HISTOGRAMS,
+    ):
+        table.create(conn)
+
+
+#: Every step in order; the next session's audit import is step 2.
+STEPS: tuple[Step, ...] = (
+    Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
+)
+LATEST = STEPS[-1].version
+
+
+def current_version(conn: Connection) -> int:
+    """The store's schema version: 0 for a new store."""
+    if not inspect(conn).has_table(schema.SCHEMA_VERSION.name):
+        return 0
+    found = conn.execute(select(func.max(schema.SCHEMA_VERSION.c.version))).scalar()
+    return int(found or 0)
+
+
+def migrate(engine: Engine, steps: tuple[Step, ...] = STEPS) -> int:
+    """Bring the store to the last of ``steps``; return how many steps were applied."""
+    applied = 0
+    for step in steps:
+        with writing(engine) as conn:
+            if not inspect(conn).has_table(schema.SCHEMA_VERSION.name):
+                schema.SCHEMA_VERSION.create(conn)
+            version = current_version(conn)
+            _refuse_newer(version, steps[-1].version, engine)
+            if version >= step.version:
+                continue
+            step.apply(conn)
+            conn.execute(
+                insert(schema.SCHEMA_VERSION).values(
+                    version=step.version, description=step.description, applied_at=time.time()
+                )
+            )
+            applied += 1
+    return applied
+
+
+def _refuse_newer(version: int, latest: int, engine: Engine) -> None:
+    if version > latest:
+        raise StoreError(
+            f"The history store ({engine.url.render_as_string(hide_password=True)}) is at "
+            f"schema version {version}, newer than this console knows ({latest}): a newer "
+            "console wrote it. Upgrade this console, or point OPS_STORE_URL at another store."
+        )

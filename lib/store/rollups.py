@@ -1,0 +1,158 @@
+"""Per-minute rollups: finished tasks counted at their finish, and runtime/wait histograms.
+
+A finished task (effective state SUCCESS, FAILURE, REVOKED or REJECTED) contributes, in the
+minute of its ``placed_at`` (its finish: the Trends rule), one to ``rollup_counts`` under its
+name, queue, worker and state; a run (SUCCESS or FAILURE with a duration) one to the ``runtime``
+histogram of its name; a task with a wait one to the ``wait`` histogram of its queue.
+
+Invariant: the rollups equal the sum of the contributions of the task rows whose ``counted``
+flag is set. A task is counted once, the first time it is seen finished; if a later record
+changes what it contributes (a newer event moves its finish, say), the old contribution is
+taken out and the new one put in, in the same transaction. Pruning raw rows leaves the rollups.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+
+from lib.store.histogram import bucket_of, estimate_percentiles
+from lib.store.rows import duration, wait
+from lib.store.schema import ROLLUP_COUNTS, ROLLUP_HISTOGRAMS, epoch, utc_times
+from lib.trends.window import FINISH_COLUMNS
+
+__all__ = [
+    "COUNT_KEYS",
+    "RollupDeltas",
+    "apply_deltas",
+    "contributes",
+    "counts_frame",
+    "percentiles_frame",
+]
+
+#: What rollup counts are grouped by, besides the minute.
+COUNT_KEYS = ("name", "queue", "worker", "state")
+RUNS = ("SUCCESS", "FAILURE")
+
+
+def contributes(row: Mapping) -> bool:
+    """Whether a row belongs in the rollups: finished, with a time to place it."""
+    return row["state"] in FINISH_COLUMNS and row["placed_at"] is not None
+
+
+@dataclass
+class RollupDeltas:
+    """Changes to the rollups gathered over one write, applied at its end."""
+
+    counts: Counter = field(default_factory=Counter)
+    histograms: Counter = field(default_factory=Counter)
+
+    def add(self, row: Mapping, sign: int = 1) -> None:
+        """Add (``sign`` 1) or take out (−1) one row's contribution."""
+        minute = int(row["placed_at"] // 60 * 60)
+        self.counts[(minute, *(row[k] or "" for k in COUNT_KEYS))] += sign
+        ran = duration(row)
+        if row["state"] in RUNS and ran is not None:
+            self.histograms[(minute, "runtime", row["name"] or "", bucket_of(ran))] += sign
+        waited = wait(row)
+        if waited is not None:
+            self.histograms[(minute, "wait", row["queue"] or "", bucket_of(waited))] += sign
+
+
+def apply_deltas(conn: Connection, deltas: RollupDeltas) -> None:
+    """Add ``deltas`` to the rollup tables (read, then update existing keys, insert the rest)."""
+    _apply(conn, ROLLUP_COUNTS, ("minute", *COUNT_KEYS), deltas.counts)
+    _apply(conn, ROLLUP_HISTOGRAMS, ("minute", "metric", "subject", "bucket"), deltas.histograms)
+
+
+def _apply(conn: Connection, table, keys: Sequence[str], deltas: Counter) -> None:
+    changes = {key: n for key, n in deltas.items() if n}
+    if not changes:
+        return
+    minutes = sorted({key[0] for key in changes})
+    columns = [table.c[k] for k in keys]
+    held = {tuple(r) for r in conn.execute(select(*columns).where(table.c.minute.in_(minutes)))}
+    old = [dict(zip(keys, key, strict=True), delta=n) for key, n in changes.items() if key in held]
+    new = [
+        {**dict(zip(keys, key, strict=True)), "tasks": n}
+        for key, n in changes.items()
+        if key not in held
+    ]
+    if old:
+        match = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+        statement = update(table).where(match).values(tasks=table.c.tasks + bindparam("k_delta"))
+        conn.execute(statement, [{f"k_{k}": v for k, v in row.items()} for row in old])
+    if new:
+        conn.execute(insert(table), new)
+
+
+def counts_frame(
+    conn: Connection,
+    start: datetime | float,
+    end: datetime | float,
+    by: Iterable[str] = ("state",),
+    step_minutes: int = 1,
+) -> pd.DataFrame:
+    """Finished tasks per ``step_minutes`` bucket in ``[start, end)``, grouped ``by`` keys.
+
+    Columns: at (the bucket's start, UTC), each of ``by``, tasks. Missing keys read as ``''``.
+    """
+    by = list(by)
+    unknown = set(by) - set(COUNT_KEYS)
+    if unknown or step_minutes < 1:
+        raise ValueError(f"group by {COUNT_KEYS} in steps of ≥ 1 minute, not {by} / {step_minutes}")
+    step = 60 * int(step_minutes)
+    at = (ROLLUP_COUNTS.c.minute - ROLLUP_COUNTS.c.minute % step).label("at")
+    keys = [ROLLUP_COUNTS.c[k] for k in by]
+    query = (
+        select(at, *keys, func.sum(ROLLUP_COUNTS.c.tasks).label("tasks"))
+        .where(_in_range(ROLLUP_COUNTS, start, end))
+        .group_by(at, *keys)
+        .order_by(at, *keys)
+    )
+    frame = pd.DataFrame(conn.execute(query).all(), columns=["at", *by, "tasks"])
+    frame = frame[frame["tasks"] != 0].reset_index(drop=True)
+    frame["at"] = utc_times(frame["at"])
+    frame["tasks"] = frame["tasks"].astype("int64")
+    return frame
+
+
+def percentiles_frame(
+    conn: Connection,
+    metric: str,
+    start: datetime | float,
+    end: datetime | float,
+    quantiles: Sequence[float] = (50, 95, 99),
+) -> pd.DataFrame:
+    """Estimated percentiles of ``runtime`` (by task name) or ``wait`` (by queue) in a range.
+
+    Columns: subject, tasks, then ``p50``… one per quantile (seconds; error bound in
+    ``lib.store.histogram``). Busiest subject first.
+    """
+    table = ROLLUP_HISTOGRAMS
+    query = (
+        select(table.c.subject, table.c.bucket, func.sum(table.c.tasks))
+        .where(table.c.metric == metric, _in_range(table, start, end))
+        .group_by(table.c.subject, table.c.bucket)
+    )
+    by_subject: dict[str, list[tuple[int, int]]] = {}
+    for subject, bucket, tasks in conn.execute(query):
+        by_subject.setdefault(subject, []).append((int(bucket), int(tasks)))
+    names = [f"p{q:g}" for q in quantiles]
+    rows = [
+        (subject, sum(n for _, n in counts), *estimate_percentiles(counts, quantiles))
+        for subject, counts in by_subject.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["subject", "tasks", *names])
+    frame = frame[frame["tasks"] > 0]
+    return frame.sort_values(["tasks", "subject"], ascending=[False, True], ignore_index=True)
+
+
+def _in_range(table, start: datetime | float, end: datetime | float):
+    """Minutes starting in ``[start, end)``: whole minutes, as rollups keep them."""
+    return and_(table.c.minute >= epoch(start), table.c.minute < epoch(end))

@@ -1,0 +1,84 @@
+"""Time series sampled each poll: queue depth and consumers; worker online/active/processed/load.
+
+One row per queue and per worker per ``record_samples`` call, all at the poll's ``now``.
+Missing figures stay missing (a broker that did not answer gives ``messages`` NULL, not 0).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, insert, select
+
+from lib.store.schema import QUEUE_SAMPLES, WORKER_SAMPLES, epoch, utc_times
+
+__all__ = ["queue_samples_frame", "record_samples", "worker_samples_frame"]
+
+
+def record_samples(
+    conn: Connection, queues: pd.DataFrame, workers: pd.DataFrame, now: float
+) -> int:
+    """Store one poll's queues frame and workers frame (``lib.frames``); return rows written."""
+    queue_rows = [
+        {
+            "at": now,
+            "queue": str(row["queue"]),
+            "messages": _whole(row.get("messages")),
+            "consumers": _whole(row.get("consumers")),
+        }
+        for row in queues.to_dict("records")
+    ]
+    worker_rows = [
+        {
+            "at": now,
+            "worker": str(row["worker"]),
+            "online": None if pd.isna(row.get("online")) else bool(row["online"]),
+            "active": _whole(row.get("active")),
+            "processed": _whole(row.get("processed")),
+            "load": None if pd.isna(row.get("load_1m")) else float(row["load_1m"]),
+        }
+        for row in workers.to_dict("records")
+    ]
+    if queue_rows:
+        conn.execute(insert(QUEUE_SAMPLES), queue_rows)
+    if worker_rows:
+        conn.execute(insert(WORKER_SAMPLES), worker_rows)
+    return len(queue_rows) + len(worker_rows)
+
+
+def queue_samples_frame(
+    conn: Connection, start: datetime | float, end: datetime | float
+) -> pd.DataFrame:
+    """Queue samples in ``[start, end)``. Columns: at (UTC), queue, messages, consumers (Int64)."""
+    frame = _read(conn, QUEUE_SAMPLES, start, end)
+    return frame.astype({"messages": "Int64", "consumers": "Int64"})
+
+
+def worker_samples_frame(
+    conn: Connection, start: datetime | float, end: datetime | float
+) -> pd.DataFrame:
+    """Worker samples in ``[start, end)``. Columns: at (UTC), worker, online (boolean),
+    active, processed (Int64), load (float)."""
+    frame = _read(conn, WORKER_SAMPLES, start, end)
+    return frame.astype(
+        {"online": "boolean", "active": "Int64", "processed": "Int64", "load": "float64"}
+    )
+
+
+def _read(conn: Connection, table, start: datetime | float, end: datetime | float) -> pd.DataFrame:
+    columns = [c for c in table.columns if c.name != "id"]
+    query = (
+        select(*columns)
+        .where(table.c.at >= epoch(start), table.c.at < epoch(end))
+        .order_by(table.c.at, table.c.id)
+    )
+    frame = pd.DataFrame(conn.execute(query).all(), columns=[c.name for c in columns])
+    frame["at"] = utc_times(frame["at"])
+    return frame
+
+
+def _whole(value: object) -> int | None:
+    if value is None or pd.isna(value):
+        return None
+    return int(value)

@@ -1,0 +1,159 @@
+"""The store's tables, in SQLAlchemy Core with portable types (SQLite now, PostgreSQL next).
+
+Times are UTC epoch seconds (floats; a rollup's ``minute`` is the whole second its minute
+starts at). Text a producer or a failure wrote is stored capped and masked (``lib.store.rows``).
+A missing name, queue or worker is ``''`` in the rollups (a key column can't be NULL and stay
+unique), NULL everywhere else.
+
+This module is the shape of the latest migration (``lib.store.migrations``); a change to it
+needs a new migration step, never an edit of an applied one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+from lib.frames.tasks import TASK_TIME_COLUMNS, TEXT_COLUMNS
+
+__all__ = [
+    "METADATA",
+    "QUEUE_SAMPLES",
+    "ROLLUP_COUNTS",
+    "ROLLUP_HISTOGRAMS",
+    "SCHEMA_VERSION",
+    "TASKS",
+    "TASK_EVENTS",
+    "TASK_TEXT_COLUMNS",
+    "TASK_TIME_COLUMNS",
+    "WORKER_SAMPLES",
+    "epoch",
+    "utc_times",
+]
+
+METADATA = MetaData()
+
+#: Text as the tasks frame reads it (``state`` is the effective state; ``flower_state`` Flower's
+#: own; ``queue`` the routing key; ``children`` comma-joined ids).
+TASK_TEXT_COLUMNS = (*(c for c in TEXT_COLUMNS if c != "uuid"), "flower_state")
+
+SCHEMA_VERSION = Table(
+    "schema_version",
+    METADATA,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text, nullable=False),
+    Column("applied_at", Float, nullable=False),
+)
+
+#: Every task's latest record. ``placed_at`` places it in a window (its finish if finished,
+#: else received: lib/trends/window); ``last_at`` is its last event (else when first seen), what
+#: retention reads; ``counted`` says its rollup contribution is in; ``in_flower`` is False once
+#: Flower no longer holds it.
+TASKS = Table(
+    "tasks",
+    METADATA,
+    Column("uuid", Text, primary_key=True),
+    *(Column(name, Text) for name in TASK_TEXT_COLUMNS),
+    *(Column(name, Float) for name in TASK_TIME_COLUMNS),
+    Column("runtime", Float),
+    Column("retries", Integer),
+    Column("placed_at", Float),
+    Column("last_at", Float, nullable=False),
+    Column("counted", Boolean, nullable=False, default=False),
+    Column("in_flower", Boolean, nullable=False, default=True),
+    Index("ix_tasks_placed_at", "placed_at"),
+    Index("ix_tasks_last_at", "last_at"),
+)
+
+#: Each task's observed timeline: one row per (state, exception) change the store saw.
+TASK_EVENTS = Table(
+    "task_events",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", Text, nullable=False),
+    Column("at", Float),  # the payload's timestamp: when the worker said it
+    Column("seen_at", Float, nullable=False),  # when the store learnt it
+    Column("state", Text),
+    Column("exception", Text),
+    Index("ix_task_events_uuid", "uuid"),
+)
+
+
+def _samples(name: str, subject: str, *figures: Column) -> Table:
+    """A time series: one row per ``subject`` per poll, at the poll's time."""
+    return Table(
+        name,
+        METADATA,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", Float, nullable=False),
+        Column(subject, Text, nullable=False),
+        *figures,
+        Index(f"ix_{name}_at", "at"),
+    )
+
+
+QUEUE_SAMPLES = _samples(
+    "queue_samples",
+    "queue",
+    Column("messages", Integer),  # None: the broker did not say
+    Column("consumers", Integer),
+)
+WORKER_SAMPLES = _samples(
+    "worker_samples",
+    "worker",
+    Column("online", Boolean),
+    Column("active", Integer),
+    Column("processed", Integer),
+    Column("load", Float),  # 1-minute load average
+)
+
+
+def _rollup(name: str, *keys: tuple[str, type]) -> Table:
+    """Tasks per minute and ``keys``: one row per minute and key, summed by readers."""
+    return Table(
+        name,
+        METADATA,
+        Column("minute", Integer, nullable=False),
+        *(Column(key, kind, nullable=False) for key, kind in keys),
+        Column("tasks", Integer, nullable=False),
+        PrimaryKeyConstraint("minute", *(key for key, _ in keys)),
+    )
+
+
+#: Finished tasks per minute of their finish, by name, queue, worker and effective state.
+ROLLUP_COUNTS = _rollup(
+    "rollup_counts", ("name", Text), ("queue", Text), ("worker", Text), ("state", Text)
+)
+#: Log-scale histograms per minute: ``runtime`` by task name, ``wait`` by queue
+#: (lib.store.histogram has the buckets).
+ROLLUP_HISTOGRAMS = _rollup(
+    "rollup_histograms", ("metric", Text), ("subject", Text), ("bucket", Integer)
+)
+
+
+def epoch(moment: datetime | float) -> float:
+    """A moment as the store keeps it: UTC epoch seconds (an aware datetime, or seconds already)."""
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            raise ValueError("times must be timezone-aware (UTC)")
+        return moment.timestamp()
+    return float(moment)
+
+
+def utc_times(seconds: pd.Series) -> pd.Series:
+    """Epoch seconds → UTC times to the nearest microsecond, as the tasks frame has them."""
+    micros = np.round(pd.to_numeric(seconds, errors="coerce").astype("float64") * 1e6)
+    return pd.to_datetime(micros, unit="us", utc=True).astype("datetime64[us, UTC]")

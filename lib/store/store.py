@@ -1,0 +1,113 @@
+"""``Store``: the one object callers hold — the history store of one cluster, opened and migrated.
+
+Building a ``Store`` opens the process's engine for its URL and brings the schema to the latest
+version (``lib.store.migrations``), so a ``Store`` that exists is usable. Every method is one
+transaction: a write is whole or not at all; a read sees one consistent snapshot. Methods are
+safe to call from several threads (each takes its own pooled connection). Failures are
+``StoreError``. Times go in as UTC epoch seconds (reads also take aware datetimes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+import pandas as pd
+
+from lib.redact import DEFAULT_SENSITIVE_KEYS
+from lib.settings import Settings
+from lib.store import rollups, samples, tasks
+from lib.store.engine import close_engine, open_engine, reading, writing
+from lib.store.migrations import migrate
+from lib.store.retention import DEFAULT_BATCH, PruneReport, prune
+from lib.store.rows import Masking
+
+__all__ = ["Store"]
+
+Moment = datetime | float
+
+
+class Store:
+    """The store at ``url``; text is masked with ``sensitive_keys`` and ``secrets`` scrubbed."""
+
+    def __init__(
+        self,
+        url: str,
+        sensitive_keys: Iterable[str] = DEFAULT_SENSITIVE_KEYS,
+        secrets: Iterable[str] = (),
+    ):
+        self.url = url
+        self.engine = open_engine(url)
+        self.masking = Masking(sensitive_keys, secrets)
+        migrate(self.engine)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        """The store ``OPS_STORE_URL`` names, masking as the settings say."""
+        return cls(settings.store_url, settings.sensitive_keys, settings.secrets)
+
+    def close(self) -> None:
+        """Close the process's connections to this store (every ``Store`` on its URL)."""
+        close_engine(self.url)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def upsert_tasks(self, payloads: Iterable[Mapping], now: float) -> int:
+        """Merge Flower task payloads (Celery precedence); return how many rows changed."""
+        with writing(self.engine) as conn:
+            return tasks.upsert_tasks(conn, payloads, now, self.masking)
+
+    def record_samples(self, queues: pd.DataFrame, workers: pd.DataFrame, now: float) -> int:
+        """One poll's queues and workers frames as samples at ``now``; return rows written."""
+        with writing(self.engine) as conn:
+            return samples.record_samples(conn, queues, workers, now)
+
+    def mark_gone(self, uuids: Iterable[str]) -> int:
+        """Mark tasks Flower no longer holds; return how many were still marked held."""
+        with writing(self.engine) as conn:
+            return tasks.mark_gone(conn, uuids)
+
+    def prune(
+        self, now: float, retention_days: int, success_days: int, batch_size: int = DEFAULT_BATCH
+    ) -> PruneReport:
+        """Delete what retention no longer keeps, in short batches (``lib.store.retention``)."""
+        return prune(self.engine, now, retention_days, success_days, batch_size)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def tasks_window(self, start: Moment, end: Moment) -> pd.DataFrame:
+        """Tasks placed in ``[start, end)``, as ``tasks_frame`` builds them, + ``in_flower``."""
+        with reading(self.engine) as conn:
+            return tasks.tasks_window_frame(conn, start, end)
+
+    def task(self, uuid: str) -> dict | None:
+        """One task's stored row (masked, capped text), or None."""
+        with reading(self.engine) as conn:
+            return tasks.task_row(conn, uuid)
+
+    def timeline(self, uuid: str) -> pd.DataFrame:
+        """The states and exceptions the store saw for one task, oldest first."""
+        with reading(self.engine) as conn:
+            return tasks.timeline_frame(conn, uuid)
+
+    def rollup_counts(
+        self, start: Moment, end: Moment, by: Sequence[str] = ("state",), step_minutes: int = 1
+    ) -> pd.DataFrame:
+        """Finished tasks per bucket of ``step_minutes`` in ``[start, end)``, grouped ``by``."""
+        with reading(self.engine) as conn:
+            return rollups.counts_frame(conn, start, end, by, step_minutes)
+
+    def percentiles(
+        self, metric: str, start: Moment, end: Moment, quantiles: Sequence[float] = (50, 95, 99)
+    ) -> pd.DataFrame:
+        """Estimated ``runtime`` (by name) or ``wait`` (by queue) percentiles in a range."""
+        with reading(self.engine) as conn:
+            return rollups.percentiles_frame(conn, metric, start, end, quantiles)
+
+    def queue_samples(self, start: Moment, end: Moment) -> pd.DataFrame:
+        with reading(self.engine) as conn:
+            return samples.queue_samples_frame(conn, start, end)
+
+    def worker_samples(self, start: Moment, end: Moment) -> pd.DataFrame:
+        with reading(self.engine) as conn:
+            return samples.worker_samples_frame(conn, start, end)
