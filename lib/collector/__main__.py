@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=10.0, help="seconds between lines")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("urllib3", "lib.sync"):  # each poll's line already says what failed
+        logging.getLogger(chatty).setLevel(logging.ERROR)
     try:
         settings = load_settings(os.environ, _secrets(SECRETS_FILE))
         protect(settings.secrets)

@@ -101,7 +101,11 @@ class CollectorHealth:
         back: a streak of failures is this run's to count."""
         kept = kept or {}
         times = {k: kept.get(k) for k in ("data_until", "last_success")}
-        valid = {k: float(v) for k, v in times.items() if isinstance(v, int | float)}
+        valid = {
+            k: float(v)
+            for k, v in times.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
         return cls(**valid, **current)
 
 
