@@ -354,6 +354,12 @@ class Cluster:
                 return
             self._start_flower(time.monotonic() + timeout)
 
+    def restart_flower(self, grace: float = 5.0, timeout: float = 30.0) -> None:
+        """Stop Flower and start it again on the same port: it forgets every task it held."""
+        with self._lock:
+            self.stop_flower(grace)
+            self.start_flower(timeout)
+
     def __enter__(self) -> Cluster:
         return self.start()
 

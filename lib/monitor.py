@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 import pandas as pd
@@ -22,6 +21,7 @@ from lib import frames
 from lib.broker import BrokerProbe
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
+from lib.readers import WorkerReader, read_queues
 from lib.redact import mask_frame, protect
 from lib.settings import Settings
 from lib.sync import Progress, TaskSync
@@ -31,9 +31,6 @@ __all__ = ["ClusterMonitor", "MonitorStatus", "Reading"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-#: ``/api/workers?refresh=1`` broadcasts an inspect (about a second); once a minute is plenty.
-INSPECT_EVERY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -100,10 +97,8 @@ class ClusterMonitor:
         self.clock = clock
         self._frame_lock = threading.Lock()
         self._frame: tuple[int, pd.DataFrame, str] | None = None
-        self._info: dict = {}
-        self._inspected: float | None = None
         ttl = settings.poll_seconds
-        self._workers = _Poll(self._read_workers, ttl, clock)
+        self._workers = _Poll(WorkerReader(self.client, clock).read, ttl, clock)
         self._queues = _Poll(self._read_queues, ttl, clock)
         self._task_types = _Poll(lambda: (self.client.task_types(), ""), ttl, clock)
 
@@ -177,19 +172,6 @@ class ClusterMonitor:
         """Every task name Flower has seen, polled like the other readings."""
         return self._task_types.get()
 
-    def _read_workers(self) -> tuple[pd.DataFrame, str]:
-        status = self.client.worker_status()
-        summaries = self.client.worker_summaries()
-        now = self.clock()
-        unknown = set(status) - set(self._info)
-        due = self._inspected is None or now - self._inspected >= INSPECT_EVERY_SECONDS
-        if unknown or due:
-            # A worker that started after Flower is missing from Flower's inspect cache.
-            self._info = self.client.list_workers(refresh=bool(unknown) or due)
-            self._inspected = now
-        odd = frames.OddValues("worker")
-        return frames.workers_frame(summaries, self._info, status, now, odd), odd.sentence()
-
     def _read_queues(self) -> tuple[pd.DataFrame, str]:
         workers = self.workers().value
         if workers is None:
@@ -197,26 +179,5 @@ class ClusterMonitor:
         tasks = self.tasks().value
         if tasks is None:
             tasks = frames.tasks_frame([])
-        odd = frames.OddValues("queue")
-        depths, note = self._queue_depths(workers, odd)
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        return frames.queues_frame(depths, workers, tasks, now), " ".join(
-            filter(None, (note, odd.sentence()))
-        )
-
-    def _queue_depths(
-        self, workers: pd.DataFrame, odd: frames.OddValues
-    ) -> tuple[dict[str, int | None], str]:
-        names = {q for qs in workers["queues"].dropna() for q in qs.split(", ")}
-        if self.probe is not None and self.probe.supported:
-            try:
-                return self.probe.queue_depths(
-                    names
-                ), f"Depths read from the broker at {self.probe.display_url}."
-            except ConsoleError as exc:
-                fallback = f"{exc} Showing Flower's counts instead."
-        elif self.probe is not None:
-            fallback = f"The broker at {self.probe.display_url} is not Redis or RabbitMQ; showing Flower's counts."
-        else:
-            fallback = "CELERY_BROKER_URL is not set; depths come from Flower."
-        return frames.flower_depths(self.client.queue_lengths(), names, odd), fallback
+        reading = read_queues(self.client, self.probe, workers, tasks, self.clock())
+        return reading.frame, reading.note

@@ -10,7 +10,9 @@ pruned, unset keeps them forever; ``OPS_SESSION_IDLE_MINUTES``: idle sign-out;
 ``OPS_SESSION_SECRET``: signs login tokens; ``OPS_STORE_URL``: the history store, ``sqlite:///…``
 or ``postgresql://…``, by default ``store.sqlite3`` in ``OPS_DATA_DIR``; ``OPS_RETENTION_DAYS``:
 how long the store keeps rollups, failures and samples; ``OPS_RETENTION_SUCCESS_DAYS``: how long
-it keeps raw successful tasks). Each may also come
+it keeps raw successful tasks; ``OPS_COLLECTOR``: ``embedded``, the console runs the collector,
+or ``external``, ``./ops collect`` does — read and validated, but the console does not act on
+it yet: its pages still read Flower through ``lib.monitor``). Each may also come
 from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
@@ -73,6 +75,7 @@ NAMES = (
     "OPS_STORE_URL",
     "OPS_RETENTION_DAYS",
     "OPS_RETENTION_SUCCESS_DAYS",
+    "OPS_COLLECTOR",
 )
 #: The store's file in OPS_DATA_DIR when OPS_STORE_URL is unset.
 STORE_FILE = "store.sqlite3"
@@ -82,6 +85,8 @@ DEFAULT_RETENTION_DAYS = 14
 DEFAULT_RETENTION_SUCCESS_DAYS = 2
 #: The store's URL schemes: SQLite now, PostgreSQL next (SQLAlchemy Core speaks both).
 STORE_SCHEMES = ("sqlite", "postgresql")
+#: Who runs the collector: the console process (one command) or ``./ops collect`` (replicas).
+COLLECTOR_MODES = ("embedded", "external")
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,8 @@ class Settings:
     store_url: str | None = None
     retention_days: int = DEFAULT_RETENTION_DAYS
     retention_success_days: int = DEFAULT_RETENTION_SUCCESS_DAYS
+    #: Not acted on yet: the console does not run a collector of its own so far.
+    collector: str = "embedded"
     # repr=False: repr(settings) keys caches and may reach a log; the secret must not.
     session_secret: str | None = field(default=None, repr=False)
 
@@ -184,6 +191,7 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
         retention_success_days=take(
             "OPS_RETENTION_SUCCESS_DAYS", _store_days, DEFAULT_RETENTION_SUCCESS_DAYS
         ),
+        collector=take("OPS_COLLECTOR", _collector_mode, "embedded"),
     )
     if problems:
         message = "The console's configuration has a problem — " + "; ".join(problems) + "."
@@ -280,6 +288,13 @@ def _parse_store_url(value: str) -> str:
             "or postgresql://user:password@host/ops"
         )
     return value
+
+
+def _collector_mode(value: str) -> str:
+    mode = value.lower()
+    if mode not in COLLECTOR_MODES:
+        raise ValueError(f"{value!r} is neither embedded nor external")
+    return mode
 
 
 def _session_secret(value: str) -> str:

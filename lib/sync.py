@@ -34,6 +34,7 @@ from lib.flower import FlowerClient
 
 __all__ = [
     "MemoryTaskStore",
+    "SyncCursor",
     "SyncReport",
     "TaskStore",
     "TaskSync",
@@ -68,6 +69,12 @@ class TaskStore(Protocol):
 
     def get(self, uuid: str) -> dict | None: ...
 
+    def holds(self, uuid: str) -> bool:
+        """Whether the task is held (cheaper than ``get`` for a store on disk)."""
+
+    def uuids(self) -> set[str]:
+        """The ids of every task held."""
+
     def tasks(self) -> list[dict]:
         """Every task held; callers must not mutate the dicts."""
 
@@ -91,6 +98,12 @@ class MemoryTaskStore:
 
     def get(self, uuid: str) -> dict | None:
         return self._tasks.get(uuid)
+
+    def holds(self, uuid: str) -> bool:
+        return uuid in self._tasks
+
+    def uuids(self) -> set[str]:
+        return set(self._tasks)
 
     def tasks(self) -> list[dict]:
         return list(self._tasks.values())
@@ -132,6 +145,18 @@ def is_newer(incoming: dict, current: dict) -> bool:
 def _timestamp(task: dict) -> float:
     value = task.get("timestamp")
     return float(value) if isinstance(value, int | float) else float("-inf")
+
+
+@dataclass(frozen=True)
+class SyncCursor:
+    """Where a sync stands: enough for a restarted process to resume incrementally.
+
+    ``watermark``: the newest task timestamp seen; ``last_full``: when the last full reload
+    ran (epoch s). A cursor is only meaningful with the same ``TaskStore`` contents.
+    """
+
+    watermark: float | None = None
+    last_full: float | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +229,20 @@ class TaskSync:
     def task(self, uuid: str) -> dict | None:
         with self._lock:
             return self.store.get(uuid)
+
+    def cursor(self) -> SyncCursor:
+        """Where this sync stands, to be kept beside its store (``resume`` takes it back)."""
+        with self._lock:
+            return SyncCursor(self.watermark, self._last_full)
+
+    def resume(self, cursor: SyncCursor) -> None:
+        """Continue from ``cursor`` over a store that already holds what it was taken with:
+        the next refresh reads only what is newer (or reloads if Flower restarted meanwhile)."""
+        with self._lock:
+            self.watermark, self._last_full = cursor.watermark, cursor.last_full
+            if cursor.watermark is not None and cursor.last_full is None:
+                # A periodic reload must still come: count from now.
+                self._last_full = self.clock()
 
     @property
     def is_stale(self) -> bool:
@@ -284,11 +323,11 @@ class TaskSync:
             fetched.extend(page)
             if _oldest(page) < floor:
                 below = [t for t in page if _timestamp(t) < floor]
-                if len(self.store) and not any(self.store.get(t["uuid"]) for t in below):
+                if len(self.store) and not any(self.store.holds(t["uuid"]) for t in below):
                     return "the tasks seen last time are gone from Flower", None
                 return "", fetched
         seen = {t["uuid"] for t in fetched}
-        if any(t["uuid"] not in seen for t in self.store.tasks()):
+        if self.store.uuids() - seen:
             return "Flower no longer holds some tasks seen before (restarted?)", fetched
         return "", fetched
 

@@ -43,9 +43,14 @@ def _tables_v1(conn: Connection) -> None:
         table.create(conn)
 
 
-#: Every step in order; the next session's audit import is step 2.
+def _kept_state_v2(conn: Connection) -> None:
+    schema.KEPT_STATE.create(conn)
+
+
+#: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
+    Step(2, "kept state: the collector's sync cursor and health between runs", _kept_state_v2),
 )
 LATEST = STEPS[-1].version
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from lib.frames.tasks import TASK_TIME_COLUMNS, TEXT_COLUMNS
 
 __all__ = [
+    "KEPT_STATE",
     "METADATA",
     "QUEUE_SAMPLES",
     "ROLLUP_COUNTS",
@@ -141,6 +142,17 @@ ROLLUP_COUNTS = _rollup(
 #: (lib.store.histogram has the buckets).
 ROLLUP_HISTOGRAMS = _rollup(
     "rollup_histograms", ("metric", Text), ("subject", Text), ("bucket", Integer)
+)
+
+
+#: Small named values a process keeps between runs (a collector's sync cursor and health), as
+#: JSON text; added by migration step 2.
+KEPT_STATE = Table(
+    "kept_state",
+    METADATA,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )
 
 

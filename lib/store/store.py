@@ -16,7 +16,7 @@ import pandas as pd
 
 from lib.redact import DEFAULT_SENSITIVE_KEYS
 from lib.settings import Settings
-from lib.store import rollups, samples, tasks
+from lib.store import kept, rollups, samples, tasks
 from lib.store.engine import close_engine, open_engine, reading, writing
 from lib.store.migrations import migrate
 from lib.store.retention import DEFAULT_BATCH, PruneReport, prune
@@ -73,7 +73,22 @@ class Store:
         """Delete what retention no longer keeps, in short batches (``lib.store.retention``)."""
         return prune(self.engine, now, retention_days, success_days, batch_size)
 
+    def keep(self, key: str, value: Mapping, now: float) -> None:
+        """Keep a small JSON object under ``key`` between runs (``lib.store.kept``)."""
+        with writing(self.engine) as conn:
+            kept.put_kept(conn, key, value, now)
+
     # -- reads -------------------------------------------------------------------------------
+
+    def kept(self, key: str) -> dict | None:
+        """The object kept under ``key``, or None."""
+        with reading(self.engine) as conn:
+            return kept.get_kept(conn, key)
+
+    def flower_uuids(self) -> set[str]:
+        """The ids of the stored tasks Flower held at the last look."""
+        with reading(self.engine) as conn:
+            return kept.flower_uuids(conn)
 
     def tasks_window(self, start: Moment, end: Moment) -> pd.DataFrame:
         """Tasks placed in ``[start, end)``, as ``tasks_frame`` builds them, + ``in_flower``."""

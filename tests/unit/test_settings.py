@@ -178,3 +178,16 @@ def test_bad_store_settings_name_the_variable(name, value, says):
     message = str(caught.value)
     assert name in message and says in message
     assert "Pw9" not in message
+
+
+def test_collector_defaults_to_embedded_and_reads_external():
+    assert load_settings({}).collector == "embedded"
+    assert load_settings({"OPS_COLLECTOR": " External "}).collector == "external"
+    assert load_settings({}, {"OPS_COLLECTOR": "embedded"}).collector == "embedded"
+
+
+def test_a_bad_collector_mode_names_the_variable():
+    with pytest.raises(
+        SettingsError, match="OPS_COLLECTOR: 'sidecar' is neither embedded nor external"
+    ):
+        load_settings({"OPS_COLLECTOR": "sidecar"})

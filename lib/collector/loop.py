@@ -1,0 +1,255 @@
+"""``Collector``: one loop per cluster that reads Flower and the broker and writes the store.
+
+Every ``OPS_POLL_SECONDS`` a poll: (1) Flower's tasks, incrementally (``lib.sync.TaskSync``
+over a ``StoreMirror``: a full reload marks the tasks Flower forgot instead of deleting them);
+(2) workers (``lib.readers.WorkerReader``) and queue depths (``lib.readers.read_queues``) as
+samples; (3) retention, at most every ``PRUNE_EVERY_SECONDS``; (4) the sync cursor and when
+data last came in, kept in the store, so a restarted collector resumes incrementally.
+
+Invariants:
+
+- Nothing Flower, the broker or the store does stops the loop: each poll's problems become
+  the next ``CollectorHealth`` snapshot (scrubbed plain words), and the next poll comes.
+- When Flower does not answer, the poll skips its other Flower reads (each would wait a
+  whole ``FLOWER_TIMEOUT`` again), so a hung Flower costs one timeout per poll.
+- ``stop()`` returns within about one ``FLOWER_TIMEOUT``: the loop checks for it between
+  steps, and a step waits at most one request's timeout (the broker probe's is no longer).
+- Samples are written only from fresh readings: no worker row is made up when Flower is silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from types import TracebackType
+
+from lib import frames
+from lib.broker import BrokerProbe
+from lib.collector.health import FLOWER, CollectorHealth, PollProblem
+from lib.collector.mirror import StoreMirror
+from lib.errors import BrokerError, ConsoleError, FlowerError, FlowerUnreachable, StoreError
+from lib.flower import FlowerClient
+from lib.readers import WorkerReader, read_queues
+from lib.redact import SCRUBBER, protect, scrub
+from lib.settings import Settings
+from lib.store import Store
+from lib.sync import SyncCursor, TaskSync
+
+__all__ = ["PRUNE_EVERY_SECONDS", "Collector", "PollReport"]
+
+log = logging.getLogger(__name__)
+
+#: Retention deletes in batches; every few minutes keeps each run small without polling it.
+PRUNE_EVERY_SECONDS = 300.0
+#: The broker probe waits at most this long (never longer than FLOWER_TIMEOUT: see stop()).
+PROBE_TIMEOUT = 3.0
+#: stop() waits one FLOWER_TIMEOUT for the request in flight, plus this for the rest.
+STOP_MARGIN = 2.0
+SOURCES = ((FlowerError, FLOWER), (BrokerError, "the broker"), (StoreError, "the history store"))
+
+
+@dataclass
+class PollReport:
+    """What one poll did (epoch s and counts), for ``./ops collect``'s line and for tests."""
+
+    started: float
+    seconds: float = 0.0
+    mode: str = ""  # the task sync's "full" or "incremental"; "" when it failed
+    fetched: int = 0
+    written: int = 0
+    samples: int = 0
+    pruned: int = 0
+    problems: list[PollProblem] = field(default_factory=list)
+
+    @property
+    def flower_silent(self) -> bool:
+        return any(p.source == FLOWER and p.no_answer for p in self.problems)
+
+
+class Collector:
+    """Polls one cluster into its store, in a thread (``start``/``stop``) or the foreground."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        cluster: str = "default",
+        client: FlowerClient | None = None,
+        clock: Callable[[], float] = time.time,
+        on_poll: Callable[[PollReport, CollectorHealth], None] | None = None,
+    ):
+        protect(settings.secrets)  # before any error text is made
+        self.settings, self.store, self.cluster, self.clock = settings, store, cluster, clock
+        self.client = client or FlowerClient.from_settings(settings)
+        probe_timeout = min(PROBE_TIMEOUT, settings.flower_timeout)
+        self.probe = (
+            BrokerProbe(settings.broker_url, probe_timeout) if settings.broker_url else None
+        )
+        self.mirror = StoreMirror(
+            store, settings.retention_days, settings.retention_success_days, clock
+        )
+        self.sync = TaskSync(self.client, self.mirror, clock=clock)
+        self.workers = WorkerReader(self.client, clock)
+        self.on_poll = on_poll
+        self._key = f"collector/{cluster}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_prune: float | None = None
+        self._health = self._resume()
+
+    @property
+    def health(self) -> CollectorHealth:
+        """The latest poll's outcome (an immutable snapshot; safe from any thread)."""
+        return self._health
+
+    # -- running -----------------------------------------------------------------------------
+
+    def start(self) -> Collector:
+        """Run the loop in a background thread (a daemon: a hung request never blocks exit)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            name = f"collector-{self.cluster}"
+            self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Ask the loop to end and wait for it; True when it has ended."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(self.settings.flower_timeout + STOP_MARGIN if timeout is None else timeout)
+            return not thread.is_alive()
+        return True
+
+    def run_forever(self) -> None:
+        """Run the loop in this (main) thread until SIGINT or SIGTERM."""
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, lambda *_: self._stop.set())
+        try:
+            self._stop.clear()
+            self._loop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def __enter__(self) -> Collector:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            self.poll()
+            self._stop.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - began)))
+
+    # -- one poll ----------------------------------------------------------------------------
+
+    def poll(self) -> PollReport:
+        """Read the cluster once and write what changed; never raises for the cluster's faults."""
+        report = PollReport(started=self.clock())
+        written_before = self.mirror.written
+        synced = self._step(report, self._sync_tasks)
+        if not report.flower_silent and not self._stop.is_set():
+            self._step(report, self._sample)
+        if not self._stop.is_set():
+            self._step(report, self._prune_if_due)
+        report.written = self.mirror.written - written_before
+        ended = self.clock()
+        report.seconds = ended - report.started
+        health = self._health.after_poll(
+            report.started, ended, tuple(report.problems), report.written, synced
+        )
+        if not self._step(report, lambda r: self._keep(health)):
+            health = self._health.after_poll(
+                report.started, ended, tuple(report.problems), report.written, synced
+            )
+        self._health = health
+        if self.on_poll is not None:
+            self.on_poll(report, health)
+        return report
+
+    def _step(self, report: PollReport, step: Callable[[PollReport], None]) -> bool:
+        """Run one step; a failure becomes one of the poll's problems. True when it worked."""
+        try:
+            step(report)
+        except ConsoleError as exc:
+            report.problems.append(self._problem(exc))
+            return False
+        except Exception as exc:  # a bug must not end the loop: log it whole, say it, go on
+            log.exception("collector step failed unexpectedly")
+            text = f"The collector failed unexpectedly ({type(exc).__name__}); see its log."
+            report.problems.append(PollProblem("the collector", text))
+            return False
+        return True
+
+    def _problem(self, exc: ConsoleError) -> PollProblem:
+        source = next((name for kind, name in SOURCES if isinstance(exc, kind)), "the collector")
+        text = scrub(str(SCRUBBER(str(exc))), self.settings.secrets)
+        return PollProblem(source, text, no_answer=isinstance(exc, FlowerUnreachable))
+
+    def _sync_tasks(self, report: PollReport) -> None:
+        sync = self.sync.refresh()
+        report.mode, report.fetched = sync.mode, sync.fetched
+
+    def _sample(self, report: PollReport) -> None:
+        workers, _ = self.workers.read()
+        if self._stop.is_set():
+            return
+        queues = read_queues(self.client, self.probe, workers, frames.tasks_frame([]), self.clock())
+        report.samples = self.store.record_samples(queues.frame, workers, self.clock())
+        if queues.broker_error is not None:  # Flower's counts were sampled instead: say so
+            raise queues.broker_error
+
+    def _prune_if_due(self, report: PollReport) -> None:
+        now = self.clock()
+        if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY_SECONDS:
+            return
+        self._last_prune = now
+        settings = self.settings
+        pruned = self.store.prune(now, settings.retention_days, settings.retention_success_days)
+        report.pruned = sum(pruned.deleted.values())
+
+    # -- kept between runs -------------------------------------------------------------------
+
+    def _keep(self, health: CollectorHealth) -> None:
+        kept = {
+            "flower_url": self.client.display_url,
+            "cursor": asdict(self.sync.cursor()),
+            "health": health.to_kept(),
+        }
+        self.store.keep(self._key, kept, self.clock())
+
+    def _resume(self) -> CollectorHealth:
+        """Take back the kept cursor (same Flower only) and when data last came in."""
+        kept = self.store.kept(self._key) or {}
+        cursor = kept.get("cursor") if isinstance(kept.get("cursor"), dict) else {}
+        watermark, last_full = cursor.get("watermark"), cursor.get("last_full")
+        if kept.get("flower_url") == self.client.display_url and _seconds(watermark):
+            self.sync.resume(SyncCursor(watermark, last_full if _seconds(last_full) else None))
+            log.info("collector %s resumes from watermark %s", self.cluster, watermark)
+        health = kept.get("health") if isinstance(kept.get("health"), dict) else None
+        return CollectorHealth.resumed(
+            health,
+            cluster=self.cluster,
+            timeout=self.settings.flower_timeout,
+            poll_seconds=self.settings.poll_seconds,
+        )
+
+    @property
+    def resumed(self) -> bool:
+        """Whether this collector continues a kept cursor (no full first load)."""
+        return self.sync.watermark is not None
+
+
+def _seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

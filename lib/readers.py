@@ -1,0 +1,99 @@
+"""Workers and queue depths read from one cluster: the one place the monitor and the collector
+read them, so both tell the same story.
+
+``WorkerReader`` reads Flower's heartbeat summaries and liveness each time and its inspect cache
+(pool, queues) only when a worker appears or once a minute, because ``/api/workers?refresh=1``
+broadcasts an inspect. ``read_queues`` takes depths from the broker when ``CELERY_BROKER_URL``
+names a Redis or RabbitMQ broker, else (or when the broker fails) from Flower, and says which.
+
+Invariants: a broker failure never hides the queues (Flower's counts stand in, the note says
+why, and the error is handed back for whoever keeps health); a Flower failure is raised as the
+client's ``FlowerError``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from lib import frames
+from lib.broker import BrokerProbe
+from lib.errors import BrokerError, ConsoleError
+from lib.flower import FlowerClient
+
+__all__ = ["INSPECT_EVERY_SECONDS", "QueuesReading", "WorkerReader", "read_queues"]
+
+#: ``/api/workers?refresh=1`` broadcasts an inspect (about a second); once a minute is plenty.
+INSPECT_EVERY_SECONDS = 60.0
+
+
+class WorkerReader:
+    """Reads the workers frame of one Flower, keeping its inspect cache between reads."""
+
+    def __init__(self, client: FlowerClient, clock: Callable[[], float] = time.time):
+        self.client = client
+        self.clock = clock
+        self._info: dict = {}
+        self._inspected: float | None = None
+
+    def read(self) -> tuple[pd.DataFrame, str]:
+        """The workers frame (``frames.workers_frame``) and what was odd in Flower's answers."""
+        status = self.client.worker_status()
+        summaries = self.client.worker_summaries()
+        now = self.clock()
+        unknown = set(status) - set(self._info)
+        due = self._inspected is None or now - self._inspected >= INSPECT_EVERY_SECONDS
+        if unknown or due:
+            # A worker that started after Flower is missing from Flower's inspect cache.
+            self._info = self.client.list_workers(refresh=bool(unknown) or due)
+            self._inspected = now
+        odd = frames.OddValues("worker")
+        return frames.workers_frame(summaries, self._info, status, now, odd), odd.sentence()
+
+
+@dataclass(frozen=True)
+class QueuesReading:
+    """The queues frame, what the page should say about it, and the broker's failure if any."""
+
+    frame: pd.DataFrame
+    note: str
+    broker_error: BrokerError | None = None
+
+
+def read_queues(
+    client: FlowerClient,
+    probe: BrokerProbe | None,
+    workers: pd.DataFrame,
+    tasks: pd.DataFrame,
+    now: float,
+) -> QueuesReading:
+    """One row per queue the workers consume or Flower counts (``frames.queues_frame``)."""
+    odd = frames.OddValues("queue")
+    depths, note, broker_error = _queue_depths(client, probe, workers, odd)
+    frame = frames.queues_frame(depths, workers, tasks, datetime.fromtimestamp(now, UTC))
+    return QueuesReading(frame, " ".join(filter(None, (note, odd.sentence()))), broker_error)
+
+
+def _queue_depths(
+    client: FlowerClient, probe: BrokerProbe | None, workers: pd.DataFrame, odd: frames.OddValues
+) -> tuple[dict[str, int | None], str, BrokerError | None]:
+    names = {q for qs in workers["queues"].dropna() for q in qs.split(", ")}
+    error: BrokerError | None = None
+    if probe is not None and probe.supported:
+        try:
+            depths = probe.queue_depths(names)
+            return depths, f"Depths read from the broker at {probe.display_url}.", None
+        except ConsoleError as exc:
+            error = exc if isinstance(exc, BrokerError) else BrokerError(str(exc))
+            fallback = f"{exc} Showing Flower's counts instead."
+    elif probe is not None:
+        fallback = (
+            f"The broker at {probe.display_url} is not Redis or RabbitMQ; showing Flower's counts."
+        )
+    else:
+        fallback = "CELERY_BROKER_URL is not set; depths come from Flower."
+    return frames.flower_depths(client.queue_lengths(), names, odd), fallback, error

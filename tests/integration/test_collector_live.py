@@ -1,0 +1,99 @@
+"""The collector on the real cluster: it writes tasks and samples, keeps history through a
+Flower restart, rides out a stopped Flower, and a restarted collector resumes incrementally.
+
+Uses the session's cluster and leaves Flower running for the tests after these.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.collector import Collector, health_sentence
+from lib.settings import Settings
+from lib.store import Store
+from tests.live import FINAL, flower_tasks, send, wait_final, wait_until
+
+FAR = 4102444800.0  # 2100: a window end after every task
+
+
+@pytest.fixture
+def settings(cluster, tmp_path) -> Settings:
+    return Settings(
+        flower_url=cluster.flower_url,
+        flower_auth=cluster.http_auth(),
+        broker_url=cluster.broker_url,
+        flower_timeout=2.0,
+        poll_seconds=1.0,
+        data_dir=tmp_path,
+    )
+
+
+@pytest.fixture
+def store(settings):
+    opened = Store.from_settings(settings)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def flower_back(cluster):
+    """Whatever a test did to Flower, it runs again afterwards."""
+    yield
+    cluster.start_flower()
+
+
+def stored(store: Store) -> dict[str, dict]:
+    frame = store.tasks_window(0.0, FAR)
+    return {row["uuid"]: row for row in frame.to_dict("records")}
+
+
+def test_the_collector_writes_tasks_and_samples(cluster, producer, settings, store):
+    ids = [send(producer, "demo.add", i, 1) for i in range(3)]
+    wait_final(cluster, ids)
+    report = Collector(settings, store).poll()
+    assert not report.problems, report.problems
+    rows = stored(store)
+    assert {rows[u]["state"] for u in ids} == {"SUCCESS"} and all(rows[u]["in_flower"] for u in ids)
+    workers = store.worker_samples(0.0, FAR)
+    assert set(cluster.worker_names) <= set(workers["worker"]) and workers["online"].all()
+    queues = store.queue_samples(0.0, FAR)
+    assert {"default", "ml", "etl", "email"} <= set(queues["queue"])
+
+
+def test_history_survives_a_flower_restart(cluster, producer, settings, store, flower_back):
+    before = [send(producer, "demo.add", 2, i) for i in range(3)]
+    wait_final(cluster, before)
+    collector = Collector(settings, store)
+    collector.poll()
+    cluster.restart_flower()
+    after = send(producer, "demo.add", 5, 5)
+    wait_until(lambda: flower_tasks(cluster).get(after, {}).get("state") in FINAL, "a new task")
+    report = collector.poll()
+    assert report.mode == "full" and not report.problems, report.problems
+    rows = stored(store)
+    assert [(rows[u]["state"], rows[u]["in_flower"]) for u in before] == [("SUCCESS", False)] * 3
+    assert rows[after]["in_flower"]
+
+
+def test_a_stopped_flower_is_reported_and_the_loop_recovers(cluster, settings, store, flower_back):
+    with Collector(settings, store) as collector:
+        wait_until(lambda: collector.health.data_until, "a first poll that reached the store")
+        cluster.stop_flower()
+        wait_until(lambda: collector.health.consecutive_failures >= 2, "two failed polls")
+        health = collector.health
+        sentence = health_sentence(health, health.last_attempt + 5)
+        assert sentence.startswith("Flower has not answered for") and "(timeout 2 s)" in sentence
+        cluster.start_flower()
+        wait_until(lambda: collector.health.last_error is None, "a poll after Flower is back")
+
+
+def test_a_restarted_collector_resumes_from_the_kept_cursor(cluster, producer, settings, store):
+    wait_final(cluster, [send(producer, "demo.add", 8, 8)])  # a watermark even after a restart
+    assert not Collector(settings, store).poll().problems
+    new = send(producer, "demo.add", 9, 9)
+    wait_final(cluster, [new])
+    again = Collector(settings, store)
+    assert again.resumed
+    report = again.poll()
+    assert report.mode == "incremental" and not report.problems, report.problems
+    assert stored(store)[new]["state"] == "SUCCESS"
