@@ -43,9 +43,16 @@ def _tables_v1(conn: Connection) -> None:
         table.create(conn)
 
 
-#: Every step in order; the next session's audit import is step 2.
+def _audit_tables(conn: Connection) -> None:
+    # The audit log moves here from its own file; lib.audit.legacy takes that file's rows in.
+    for table in (schema.AUDIT, schema.AUDIT_TARGET):
+        table.create(conn)
+
+
+#: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
+    Step(2, "the audit log: actions and their per-target outcomes", _audit_tables),
 )
 LATEST = STEPS[-1].version
 

@@ -464,20 +464,15 @@ def test_an_audit_error_after_the_send_is_a_result_not_a_traceback(tmp_path):
 
 
 def test_an_audit_file_from_before_per_target_records_keeps_working(tmp_path):
-    import sqlite3
+    from lib.audit.legacy import import_legacy_audit
+    from tests.legacy_audit import write_legacy_file
 
-    from lib.audit.database import SCHEMA
-
-    path = tmp_path / "audit.sqlite3"
-    old_schema = SCHEMA.split("CREATE TABLE IF NOT EXISTS audit_target")[0]
-    with sqlite3.connect(path) as db:  # the file as the previous version wrote it
-        db.executescript(old_schema)
-        db.execute(
-            "INSERT INTO audit (op_id, at, user, role, action, targets, params, outcome, links)"
-            " VALUES ('old', 1.0, 'bob', 'operator', 'retry', '[\"failed\"]', '{}', 'sent',"
-            ' \'{"failed": "new-old"}\')'
-        )
-    audit = AuditLog(path)
+    path, store = tmp_path / "audit.sqlite3", f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    old = {"id": 1, "op_id": "old", "at": 1.0, "user": "bob", "action": "retry"}
+    old |= {"targets": ["failed"], "outcome": "sent", "links": {"failed": "new-old"}}
+    write_legacy_file(path, [old], per_target=False)  # as the version before issue 10 wrote it
+    assert import_legacy_audit(store, path).rows == 1
+    audit = AuditLog(store)
     assert [e.new_id for e in audit.earlier_retries(["failed"])["failed"]] == ["new-old"]
     assert audit.targets_frame("old").empty
     desk = ActionDesk(FlowerClient("http://127.0.0.1:9", timeout=1), audit, TASKS.get)
