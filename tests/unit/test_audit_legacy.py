@@ -160,3 +160,20 @@ def test_a_row_the_store_refuses_takes_in_nothing(tmp_path, store):
         import_legacy_audit(store, path)
     assert path.exists()
     assert AuditLog(store).count() == 0
+
+
+def test_a_store_from_before_the_audit_moved_in_gains_its_tables(store):
+    from sqlalchemy import inspect
+
+    from lib.store.engine import open_engine, reading
+    from lib.store.migrations import STEPS, current_version, migrate
+
+    engine = open_engine(store)
+    migrate(engine, STEPS[:1])  # the store as the foundation commit left it
+    with reading(engine) as conn:
+        assert not inspect(conn).has_table("audit")
+    log = AuditLog(store)
+    log.claim("op-1", "ann", "operator", "revoke", ["t"])
+    with reading(engine) as conn:
+        assert current_version(conn) == STEPS[-1].version
+    assert [t.target for t in log.targets(1)] == ["t"]
