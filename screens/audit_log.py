@@ -26,6 +26,8 @@ def why_empty(span: str, period: int, everything: int) -> str:
 console = ui.page("Audit log")
 log = console.audit
 tz = ui.viewer_tz()
+if console.audit_notice:  # the old audit file was not taken into the store: say why
+    st.warning(ui.md_escape(console.audit_notice), icon="🗄️")
 
 # The audit log is the console's own store: if it is unusable, the page says why and stops.
 with ui.audit_guard():

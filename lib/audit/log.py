@@ -1,10 +1,11 @@
 """``AuditLog``: the one object callers hold to record actions and read them back.
 
-It owns the file (``AuditFile``), a lock that serialises this process's writes, and the
-retention clock; the SQL lives in ``writing`` and ``reading``. Opening never fails: when the
-store is down, each use raises an ``AuditError`` saying why. With ``retention_days`` set, rows
-older than that are pruned when the log opens and then at most once an hour, by the first read
-after the hour is up (never a prune per read); unset, every row is kept.
+It owns its place in the history store (``AuditStore``), a lock that serialises this process's
+writes, and the retention clock; the SQL lives in ``writing`` and ``reading``. Opening never
+fails: when the store is down, each use raises an ``AuditError`` saying why. With
+``retention_days`` set, rows older than that are pruned when the log opens and then at most once
+an hour, by the first read after the hour is up (never a prune per read); unset, every row is
+kept.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import Select, delete, select
 
 from lib.audit import reading, writing
-from lib.audit.database import AuditFile
+from lib.audit.database import AuditStore, store_url
 from lib.audit.records import (
     OUTCOMES,
     AuditError,
@@ -30,6 +32,7 @@ from lib.audit.records import (
     row_from,
 )
 from lib.redact import SCRUBBER
+from lib.store.schema import AUDIT, AUDIT_TARGET
 
 __all__ = ["AuditLog"]
 
@@ -41,8 +44,9 @@ DAY = 86_400.0
 
 
 class AuditLog:
-    """An append-only SQLite audit table, pruned only by retention; safe to share between threads.
+    """An append-only audit table in the store, pruned only by retention; thread-safe.
 
+    ``store`` is the store's URL (``OPS_STORE_URL``), or an SQLite store file's path;
     ``retention_days`` None keeps every row; ``clock`` (seconds since the epoch) decides what is
     old and when the next prune is due; ``timeout`` is how long a write waits for another
     writer's lock.
@@ -50,21 +54,21 @@ class AuditLog:
 
     def __init__(
         self,
-        path: Path,
+        store: str | Path,
         retention_days: int | None = None,
         clock: Callable[[], float] = time.time,
         timeout: float = 10.0,
     ):
-        self.path = Path(path)
         self.retention_days = retention_days
         self._clock = clock
         self.timeout = timeout
-        self._file = AuditFile(self.path, timeout)
+        self._store = AuditStore(store_url(store), timeout)
+        self.url = self._store.url
+        self.path = self._store.path  # the SQLite file; None for another database
         self._lock = threading.Lock()
         self._next_prune = 0.0
         try:
-            with self._file.connect("opened"):
-                pass  # the schema, so the file is ready before the first action
+            self._store.open()  # migrated, so the store is ready before the first action
             self.prune()
         except AuditError as exc:
             # The store is down: pages still show the cluster; each use of the log says why.
@@ -87,10 +91,10 @@ class AuditLog:
         ``skipped`` targets (target → why) are recorded as such. For a retry, a target with an
         earlier retry whose audit id is not in ``again`` is held back (recorded as skipped) and
         returned in ``Claim.held``. Raises ``DuplicateOperation`` for a seen ``op_id`` and
-        ``AuditError`` when the file cannot be written.
+        ``AuditError`` when the store cannot be written.
         """
         targets = list(targets)
-        with self._lock, self._file.writing() as db:
+        with self._lock, self._store.writing() as db:
             return writing.claim(
                 db, op_id, user, role, action, targets, params, preview_count, skipped, again
             )
@@ -98,7 +102,7 @@ class AuditLog:
     def record_targets(self, row_id: int, outcomes: Iterable[tuple[str, str, str, str]]) -> None:
         """Complete target rows once: ``(target, outcome, reason, reply)`` each."""
         updates = writing.target_updates(row_id, outcomes)
-        with self._lock, self._file.writing() as db:
+        with self._lock, self._store.writing() as db:
             writing.complete_targets(db, updates)
 
     def record_outcome(
@@ -113,32 +117,32 @@ class AuditLog:
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
         said = SCRUBBER(message)  # Flower's answer may echo a URL with a password: never keep it
-        with self._lock, self._file.writing() as db:
+        with self._lock, self._store.writing() as db:
             writing.complete_outcome(db, row_id, outcome, said, http_status, links)
 
     def targets(self, row_id: int) -> list[TargetOutcome]:
         """Each target of one action with its outcome, in the order they were recorded."""
-        with self._file.connect() as db:
+        with self._store.reading() as db:
             return reading.target_outcomes(db, row_id)
 
     def targets_frame(self, op_id: str) -> pd.DataFrame:
         """One action's targets for the Audit log page: target, outcome, reason, reply, at."""
-        with self._file.connect() as db:
+        with self._store.reading() as db:
             return reading.targets_frame(db, op_id)
 
     def earlier_retries(self, task_ids: Iterable[str]) -> dict[str, list[EarlierRetry]]:
         """Retries of these tasks that were sent or are under way, oldest first, by task."""
-        with self._file.connect() as db:
+        with self._store.reading() as db:
             return writing.earlier_retries(db, list(task_ids))
 
     def retry_links(self, task_id: str) -> dict[str, list[str]]:
         """``{"retried_as": [new ids], "retry_of": [old ids]}`` for one task."""
-        with self._file.connect() as db:
+        with self._store.reading() as db:
             return reading.retry_links(db, task_id)
 
     def row(self, row_id: int) -> AuditRow | None:
         """One action's row by its audit id; None when there is none."""
-        with self._file.connect() as db:
+        with self._store.reading() as db:
             return reading.row(db, row_id)
 
     def rows(
@@ -150,25 +154,20 @@ class AuditLog:
     ) -> list[AuditRow]:
         """Every row at or after ``since`` by any of ``users`` doing any of ``actions``
         (empty: no condition), newest first; only the newest ``limit`` when one is given."""
-        return [
-            row_from(r) for r in self._read(*reading.newest_first(since, users, actions, limit))
-        ]
+        return [row_from(r) for r in self._read(reading.newest_first(since, users, actions, limit))]
 
     def count(
         self, since: float | None = None, users: Iterable[str] = (), actions: Iterable[str] = ()
     ) -> int:
         """How many rows ``rows`` returns for the same filter (without reading them)."""
-        where, args = reading.where(since, users, actions)
-        return int(self._read(f"SELECT COUNT(*) FROM audit{where}", args)[0][0])
+        return int(self._read(reading.count_query(since, users, actions))[0][0])
 
     def choices(self, since: float | None = None) -> dict[str, list[str]]:
         """``{"user": [...], "action": [...]}``: every value seen at or after ``since``, sorted."""
-        where, args = reading.where(since, (), ())
-        found = {}
-        for column in ("user", "action"):
-            query = f"SELECT DISTINCT {column} FROM audit{where} ORDER BY {column}"
-            found[column] = [value for (value,) in self._read(query, args)]
-        return found
+        return {
+            column: [value for (value,) in self._read(reading.choices_query(column, since))]
+            for column in ("user", "action")
+        }
 
     def frame(
         self,
@@ -181,7 +180,7 @@ class AuditLog:
 
         Columns: ``AUDIT_FRAME_COLUMNS``; ``time`` and ``finished`` are UTC datetimes.
         """
-        return reading.audit_frame(self._read(*reading.newest_first(since, users, actions, limit)))
+        return reading.audit_frame(self._read(reading.newest_first(since, users, actions, limit)))
 
     def prune(self) -> int:
         """Delete rows older than the retention; how many went (0 when rows are kept forever)."""
@@ -190,15 +189,15 @@ class AuditLog:
             self._next_prune = now + PRUNE_EVERY
             if self.retention_days is None:
                 return 0
-            with self._file.connect("pruned") as db:
-                cutoff = now - self.retention_days * DAY
-                old = "SELECT id FROM audit WHERE at < ?"
-                db.execute(f"DELETE FROM audit_target WHERE audit_id IN ({old})", (cutoff,))
-                return db.execute("DELETE FROM audit WHERE at < ?", (cutoff,)).rowcount
+            old = AUDIT.c.at < now - self.retention_days * DAY
+            with self._store.writing("pruned") as db:
+                targets = AUDIT_TARGET.c.audit_id.in_(select(AUDIT.c.id).where(old))
+                db.execute(delete(AUDIT_TARGET).where(targets))
+                return db.execute(delete(AUDIT).where(old)).rowcount
 
-    def _read(self, query: str, args: tuple) -> list[tuple]:
+    def _read(self, query: Select) -> list[tuple]:
         """A filtered read, pruning first when a prune is due."""
         if self._clock() >= self._next_prune:
             self.prune()
-        with self._file.connect() as db:
-            return db.execute(query, args).fetchall()
+        with self._store.reading() as db:
+            return db.execute(query).all()

@@ -9,21 +9,24 @@ times in frames are UTC datetimes to the microsecond.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
-from typing import Any
 
 import pandas as pd
+from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from lib.audit.records import COLUMNS, UNKNOWN, AuditRow, TargetOutcome, row_from
+from lib.store.schema import AUDIT, AUDIT_TARGET
 
 __all__ = [
     "AUDIT_FRAME_COLUMNS",
     "TARGET_FRAME_COLUMNS",
     "audit_frame",
+    "choices_query",
+    "count_query",
     "newest_first",
     "retry_links",
     "row",
+    "row_where",
     "target_outcomes",
     "targets_frame",
     "where",
@@ -50,29 +53,39 @@ AUDIT_FRAME_COLUMNS = (
 TARGET_FRAME_COLUMNS = ("target", "outcome", "reason", "reply", "at")
 
 
-def where(since: float | None, users: Iterable[str], actions: Iterable[str]) -> tuple[str, tuple]:
-    """The SQL condition (with its leading `` WHERE``) and arguments of one filter."""
-    conditions: list[str] = []
-    args: list[Any] = []
+def where(
+    since: float | None, users: Iterable[str], actions: Iterable[str]
+) -> list[ColumnElement[bool]]:
+    """The SQL conditions of one filter (none: every row)."""
+    conditions: list[ColumnElement[bool]] = []
     if since is not None:
-        conditions.append("at >= ?")
-        args.append(since)
+        conditions.append(AUDIT.c.at >= since)
     for column, values in (("user", list(users)), ("action", list(actions))):
         if values:
-            conditions.append(f"{column} IN ({', '.join('?' * len(values))})")
-            args += values
-    return (" WHERE " + " AND ".join(conditions) if conditions else ""), tuple(args)
+            conditions.append(AUDIT.c[column].in_(values))
+    return conditions
 
 
 def newest_first(
     since: float | None, users: Iterable[str], actions: Iterable[str], limit: int | None
-) -> tuple[str, tuple]:
-    """The query (and arguments) of every row in a filter, newest first, the newest ``limit``."""
-    condition, args = where(since, users, actions)
-    query = f"SELECT {', '.join(COLUMNS)} FROM audit{condition} ORDER BY at DESC, id DESC"
-    if limit is not None:
-        query, args = query + " LIMIT ?", (*args, limit)
-    return query, args
+) -> Select:
+    """Every row in a filter (``COLUMNS`` in order), newest first, the newest ``limit``."""
+    query = (
+        select(*(AUDIT.c[name] for name in COLUMNS))
+        .where(*where(since, users, actions))
+        .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
+    )
+    return query if limit is None else query.limit(limit)
+
+
+def count_query(since: float | None, users: Iterable[str], actions: Iterable[str]) -> Select:
+    """How many rows one filter holds."""
+    return select(func.count()).select_from(AUDIT).where(*where(since, users, actions))
+
+
+def choices_query(column: str, since: float | None) -> Select:
+    """Every value of ``column`` (``user`` or ``action``) seen at or after ``since``, sorted."""
+    return select(AUDIT.c[column]).distinct().where(*where(since, (), ())).order_by(AUDIT.c[column])
 
 
 def audit_frame(records: list[tuple]) -> pd.DataFrame:
@@ -107,41 +120,48 @@ def audit_frame(records: list[tuple]) -> pd.DataFrame:
     return frame
 
 
-def row(db: sqlite3.Connection, row_id: int) -> AuditRow | None:
+def row(db: Connection, row_id: int) -> AuditRow | None:
     """One action's row by its audit id, if there is one."""
-    found = db.execute(f"SELECT {', '.join(COLUMNS)} FROM audit WHERE id = ?", (row_id,))
-    record = found.fetchone()
-    return row_from(record) if record else None
+    return row_where(db, AUDIT.c.id == row_id)
 
 
-def target_outcomes(db: sqlite3.Connection, row_id: int) -> list[TargetOutcome]:
+def row_where(db: Connection, condition: ColumnElement[bool]) -> AuditRow | None:
+    """The one row a unique condition (an id, an op_id) finds, if there is one."""
+    record = db.execute(select(*(AUDIT.c[name] for name in COLUMNS)).where(condition)).first()
+    return row_from(tuple(record)) if record else None
+
+
+def target_outcomes(db: Connection, row_id: int) -> list[TargetOutcome]:
     """Each target of one action with its outcome, in the order they were recorded."""
+    t = AUDIT_TARGET.c
     found = db.execute(
-        "SELECT target, outcome, reason, reply FROM audit_target WHERE audit_id = ? ORDER BY rowid",
-        (row_id,),
-    ).fetchall()
-    return [TargetOutcome(t, o, r or "", p or "") for t, o, r, p in found]
+        select(t.target, t.outcome, t.reason, t.reply).where(t.audit_id == row_id).order_by(t.id)
+    ).all()
+    return [TargetOutcome(target, o, r or "", p or "") for target, o, r, p in found]
 
 
-def targets_frame(db: sqlite3.Connection, op_id: str) -> pd.DataFrame:
+def targets_frame(db: Connection, op_id: str) -> pd.DataFrame:
     """One action's targets: ``TARGET_FRAME_COLUMNS``, ``at`` a UTC datetime."""
+    t = AUDIT_TARGET.c
     found = db.execute(
-        "SELECT t.target, t.outcome, t.reason, t.reply, t.at FROM audit_target t"
-        " JOIN audit a ON a.id = t.audit_id WHERE a.op_id = ? ORDER BY t.rowid",
-        (op_id,),
-    ).fetchall()
-    frame = pd.DataFrame(found, columns=list(TARGET_FRAME_COLUMNS))
+        select(t.target, t.outcome, t.reason, t.reply, t.at)
+        .join_from(AUDIT_TARGET, AUDIT, AUDIT.c.id == t.audit_id)
+        .where(AUDIT.c.op_id == op_id)
+        .order_by(t.id)
+    ).all()
+    frame = pd.DataFrame([tuple(r) for r in found], columns=list(TARGET_FRAME_COLUMNS))
     frame["outcome"] = frame["outcome"].fillna(UNKNOWN)
     frame[["reason", "reply"]] = frame[["reason", "reply"]].fillna("")
     frame["at"] = pd.to_datetime(frame["at"], unit="s", utc=True)
     return frame
 
 
-def retry_links(db: sqlite3.Connection, task_id: str) -> dict[str, list[str]]:
+def retry_links(db: Connection, task_id: str) -> dict[str, list[str]]:
     """``{"retried_as": [new ids], "retry_of": [old ids]}`` for one task."""
+    # LIKE narrows the rows to read; the JSON below decides (a '%' or '_' in an id only widens).
     found = db.execute(
-        "SELECT links FROM audit WHERE action = 'retry' AND links LIKE ?", (f'%"{task_id}"%',)
-    ).fetchall()
+        select(AUDIT.c.links).where(AUDIT.c.action == "retry", AUDIT.c.links.like(f'%"{task_id}"%'))
+    ).all()
     links: dict[str, list[str]] = {"retried_as": [], "retry_of": []}
     for (text,) in found:
         for old, new in json.loads(text or "{}").items():

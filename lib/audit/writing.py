@@ -1,30 +1,31 @@
 """Writing the audit log: a claim before anything is sent, then each outcome once.
 
-A claim is one ``BEGIN IMMEDIATE`` transaction (the caller's ``AuditFile.writing``): the intent
-row (outcome NULL) and one row per target (outcome NULL, or ``skipped`` with the reason). A seen
-``op_id`` raises ``DuplicateOperation`` and writes nothing; for a retry, a target with an
-earlier retry (sent, or still under way) is held back unless the caller names that retry's
-audit id, so two sessions retrying one task at once send one task. Completions only fill rows
-whose outcome is still NULL: the first answer stands.
+A claim is one write transaction (the caller's ``AuditStore.writing``, ``BEGIN IMMEDIATE`` on
+SQLite): the intent row (outcome NULL) and one row per target (outcome NULL, or ``skipped`` with
+the reason). A seen ``op_id`` raises ``DuplicateOperation`` and writes nothing; for a retry, a
+target with an earlier retry (sent, or still under way) is held back unless the caller names that
+retry's audit id, so two sessions retrying one task at once send one task. Completions only fill
+rows whose outcome is still NULL: the first answer stands.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+
+from lib.audit.reading import row_where
 from lib.audit.records import (
-    COLUMNS,
     TARGET_OUTCOMES,
     AuditRow,
     Claim,
     DuplicateOperation,
     EarlierRetry,
-    row_from,
 )
+from lib.store.schema import AUDIT, AUDIT_TARGET
 
 __all__ = [
     "by_op",
@@ -37,7 +38,7 @@ __all__ = [
 
 
 def claim(
-    db: sqlite3.Connection,
+    db: Connection,
     op_id: str,
     user: str,
     role: str,
@@ -59,17 +60,23 @@ def claim(
     row_id = _insert(db, op_id, user, role, action, targets, params, preview_count)
     why = {t: f"{found[-1].describe()}; tick 'Retry again anyway'" for t, found in held.items()}
     why.update(skipped or {})
-    db.executemany(
-        "INSERT OR IGNORE INTO audit_target (audit_id, target, outcome, reason, at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [(row_id, t, "skipped" if t in why else None, why.get(t), None) for t in [*targets, *why]],
-    )
+    # One row per target, the first mention kept (a skipped target may also be a target).
+    rows = [
+        {
+            "audit_id": row_id,
+            "target": t,
+            "outcome": "skipped" if t in why else None,
+            "reason": why.get(t),
+            "at": None,
+        }
+        for t in dict.fromkeys([*targets, *why])
+    ]
+    if rows:
+        db.execute(insert(AUDIT_TARGET), rows)
     return Claim(row_id, held)
 
 
-def target_updates(
-    row_id: int, outcomes: Iterable[tuple[str, str, str, str]]
-) -> list[tuple[str, str, str, float, int, str]]:
+def target_updates(row_id: int, outcomes: Iterable[tuple[str, str, str, str]]) -> list[dict]:
     """The ``complete_targets`` rows for ``(target, outcome, reason, reply)`` each.
 
     Raises ``ValueError`` for an outcome not in ``TARGET_OUTCOMES``, before anything is written.
@@ -79,23 +86,32 @@ def target_updates(
     for target, outcome, reason, reply in outcomes:
         if outcome not in TARGET_OUTCOMES:
             raise ValueError(f"unknown target outcome {outcome!r}")
-        rows.append((outcome, reason, reply, now, row_id, target))
+        rows.append(
+            {"o": outcome, "r": reason, "p": reply, "a": now, "row_id": row_id, "t": target}
+        )
     return rows
 
 
-def complete_targets(
-    db: sqlite3.Connection, updates: list[tuple[str, str, str, float, int, str]]
-) -> None:
-    """Complete the target rows still pending, from ``target_updates``."""
-    db.executemany(
-        "UPDATE audit_target SET outcome = ?, reason = ?, reply = ?, at = ?"
-        " WHERE audit_id = ? AND target = ? AND outcome IS NULL",
-        updates,
+#: Completes one pending target row; its parameters are ``target_updates``' keys.
+_COMPLETE_TARGET = (
+    update(AUDIT_TARGET)
+    .where(
+        AUDIT_TARGET.c.audit_id == bindparam("row_id"),
+        AUDIT_TARGET.c.target == bindparam("t"),
+        AUDIT_TARGET.c.outcome.is_(None),
     )
+    .values(outcome=bindparam("o"), reason=bindparam("r"), reply=bindparam("p"), at=bindparam("a"))
+)
+
+
+def complete_targets(db: Connection, updates: list[dict]) -> None:
+    """Complete the target rows still pending, from ``target_updates``."""
+    if updates:
+        db.execute(_COMPLETE_TARGET, updates)
 
 
 def complete_outcome(
-    db: sqlite3.Connection,
+    db: Connection,
     row_id: int,
     outcome: str,
     message: str,
@@ -104,30 +120,41 @@ def complete_outcome(
 ) -> None:
     """Complete an action's row if it is still pending (``message`` already scrubbed)."""
     db.execute(
-        "UPDATE audit SET finished_at = ?, outcome = ?, http_status = ?, message = ?,"
-        " links = ? WHERE id = ? AND outcome IS NULL",
-        (time.time(), outcome, http_status, message, json.dumps(dict(links or {})), row_id),
+        update(AUDIT)
+        .where(AUDIT.c.id == row_id, AUDIT.c.outcome.is_(None))
+        .values(
+            finished_at=time.time(),
+            outcome=outcome,
+            http_status=http_status,
+            message=message,
+            links=json.dumps(dict(links or {})),
+        )
     )
 
 
-def earlier_retries(db: sqlite3.Connection, task_ids: list[str]) -> dict[str, list[EarlierRetry]]:
+def earlier_retries(db: Connection, task_ids: list[str]) -> dict[str, list[EarlierRetry]]:
     """Retries of these tasks that were sent or are under way, oldest first, by task."""
     wanted = set(task_ids)
     found: dict[str, dict[int, EarlierRetry]] = {}
+    t, a = AUDIT_TARGET.c, AUDIT.c
     per_target = db.execute(
-        "SELECT t.target, a.id, a.at, a.user, t.reply FROM audit_target t"
-        " JOIN audit a ON a.id = t.audit_id WHERE a.action = 'retry'"
-        " AND (t.outcome = 'sent' OR t.outcome IS NULL)"
-        " AND (a.outcome IS NULL OR a.outcome IN ('sent', 'partial'))"
-        f" AND t.target IN ({', '.join('?' * len(wanted))})",
-        tuple(wanted),
+        select(t.target, a.id, a.at, a.user, t.reply)
+        .join_from(AUDIT_TARGET, AUDIT, a.id == t.audit_id)
+        .where(
+            a.action == "retry",
+            or_(t.outcome == "sent", t.outcome.is_(None)),
+            or_(a.outcome.is_(None), a.outcome.in_(("sent", "partial"))),
+            t.target.in_(wanted),
+        )
     )
     for target, audit_id, at, user, reply in per_target:
         found.setdefault(target, {})[audit_id] = EarlierRetry(audit_id, at, user, reply or None)
     # Rows written before per-target records existed say what was sent in their links.
     legacy = db.execute(
-        "SELECT id, at, user, links FROM audit WHERE action = 'retry' AND links IS NOT NULL"
-        " AND id NOT IN (SELECT audit_id FROM audit_target)"
+        select(a.id, a.at, a.user, a.links).where(
+            and_(a.action == "retry", a.links.is_not(None)),
+            a.id.not_in(select(t.audit_id)),
+        )
     )
     for audit_id, at, user, links in legacy:
         for old, new in json.loads(links or "{}").items():
@@ -136,30 +163,23 @@ def earlier_retries(db: sqlite3.Connection, task_ids: list[str]) -> dict[str, li
     return {t: sorted(by_id.values(), key=lambda e: e.audit_id) for t, by_id in found.items()}
 
 
-def by_op(db: sqlite3.Connection, op_id: str) -> AuditRow | None:
+def by_op(db: Connection, op_id: str) -> AuditRow | None:
     """The row of one operation id, if it was recorded."""
-    found = db.execute(f"SELECT {', '.join(COLUMNS)} FROM audit WHERE op_id = ?", (op_id,))
-    record = found.fetchone()
-    return row_from(record) if record else None
+    return row_where(db, AUDIT.c.op_id == op_id)
 
 
 def _insert(db, op_id, user, role, action, targets, params, preview_count) -> int:
-    values = (
-        op_id,
-        time.time(),
-        user,
-        role,
-        action,
-        json.dumps(list(targets)),
-        json.dumps(dict(params or {}), default=str),
-        preview_count,
-    )
-    cursor = db.execute(
-        "INSERT INTO audit (op_id, at, user, role, action, targets, params,"
-        " preview_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        values,
-    )
-    return int(cursor.lastrowid)
+    values = {
+        "op_id": op_id,
+        "at": time.time(),
+        "user": user,
+        "role": role,
+        "action": action,
+        "targets": json.dumps(list(targets)),
+        "params": json.dumps(dict(params or {}), default=str),
+        "preview_count": preview_count,
+    }
+    return int(db.execute(insert(AUDIT).values(values)).inserted_primary_key[0])
 
 
 def _unacknowledged(found: list[EarlierRetry], again: Collection[int]) -> bool:

@@ -32,6 +32,8 @@ __all__ = ["close_engine", "open_engine", "reading", "writing"]
 BUSY_TIMEOUT_MS = 10_000
 #: Marks a connection whose next transaction writes (SQLite: ``BEGIN IMMEDIATE``).
 WRITE_OPTION = "ops_store_write"
+#: A write's own wait for the lock (milliseconds), when its caller must not wait the default.
+BUSY_OPTION = "ops_store_busy_ms"
 
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -80,8 +82,17 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(WRITE_OPTION)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        _wait(conn, options.get(BUSY_OPTION, BUSY_TIMEOUT_MS))
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
+
+
+def _wait(conn: Connection, busy_ms: int) -> None:
+    """Set the pooled connection's lock wait when it differs (most transactions: never)."""
+    info = conn.connection.info  # outlives this checkout, like the pragma it remembers
+    if info.get(BUSY_OPTION, BUSY_TIMEOUT_MS) != busy_ms:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
+        info[BUSY_OPTION] = busy_ms
 
 
 @contextmanager
@@ -92,10 +103,14 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """One write transaction, committed at the end or rolled back on an error."""
+def writing(engine: Engine, timeout: float | None = None) -> Iterator[Connection]:
+    """One write transaction, committed at the end or rolled back on an error.
+
+    ``timeout``: seconds to wait for another writer's lock on SQLite (default 10).
+    """
+    wait = BUSY_TIMEOUT_MS if timeout is None else round(timeout * 1000)
     with _translated(engine, "written"), engine.connect() as conn:
-        conn.execution_options(**{WRITE_OPTION: True})
+        conn.execution_options(**{WRITE_OPTION: True, BUSY_OPTION: wait})
         with conn.begin():
             yield conn
 

@@ -47,10 +47,17 @@ def _kept_state_v2(conn: Connection) -> None:
     schema.KEPT_STATE.create(conn)
 
 
+def _audit_tables(conn: Connection) -> None:
+    # The audit log moves here from its own file; lib.audit.legacy takes that file's rows in.
+    for table in (schema.AUDIT, schema.AUDIT_TARGET):
+        table.create(conn)
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
     Step(2, "kept state: the collector's sync cursor and health between runs", _kept_state_v2),
+    Step(3, "the audit log: actions and their per-target outcomes", _audit_tables),
 )
 LATEST = STEPS[-1].version
 

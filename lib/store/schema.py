@@ -17,19 +17,24 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from lib.frames.tasks import TASK_TIME_COLUMNS, TEXT_COLUMNS
 
 __all__ = [
+    "AUDIT",
+    "AUDIT_TARGET",
     "KEPT_STATE",
     "METADATA",
     "QUEUE_SAMPLES",
@@ -153,6 +158,54 @@ KEPT_STATE = Table(
     Column("key", Text, primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+#: The audit log (lib.audit): one row per action, written before anything is sent (outcome
+#: NULL: "outcome unknown") and completed once. ``targets``, ``params`` and ``links`` are JSON
+#: text; ``user`` is quoted by SQLAlchemy where it is a reserved word (PostgreSQL). Ids are never
+#: reused, even after retention pruned the newest rows' neighbours (SQLite AUTOINCREMENT), since
+#: messages cite them ("audit #3").
+AUDIT = Table(
+    "audit",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("op_id", Text, nullable=False, unique=True),
+    Column("at", Float, nullable=False),
+    Column("user", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("targets", Text, nullable=False),
+    Column("params", Text, nullable=False),
+    Column("preview_count", Integer),
+    Column("finished_at", Float),
+    Column("outcome", Text),
+    Column("http_status", Integer),
+    Column("message", Text),
+    Column("links", Text),
+    CheckConstraint("outcome IN ('sent', 'failed', 'refused', 'partial')", name="ck_audit_outcome"),
+    Index("ix_audit_at", "at"),
+    Index("ix_audit_user_at", "user", "at"),
+    Index("ix_audit_action_at", "action", "at"),
+    sqlite_autoincrement=True,
+)
+
+#: Each target of an action and what happened to it; ``id`` keeps the order they were recorded
+#: in (SQLite's rowid did, before the store; PostgreSQL has no rowid).
+AUDIT_TARGET = Table(
+    "audit_target",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("audit_id", Integer, ForeignKey("audit.id"), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("outcome", Text),
+    Column("reason", Text),
+    Column("reply", Text),
+    Column("at", Float),
+    CheckConstraint(
+        "outcome IN ('sent', 'failed', 'not tried', 'skipped')", name="ck_audit_target_outcome"
+    ),
+    UniqueConstraint("audit_id", "target", name="uq_audit_target"),
+    Index("ix_audit_target_target", "target"),
 )
 
 

@@ -82,7 +82,8 @@ def audit_guard() -> Iterator[None]:
         yield
     except AuditError as exc:
         st.error(
-            f"{md_escape(exc)} Check that OPS_DATA_DIR is writable and has free space; "
+            f"{md_escape(exc)} Check the store (OPS_STORE_URL; by default a file in OPS_DATA_DIR: "
+            "is it writable, with free space?); "
             "actions are refused until the audit log works again.",
             icon="🗄️",
         )

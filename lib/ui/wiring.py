@@ -2,14 +2,17 @@
 
 ``console(settings)`` builds, once per server and configuration (keyed by the settings), the
 Flower client, the ``ClusterMonitor`` over it, one result-backend reader with its cache, the
-audit log and the action desk, and hands the same ``Console`` to every browser session. The
-login's long-lived helpers (revoked sessions, the throttle, the session secret, the users
-file) are cached here too: every ``st.cache_resource`` of the console is in this module.
+audit log (in the store at ``OPS_STORE_URL``, which first takes in the old audit file of
+``OPS_DATA_DIR``, once) and the action desk, and hands the same ``Console`` to every browser
+session. The login's long-lived helpers (revoked sessions, the throttle, the session secret,
+the users file) are cached here too: every ``st.cache_resource`` of the console is in this
+module.
 Pages and widgets ask for these objects; nothing else builds them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -19,7 +22,8 @@ import streamlit as st
 
 from lib import session
 from lib.actions import ActionDesk
-from lib.audit import AuditLog
+from lib.audit import AuditError, AuditLog
+from lib.audit.legacy import LEGACY_FILE, import_legacy_audit
 from lib.auth import LoginThrottle, UserBook, load_users
 from lib.broker import ResultBackend
 from lib.errors import SettingsError
@@ -39,8 +43,11 @@ __all__ = [
     "page",
     "revoked_sessions",
     "secret_for",
+    "take_in_old_audit",
     "throttle",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class Console:
     metas: MetaCache | None  # the backend's records, bounded and cached; None without it
     audit: AuditLog
     desk: ActionDesk
+    #: Why the old audit file was not taken into the store (the Audit log page says it).
+    audit_notice: str | None = None
     _names: dict[str, KnownNames] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -70,13 +79,29 @@ def build_console(settings: Settings) -> Console:
     monitor = ClusterMonitor(settings, client=client)
     backend = ResultBackend(settings.result_backend) if settings.result_backend else None
     metas = MetaCache(backend.task_meta, settings.poll_seconds) if backend else None
-    audit = AuditLog(
-        settings.data_dir / "audit.sqlite3", retention_days=settings.audit_retention_days
-    )
+    notice = take_in_old_audit(settings)  # before the log opens: its retention prunes them too
+    audit = AuditLog(settings.store_url, retention_days=settings.audit_retention_days)
     desk = ActionDesk(
         client, audit, monitor.task, backend, settings.bulk_limit, settings.bulk_budget_seconds
     )
-    return Console(settings, client, monitor, backend, metas, audit, desk)
+    return Console(settings, client, monitor, backend, metas, audit, desk, notice)
+
+
+def take_in_old_audit(settings: Settings) -> str | None:
+    """Take the audit log's old file into the store, once; why it was not, when it was not."""
+    try:
+        taken = import_legacy_audit(settings.store_url, settings.data_dir / LEGACY_FILE)
+    except AuditError as exc:
+        log.warning("%s", exc)
+        return str(exc)
+    if taken is not None:
+        log.info(
+            "The old audit log is in the store (%d rows, %d targets); the file is now %s.",
+            taken.rows,
+            taken.targets,
+            taken.renamed_to,
+        )
+    return None
 
 
 @st.cache_resource(show_spinner=False)

@@ -42,7 +42,7 @@ def go(at, page: str):
 
 
 def audit(tmp_path) -> AuditLog:
-    return AuditLog(tmp_path / "ops-data" / "audit.sqlite3")
+    return AuditLog(tmp_path / "ops-data" / "store.sqlite3")
 
 
 def waiting_task() -> str:

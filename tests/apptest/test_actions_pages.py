@@ -28,7 +28,7 @@ def select(at, *rows: int) -> None:
 
 def audit_rows(tmp_path: Path) -> list:
     """The audit log the app wrote (the recorded_flower fixture sets OPS_DATA_DIR)."""
-    return AuditLog(tmp_path / "ops-data" / "audit.sqlite3").rows()
+    return AuditLog(tmp_path / "ops-data" / "store.sqlite3").rows()
 
 
 def test_select_revoke_confirm_toast(recorded_flower, tmp_path):
@@ -218,7 +218,7 @@ def test_a_stopped_bulk_action_says_so_and_offers_the_rest(failing_posts, tmp_pa
 
 
 def test_the_audit_log_shows_each_targets_outcome(recorded_flower, tmp_path):
-    desk_audit = AuditLog(tmp_path / "ops-data" / "audit.sqlite3")
+    desk_audit = AuditLog(tmp_path / "ops-data" / "store.sqlite3")
     claim = desk_audit.claim("op-x", "ann", "operator", "revoke", ["a", "b", "c"])
     desk_audit.record_targets(
         claim.row_id,

@@ -19,8 +19,8 @@ RECENT = 10_500
 
 
 def audit_path(tmp_path: Path) -> Path:
-    """Where the app keeps its audit log (the recorded_flower fixture sets OPS_DATA_DIR)."""
-    return tmp_path / "ops-data" / "audit.sqlite3"
+    """Where the app keeps its audit log: the store file in OPS_DATA_DIR (recorded_flower)."""
+    return tmp_path / "ops-data" / "store.sqlite3"
 
 
 def insert(path: Path, rows: list[tuple[str, float, str, str]]) -> None:
@@ -98,7 +98,7 @@ def test_a_quiet_period_points_to_a_longer_span(recorded_flower, tmp_path, monke
 def test_an_unusable_audit_log_is_said_in_words_and_other_pages_still_work(
     recorded_flower, tmp_path
 ):
-    audit_path(tmp_path).mkdir(parents=True)  # a directory where the SQLite file belongs
+    audit_path(tmp_path).mkdir(parents=True)  # a directory where the store file belongs
     at = open_page("Audit log")
     assert not at.exception
     assert "The audit log" in "\n".join(e.value for e in at.error)
@@ -115,3 +115,40 @@ def test_an_unusable_audit_log_is_said_in_words_and_other_pages_still_work(
     assert not at.exception
     assert "Nothing was sent" in "\n".join(t.value for t in at.toast)
     assert recorded_flower.posts == [], "nothing is sent unaudited"
+
+
+# -- issue 12: the audit log lives in the store; the old file is taken in once ----------------
+
+
+def test_the_old_audit_file_is_taken_in_when_the_console_starts(recorded_flower, tmp_path):
+    from tests.legacy_audit import write_legacy_file
+
+    old = tmp_path / "ops-data" / "audit.sqlite3"
+    now = time.time()
+    write_legacy_file(
+        old,
+        [{"id": 41, "op_id": "op-old", "at": now - 60, "user": "zed", "action": "purge",
+          "targets": ["default"], "outcome": "sent", "message": "purged 3"}],
+        [(41, "default", "sent", "", "purged 3", now - 59)],
+    )  # fmt: skip
+    at = open_page("Audit log")
+    assert not at.exception
+    assert "1 entry" in texts(at)
+    table = at.dataframe[0].value
+    assert table["op_id"].tolist() == ["op-old"] and table["user"].tolist() == ["zed"]
+    assert not old.exists() and old.with_name("audit.sqlite3.migrated").is_file()
+    assert AuditLog(audit_path(tmp_path)).row(41).message == "purged 3"
+
+
+def test_a_corrupt_old_audit_file_is_said_and_the_log_still_works(recorded_flower, tmp_path):
+    old = tmp_path / "ops-data" / "audit.sqlite3"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"not a database " * 400)
+    at = open_page("Audit log")
+    assert not at.exception
+    warned = "\n".join(w.value for w in at.warning)
+    assert "The old audit log" in warned and "could not be taken into the store" in warned
+    assert "No actions recorded yet" in texts(at), "the log in the store is usable"
+    assert old.exists(), "left where it is"
+    at.switch_page("screens/tasks.py").run()
+    assert not at.exception and at.dataframe

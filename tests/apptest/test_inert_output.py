@@ -59,6 +59,6 @@ def test_admin_reveal_shows_one_tasks_values_and_is_audited(recorded_flower, tmp
     at.button(key="dialog_confirm").click().run()
     assert not at.exception
     assert any("'password': 'hunter2'" in c.value for c in at.code)
-    rows = AuditLog(tmp_path / "ops-data" / "audit.sqlite3").rows()
+    rows = AuditLog(tmp_path / "ops-data" / "store.sqlite3").rows()
     assert [(r.action, r.targets, r.outcome) for r in rows] == [("reveal", ["hostile-1"], "sent")]
     assert recorded_flower.posts == [], "revealing sends nothing to Flower"

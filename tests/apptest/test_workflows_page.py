@@ -149,7 +149,7 @@ def test_revoke_workflow_confirms_then_revokes_every_unfinished_task(chain_flowe
     at.button(key="dialog_confirm").click().run()
     assert not at.exception
     assert sorted(chain_flower.posts) == ["/api/task/revoke/s2", "/api/task/revoke/s3"]
-    audit = AuditLog(tmp_path / "ops-data" / "audit.sqlite3").rows()
+    audit = AuditLog(tmp_path / "ops-data" / "store.sqlite3").rows()
     assert [(r.action, r.outcome) for r in audit] == [("revoke", "sent")]
 
 

@@ -36,7 +36,7 @@ def lookup(cluster):
 def desk(cluster, tmp_path):
     client = FlowerClient(cluster.flower_url, auth=cluster.http_auth(), timeout=10)
     backend = ResultBackend(cluster.backend_url)
-    return ActionDesk(client, AuditLog(tmp_path / "audit.sqlite3"), lookup(cluster), backend)
+    return ActionDesk(client, AuditLog(tmp_path / "store.sqlite3"), lookup(cluster), backend)
 
 
 def op() -> str:

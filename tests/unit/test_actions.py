@@ -104,7 +104,7 @@ class FakeFlowerScript:
 
 @pytest.fixture
 def desk(tmp_path):
-    audit = AuditLog(tmp_path / "audit.sqlite3")
+    audit = AuditLog(tmp_path / "store.sqlite3")
     script = FakeFlowerScript(audit)
     with ScriptedServer(script) as server:
         client = FlowerClient(server.url, timeout=3)
@@ -252,7 +252,7 @@ def test_flowers_403_reason_is_kept_as_failed(desk):
 
 
 def test_a_crash_between_intent_and_send_leaves_outcome_unknown(tmp_path):
-    db = tmp_path / "audit.sqlite3"
+    db = tmp_path / "store.sqlite3"
     code = (
         f"import os, sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
         "from lib.audit import AuditLog\n"
@@ -290,7 +290,7 @@ def test_skip_reasons_are_full_sentences_grouped_by_reason(desk):
 
 
 def test_a_failing_flower_stops_a_bulk_action_after_three_failures_in_a_row(tmp_path):
-    audit = AuditLog(tmp_path / "audit.sqlite3")
+    audit = AuditLog(tmp_path / "store.sqlite3")
     answers = iter([(200, '{"message": "ok"}', {})] * 2 + [(500, "Internal Server Error", {})] * 8)
     with ScriptedServer(lambda method, path: next(answers)) as server:
         desk, seen = bulk_desk(audit, server), []
@@ -320,7 +320,7 @@ def test_a_failing_flower_stops_a_bulk_action_after_three_failures_in_a_row(tmp_
 
 
 def test_a_hanging_flower_stops_after_three_timeouts(tmp_path):
-    audit = AuditLog(tmp_path / "audit.sqlite3")
+    audit = AuditLog(tmp_path / "store.sqlite3")
     with ScriptedServer(lambda method, path: "hang") as server:
         desk = bulk_desk(audit, server, timeout=0.3)
         result = desk.perform(
@@ -332,7 +332,7 @@ def test_a_hanging_flower_stops_after_three_timeouts(tmp_path):
 
 
 def test_the_time_budget_stops_a_bulk_action(tmp_path):
-    audit = AuditLog(tmp_path / "audit.sqlite3")
+    audit = AuditLog(tmp_path / "store.sqlite3")
     now = [0.0]
 
     def slow_flower(method, path):
@@ -402,7 +402,7 @@ def test_a_second_retry_of_one_task_needs_the_explicit_again(desk):
 def test_two_sessions_retrying_one_task_at_once_send_one_task(tmp_path):
     import threading
 
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     both_looked = threading.Barrier(2)
     local = threading.local()
 
@@ -442,7 +442,7 @@ def test_two_sessions_retrying_one_task_at_once_send_one_task(tmp_path):
 def test_an_audit_error_after_the_send_is_a_result_not_a_traceback(tmp_path):
     import sqlite3
 
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     audit = AuditLog(path, timeout=0.2)
     holder: list[sqlite3.Connection] = []
 
@@ -464,20 +464,15 @@ def test_an_audit_error_after_the_send_is_a_result_not_a_traceback(tmp_path):
 
 
 def test_an_audit_file_from_before_per_target_records_keeps_working(tmp_path):
-    import sqlite3
+    from lib.audit.legacy import import_legacy_audit
+    from tests.legacy_audit import write_legacy_file
 
-    from lib.audit.database import SCHEMA
-
-    path = tmp_path / "audit.sqlite3"
-    old_schema = SCHEMA.split("CREATE TABLE IF NOT EXISTS audit_target")[0]
-    with sqlite3.connect(path) as db:  # the file as the previous version wrote it
-        db.executescript(old_schema)
-        db.execute(
-            "INSERT INTO audit (op_id, at, user, role, action, targets, params, outcome, links)"
-            " VALUES ('old', 1.0, 'bob', 'operator', 'retry', '[\"failed\"]', '{}', 'sent',"
-            ' \'{"failed": "new-old"}\')'
-        )
-    audit = AuditLog(path)
+    path, store = tmp_path / "audit.sqlite3", f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    old = {"id": 1, "op_id": "old", "at": 1.0, "user": "bob", "action": "retry"}
+    old |= {"targets": ["failed"], "outcome": "sent", "links": {"failed": "new-old"}}
+    write_legacy_file(path, [old], per_target=False)  # as the version before issue 10 wrote it
+    assert import_legacy_audit(store, path).rows == 1
+    audit = AuditLog(store)
     assert [e.new_id for e in audit.earlier_retries(["failed"])["failed"]] == ["new-old"]
     assert audit.targets_frame("old").empty
     desk = ActionDesk(FlowerClient("http://127.0.0.1:9", timeout=1), audit, TASKS.get)
@@ -494,7 +489,7 @@ def test_a_task_flower_cannot_be_asked_about_is_skipped_with_the_reason(tmp_path
     def lookup(uuid: str) -> dict | None:
         return held.get(uuid) or {**client.task_info(uuid), "uuid": uuid}
 
-    desk = ActionDesk(client, AuditLog(tmp_path / "audit.sqlite3"), lookup)
+    desk = ActionDesk(client, AuditLog(tmp_path / "store.sqlite3"), lookup)
     preview = desk.preview("revoke", ["queued", "evicted"])
     assert preview.eligible == ("queued",)
     ((task, why),) = preview.skipped

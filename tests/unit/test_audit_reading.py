@@ -49,7 +49,7 @@ def spread(count: int, days: float = 40.0) -> list[tuple[str, float, str, str]]:
 
 @pytest.fixture
 def many(tmp_path) -> tuple[AuditLog, list[tuple[str, float, str, str]]]:
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     log = AuditLog(path)
     rows = spread(MANY)
     insert(path, rows)
@@ -116,7 +116,7 @@ def test_csv_holds_every_row_in_the_filter(many):
 
 
 def test_filter_choices_come_from_the_whole_period(tmp_path):
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     log = AuditLog(path)
     # 10,500 recent rows by ann, and one older row by zed that a newest-10,000 read never saw.
     recent = [(f"op-{i}", NOW - i, "ann", "revoke") for i in range(10_500)]
@@ -127,7 +127,7 @@ def test_filter_choices_come_from_the_whole_period(tmp_path):
 
 
 def test_csv_times_are_iso_8601_with_offset(tmp_path):
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     log = AuditLog(path)
     insert(path, [("op-1", NOW + 0.123456, "ann", "revoke")])
     frame = log.frame()
@@ -155,7 +155,7 @@ class Clock:
 
 
 def test_retention_prunes_old_rows_when_the_log_opens(tmp_path):
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     AuditLog(path)
     insert(
         path, [("old", NOW - 31 * DAY, "ann", "revoke"), ("new", NOW - 29 * DAY, "ann", "retry")]
@@ -165,7 +165,7 @@ def test_retention_prunes_old_rows_when_the_log_opens(tmp_path):
 
 
 def test_without_retention_nothing_is_pruned(tmp_path):
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     AuditLog(path)
     insert(path, [("ancient", NOW - 3650 * DAY, "ann", "revoke")])
     clock = Clock(NOW)
@@ -176,7 +176,7 @@ def test_without_retention_nothing_is_pruned(tmp_path):
 
 
 def test_pruning_runs_at_most_hourly_on_reads(tmp_path):
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     clock = Clock(NOW)
     log = AuditLog(path, retention_days=30, clock=clock)
     # Becomes older than 30 days 10 minutes after the log opened.
@@ -190,7 +190,7 @@ def test_pruning_runs_at_most_hourly_on_reads(tmp_path):
 
 
 def test_prune_says_how_many_rows_went(tmp_path):
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     clock = Clock(NOW)
     log = AuditLog(path, retention_days=1, clock=clock)
     insert(path, [(f"op-{i}", NOW - 2 * DAY - i, "ann", "revoke") for i in range(11_000)])
@@ -211,12 +211,16 @@ def test_prune_says_how_many_rows_went(tmp_path):
 )
 def test_every_filter_is_answered_from_an_index(many, since, users, actions):
     """A filter on a huge log stays quick: SQLite searches an index instead of scanning rows."""
-    from lib.audit.reading import where
+    from sqlalchemy.dialects import sqlite
+
+    from lib.audit.reading import count_query
 
     log, _ = many
-    where_sql, args = where(since, users, actions)
+    query = count_query(since, users, actions).compile(
+        dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
+    )
     with sqlite3.connect(log.path) as db:
-        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM audit{where_sql}", args)
+        plan = db.execute(f"EXPLAIN QUERY PLAN {query}")
         steps = " ".join(str(step[-1]) for step in plan)
     db.close()
     assert "USING" in steps and "INDEX" in steps, steps
@@ -227,7 +231,7 @@ def test_an_unusable_audit_file_is_an_audit_error_not_a_crash(tmp_path):
     # not take every page with it; each read and write says, as an AuditError, what is wrong.
     from lib.audit import AuditError
 
-    path = tmp_path / "audit.sqlite3"
+    path = tmp_path / "store.sqlite3"
     path.mkdir()
     log = AuditLog(path)
     for read in (log.count, log.choices, log.rows, log.frame, lambda: log.retry_links("t")):
