@@ -117,8 +117,7 @@ class ClusterMonitor:
     @property
     def synced(self) -> bool:
         """True once the collector has finished a poll (or data is in the store from before)."""
-        health = self.health
-        return health.polls > 0 or health.data_until is not None
+        return self.version > 0 or self.health.data_until is not None
 
     @property
     def version(self) -> int:
@@ -146,14 +145,14 @@ class ClusterMonitor:
         frame = self.store.tasks_window(*ALL_TIME)
         masked = mask_frame(frame, self.settings.sensitive_keys)  # stored text is masked already
         gone = int((~frame["in_flower"]).sum())
-        note = (
-            f"{gone:,} of these tasks are no longer in Flower; the store kept them." if gone else ""
-        )
-        return masked, note
+        kept = f"{gone:,} of these tasks are no longer in Flower; the store keeps them."
+        odd = self.readout.snapshot.tasks_note
+        return masked, " ".join(filter(None, (odd, kept if gone else "")))
 
-    def task(self, uuid: str) -> dict | None:
-        """One task: its stored row, else asked of Flower with a short timeout."""
-        row = self.store.task(uuid)
+    def task(self, uuid: str, live: bool = False) -> dict | None:
+        """One task: its stored row (masked text), else (or ``live``: an admin's reveal needs
+        the unmasked values) asked of Flower with a short timeout."""
+        row = None if live else self.store.task(uuid)
         if row is not None:
             return payload_of(row)
         short = FlowerClient(

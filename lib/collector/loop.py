@@ -193,9 +193,10 @@ class Collector:
             health = self._health.after_poll(
                 report.started, ended, tuple(report.problems), report.written, synced
             )
-        self._health = health
-        with self._polled:
-            self._snapshot = replace(self._snapshot, version=health.polls)
+        note = frames.odd_values_of(self.mirror.odd).sentence()
+        with self._polled:  # the snapshot first: whoever sees the new health sees its data
+            self._snapshot = replace(self._snapshot, version=health.polls, tasks_note=note)
+            self._health = health
             self._polled.notify_all()
         if self.on_poll is not None:
             self.on_poll(report, health)

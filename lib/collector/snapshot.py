@@ -23,6 +23,7 @@ class CollectorSnapshot:
     """What the pages show besides tasks (which they read from the store). Times are epoch s."""
 
     version: int = 0
+    tasks_note: str = ""  # what was odd in the tasks Flower holds (``frames.OddValues``)
     workers: pd.DataFrame | None = None  # ``lib.frames.workers_frame``
     workers_note: str = ""
     workers_at: float | None = None

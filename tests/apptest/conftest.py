@@ -72,13 +72,19 @@ def fresh_caches(monkeypatch, tmp_path):
 
 
 def run_until(
-    at: AppTest, predicate: Callable[[AppTest], bool], timeout: float = 10
+    at: AppTest,
+    predicate: Callable[[AppTest], bool],
+    timeout: float = 10,
+    before: Callable[[AppTest], object] | None = None,
 ) -> AppTest:
     """Rerun ``at`` until ``predicate(at)`` holds (the collector shows a change after its next
     poll, ``OPS_POLL_SECONDS=1`` here) or ``timeout`` s pass; returns ``at`` either way, so the
-    test's own assertion says what was wrong."""
+    test's own assertion says what was wrong. ``before(at)`` runs before each rerun (e.g. click
+    Refresh on a page that keeps its snapshot)."""
     deadline = time.monotonic() + timeout
     while not predicate(at) and time.monotonic() < deadline:
+        if before is not None:
+            before(at)
         at.run()
     return at
 
