@@ -138,7 +138,7 @@ class ClusterMonitor:
         health = self.health
         frame, note = self._once("tasks", self._tasks_frame)
         if health.data_until is None and frame.empty:
-            return Reading(None, None, self._error() or ConsoleError(FIRST_READ))
+            return _not_yet(self._error())
         return Reading(frame, health.data_until, self._error(), note)
 
     def _tasks_frame(self) -> tuple[pd.DataFrame, str]:
@@ -167,31 +167,25 @@ class ClusterMonitor:
 
     def workers(self, force: bool = False) -> Reading[pd.DataFrame]:
         """Every worker Flower knows, online or not (see ``frames.workers_frame``)."""
-        if force:
-            self.readout.wake()
-        snap = self.readout.snapshot
-        error = self._error()
+        snap, error = self._latest(force)
         if snap.workers is None:
-            return Reading(None, None, error or ConsoleError(FIRST_READ))
+            return _not_yet(error)
         return Reading(snap.workers, snap.workers_at, error, snap.workers_note)
 
     def queues(self, force: bool = False) -> Reading[pd.DataFrame]:
         """Depth, consumers and recent traffic per queue (see ``frames.queues_frame``)."""
-        if force:
-            self.readout.wake()
-        snap = self.readout.snapshot
-        error = self._error()
+        snap, error = self._latest(force)
         if snap.depths is None:
-            return Reading(None, None, error or ConsoleError(FIRST_READ))
+            return _not_yet(error)
         frame = self._once("queues", lambda: self._queues_frame(snap))
         return Reading(frame, snap.depths_at, error, snap.depths_note)
 
     def task_types(self) -> Reading[list[str]]:
         """Every task name Flower has seen, as the collector last read them."""
-        snap = self.readout.snapshot
+        snap, error = self._latest(False)
         if snap.task_types is None:
-            return Reading(None, None, self._error() or ConsoleError(FIRST_READ))
-        return Reading(list(snap.task_types), snap.workers_at, self._error())
+            return _not_yet(error)
+        return Reading(list(snap.task_types), snap.workers_at, error)
 
     def _queues_frame(self, snap: CollectorSnapshot) -> pd.DataFrame:
         workers = snap.workers if snap.workers is not None else frames.workers_frame([], {}, {})
@@ -199,6 +193,12 @@ class ClusterMonitor:
         tasks = tasks if tasks is not None else frames.tasks_frame([])
         now = datetime.fromtimestamp(snap.depths_at or self.clock(), UTC)
         return frames.queues_frame(snap.depths or {}, workers, tasks, now)
+
+    def _latest(self, force: bool) -> tuple[CollectorSnapshot, ConsoleError | None]:
+        """The collector's latest snapshot and health (``force``: ask it to poll now)."""
+        if force:
+            self.readout.wake()
+        return self.readout.snapshot, self._error()
 
     # -- shared work -------------------------------------------------------------------------
 
@@ -221,3 +221,8 @@ class ClusterMonitor:
         sentence = health_sentence(health, self.clock())
         # The short no-answer sentence leaves out the detail (refused, timed out): add it.
         return ConsoleError(f"{sentence} {health.last_error}" if health.no_answer else sentence)
+
+
+def _not_yet(error: ConsoleError | None) -> Reading:
+    """Nothing to show: why (the collector's failure, else that it has not read yet)."""
+    return Reading(None, None, error or ConsoleError(FIRST_READ))

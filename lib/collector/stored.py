@@ -29,12 +29,11 @@ from lib.store import Store
 
 __all__ = ["REREAD_SECONDS", "StoredReadout"]
 
-log = logging.getLogger(__name__)
-
 #: The kept health is read again at most this often (every reading of every rerun asks).
 REREAD_SECONDS = 0.5
 #: Samples are looked for this far back: a few polls of any sensible interval.
 SAMPLES_LOOKBACK = 3600.0
+log = logging.getLogger(__name__)
 
 
 class StoredReadout:

@@ -1,7 +1,9 @@
 """The one place that wires the console: settings, and the shared objects built once.
 
 ``console(settings)`` builds, once per server and configuration (keyed by the settings), the
-Flower client, the ``ClusterMonitor`` over it, one result-backend reader with its cache, the
+Flower client, the history store, the collector (``OPS_COLLECTOR=embedded``: one daemon
+thread per configuration, kept in ``_COLLECTORS`` so a cleared cache never starts a second;
+``external``: none, the store is read), the ``ClusterMonitor`` over them, one result-backend reader with its cache, the
 audit log (in the store at ``OPS_STORE_URL``, which first takes in the old audit file of
 ``OPS_DATA_DIR``, once) and the action desk, and hands the same ``Console`` to every browser
 session. The login's long-lived helpers (revoked sessions, the throttle, the session secret,
