@@ -13,6 +13,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from lib.ui import wiring
 from lib.ui.wiring import stop_collectors
 from tests.recorded import RecordedFlower
 from tests.scripted_server import ScriptedServer
@@ -87,6 +88,14 @@ def run_until(
             before(at)
         at.run()
     return at
+
+
+def collector_caught_up(timeout: float = 30) -> None:
+    """Wait until each running console collector has finished a poll that started after now
+    (two more polls: the one under way may have started before), so pages show what the
+    cluster did until now."""
+    for collector in list(wiring._COLLECTORS.values()):
+        collector.wait_polled(collector.snapshot.version + 1, timeout)
 
 
 @pytest.fixture
