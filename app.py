@@ -24,6 +24,7 @@ if actor is None:
     st.stop()
 
 monitor = ui.console(settings).monitor
+ui.await_first_read(monitor, settings)  # a fresh server's first page: bounded, then go on
 SCREENS = {
     "Monitor": [
         st.Page(HERE / "screens/overview.py", title="Overview", icon="📊", default=True),

@@ -1,36 +1,48 @@
-"""The read side's single front door: tasks, workers and queues as frames, last good kept.
+"""The read side's single front door: tasks, workers and queues as frames, never waiting on Flower.
 
-``ClusterMonitor`` owns the Flower client, the task sync and the broker probe for one cluster.
-Each reading is polled at most once per ``poll_seconds`` for all browser sessions together
-(each ``_Poll`` has a lock), and a failed poll returns the last good frame with the error
-attached, so a page can show both: the data, marked stale, and why.
+``ClusterMonitor`` reads one cluster as its collector (``lib.collector``) left it: tasks from the
+history store, workers, queue depths and task types from the collector's latest snapshot
+(in memory when the console runs the collector, ``StoredReadout`` when ``./ops collect`` does),
+and the collector's health. A page's script run never calls Flower for these; only a single
+task's detail (``task``: the stored row first) and actions do.
+
+Invariants: the tasks and queues frames are built once per collector poll (``version``) and
+shared by every session; when the collector's last poll failed, every reading carries its health
+sentence as ``error`` and the last good value, so pages show their stale banner.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Generic, Protocol, TypeVar
 
 import pandas as pd
 
 from lib import frames
-from lib.broker import BrokerProbe
+from lib.collector.health import CollectorHealth, health_sentence
+from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
-from lib.readers import WorkerReader, read_queues
 from lib.redact import mask_frame, protect
 from lib.settings import Settings
-from lib.sync import Progress, TaskSync
+from lib.store import Store
+from lib.store.rows import payload_of
+from lib.sync import Progress
 
-__all__ = ["ClusterMonitor", "MonitorStatus", "Reading"]
-
-log = logging.getLogger(__name__)
+__all__ = ["FIRST_READ", "ClusterMonitor", "MonitorStatus", "Reading", "Readout"]
 
 T = TypeVar("T")
+
+#: What a page says before the collector's first poll has ended.
+FIRST_READ = "The collector has not finished its first read of Flower yet."
+#: A single task's detail asks Flower at most this long (it is not in the store yet).
+TASK_TIMEOUT = 3.0
+#: Every stored task, whatever its time (the store's retention bounds how many).
+ALL_TIME = (0.0, 2.0**40)
 
 
 @dataclass(frozen=True)
@@ -49,135 +61,168 @@ class Reading(Generic[T]):
 
 @dataclass(frozen=True)
 class MonitorStatus:
-    """The task sync at a glance, for the sidebar: where, when, how much, what failed."""
+    """The collector at a glance, for the sidebar: where, when, how much, what failed."""
 
     flower_url: str  # Flower's address without credentials
-    last_success: float | None  # epoch s of the last good task refresh; None before the first
-    last_error: ConsoleError | None  # the latest refresh's failure; None when it worked
+    last_success: float | None  # epoch s when Flower's tasks last reached the store
+    last_error: ConsoleError | None  # the collector's health sentence when its last poll failed
     tasks_held: int
 
 
-class _Poll(Generic[T]):
-    """Calls ``fetch`` at most every ``ttl`` seconds; keeps the last good value on failure."""
+class Readout(Protocol):
+    """A collector as the monitor reads it (``Collector`` or ``StoredReadout``)."""
 
-    def __init__(self, fetch: Callable[[], tuple[T, str]], ttl: float, clock=time.time):
-        self._fetch = fetch
-        self._ttl = ttl
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._reading: Reading[T] = Reading(None, None)
-        self._tried: float | None = None
-
-    def get(self, force: bool = False) -> Reading[T]:
-        with self._lock:
-            now = self._clock()
-            if force or self._tried is None or now - self._tried >= self._ttl:
-                self._tried = now
-                self._reading = self._read(now)
-            return self._reading
-
-    def _read(self, now: float) -> Reading[T]:
-        try:
-            value, note = self._fetch()
-        except ConsoleError as exc:
-            log.warning("poll failed: %s", exc)
-            return Reading(self._reading.value, self._reading.at, exc, self._reading.note)
-        return Reading(value, now, None, note)
+    @property
+    def health(self) -> CollectorHealth: ...
+    @property
+    def snapshot(self) -> CollectorSnapshot: ...
+    def wait_polled(self, version: int, timeout: float) -> bool: ...
+    def wake(self) -> None: ...
 
 
 class ClusterMonitor:
     """Everything the pages read about one cluster."""
 
-    def __init__(self, settings: Settings, client: FlowerClient | None = None, clock=time.time):
-        self.settings = settings
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        readout: Readout,
+        client: FlowerClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings, self.store, self.readout, self.clock = settings, store, readout, clock
         protect(settings.secrets)  # before anything reads the cluster, logs or builds a frame
         self.client = client or FlowerClient.from_settings(settings)
-        self.sync = TaskSync(self.client, clock=clock)
-        self.probe = BrokerProbe(settings.broker_url) if settings.broker_url else None
-        self.clock = clock
-        self._frame_lock = threading.Lock()
-        self._frame: tuple[int, pd.DataFrame, str] | None = None
-        ttl = settings.poll_seconds
-        self._workers = _Poll(WorkerReader(self.client, clock).read, ttl, clock)
-        self._queues = _Poll(self._read_queues, ttl, clock)
-        self._task_types = _Poll(lambda: (self.client.task_types(), ""), ttl, clock)
+        self._lock = threading.RLock()  # the queues frame reads the tasks frame inside it
+        self._built: dict[str, tuple[int, object]] = {}
+        self.builds = 0  # frames built (once per poll version each), for tests and benches
 
-    # -- the sync at a glance ----------------------------------------------------------------
+    # -- the collector at a glance -----------------------------------------------------------
+
+    @property
+    def health(self) -> CollectorHealth:
+        return self.readout.health
+
+    def health_sentence(self) -> str:
+        return health_sentence(self.health, self.clock())
 
     def status(self) -> MonitorStatus:
-        """Where the monitor reads, when it last read tasks well, how many it holds."""
-        sync = self.sync
-        return MonitorStatus(
-            self.client.display_url, sync.last_success, sync.last_error, len(sync.store)
-        )
+        """Where the collector reads, when data last came in, how many tasks, what failed."""
+        health = self.health
+        tasks = self.tasks().value
+        held = 0 if tasks is None else len(tasks)
+        return MonitorStatus(self.client.display_url, health.data_until, self._error(), held)
 
     @property
     def synced(self) -> bool:
-        """True once a task refresh has worked (the first load may take a while)."""
-        return self.sync.last_success is not None
+        """True once the collector has finished a poll (or data is in the store from before)."""
+        return self.version > 0 or self.health.data_until is not None
 
     @property
     def version(self) -> int:
-        """The task sync's version: it changes whenever a refresh changed a task."""
-        return self.sync.version
+        """The collector's poll count: everything built from a poll is built once per version."""
+        return self.readout.snapshot.version
+
+    def wait_first_read(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the collector's first poll; True once it has ended."""
+        return self.synced or self.readout.wait_polled(0, timeout)
 
     # -- tasks -------------------------------------------------------------------------------
 
     def tasks(self, progress: Progress | None = None, force: bool = False) -> Reading[pd.DataFrame]:
-        """The synced tasks as a frame (see ``frames.tasks_frame``)."""
-        error: ConsoleError | None = None
-        try:
-            if force:
-                self.sync.refresh(progress)
-            else:
-                self.sync.refresh_if_due(self.settings.poll_seconds, progress)
-        except ConsoleError as exc:
-            error = exc
-        if self.sync.last_success is None:
-            return Reading(None, None, error)
-        frame, note = self._tasks_frame()
-        return Reading(frame, self.sync.last_success, error, note)
+        """The stored tasks as a frame (``frames.tasks_frame`` columns, then ``in_flower``).
+        ``force`` asks the collector to poll now; the reading is still the latest poll's."""
+        if force:
+            self.readout.wake()
+        health = self.health
+        frame, note = self._once("tasks", self._tasks_frame)
+        if health.data_until is None and frame.empty:
+            return _not_yet(self._error())
+        return Reading(frame, health.data_until, self._error(), note)
 
     def _tasks_frame(self) -> tuple[pd.DataFrame, str]:
-        """The frame of the current sync version, sensitive values masked (built once), and
-        what was odd in its payloads."""
-        version, tasks = self.sync.snapshot()
-        with self._frame_lock:
-            if self._frame is None or self._frame[0] != version:
-                odd = frames.OddValues("task")
-                frame = frames.tasks_frame(tasks, odd)
-                masked = mask_frame(frame, self.settings.sensitive_keys)
-                self._frame = (version, masked, odd.sentence())
-            return self._frame[1], self._frame[2]
+        frame = self.store.tasks_window(*ALL_TIME)
+        masked = mask_frame(frame, self.settings.sensitive_keys)  # stored text is masked already
+        gone = int((~frame["in_flower"]).sum())
+        kept = f"{gone:,} of these tasks are no longer in Flower; the store keeps them."
+        odd = self.readout.snapshot.tasks_note
+        return masked, " ".join(filter(None, (odd, kept if gone else "")))
 
-    def task(self, uuid: str) -> dict | None:
-        """One task: from the synced store, else asked of Flower (it may be newer than a sync)."""
-        held = self.sync.task(uuid)
-        if held is not None:
-            return held
-        info = self.client.task_info(uuid)
+    def task(self, uuid: str, live: bool = False) -> dict | None:
+        """One task: its stored row (masked text), else (or ``live``: an admin's reveal needs
+        the unmasked values) asked of Flower with a short timeout."""
+        row = None if live else self.store.task(uuid)
+        if row is not None:
+            return payload_of(row)
+        short = FlowerClient(
+            self.settings.flower_url,
+            self.settings.flower_auth,
+            min(TASK_TIMEOUT, self.settings.flower_timeout),
+        )
+        info = short.task_info(uuid)
         return {**info, "uuid": info.get("uuid") or uuid}
 
     # -- workers and queues ------------------------------------------------------------------
 
     def workers(self, force: bool = False) -> Reading[pd.DataFrame]:
         """Every worker Flower knows, online or not (see ``frames.workers_frame``)."""
-        return self._workers.get(force)
+        snap, error = self._latest(force)
+        if snap.workers is None:
+            return _not_yet(error)
+        return Reading(snap.workers, snap.workers_at, error, snap.workers_note)
 
     def queues(self, force: bool = False) -> Reading[pd.DataFrame]:
         """Depth, consumers and recent traffic per queue (see ``frames.queues_frame``)."""
-        return self._queues.get(force)
+        snap, error = self._latest(force)
+        if snap.depths is None:
+            return _not_yet(error)
+        frame = self._once("queues", lambda: self._queues_frame(snap))
+        return Reading(frame, snap.depths_at, error, snap.depths_note)
 
     def task_types(self) -> Reading[list[str]]:
-        """Every task name Flower has seen, polled like the other readings."""
-        return self._task_types.get()
+        """Every task name Flower has seen, as the collector last read them."""
+        snap, error = self._latest(False)
+        if snap.task_types is None:
+            return _not_yet(error)
+        return Reading(list(snap.task_types), snap.workers_at, error)
 
-    def _read_queues(self) -> tuple[pd.DataFrame, str]:
-        workers = self.workers().value
-        if workers is None:
-            workers = frames.workers_frame([], {}, {})
+    def _queues_frame(self, snap: CollectorSnapshot) -> pd.DataFrame:
+        workers = snap.workers if snap.workers is not None else frames.workers_frame([], {}, {})
         tasks = self.tasks().value
-        if tasks is None:
-            tasks = frames.tasks_frame([])
-        reading = read_queues(self.client, self.probe, workers, tasks, self.clock())
-        return reading.frame, reading.note
+        tasks = tasks if tasks is not None else frames.tasks_frame([])
+        now = datetime.fromtimestamp(snap.depths_at or self.clock(), UTC)
+        return frames.queues_frame(snap.depths or {}, workers, tasks, now)
+
+    def _latest(self, force: bool) -> tuple[CollectorSnapshot, ConsoleError | None]:
+        """The collector's latest snapshot and health (``force``: ask it to poll now)."""
+        if force:
+            self.readout.wake()
+        return self.readout.snapshot, self._error()
+
+    # -- shared work -------------------------------------------------------------------------
+
+    def _once(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` once per poll version, shared by every session and rerun."""
+        version = self.version
+        with self._lock:
+            held = self._built.get(name)
+            if held is None or held[0] != version:
+                self.builds += 1
+                held = (version, build())
+                self._built[name] = held
+            return held[1]  # type: ignore[return-value]
+
+    def _error(self) -> ConsoleError | None:
+        """The collector's health sentence when its last poll failed."""
+        health = self.health
+        if health.last_error is None:
+            return None
+        sentence = health_sentence(health, self.clock())
+        # The short no-answer sentence leaves out the detail (refused, timed out): add it.
+        return ConsoleError(f"{sentence} {health.last_error}" if health.no_answer else sentence)
+
+
+def _not_yet(error: ConsoleError | None) -> Reading:
+    """Nothing to show: why (the collector's failure, else that it has not read yet)."""
+    return Reading(None, None, error or ConsoleError(FIRST_READ))

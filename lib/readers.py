@@ -62,6 +62,7 @@ class QueuesReading:
     frame: pd.DataFrame
     note: str
     broker_error: BrokerError | None = None
+    depths: dict[str, int | None] | None = None  # per queue, for a frame rebuilt with tasks
 
 
 def read_queues(
@@ -75,7 +76,8 @@ def read_queues(
     odd = frames.OddValues("queue")
     depths, note, broker_error = _queue_depths(client, probe, workers, odd)
     frame = frames.queues_frame(depths, workers, tasks, datetime.fromtimestamp(now, UTC))
-    return QueuesReading(frame, " ".join(filter(None, (note, odd.sentence()))), broker_error)
+    note = " ".join(filter(None, (note, odd.sentence())))
+    return QueuesReading(frame, note, broker_error, depths)
 
 
 def _queue_depths(

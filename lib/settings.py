@@ -114,7 +114,7 @@ class Settings:
     store_url: str | None = None
     retention_days: int = DEFAULT_RETENTION_DAYS
     retention_success_days: int = DEFAULT_RETENTION_SUCCESS_DAYS
-    #: Not acted on yet: the console does not run a collector of its own so far.
+    #: embedded: lib.ui.wiring starts one collector thread; external: pages read the store.
     collector: str = "embedded"
     # repr=False: repr(settings) keys caches and may reach a log; the secret must not.
     session_secret: str | None = field(default=None, repr=False)

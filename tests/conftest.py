@@ -61,17 +61,22 @@ def producer(cluster):
 
 
 @pytest.fixture
-def live_env(cluster, monkeypatch):
-    """The console's variables pointing at the live cluster (login off), with fresh caches."""
+def live_env(cluster, monkeypatch, tmp_path):
+    """The console's variables pointing at the live cluster (login off), with fresh caches,
+    its own store, and its collector thread stopped at the end."""
     import streamlit as st
+
+    from lib.ui.wiring import stop_collectors
 
     for key, value in cluster.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("OPS_AUTH", "off")
     monkeypatch.setenv("OPS_POLL_SECONDS", "1")
+    monkeypatch.setenv("OPS_DATA_DIR", str(tmp_path / "ops-data"))
     st.cache_data.clear()
     st.cache_resource.clear()  # a monitor left by another test may point at another Flower
     yield cluster
+    stop_collectors()
     st.cache_resource.clear()
 
 

@@ -2,10 +2,13 @@
 
 By concern: ``loop`` (``Collector``: the poll, the thread, the foreground run), ``mirror``
 (``StoreMirror``: the task sync's store, written through to the history store), ``health``
-(``CollectorHealth`` and its sentence), ``__main__`` (``./ops collect``).
+(``CollectorHealth`` and its sentence), ``snapshot`` (``CollectorSnapshot``: the latest
+readings kept in memory for pages), ``stored`` (``StoredReadout``: another process's collector
+read from the store), ``__main__`` (``./ops collect``).
 
-Not switched on in the console yet: pages still read ``lib.monitor``; ``OPS_COLLECTOR``
-(embedded | external) is read and validated but nothing acts on it yet.
+The console (``lib.ui.wiring``) starts one ``Collector`` thread per configuration when
+``OPS_COLLECTOR=embedded`` (the default) and reads a ``StoredReadout`` when it is ``external``;
+pages read both through ``lib.monitor.ClusterMonitor``.
 """
 
 from lib.collector.health import CollectorHealth, PollProblem, health_sentence

@@ -24,13 +24,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from types import TracebackType
 
 from lib import frames
 from lib.broker import BrokerProbe
 from lib.collector.health import FLOWER, CollectorHealth, PollProblem
 from lib.collector.mirror import StoreMirror
+from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import BrokerError, ConsoleError, FlowerError, FlowerUnreachable, StoreError
 from lib.flower import FlowerClient
 from lib.readers import WorkerReader, read_queues
@@ -97,14 +98,31 @@ class Collector:
         self.on_poll = on_poll
         self._key = f"collector/{cluster}"
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by stop() and wake(): the next poll comes now
+        self._polled = threading.Condition()
         self._thread: threading.Thread | None = None
         self._last_prune: float | None = None
         self._health = self._resume()
+        self._snapshot = CollectorSnapshot()
 
     @property
     def health(self) -> CollectorHealth:
         """The latest poll's outcome (an immutable snapshot; safe from any thread)."""
         return self._health
+
+    @property
+    def snapshot(self) -> CollectorSnapshot:
+        """The latest poll's readings besides tasks (immutable; safe from any thread)."""
+        return self._snapshot
+
+    def wait_polled(self, version: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` s until more than ``version`` polls have finished."""
+        with self._polled:
+            return self._polled.wait_for(lambda: self._snapshot.version > version, timeout)
+
+    def wake(self) -> None:
+        """Poll now rather than at the next interval (after an action, say)."""
+        self._wake.set()
 
     # -- running -----------------------------------------------------------------------------
 
@@ -120,6 +138,7 @@ class Collector:
     def stop(self, timeout: float | None = None) -> bool:
         """Ask the loop to end and wait for it; True when it has ended."""
         self._stop.set()
+        self._wake.set()
         thread = self._thread
         if thread is not None:
             thread.join(self.settings.flower_timeout + STOP_MARGIN if timeout is None else timeout)
@@ -130,7 +149,7 @@ class Collector:
         """Run the loop in this (main) thread until SIGINT or SIGTERM."""
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
-            signal.signal(sig, lambda *_: self._stop.set())
+            signal.signal(sig, lambda *_: (self._stop.set(), self._wake.set()))
         try:
             self._stop.clear()
             self._loop()
@@ -150,7 +169,8 @@ class Collector:
         while not self._stop.is_set():
             began = time.monotonic()
             self.poll()
-            self._stop.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - began)))
+            self._wake.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - began)))
+            self._wake.clear()
 
     # -- one poll ----------------------------------------------------------------------------
 
@@ -173,7 +193,11 @@ class Collector:
             health = self._health.after_poll(
                 report.started, ended, tuple(report.problems), report.written, synced
             )
-        self._health = health
+        note = frames.odd_values_of(self.mirror.odd).sentence()
+        with self._polled:  # the snapshot first: whoever sees the new health sees its data
+            self._snapshot = replace(self._snapshot, version=health.polls, tasks_note=note)
+            self._health = health
+            self._polled.notify_all()
         if self.on_poll is not None:
             self.on_poll(report, health)
         return report
@@ -202,13 +226,30 @@ class Collector:
         report.mode, report.fetched = sync.mode, sync.fetched
 
     def _sample(self, report: PollReport) -> None:
-        workers, _ = self.workers.read()
+        workers, note = self.workers.read()
+        self._snapshot = replace(
+            self._snapshot, workers=workers, workers_note=note, workers_at=self.clock()
+        )
+        self._read_task_types()
         if self._stop.is_set():
             return
         queues = read_queues(self.client, self.probe, workers, frames.tasks_frame([]), self.clock())
+        self._snapshot = replace(
+            self._snapshot, depths=queues.depths, depths_note=queues.note, depths_at=self.clock()
+        )
         report.samples = self.store.record_samples(queues.frame, workers, self.clock())
         if queues.broker_error is not None:  # Flower's counts were sampled instead: say so
             raise queues.broker_error
+
+    def _read_task_types(self) -> None:
+        """Every task name Flower has seen; a failure keeps the last list (pages only offer
+        them as choices, so it is not a poll's problem)."""
+        try:
+            types = tuple(self.client.task_types())
+        except ConsoleError as exc:
+            log.info("task types not read: %s", exc)
+            return
+        self._snapshot = replace(self._snapshot, task_types=types)
 
     def _prune_if_due(self, report: PollReport) -> None:
         now = self.clock()
@@ -226,6 +267,7 @@ class Collector:
             "flower_url": self.client.display_url,
             "cursor": asdict(self.sync.cursor()),
             "health": health.to_kept(),
+            "latest": asdict(health),  # for a console reading the store (OPS_COLLECTOR=external)
         }
         self.store.keep(self._key, kept, self.clock())
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from lib import frames
 from lib.store import Store
 
 __all__ = ["BATCH", "StoreMirror"]
@@ -47,12 +48,15 @@ class StoreMirror:
         self.clock = clock
         self.written = 0  # task rows changed since this mirror was made
         self._held: set[str] = store.flower_uuids()
+        #: Odd tasks Flower holds (``frames.odd_fields``): the store keeps their text, not why.
+        self.odd: dict[str, tuple[frozenset, frozenset]] = {}
 
     def upsert(self, tasks: Iterable[dict]) -> int:
         """Write ``tasks`` (Flower payloads); return how many stored rows changed."""
         tasks = [t for t in tasks if t.get("uuid")]
         changed = self._write(tasks)
         self._held.update(t["uuid"] for t in tasks)
+        self.odd.update(frames.odd_fields(tasks))
         return changed
 
     def replace(self, tasks: Iterable[dict]) -> None:
@@ -62,6 +66,7 @@ class StoreMirror:
         now_held = {t["uuid"] for t in tasks}
         self.store.mark_gone(self._held - now_held)
         self._held = now_held
+        self.odd = frames.odd_fields(tasks)
 
     def get(self, uuid: str) -> dict | None:
         """The stored row of a task Flower holds, or None."""

@@ -29,7 +29,14 @@ from lib.frames.odd_values import OddValues
 from lib.frames.overview import overview_kpis
 from lib.frames.queues import flower_depths, idle_queues, queues_frame
 from lib.frames.state import effective_state, effective_states
-from lib.frames.tasks import TASK_COLUMNS, TASK_TABLE_COLUMNS, TASK_TIME_COLUMNS, tasks_frame
+from lib.frames.tasks import (
+    TASK_COLUMNS,
+    TASK_TABLE_COLUMNS,
+    TASK_TIME_COLUMNS,
+    odd_fields,
+    odd_values_of,
+    tasks_frame,
+)
 from lib.frames.workers import WORKER_COLUMNS, workers_frame
 
 __all__ = [
@@ -44,6 +51,8 @@ __all__ = [
     "filter_tasks",
     "flower_depths",
     "idle_queues",
+    "odd_fields",
+    "odd_values_of",
     "overview_kpis",
     "queues_frame",
     "task_lineage",

@@ -24,7 +24,14 @@ from lib.flower import UNDECODED
 from lib.frames.odd_values import OddValues
 from lib.frames.state import effective_states
 
-__all__ = ["TASK_COLUMNS", "TASK_TABLE_COLUMNS", "TASK_TIME_COLUMNS", "tasks_frame"]
+__all__ = [
+    "TASK_COLUMNS",
+    "TASK_TABLE_COLUMNS",
+    "TASK_TIME_COLUMNS",
+    "odd_fields",
+    "odd_values_of",
+    "tasks_frame",
+]
 
 #: Flower's epoch-float times; each becomes a UTC datetime column of the same name.
 TASK_TIME_COLUMNS = (
@@ -192,6 +199,37 @@ def _count_odd(fields: dict[str, pa.Array | Sequence], odd: OddValues) -> None:
     for name, values in fields.items():
         if name != UNDECODED:
             odd.add(name, (row for row, v in enumerate(values) if not _flower_typed(name, v)))
+
+
+def odd_fields(payloads: list[Mapping]) -> dict[str, tuple[frozenset, frozenset]]:
+    """Per task id, only for odd tasks: the fields of an unexpected type and the fields whose
+    text could not be decoded (what ``tasks_frame`` would note; a store keeps neither mark)."""
+    try:
+        typed = pa.array(payloads, type=PAYLOAD_TYPE)
+        if typed.field(UNDECODED).null_count == len(payloads):
+            return {}  # every payload as Flower types it, none repaired: the common case
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        pass
+    found = {}
+    for payload in payloads:
+        marks = payload.get(UNDECODED)
+        undecoded = frozenset(map(str, marks)) if isinstance(marks, list) else frozenset()
+        names = (n for n in FIELDS if n != UNDECODED)
+        odd = frozenset(n for n in names if not _flower_typed(n, payload.get(n)))
+        if odd or undecoded:
+            found[str(payload.get("uuid"))] = (odd, undecoded)
+    return found
+
+
+def odd_values_of(found: Mapping[str, tuple[frozenset, frozenset]]) -> OddValues:
+    """``odd_fields``' findings as the ``OddValues`` a page says in a sentence."""
+    odd = OddValues("task")
+    for row, (typed, undecoded) in enumerate(found.values()):
+        for name in typed:
+            odd.add(name, [row])
+        for name in undecoded:
+            odd.add(name, [row], undecoded=True)
+    return odd
 
 
 def _flower_typed(name: str, value: object) -> bool:

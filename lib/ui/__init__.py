@@ -40,6 +40,7 @@ from lib.ui.login import (
 )
 from lib.ui.readings import (
     audit_guard,
+    await_first_read,
     backend_records,
     error_rules,
     job_records,
@@ -64,6 +65,7 @@ __all__ = [
     "ago",
     "allows_admin",
     "audit_guard",
+    "await_first_read",
     "backend_records",
     "console",
     "consumer_controls",

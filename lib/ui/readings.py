@@ -16,13 +16,14 @@ import streamlit as st
 from lib import failures
 from lib.audit import AuditError
 from lib.errors import ConsoleError
-from lib.monitor import ClusterMonitor, Reading
+from lib.monitor import FIRST_READ, ClusterMonitor, Reading
 from lib.settings import Settings
 from lib.ui.formatting import age, ago, md_escape, read_at, viewer_tz
 from lib.workflows import MAX_META_READS, MetaCache
 
 __all__ = [
     "audit_guard",
+    "await_first_read",
     "backend_records",
     "error_rules",
     "job_records",
@@ -33,21 +34,25 @@ __all__ = [
 ]
 
 
+#: A fresh server's first page waits at most this long for the collector's first poll.
+FIRST_READ_WAIT = 5.0
+
+
+def await_first_read(monitor: ClusterMonitor, settings: Settings) -> None:
+    """On a fresh server, wait a bounded short time for the collector's first poll (with a
+    spinner), then go on with what there is and say so, rather than block the page."""
+    if monitor.synced:
+        return
+    with st.spinner("Reading the cluster for the first time…"):
+        done = monitor.wait_first_read(min(settings.flower_timeout, FIRST_READ_WAIT))
+    if not done:
+        st.info(FIRST_READ, icon="⏳")
+
+
 def load_tasks(monitor: ClusterMonitor, force: bool = False) -> Reading[pd.DataFrame]:
-    """The tasks reading; the first load of a large Flower shows a progress bar."""
-    if monitor.synced and not force:
-        return monitor.tasks()
-    bar = st.progress(0.0, text="Loading tasks from Flower…")
-
-    def progress(done: int, total: int | None) -> None:
-        share = min(done / total, 1.0) if total else 1 - 1 / (1 + done / 5000)
-        of = f" of {total:,}" if total else ""
-        bar.progress(share, text=f"Loading tasks from Flower… {done:,}{of}")
-
-    try:
-        return monitor.tasks(progress=progress, force=force)
-    finally:
-        bar.empty()
+    """The tasks reading: the store's tasks as of the collector's latest poll (``force`` asks
+    the collector to poll now; the page shows the change when that poll has ended)."""
+    return monitor.tasks(force=force)
 
 
 def show_reading(reading: Reading, what: str) -> bool:
@@ -91,7 +96,8 @@ def audit_guard() -> Iterator[None]:
 
 
 def sync_status(monitor: ClusterMonitor) -> None:
-    """The sidebar's status: where the console reads, its last good refresh, what failed."""
+    """The sidebar's status, from the collector's health: where it reads, when data last came
+    in, what failed (never a page's own try)."""
     status = monitor.status()
     st.caption(f"Watching Flower at `{status.flower_url}`")
     if status.last_success is None:

@@ -32,10 +32,10 @@ TASK_ACTIONS = ("revoke", "terminate", "retry", "reveal")
 
 def task_detail(console: Console, task_id: str, tz: ZoneInfo, actor: Actor | None = None) -> None:
     """One task in full, with its action buttons when ``actor`` is given."""
-    one = _task_frame(console, task_id)
+    revealed = st.session_state.get(keys.REVEALED) == task_id
+    one = _task_frame(console, task_id, live=revealed)  # the store keeps masked text only
     if one is None:
         return
-    revealed = st.session_state.get(keys.REVEALED) == task_id
     if not revealed:
         one = mask_frame(one, console.settings.sensitive_keys)
     row = local_frame(one, tz).iloc[0]
@@ -55,10 +55,11 @@ def task_detail(console: Console, task_id: str, tz: ZoneInfo, actor: Actor | Non
     _lineage_links(_lineage(console, one, task_id))
 
 
-def _task_frame(console: Console, task_id: str) -> pd.DataFrame | None:
-    """The task as a one-row tasks frame; None (with the reason on screen) when unknown."""
+def _task_frame(console: Console, task_id: str, live: bool = False) -> pd.DataFrame | None:
+    """The task as a one-row tasks frame (``live``: asked of Flower, not the store); None (with
+    the reason on screen) when unknown."""
     try:
-        task = console.monitor.task(task_id)
+        task = console.monitor.task(task_id, live=live)
     except FlowerNotFound:
         st.warning(
             f"Flower does not know task {md_escape(task_id)} (never seen, or evicted from its "

@@ -1,7 +1,9 @@
 """The one place that wires the console: settings, and the shared objects built once.
 
 ``console(settings)`` builds, once per server and configuration (keyed by the settings), the
-Flower client, the ``ClusterMonitor`` over it, one result-backend reader with its cache, the
+Flower client, the history store, the collector (``OPS_COLLECTOR=embedded``: one daemon
+thread per configuration, kept in ``_COLLECTORS`` so a cleared cache never starts a second;
+``external``: none, the store is read), the ``ClusterMonitor`` over them, one result-backend reader with its cache, the
 audit log (in the store at ``OPS_STORE_URL``, which first takes in the old audit file of
 ``OPS_DATA_DIR``, once) and the action desk, and hands the same ``Console`` to every browser
 session. The login's long-lived helpers (revoked sessions, the throttle, the session secret,
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +29,14 @@ from lib.audit import AuditError, AuditLog
 from lib.audit.legacy import LEGACY_FILE, import_legacy_audit
 from lib.auth import LoginThrottle, UserBook, load_users
 from lib.broker import ResultBackend
-from lib.errors import SettingsError
+from lib.collector import Collector
+from lib.collector.stored import StoredReadout
+from lib.errors import SettingsError, StoreError
 from lib.flower import FlowerClient
 from lib.monitor import ClusterMonitor
 from lib.redact import SCRUBBER, protect
 from lib.settings import Settings, load_settings
+from lib.store import Store
 from lib.workflows import KnownNames, MetaCache
 
 __all__ = [
@@ -40,9 +46,11 @@ __all__ = [
     "console",
     "get_settings",
     "has_secrets",
+    "open_store",
     "page",
     "revoked_sessions",
     "secret_for",
+    "stop_collectors",
     "take_in_old_audit",
     "throttle",
 ]
@@ -72,11 +80,42 @@ class Console:
             return self._names.setdefault(view_key, KnownNames())
 
 
-def build_console(settings: Settings) -> Console:
+#: The collector thread of each configuration (OPS_COLLECTOR=embedded), by the console's key.
+#: Kept beside ``st.cache_resource``: a cleared cache must not start a second thread for the
+#: same configuration; ``stop_collectors`` ends them (tests, a server's shutdown).
+_COLLECTORS: dict[str, Collector] = {}
+_COLLECTORS_LOCK = threading.Lock()
+
+
+def collector_for(key: str, settings: Settings, store: Store, client: FlowerClient) -> Collector:
+    """The one running collector of a configuration, started on first use (a daemon thread:
+    a hung Flower request never blocks the server's exit)."""
+    with _COLLECTORS_LOCK:
+        running = _COLLECTORS.get(key)
+        if running is None:
+            running = _COLLECTORS[key] = Collector(settings, store, client=client).start()
+        return running
+
+
+def stop_collectors() -> None:
+    """Stop every collector thread this process started (each within about FLOWER_TIMEOUT)."""
+    with _COLLECTORS_LOCK:
+        running = list(_COLLECTORS.values())
+        _COLLECTORS.clear()
+    for collector in running:
+        collector.stop()
+
+
+def build_console(settings: Settings, key: str | None = None) -> Console:
     """Every shared object for ``settings``, each built once and handed to the others."""
     protect(settings.secrets)
     client = FlowerClient.from_settings(settings)
-    monitor = ClusterMonitor(settings, client=client)
+    store = open_store(settings)
+    if settings.collector == "external":
+        readout = StoredReadout(settings, store)
+    else:
+        readout = collector_for(key or repr(settings), settings, store, client)
+    monitor = ClusterMonitor(settings, store, readout, client=client)
     backend = ResultBackend(settings.result_backend) if settings.result_backend else None
     metas = MetaCache(backend.task_meta, settings.poll_seconds) if backend else None
     notice = take_in_old_audit(settings)  # before the log opens: its retention prunes them too
@@ -85,6 +124,17 @@ def build_console(settings: Settings) -> Console:
         client, audit, monitor.task, backend, settings.bulk_limit, settings.bulk_budget_seconds
     )
     return Console(settings, client, monitor, backend, metas, audit, desk, notice)
+
+
+def open_store(settings: Settings) -> Store:
+    """The history store; when it cannot be used, a temporary one, so the pages still show the
+    cluster (the audit log, in the configured store, says what is wrong and refuses actions)."""
+    try:
+        return Store.from_settings(settings)
+    except StoreError as exc:
+        log.warning("%s Keeping this run's history in a temporary store instead.", exc)
+        where = Path(tempfile.mkdtemp(prefix="ops-store-")) / "store.sqlite3"
+        return Store(f"sqlite:///{where}", settings.sensitive_keys, settings.secrets)
 
 
 def take_in_old_audit(settings: Settings) -> str | None:
@@ -106,7 +156,7 @@ def take_in_old_audit(settings: Settings) -> str | None:
 
 @st.cache_resource(show_spinner=False)
 def _console_for(key: str, _settings: Settings) -> Console:
-    return build_console(_settings)
+    return build_console(_settings, key)
 
 
 def console(settings: Settings) -> Console:

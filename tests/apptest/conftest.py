@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from lib.ui import wiring
+from lib.ui.wiring import stop_collectors
 from tests.recorded import RecordedFlower
 from tests.scripted_server import ScriptedServer
 
@@ -52,12 +55,47 @@ def texts(at: AppTest) -> str:
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches():
+def fresh_caches(monkeypatch, tmp_path):
+    # Each test's own store: the collector keeps state there (a cursor, its health) that must
+    # not pass from one test to the next through the default OPS_DATA_DIR.
+    monkeypatch.setenv("OPS_DATA_DIR", str(tmp_path / "ops-data"))
+    # The recorded Flower's tasks are days old: retention would keep them out of the store.
+    monkeypatch.setenv("OPS_RETENTION_DAYS", "3650")
+    monkeypatch.setenv("OPS_RETENTION_SUCCESS_DAYS", "3650")
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
+    # The console's collector threads are daemons, but each polls its test's Flower until
+    # stopped: stop them with the test that started them.
+    stop_collectors()
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def run_until(
+    at: AppTest,
+    predicate: Callable[[AppTest], bool],
+    timeout: float = 10,
+    before: Callable[[AppTest], object] | None = None,
+) -> AppTest:
+    """Rerun ``at`` until ``predicate(at)`` holds (the collector shows a change after its next
+    poll, ``OPS_POLL_SECONDS=1`` here) or ``timeout`` s pass; returns ``at`` either way, so the
+    test's own assertion says what was wrong. ``before(at)`` runs before each rerun (e.g. click
+    Refresh on a page that keeps its snapshot)."""
+    deadline = time.monotonic() + timeout
+    while not predicate(at) and time.monotonic() < deadline:
+        if before is not None:
+            before(at)
+        at.run()
+    return at
+
+
+def collector_caught_up(timeout: float = 30) -> None:
+    """Wait until each running console collector has finished a poll that started after now
+    (two more polls: the one under way may have started before), so pages show what the
+    cluster did until now."""
+    for collector in list(wiring._COLLECTORS.values()):
+        collector.wait_polled(collector.snapshot.version + 1, timeout)
 
 
 @pytest.fixture

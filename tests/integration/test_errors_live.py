@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib import failures, frames
 from lib.flower import FlowerClient
+from tests.apptest.conftest import collector_caught_up
 from tests.live import send, wait_final
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -56,7 +57,8 @@ def run_mix(cluster, producer) -> dict[str, tuple[str, str, str]]:
 
 def errors_page_groups(timeout: float = 60) -> Counter:
     """The Errors page's signature table as {(category, type, signature): count}."""
-    st.cache_resource.clear()  # a fresh monitor reads all of Flower, as a new console would
+    st.cache_resource.clear()  # a fresh monitor, as a new console would have
+    collector_caught_up()  # the console's collector (if running) has polled what ran until now
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.run()
     at.switch_page("screens/errors.py").run()

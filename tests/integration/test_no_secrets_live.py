@@ -79,7 +79,7 @@ def test_a_failure_carrying_credentials_is_masked_on_tasks_and_errors(
     Errors page (sample message, signature), nor in the CSV bytes of the frames they export.
     """
     from lib.ui import tables
-    from tests.apptest.conftest import open_page
+    from tests.apptest.conftest import collector_caught_up, open_page
     from tests.live import send, wait_final
 
     password, token = secrets.token_hex(8), secrets.token_hex(8)
@@ -95,6 +95,8 @@ def test_a_failure_carrying_credentials_is_masked_on_tasks_and_errors(
         "download_csv",
         lambda frame, *a, **kw: (exported.append(frame), download_csv(frame, *a, **kw)),
     )
+    open_page("Overview", timeout=60)  # the console and its collector start
+    collector_caught_up()  # and have polled the failure
     tasks = everything_shown(open_page("Tasks", query={"task": uuid}, timeout=60))
     errors = everything_shown(open_page("Errors", timeout=60))
     assert "Traceback (most recent call last)" in tasks, "the task's detail was shown"

@@ -1,115 +1,151 @@
-"""ClusterMonitor's read methods: the sync status, its version and the polled task types."""
+"""ClusterMonitor over a real collector and store: pages never wait on Flower.
+
+A ``Collector`` polls a recorded Flower served over real HTTP (in the foreground: each test
+calls ``poll()``), writes a real SQLite store, and the monitor reads its snapshot (embedded) or
+what it left in the store (``StoredReadout``, OPS_COLLECTOR=external).
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from lib.errors import FlowerUnreachable
-from lib.flower import TransferStats
-from lib.monitor import ClusterMonitor
+from lib.collector import Collector
+from lib.collector.stored import StoredReadout
+from lib.monitor import FIRST_READ, ClusterMonitor
 from lib.settings import Settings
-from tests.factories import task_payload
+from lib.store import Store
+from tests.recorded import RecordedFlower, recorded_tasks
+from tests.scripted_server import ScriptedServer
 
-
-class FakeFlower:
-    """Answers the few client calls the monitor makes for tasks and task types."""
-
-    display_url = "http://flower.example:5555"
-
-    def __init__(self, tasks: list[dict] = ()):
-        self.tasks = list(tasks)
-        self.stats = TransferStats()
-        self.down = False
-        self.type_calls = 0
-
-    def _check(self) -> None:
-        if self.down:
-            raise FlowerUnreachable("http://flower/api", detail="The connection was refused.")
-
-    def list_tasks(self, limit: int, offset: int = 0) -> list[dict]:
-        self._check()
-        ordered = sorted(self.tasks, key=lambda t: (-t["timestamp"], t["uuid"]))
-        return [dict(t) for t in ordered[offset : offset + limit]]
-
-    def task_count(self) -> int:
-        return len(self.tasks)
-
-    def task_types(self) -> list[str]:
-        self._check()
-        self.type_calls += 1
-        return sorted({t["name"] for t in self.tasks})
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+TASKS = len(RecordedFlower().tasks)  # the recorded tasks and the special cases it adds
 
 
 @pytest.fixture
-def flower() -> FakeFlower:
-    return FakeFlower(
-        [task_payload(f"t{i}", at=900.0 + i, name=f"demo.job{i % 2}") for i in range(3)]
+def flower():
+    script = RecordedFlower()
+    with ScriptedServer(script) as server:
+        script.url, script.server = server.url, server
+        yield script
+
+
+@pytest.fixture
+def settings(flower, tmp_path) -> Settings:
+    # The recorded tasks are days old: a long retention keeps them in the store.
+    return Settings(
+        flower_url=flower.url,
+        data_dir=tmp_path,
+        poll_seconds=1,
+        flower_timeout=1,
+        retention_days=3650,
+        retention_success_days=3650,
     )
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def collector(settings) -> Collector:
+    store = Store.from_settings(settings)
+    yield Collector(settings, store)
+    store.close()
 
 
 @pytest.fixture
-def monitor(flower, clock, tmp_path) -> ClusterMonitor:
-    settings = Settings(flower_url="http://flower.example:5555", data_dir=tmp_path, poll_seconds=10)
-    return ClusterMonitor(settings, client=flower, clock=clock)
+def monitor(settings, collector) -> ClusterMonitor:
+    return ClusterMonitor(settings, collector.store, collector)
 
 
-def test_status_before_the_first_refresh_says_nothing_was_read(monitor):
+def test_before_the_first_poll_nothing_is_read_and_the_page_is_told_why(monitor):
     status = monitor.status()
-    assert status.flower_url == "http://flower.example:5555"
     assert (status.last_success, status.last_error, status.tasks_held) == (None, None, 0)
     assert not monitor.synced
+    reading = monitor.tasks()
+    assert reading.value is None and FIRST_READ in str(reading.error)
+    assert monitor.workers().value is None
 
 
-def test_status_after_a_refresh_holds_its_time_and_count(monitor, clock):
-    monitor.tasks()
-    status = monitor.status()
-    assert (status.last_success, status.last_error, status.tasks_held) == (clock.now, None, 3)
+def test_after_a_poll_every_reading_comes_from_the_collector(monitor, collector, flower):
+    collector.poll()
+    asked = len(flower.server.requests)
+    tasks, workers, queues = monitor.tasks(), monitor.workers(), monitor.queues()
     assert monitor.synced
-
-
-def test_status_keeps_the_last_success_and_says_why_the_latest_failed(monitor, flower, clock):
-    monitor.tasks()
-    flower.down, clock.now = True, clock.now + 60
-    monitor.tasks()
+    assert len(tasks.value) == TASKS and tasks.error is None
+    assert len(workers.value) == 2 and queues.value is not None
+    assert monitor.task_types().value
     status = monitor.status()
-    assert status.last_success == 1000.0 and status.tasks_held == 3
-    assert isinstance(status.last_error, FlowerUnreachable)
+    assert status.last_success == collector.health.data_until and status.tasks_held == TASKS
+    assert len(flower.server.requests) == asked, "the readings asked Flower nothing"
 
 
-def test_version_changes_when_a_refresh_changed_a_task(monitor, flower, clock):
-    monitor.tasks()
-    first = monitor.version
-    flower.tasks.append(task_payload("new", at=1050.0, name="demo.job9"))
-    clock.now += 60
-    monitor.tasks(force=True)
-    assert monitor.version != first
+def test_the_tasks_frame_is_built_once_per_poll_version(monitor, collector):
+    collector.poll()
+    builds = monitor.builds
+    frames = {id(monitor.tasks().value) for _ in range(5)}
+    monitor.queues(), monitor.queues()
+    assert len(frames) == 1
+    assert monitor.builds == builds + 2, "one tasks frame and one queues frame"
+    collector.poll()
+    assert id(monitor.tasks().value) not in frames
+    assert monitor.builds == builds + 3
 
 
-def test_task_types_are_polled_once_per_poll_interval(monitor, flower, clock):
-    assert monitor.task_types().value == ["demo.job0", "demo.job1"]
-    monitor.task_types()
-    assert flower.type_calls == 1
-    clock.now += 10
-    monitor.task_types()
-    assert flower.type_calls == 2
+def test_a_failing_flower_keeps_the_last_good_data_with_the_health_sentence(
+    monitor, collector, flower
+):
+    collector.poll()
+    flower.fault = (500, "<html>boom</html>", {})
+    collector.poll()
+    tasks, workers = monitor.tasks(), monitor.workers()
+    assert len(tasks.value) == TASKS and tasks.stale
+    assert "Flower has failed for" in str(tasks.error) and "HTTP 500" in str(tasks.error)
+    assert len(workers.value) == 2 and workers.stale
+    assert str(monitor.status().last_error) == str(tasks.error)
+    flower.fault = None
+    collector.poll()
+    assert monitor.tasks().error is None and monitor.status().last_error is None
 
 
-def test_task_types_keep_the_last_good_list_with_the_error(monitor, flower, clock):
-    monitor.task_types()
-    flower.down, clock.now = True, clock.now + 10
-    reading = monitor.task_types()
-    assert reading.value == ["demo.job0", "demo.job1"]
-    assert isinstance(reading.error, FlowerUnreachable)
+def test_a_hung_flower_is_said_with_how_long_it_has_not_answered(monitor, collector, flower):
+    collector.poll()
+    flower.fault = "hang"
+    collector.poll()
+    reading = monitor.tasks()
+    assert len(reading.value) == TASKS
+    assert "Flower has not answered for" in str(reading.error)
+    assert "(timeout 1 s)" in str(reading.error)
+
+
+def test_tasks_flower_no_longer_holds_stay_and_are_marked(monitor, collector, flower):
+    collector.poll()
+    gone = sorted(collector.mirror.uuids())[:3]
+    for uuid in gone:  # Flower forgets them (evicted, or restarted)
+        del flower.tasks[uuid]
+    collector.sync.full_every = 0  # the next poll is a full reload, which notices
+    collector.poll()
+    reading = monitor.tasks()
+    assert len(reading.value) == TASKS
+    assert set(reading.value.loc[~reading.value["in_flower"], "uuid"]) == set(gone)
+    assert "3 of these tasks are no longer in Flower" in reading.note
+
+
+def test_a_task_is_read_from_the_store_first(monitor, collector, flower):
+    collector.poll()
+    uuid = recorded_tasks()[0]["uuid"]
+    flower.fault = (500, "down", {})
+    assert monitor.task(uuid)["uuid"] == uuid, "the stored row, without asking Flower"
+
+
+def test_external_mode_reads_what_a_collector_wrote_to_the_store(settings, collector, flower):
+    collector.poll()
+    store = Store.from_settings(settings)  # another process's view of the same file
+    monitor = ClusterMonitor(settings, store, StoredReadout(settings, store))
+    try:
+        assert monitor.synced and monitor.version == 1
+        assert len(monitor.tasks().value) == TASKS
+        workers = monitor.workers().value
+        assert sorted(workers["worker"]) == sorted(collector.snapshot.workers["worker"])
+        assert set(monitor.queues().value["queue"]) == set(collector.snapshot.depths)
+        flower.fault = (500, "<html>boom</html>", {})
+        collector.poll()
+        monitor.readout._read_at = None  # read the kept health again now, not in 0.5 s
+        assert "HTTP 500" in str(monitor.tasks().error) and monitor.version == 2
+    finally:
+        store.close()

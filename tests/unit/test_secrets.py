@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from lib import redact
+from lib.collector import Collector
 from lib.errors import SettingsError
 from lib.export import csv_bytes
 from lib.failures import error_groups_frame, failures_frame, load_rules
@@ -20,6 +21,7 @@ from lib.frames import tasks_frame
 from lib.monitor import ClusterMonitor
 from lib.redact import Scrubber, mask_frame, scrub
 from lib.settings import Settings, load_settings
+from lib.store import Store
 from tests.scripted_server import ScriptedServer
 
 PASSWORD = "Pa55-w0rd-9f3e"
@@ -171,11 +173,15 @@ def test_a_flower_error_carrying_a_password_is_scrubbed_from_the_log(caplog, tmp
             broker_url=f"redis://:{PASSWORD}@127.0.0.1:1/0",
             data_dir=tmp_path,
         )
-        monitor = ClusterMonitor(settings)
+        store = Store.from_settings(settings)
+        collector = Collector(settings, store)
+        monitor = ClusterMonitor(settings, store, collector)
         caplog.set_level(logging.DEBUG)
+        collector.poll()
         reading = monitor.workers()
+        store.close()
     assert reading.error is not None and "Flower said" in str(reading.error)
-    assert "poll failed" in caplog.text
+    assert "task sync failed" in caplog.text
     assert PASSWORD not in caplog.text
     assert all(PASSWORD not in r.getMessage() for r in caplog.records)
 

@@ -1,0 +1,33 @@
+"""``CollectorSnapshot``: the latest readings a collector's poll made, kept in memory for pages.
+
+The console (``lib.monitor``) reads workers, queue depths and task types from here instead of
+asking Flower inside a page's script run. A snapshot is immutable and replaced whole at the end
+of each poll, so a reader in another thread sees one poll's outcome.
+
+Invariants: ``version`` is the number of polls finished (it changes every poll, so whatever is
+built from a snapshot is built once per poll); a reading that failed in a poll keeps the last
+good value of an earlier poll (its ``*_at`` says when it was read); None means never read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = ["CollectorSnapshot"]
+
+
+@dataclass(frozen=True)
+class CollectorSnapshot:
+    """What the pages show besides tasks (which they read from the store). Times are epoch s."""
+
+    version: int = 0
+    tasks_note: str = ""  # what was odd in the tasks Flower holds (``frames.OddValues``)
+    workers: pd.DataFrame | None = None  # ``lib.frames.workers_frame``
+    workers_note: str = ""
+    workers_at: float | None = None
+    depths: dict[str, int | None] | None = None  # waiting messages per queue
+    depths_note: str = ""
+    depths_at: float | None = None
+    task_types: tuple[str, ...] | None = None

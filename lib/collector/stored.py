@@ -1,0 +1,134 @@
+"""``StoredReadout``: what another process's collector (``./ops collect``) left in the store,
+read the way an embedded ``Collector`` is read (``health``, ``snapshot``).
+
+For ``OPS_COLLECTOR=external``: the console runs no collector and never asks Flower for its
+pages; it reads the collector's health (kept in the store each poll) and its latest samples.
+
+Invariants: the snapshot's ``version`` is the kept health's poll count, so frames built from it
+are built once per poll of the external collector; workers and queue depths come only from the
+latest poll's samples (one ``at``), never mixed across polls; a reading of the store that fails
+leaves the last good snapshot and says so in the health.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import fields, replace
+
+import pandas as pd
+
+from lib import frames
+from lib.collector.health import CollectorHealth
+from lib.collector.snapshot import CollectorSnapshot
+from lib.errors import ConsoleError
+from lib.settings import Settings
+from lib.store import Store
+
+__all__ = ["REREAD_SECONDS", "StoredReadout"]
+
+#: The kept health is read again at most this often (every reading of every rerun asks).
+REREAD_SECONDS = 0.5
+#: Samples are looked for this far back: a few polls of any sensible interval.
+SAMPLES_LOOKBACK = 3600.0
+log = logging.getLogger(__name__)
+
+
+class StoredReadout:
+    """The latest health and snapshot of the collector writing ``store`` for ``cluster``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        cluster: str = "default",
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings, self.store, self.clock = settings, store, clock
+        self._key = f"collector/{cluster}"
+        self._lock = threading.Lock()
+        self._read_at: float | None = None
+        self._health = CollectorHealth(
+            cluster=cluster, timeout=settings.flower_timeout, poll_seconds=settings.poll_seconds
+        )
+        self._snapshot = CollectorSnapshot()
+
+    @property
+    def health(self) -> CollectorHealth:
+        self._refresh()
+        return self._health
+
+    @property
+    def snapshot(self) -> CollectorSnapshot:
+        self._refresh()
+        return self._snapshot
+
+    def wait_polled(self, version: int, timeout: float) -> bool:
+        """Whether the external collector has polled more than ``version`` times (no waiting:
+        its polls are not this process's to wait for)."""
+        return self.snapshot.version > version
+
+    def wake(self) -> None:
+        """Nothing to wake: the external collector polls on its own interval."""
+
+    def _refresh(self) -> None:
+        with self._lock:
+            now = self.clock()
+            if self._read_at is not None and now - self._read_at < REREAD_SECONDS:
+                return
+            self._read_at = now
+            try:
+                self._read(now)
+            except ConsoleError as exc:
+                log.warning("the store could not be read: %s", exc)
+
+    def _read(self, now: float) -> None:
+        kept = self.store.kept(self._key) or {}
+        latest = kept.get("latest") if isinstance(kept.get("latest"), dict) else {}
+        names = {f.name for f in fields(CollectorHealth)}
+        health = replace(self._health, **{k: v for k, v in latest.items() if k in names})
+        if health.polls == self._snapshot.version and self._snapshot.version:
+            self._health = health
+            return
+        workers = self.store.worker_samples(now - SAMPLES_LOOKBACK, now + 1)
+        queues = self.store.queue_samples(now - SAMPLES_LOOKBACK, now + 1)
+        self._health = health
+        self._snapshot = CollectorSnapshot(
+            version=health.polls,
+            workers=_workers(workers) if len(workers) else None,
+            workers_note="Read from the store (OPS_COLLECTOR=external).",
+            workers_at=_last_at(workers),
+            depths=_depths(queues) if len(queues) else None,
+            depths_at=_last_at(queues),
+        )
+
+
+def _latest(samples: pd.DataFrame) -> pd.DataFrame:
+    return samples[samples["at"] == samples["at"].max()]
+
+
+def _last_at(samples: pd.DataFrame) -> float | None:
+    return samples["at"].max().timestamp() if len(samples) else None
+
+
+def _workers(samples: pd.DataFrame) -> pd.DataFrame:
+    """The workers frame from one poll's samples: the figures sampled, the rest unknown."""
+    empty = frames.workers_frame([], {}, {})
+    latest = _latest(samples)
+    frame = pd.DataFrame(index=range(len(latest)), columns=list(frames.WORKER_COLUMNS))
+    frame["worker"] = latest["worker"].to_numpy()
+    frame["online"] = latest["online"].to_numpy()
+    frame["active"] = latest["active"].to_numpy()
+    frame["processed"] = latest["processed"].to_numpy()
+    frame["load_1m"] = latest["load"].to_numpy()
+    return frame.astype(empty.dtypes.to_dict())
+
+
+def _depths(samples: pd.DataFrame) -> dict[str, int | None]:
+    latest = _latest(samples)
+    return {
+        str(q): None if pd.isna(m) else int(m)
+        for q, m in zip(latest["queue"], latest["messages"], strict=True)
+    }

@@ -1,0 +1,82 @@
+"""The console on its collector (issue 12): one thread per configuration, pages that never wait
+on Flower, and the stale banner from the collector's health."""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from lib.ui import wiring
+from lib.ui.wiring import stop_collectors
+from tests.apptest.conftest import open_page, run_until, texts
+
+
+def collector_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("collector-") and t.is_alive()]
+
+
+def test_the_collector_thread_is_started_once_per_configuration(recorded_flower):
+    at = open_page("Overview")
+    open_page("Workers")  # another session
+    st.cache_resource.clear()  # even a cleared cache does not start a second one
+    open_page("Queues")
+    assert not at.exception
+    assert len(wiring._COLLECTORS) == 1
+    assert len(collector_threads()) == 1
+    stop_collectors()
+    assert collector_threads() == [], "stopped cleanly"
+
+
+def test_a_second_configuration_gets_its_own_collector(recorded_flower, monkeypatch):
+    open_page("Overview")
+    monkeypatch.setenv("OPS_POLL_SECONDS", "2")
+    open_page("Overview")
+    assert len(wiring._COLLECTORS) == 2 and len(collector_threads()) == 2
+
+
+def test_external_mode_starts_no_thread_and_reads_the_store(recorded_flower, monkeypatch):
+    import os
+
+    from lib.collector import Collector
+    from lib.settings import load_settings
+    from lib.store import Store
+
+    settings = load_settings(os.environ, {})
+    store = Store.from_settings(settings)
+    Collector(settings, store).poll()  # what `./ops collect` writes
+    store.close()
+    monkeypatch.setenv("OPS_COLLECTOR", "external")
+    at = open_page("Tasks")
+    assert not at.exception
+    assert collector_threads() == []
+    assert len(at.dataframe[0].value) == len(recorded_flower.tasks)
+
+
+def test_a_hung_flower_shows_the_last_good_data_with_the_banner(recorded_flower, monkeypatch):
+    monkeypatch.setenv("FLOWER_TIMEOUT", "1")
+    at = open_page("Workers", timeout=5)  # no page run may wait on Flower
+    assert len(at.dataframe[0].value) == 2
+    recorded_flower.fault = "hang"  # accepts, never answers
+    run_until(at, lambda at: "has not answered for" in texts(at), timeout=15)
+    assert not at.exception
+    assert "Flower has not answered for" in texts(at)
+    assert "(timeout 1 s)" in texts(at)
+    assert len(at.dataframe[0].value) == 2, "the last good workers stay on screen"
+    assert any("last good workers" in w.value for w in at.warning)
+    recorded_flower.fault = None  # answers again: the banner goes with the next polls
+    run_until(at, lambda at: "has not answered" not in texts(at), timeout=15)
+    assert "has not answered" not in texts(at)
+
+
+def test_the_first_page_on_a_hung_flower_does_not_block(recorded_flower, monkeypatch):
+    from lib.ui import readings
+
+    monkeypatch.setenv("FLOWER_TIMEOUT", "5")
+    # The wait well inside one hung request (5 s), so the first poll cannot end within it.
+    monkeypatch.setattr(readings, "FIRST_READ_WAIT", 0.5)
+    recorded_flower.fault = "hang"
+    at = open_page("Overview", timeout=8)
+    assert not at.exception
+    assert "The collector has not finished its first read of Flower yet" in texts(at)
+    assert at.title[0].value == "Overview", "the page ran to its end"
