@@ -54,29 +54,6 @@ MIN_SESSION_SECRET_LENGTH = 16
 DEFAULT_BULK_BUDGET_SECONDS = 60.0
 OFF_WORDS = {"off", "false", "0", "no", "disabled"}
 ON_WORDS = {"on", "true", "1", "yes", "enabled", ""}
-NAMES = (
-    "FLOWER_URL",
-    "FLOWER_BASIC_AUTH",
-    "FLOWER_TIMEOUT",
-    "CELERY_BROKER_URL",
-    "CELERY_RESULT_BACKEND",
-    "OPS_POLL_SECONDS",
-    "OPS_DATA_DIR",
-    "OPS_AUTH",
-    "OPS_USERS_FILE",
-    "OPS_WORKFLOWS_FILE",
-    "OPS_ERROR_RULES_FILE",
-    "OPS_BULK_LIMIT",
-    "OPS_BULK_BUDGET_SECONDS",
-    "OPS_SENSITIVE_KEYS",
-    "OPS_AUDIT_RETENTION_DAYS",
-    "OPS_SESSION_IDLE_MINUTES",
-    "OPS_SESSION_SECRET",
-    "OPS_STORE_URL",
-    "OPS_RETENTION_DAYS",
-    "OPS_RETENTION_SUCCESS_DAYS",
-    "OPS_COLLECTOR",
-)
 #: The store's file in OPS_DATA_DIR when OPS_STORE_URL is unset.
 STORE_FILE = "store.sqlite3"
 #: Rollups, failures and samples: two weeks answers "since last week" with room to spare.
@@ -160,39 +137,8 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
 
     url, url_auth = take("FLOWER_URL", _parse_flower_url, (DEFAULT_FLOWER_URL, None))
     auth = take("FLOWER_BASIC_AUTH", _parse_basic_auth, None) or url_auth
-    settings = Settings(
-        flower_url=url,
-        flower_auth=auth,
-        flower_timeout=take("FLOWER_TIMEOUT", _positive_seconds(0.1), DEFAULT_TIMEOUT),
-        broker_url=take("CELERY_BROKER_URL", _parse_service_url, None),
-        result_backend=take("CELERY_RESULT_BACKEND", _parse_service_url, None),
-        poll_seconds=take(
-            "OPS_POLL_SECONDS",
-            _positive_seconds(MIN_POLL_SECONDS),
-            DEFAULT_POLL_SECONDS,
-        ),
-        data_dir=take("OPS_DATA_DIR", Path, REPO_ROOT / ".ops-data"),
-        auth_enabled=take("OPS_AUTH", _parse_switch, True),
-        users_file=take("OPS_USERS_FILE", Path, None),
-        workflows_file=take("OPS_WORKFLOWS_FILE", Path, None),
-        error_rules_file=take("OPS_ERROR_RULES_FILE", Path, None),
-        bulk_limit=take("OPS_BULK_LIMIT", _positive_count, DEFAULT_BULK_LIMIT),
-        bulk_budget_seconds=take(
-            "OPS_BULK_BUDGET_SECONDS", _positive_seconds(1.0), DEFAULT_BULK_BUDGET_SECONDS
-        ),
-        sensitive_keys=take("OPS_SENSITIVE_KEYS", _extra_keys, DEFAULT_SENSITIVE_KEYS),
-        audit_retention_days=take("OPS_AUDIT_RETENTION_DAYS", _retention_days, None),
-        session_idle_minutes=take(
-            "OPS_SESSION_IDLE_MINUTES", _positive_count, DEFAULT_SESSION_IDLE_MINUTES
-        ),
-        session_secret=take("OPS_SESSION_SECRET", _session_secret, None),
-        store_url=take("OPS_STORE_URL", _parse_store_url, None),
-        retention_days=take("OPS_RETENTION_DAYS", _store_days, DEFAULT_RETENTION_DAYS),
-        retention_success_days=take(
-            "OPS_RETENTION_SUCCESS_DAYS", _store_days, DEFAULT_RETENTION_SUCCESS_DAYS
-        ),
-        collector=take("OPS_COLLECTOR", _collector_mode, "embedded"),
-    )
+    fields = {field: take(name, parse, default) for name, field, parse, default in SIMPLE}
+    settings = Settings(flower_url=url, flower_auth=auth, **fields)
     if problems:
         message = "The console's configuration has a problem — " + "; ".join(problems) + "."
         raise SettingsError(scrub(message, _raw_secrets(raw)))
@@ -317,3 +263,45 @@ def _parse_switch(value: str) -> bool:
     if word in ON_WORDS:
         return True
     raise ValueError(f"{value!r} is neither on nor off")
+
+
+#: Every variable but FLOWER_URL and FLOWER_BASIC_AUTH (read together): its name, the
+#: ``Settings`` field it sets, how its text is read, and its default when unset or empty.
+SIMPLE = (
+    ("FLOWER_TIMEOUT", "flower_timeout", _positive_seconds(0.1), DEFAULT_TIMEOUT),
+    ("CELERY_BROKER_URL", "broker_url", _parse_service_url, None),
+    ("CELERY_RESULT_BACKEND", "result_backend", _parse_service_url, None),
+    ("OPS_POLL_SECONDS", "poll_seconds", _positive_seconds(MIN_POLL_SECONDS), DEFAULT_POLL_SECONDS),
+    ("OPS_DATA_DIR", "data_dir", Path, REPO_ROOT / ".ops-data"),
+    ("OPS_AUTH", "auth_enabled", _parse_switch, True),
+    ("OPS_USERS_FILE", "users_file", Path, None),
+    ("OPS_WORKFLOWS_FILE", "workflows_file", Path, None),
+    ("OPS_ERROR_RULES_FILE", "error_rules_file", Path, None),
+    ("OPS_BULK_LIMIT", "bulk_limit", _positive_count, DEFAULT_BULK_LIMIT),
+    (
+        "OPS_BULK_BUDGET_SECONDS",
+        "bulk_budget_seconds",
+        _positive_seconds(1.0),
+        DEFAULT_BULK_BUDGET_SECONDS,
+    ),
+    ("OPS_SENSITIVE_KEYS", "sensitive_keys", _extra_keys, DEFAULT_SENSITIVE_KEYS),
+    ("OPS_AUDIT_RETENTION_DAYS", "audit_retention_days", _retention_days, None),
+    (
+        "OPS_SESSION_IDLE_MINUTES",
+        "session_idle_minutes",
+        _positive_count,
+        DEFAULT_SESSION_IDLE_MINUTES,
+    ),
+    ("OPS_SESSION_SECRET", "session_secret", _session_secret, None),
+    ("OPS_STORE_URL", "store_url", _parse_store_url, None),
+    ("OPS_RETENTION_DAYS", "retention_days", _store_days, DEFAULT_RETENTION_DAYS),
+    (
+        "OPS_RETENTION_SUCCESS_DAYS",
+        "retention_success_days",
+        _store_days,
+        DEFAULT_RETENTION_SUCCESS_DAYS,
+    ),
+    ("OPS_COLLECTOR", "collector", _collector_mode, "embedded"),
+)
+#: Every variable the console reads (from the environment, else ``.streamlit/secrets.toml``).
+NAMES = ("FLOWER_URL", "FLOWER_BASIC_AUTH", *(name for name, *_ in SIMPLE))
