@@ -1,19 +1,10 @@
 """The console's configuration: one frozen ``Settings`` read once from the environment.
 
-Names are a contract other tools rely on (DEVELOPERS.md): ``FLOWER_URL``, ``FLOWER_BASIC_AUTH``,
-``FLOWER_TIMEOUT``, ``CELERY_BROKER_URL``, ``CELERY_RESULT_BACKEND``, ``OPS_POLL_SECONDS``,
-``OPS_DATA_DIR``, ``OPS_AUTH``, ``OPS_USERS_FILE``, ``OPS_WORKFLOWS_FILE`` (plus our own
-``OPS_ERROR_RULES_FILE``: extra error categories; ``OPS_BULK_LIMIT``: tasks per bulk action; ``OPS_BULK_BUDGET_SECONDS``: how long one bulk
-action may keep sending; ``OPS_SENSITIVE_KEYS``: more argument names
-to mask, comma-separated; ``OPS_AUDIT_RETENTION_DAYS``: audit rows older than this many days are
-pruned, unset keeps them forever; ``OPS_SESSION_IDLE_MINUTES``: idle sign-out;
-``OPS_SESSION_SECRET``: signs login tokens; ``OPS_STORE_URL``: the history store, ``sqlite:///…``
-or ``postgresql://…``, by default ``store.sqlite3`` in ``OPS_DATA_DIR``; ``OPS_RETENTION_DAYS``:
-how long the store keeps rollups, failures and samples; ``OPS_RETENTION_SUCCESS_DAYS``: how long
-it keeps raw successful tasks; ``OPS_COLLECTOR``: ``embedded``, the console runs the collector,
-or ``external``, ``./ops collect`` does — read and validated, but the console does not act on
-it yet: its pages still read Flower through ``lib.monitor``). Each may also come
-from ``.streamlit/secrets.toml`` (top-level keys of the same name); the environment wins.
+The variables are a contract other tools rely on (shared/contract.md, the README's table):
+``FLOWER_URL`` and ``FLOWER_BASIC_AUTH`` read together, and one declaration per other variable
+in ``SIMPLE`` (its name, the ``Settings`` field it sets, how its text is read, its default).
+Each may also come from ``.streamlit/secrets.toml`` (top-level keys of the same name); the
+environment wins.
 
 Invariants: nothing else in the console reads ``os.environ``; a bad value never yields a
 half-built ``Settings`` but one ``SettingsError`` naming every variable that is wrong; credentials
