@@ -20,7 +20,7 @@ Invariants: one row per FAILURE task in ``failures_frame``; a group is (category
 type, signature) and its ``group_id`` depends on nothing else, so the same failure gets the
 same id in any range, session or process; group counts sum to the failures counted; shares
 are percents of those failures. Exception text is untrusted: nothing here renders it. It
-arrives masked (``redact.mask_frame`` masks exception and traceback in the monitor's frame), so
+arrives masked (the store masks exception and traceback text before writing it), so
 messages, signatures and samples never carry a credential the failure put in its message.
 """
 

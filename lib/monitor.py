@@ -27,11 +27,10 @@ from lib.collector.health import CollectorHealth, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
-from lib.redact import mask_frame, protect
+from lib.redact import protect
 from lib.settings import Settings
 from lib.store import Store
 from lib.store.rows import payload_of
-from lib.sync import Progress
 
 __all__ = ["FIRST_READ", "ClusterMonitor", "MonitorStatus", "Reading", "Readout"]
 
@@ -94,6 +93,10 @@ class ClusterMonitor:
         self.settings, self.store, self.readout, self.clock = settings, store, readout, clock
         protect(settings.secrets)  # before anything reads the cluster, logs or builds a frame
         self.client = client or FlowerClient.from_settings(settings)
+        # One short-timeout client for task details (each call of a new one was a new session).
+        self._detail_client = FlowerClient(
+            settings.flower_url, settings.flower_auth, min(TASK_TIMEOUT, settings.flower_timeout)
+        )
         self._lock = threading.RLock()  # the queues frame reads the tasks frame inside it
         self._built: dict[str, tuple[int, object]] = {}
         self.builds = 0  # frames built (once per poll version each), for tests and benches
@@ -130,7 +133,7 @@ class ClusterMonitor:
 
     # -- tasks -------------------------------------------------------------------------------
 
-    def tasks(self, progress: Progress | None = None, force: bool = False) -> Reading[pd.DataFrame]:
+    def tasks(self, force: bool = False) -> Reading[pd.DataFrame]:
         """The stored tasks as a frame (``frames.tasks_frame`` columns, then ``in_flower``).
         ``force`` asks the collector to poll now; the reading is still the latest poll's."""
         if force:
@@ -142,12 +145,12 @@ class ClusterMonitor:
         return Reading(frame, health.data_until, self._error(), note)
 
     def _tasks_frame(self) -> tuple[pd.DataFrame, str]:
+        # No masking here: the store masked every text with these settings before writing it.
         frame = self.store.tasks_window(*ALL_TIME)
-        masked = mask_frame(frame, self.settings.sensitive_keys)  # stored text is masked already
         gone = int((~frame["in_flower"]).sum())
         kept = f"{gone:,} of these tasks are no longer in Flower; the store keeps them."
         odd = self.readout.snapshot.tasks_note
-        return masked, " ".join(filter(None, (odd, kept if gone else "")))
+        return frame, " ".join(filter(None, (odd, kept if gone else "")))
 
     def task(self, uuid: str, live: bool = False) -> dict | None:
         """One task: its stored row (masked text), else (or ``live``: an admin's reveal needs
@@ -155,12 +158,7 @@ class ClusterMonitor:
         row = None if live else self.store.task(uuid)
         if row is not None:
             return payload_of(row)
-        short = FlowerClient(
-            self.settings.flower_url,
-            self.settings.flower_auth,
-            min(TASK_TIMEOUT, self.settings.flower_timeout),
-        )
-        info = short.task_info(uuid)
+        info = self._detail_client.task_info(uuid)
         return {**info, "uuid": info.get("uuid") or uuid}
 
     # -- workers and queues ------------------------------------------------------------------
