@@ -1,12 +1,21 @@
 """The store's database connection: one SQLAlchemy engine per URL and process, thread-safe.
 
 An engine is a pool of connections that threads check out one at a time, so one engine serves
-the collector and every page of a process. On SQLite (the only dialect-specific code) each new
-connection gets the pragmas a shared file needs: WAL (readers never wait for the writer),
-``busy_timeout`` (a writer waits for another instead of failing at once) and
-``synchronous=NORMAL`` (safe with WAL, one fsync per checkpoint rather than per commit). A write
-transaction starts ``BEGIN IMMEDIATE`` there, so two writers queue at the start instead of one
-failing when it upgrades a read lock; a read starts a plain ``BEGIN`` (a consistent snapshot).
+the collector and every page of a process. The store's one rule, on every database: write
+transactions run one at a time (each sees every earlier one committed, so a check-then-write
+such as an audit claim or a rollup's read-then-update is atomic across threads and processes);
+a read sees one consistent snapshot and never waits for a writer. This module is where the
+dialects differ:
+
+- SQLite: each new connection gets the pragmas a shared file needs: WAL (readers never wait for
+  the writer), ``busy_timeout`` (a writer waits for another instead of failing at once) and
+  ``synchronous=NORMAL`` (safe with WAL, one fsync per checkpoint rather than per commit). A
+  write transaction starts ``BEGIN IMMEDIATE``, so two writers queue at the start instead of one
+  failing when it upgrades a read lock; a read starts a plain ``BEGIN`` (a consistent snapshot).
+- PostgreSQL (psycopg 3; a ``postgresql://`` or ``postgres://`` URL without a driver gets it): a
+  write transaction first takes a transaction-scoped advisory lock of the store's database
+  (``WRITE_LOCK``), the counterpart of SQLite's database-wide write lock, waiting at most its
+  ``lock_timeout``; a read is ``REPEATABLE READ, READ ONLY`` (one snapshot for all its queries).
 
 Any SQLAlchemy or file error inside ``reading``/``writing`` is raised as ``StoreError``, with
 the URL's password never in its text.
@@ -34,6 +43,12 @@ BUSY_TIMEOUT_MS = 10_000
 WRITE_OPTION = "ops_store_write"
 #: A write's own wait for the lock (milliseconds), when its caller must not wait the default.
 BUSY_OPTION = "ops_store_busy_ms"
+#: PostgreSQL: the advisory lock every write transaction of a store holds until it ends
+#: (advisory locks are per database, so two stores on one server do not share it).
+WRITE_LOCK = 0x0F5_5707E
+#: URL schemes written without a driver that mean PostgreSQL, and the driver they get.
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+POSTGRES_DRIVER = "postgresql+psycopg"
 
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -61,11 +76,15 @@ def _create(url: str) -> Engine:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        if parsed.drivername in POSTGRES_SCHEMES:
+            parsed = parsed.set(drivername=POSTGRES_DRIVER)
+        engine = create_engine(parsed)
     except (ArgumentError, SQLAlchemyError, OSError, ImportError) as exc:
         raise StoreError(_sentence(url, "opened", exc)) from exc
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        _tune_postgresql(engine)
     return engine
 
 
@@ -85,6 +104,19 @@ def _tune_sqlite(engine: Engine) -> None:
         options = conn.get_execution_options()
         _wait(conn, options.get(BUSY_OPTION, BUSY_TIMEOUT_MS))
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
+
+
+def _tune_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # The driver has just sent BEGIN: these are the transaction's first statements.
+        options = conn.get_execution_options()
+        if not options.get(WRITE_OPTION):
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return
+        wait = int(options.get(BUSY_OPTION, BUSY_TIMEOUT_MS))
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(wait, 1)}")  # 0 would mean forever
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
 
 
 def _wait(conn: Connection, busy_ms: int) -> None:
