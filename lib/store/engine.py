@@ -28,14 +28,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from lib.errors import StoreError
 from lib.redact import redact_url, scrub, url_password
 
-__all__ = ["close_engine", "open_engine", "reading", "writing"]
+__all__ = ["close_engine", "open_engine", "reading", "resume_ids", "writing"]
 
 #: How long an SQLite writer waits for another's lock before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 10_000
@@ -145,6 +145,21 @@ def writing(engine: Engine, timeout: float | None = None) -> Iterator[Connection
         conn.execution_options(**{WRITE_OPTION: True, BUSY_OPTION: wait})
         with conn.begin():
             yield conn
+
+
+def resume_ids(conn: Connection, table: Table) -> None:
+    """After rows were inserted into ``table`` with their ids given, make the next generated id
+    follow the largest (PostgreSQL's sequence does not see given ids; SQLite's AUTOINCREMENT
+    does by itself)."""
+    if conn.dialect.name != "postgresql":
+        return
+    name = table.name
+    conn.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+            f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {name}"
+        )
+    )
 
 
 @contextmanager
