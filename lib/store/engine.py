@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from lib.errors import StoreError
@@ -49,6 +49,9 @@ WRITE_LOCK = 0x0F5_5707E
 #: URL schemes written without a driver that mean PostgreSQL, and the driver they get.
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 POSTGRES_DRIVER = "postgresql+psycopg"
+#: PostgreSQL: seconds to wait for a server to answer a new connection, unless the URL says
+#: (``?connect_timeout=``); without it a host that never answers would hang its caller.
+CONNECT_TIMEOUT_S = 10
 
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -76,9 +79,8 @@ def _create(url: str) -> Engine:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        if parsed.drivername in POSTGRES_SCHEMES:
-            parsed = parsed.set(drivername=POSTGRES_DRIVER)
-        engine = create_engine(parsed)
+        parsed, options = _postgres_driver(parsed)
+        engine = create_engine(parsed, **options)
     except (ArgumentError, SQLAlchemyError, OSError, ImportError) as exc:
         raise StoreError(_sentence(url, "opened", exc)) from exc
     if engine.dialect.name == "sqlite":
@@ -86,6 +88,16 @@ def _create(url: str) -> Engine:
     elif engine.dialect.name == "postgresql":
         _tune_postgresql(engine)
     return engine
+
+
+def _postgres_driver(parsed: URL) -> tuple[URL, dict]:
+    """The URL with psycopg named when no driver is, and the arguments of its connections."""
+    if parsed.get_backend_name() not in POSTGRES_SCHEMES:
+        return parsed, {}
+    if parsed.drivername in POSTGRES_SCHEMES:
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return parsed, {"connect_args": timeout}
 
 
 def _tune_sqlite(engine: Engine) -> None:
