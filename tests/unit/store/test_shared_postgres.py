@@ -77,15 +77,20 @@ def start_waiting_writer(postgres, work: Callable[[], object]) -> Writer:
     return writer
 
 
-def test_two_consoles_claiming_one_operation_id_record_it_once(postgres, postgres_url, second_url):
-    first = AuditStore(postgres_url, timeout=10.0)
-    second = AuditLog(second_url)
-    with first.writing() as db:
-        won = claim(db, "op-1", "ann", "operator", "revoke", ["t"], None, 1, None, ())
+def race_claims(postgres, url: str, second: AuditLog, action: str, first_op: str, second_op: str):
+    """Console one claims ``first_op`` on ``url`` and holds its transaction while console two
+    (``second``) claims ``second_op`` for the same target; then one commits. → (won, writer)"""
+    with AuditStore(url, timeout=10.0).writing() as db:
+        won = claim(db, first_op, "ann", "operator", action, ["t"], None, 1, None, ())
         writer = start_waiting_writer(
-            postgres, lambda: second.claim("op-1", "bob", "operator", "revoke", ["t"])
+            postgres, lambda: second.claim(second_op, "bob", "operator", action, ["t"])
         )
     writer.join(timeout=15)
+    return won, writer
+
+
+def test_two_consoles_claiming_one_operation_id_record_it_once(postgres, postgres_url, second_url):
+    won, writer = race_claims(postgres, postgres_url, AuditLog(second_url), "revoke", "op", "op")
     assert isinstance(writer.error, DuplicateOperation), writer.error
     assert writer.error.row.id == won.row_id  # the second is told who sent it
     with reading(open_engine(postgres_url)) as db:
@@ -93,17 +98,11 @@ def test_two_consoles_claiming_one_operation_id_record_it_once(postgres, postgre
 
 
 def test_two_consoles_retrying_one_task_at_once_send_it_once(postgres, postgres_url, second_url):
-    first = AuditStore(postgres_url, timeout=10.0)
     second = AuditLog(second_url)
-    with first.writing() as db:
-        won = claim(db, "op-a", "ann", "operator", "retry", ["task-1"], None, 1, None, ())
-        writer = start_waiting_writer(
-            postgres, lambda: second.claim("op-b", "bob", "operator", "retry", ["task-1"])
-        )
-    writer.join(timeout=15)
+    won, writer = race_claims(postgres, postgres_url, second, "retry", "op-a", "op-b")
     assert writer.error is None, writer.error
     assert won.held == {}
-    assert [e.audit_id for e in writer.result.held["task-1"]] == [won.row_id], "held back"
+    assert [e.audit_id for e in writer.result.held["t"]] == [won.row_id], "held back"
     assert [t.outcome for t in second.targets(writer.result.row_id)] == ["skipped"]
 
 
