@@ -87,3 +87,50 @@ def _no_leaked_secrets():
     from lib.redact import SCRUBBER
 
     SCRUBBER.forget()
+
+
+# -- a real PostgreSQL for the store's tests ----------------------------------------------------
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "postgres: runs on a real PostgreSQL (the session's `postgres` fixture)"
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the whole session (Debian's binaries, as the postgres user)."""
+    from tests.postgres import PostgresServer, find_postgres_bin
+
+    bin_dir = find_postgres_bin()
+    if bin_dir is None:
+        pytest.skip(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres); "
+            "`./ops install --test` installs Debian's postgresql package"
+        )
+    with PostgresServer(bin_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres):
+    """A new empty database on the session's server, as users write its URL; dropped after."""
+    from lib.store.engine import close_engine
+
+    url = postgres.database()
+    yield url
+    close_engine(url)
+    postgres.drop(url)
+
+
+#: The store URL fixtures' parameters: every store test runs on both databases.
+STORE_DATABASES = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+
+
+@pytest.fixture(params=STORE_DATABASES)
+def any_store_url(request, tmp_path) -> str:
+    """A fresh, empty store's URL: an SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    return request.getfixturevalue("postgres_url")

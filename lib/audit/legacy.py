@@ -29,6 +29,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from lib.audit.database import AuditStore
 from lib.audit.records import COLUMNS, AuditError
+from lib.store.engine import resume_ids
 from lib.store.schema import AUDIT, AUDIT_TARGET
 
 __all__ = ["LEGACY_FILE", "MIGRATED_SUFFIX", "TakenIn", "import_legacy_audit"]
@@ -89,11 +90,14 @@ def _copy(old: sqlite3.Connection, db: Connection, path: Path) -> tuple[int, int
             "other audit rows. The file is left as it was, for a person to look at."
         )
     rows = _insert_all(db, AUDIT, COLUMNS, _batches(old, "audit", _present(old, "audit")))
+    resume_ids(db, AUDIT)  # the ids were copied: new actions get ids after the newest
     if not _has_table(old, "audit_target"):
         return rows, 0  # written before per-target records existed
     targets = ", ".join(("rowid AS id", *TARGET_COLUMNS[1:]))
     found = old.execute(f"SELECT {targets} FROM audit_target ORDER BY rowid")
-    return rows, _insert_all(db, AUDIT_TARGET, TARGET_COLUMNS, _chunks(found))
+    copied = _insert_all(db, AUDIT_TARGET, TARGET_COLUMNS, _chunks(found))
+    resume_ids(db, AUDIT_TARGET)
+    return rows, copied
 
 
 def _holds(db: Connection, row_id: int, op_id: str) -> bool:

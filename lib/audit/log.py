@@ -163,9 +163,10 @@ class AuditLog:
         return int(self._read(reading.count_query(since, users, actions))[0][0])
 
     def choices(self, since: float | None = None) -> dict[str, list[str]]:
-        """``{"user": [...], "action": [...]}``: every value seen at or after ``since``, sorted."""
+        """``{"user": [...], "action": [...]}``: every value seen at or after ``since``, sorted
+        by code point (here, not by the database: PostgreSQL's collation sorts otherwise)."""
         return {
-            column: [value for (value,) in self._read(reading.choices_query(column, since))]
+            column: sorted(value for (value,) in self._read(reading.choices_query(column, since)))
             for column in ("user", "action")
         }
 

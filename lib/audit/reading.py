@@ -84,8 +84,9 @@ def count_query(since: float | None, users: Iterable[str], actions: Iterable[str
 
 
 def choices_query(column: str, since: float | None) -> Select:
-    """Every value of ``column`` (``user`` or ``action``) seen at or after ``since``, sorted."""
-    return select(AUDIT.c[column]).distinct().where(*where(since, (), ())).order_by(AUDIT.c[column])
+    """Every value of ``column`` (``user`` or ``action``) seen at or after ``since`` (unsorted:
+    databases sort text by different collations, ``AuditLog.choices`` sorts them)."""
+    return select(AUDIT.c[column]).distinct().where(*where(since, (), ()))
 
 
 def audit_frame(records: list[tuple]) -> pd.DataFrame:

@@ -1,12 +1,21 @@
 """The store's database connection: one SQLAlchemy engine per URL and process, thread-safe.
 
 An engine is a pool of connections that threads check out one at a time, so one engine serves
-the collector and every page of a process. On SQLite (the only dialect-specific code) each new
-connection gets the pragmas a shared file needs: WAL (readers never wait for the writer),
-``busy_timeout`` (a writer waits for another instead of failing at once) and
-``synchronous=NORMAL`` (safe with WAL, one fsync per checkpoint rather than per commit). A write
-transaction starts ``BEGIN IMMEDIATE`` there, so two writers queue at the start instead of one
-failing when it upgrades a read lock; a read starts a plain ``BEGIN`` (a consistent snapshot).
+the collector and every page of a process. The store's one rule, on every database: write
+transactions run one at a time (each sees every earlier one committed, so a check-then-write
+such as an audit claim or a rollup's read-then-update is atomic across threads and processes);
+a read sees one consistent snapshot and never waits for a writer. This module is where the
+dialects differ:
+
+- SQLite: each new connection gets the pragmas a shared file needs: WAL (readers never wait for
+  the writer), ``busy_timeout`` (a writer waits for another instead of failing at once) and
+  ``synchronous=NORMAL`` (safe with WAL, one fsync per checkpoint rather than per commit). A
+  write transaction starts ``BEGIN IMMEDIATE``, so two writers queue at the start instead of one
+  failing when it upgrades a read lock; a read starts a plain ``BEGIN`` (a consistent snapshot).
+- PostgreSQL (psycopg 3; a ``postgresql://`` or ``postgres://`` URL without a driver gets it): a
+  write transaction first takes a transaction-scoped advisory lock of the store's database
+  (``WRITE_LOCK``), the counterpart of SQLite's database-wide write lock, waiting at most its
+  ``lock_timeout``; a read is ``REPEATABLE READ, READ ONLY`` (one snapshot for all its queries).
 
 Any SQLAlchemy or file error inside ``reading``/``writing`` is raised as ``StoreError``, with
 the URL's password never in its text.
@@ -19,14 +28,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from lib.errors import StoreError
 from lib.redact import redact_url, scrub, url_password
 
-__all__ = ["close_engine", "open_engine", "reading", "writing"]
+__all__ = ["close_engine", "open_engine", "reading", "resume_ids", "writing"]
 
 #: How long an SQLite writer waits for another's lock before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 10_000
@@ -34,6 +43,15 @@ BUSY_TIMEOUT_MS = 10_000
 WRITE_OPTION = "ops_store_write"
 #: A write's own wait for the lock (milliseconds), when its caller must not wait the default.
 BUSY_OPTION = "ops_store_busy_ms"
+#: PostgreSQL: the advisory lock every write transaction of a store holds until it ends
+#: (advisory locks are per database, so two stores on one server do not share it).
+WRITE_LOCK = 0x0F5_5707E
+#: URL schemes written without a driver that mean PostgreSQL, and the driver they get.
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+POSTGRES_DRIVER = "postgresql+psycopg"
+#: PostgreSQL: seconds to wait for a server to answer a new connection, unless the URL says
+#: (``?connect_timeout=``); without it a host that never answers would hang its caller.
+CONNECT_TIMEOUT_S = 10
 
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -61,12 +79,25 @@ def _create(url: str) -> Engine:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        parsed, options = _postgres_driver(parsed)
+        engine = create_engine(parsed, **options)
     except (ArgumentError, SQLAlchemyError, OSError, ImportError) as exc:
         raise StoreError(_sentence(url, "opened", exc)) from exc
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        _tune_postgresql(engine)
     return engine
+
+
+def _postgres_driver(parsed: URL) -> tuple[URL, dict]:
+    """The URL with psycopg named when no driver is, and the arguments of its connections."""
+    if parsed.get_backend_name() not in POSTGRES_SCHEMES:
+        return parsed, {}
+    if parsed.drivername in POSTGRES_SCHEMES:
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return parsed, {"connect_args": timeout}
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -85,6 +116,19 @@ def _tune_sqlite(engine: Engine) -> None:
         options = conn.get_execution_options()
         _wait(conn, options.get(BUSY_OPTION, BUSY_TIMEOUT_MS))
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
+
+
+def _tune_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # The driver has just sent BEGIN: these are the transaction's first statements.
+        options = conn.get_execution_options()
+        if not options.get(WRITE_OPTION):
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return
+        wait = int(options.get(BUSY_OPTION, BUSY_TIMEOUT_MS))
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(wait, 1)}")  # 0 would mean forever
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
 
 
 def _wait(conn: Connection, busy_ms: int) -> None:
@@ -113,6 +157,21 @@ def writing(engine: Engine, timeout: float | None = None) -> Iterator[Connection
         conn.execution_options(**{WRITE_OPTION: True, BUSY_OPTION: wait})
         with conn.begin():
             yield conn
+
+
+def resume_ids(conn: Connection, table: Table) -> None:
+    """After rows were inserted into ``table`` with their ids given, make the next generated id
+    follow the largest (PostgreSQL's sequence does not see given ids; SQLite's AUTOINCREMENT
+    does by itself)."""
+    if conn.dialect.name != "postgresql":
+        return
+    name = table.name
+    conn.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+            f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {name}"
+        )
+    )
 
 
 @contextmanager

@@ -113,10 +113,10 @@ def counts_frame(
         select(at, *keys, func.sum(ROLLUP_COUNTS.c.tasks).label("tasks"))
         .where(_in_range(ROLLUP_COUNTS, start, end))
         .group_by(at, *keys)
-        .order_by(at, *keys)
     )
     frame = pd.DataFrame(conn.execute(query).all(), columns=["at", *by, "tasks"])
-    frame = frame[frame["tasks"] != 0].reset_index(drop=True)
+    # Sorted here, by code point: databases order text by their own collations.
+    frame = frame[frame["tasks"] != 0].sort_values(["at", *by], ignore_index=True)
     frame["at"] = utc_times(frame["at"])
     frame["tasks"] = frame["tasks"].astype("int64")
     return frame

@@ -1,6 +1,7 @@
 """A Flower task payload ↔ the store's task row, and what a row adds to the rollups.
 
-Payload → row keeps Flower's values (times as epoch floats) with three changes: ``state`` is
+Payload → row keeps Flower's values (times as epoch floats; a NUL character in text written
+``\\x00``, since PostgreSQL's text cannot hold it) with three changes: ``state`` is
 the effective state (``lib.frames.state``) beside ``flower_state``; ``queue`` is the routing key;
 the text producers and failures wrote (args, kwargs, result, exception, traceback) is masked
 (``lib.redact.mask_text`` with the sensitive keys, then the console's own secrets scrubbed) and
@@ -131,9 +132,12 @@ def _seconds(value: object) -> float | None:
 
 
 def _text(value: object, column: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return repr(value) if column in REPR_COLUMNS else str(value)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = repr(value) if column in REPR_COLUMNS else str(value)
+    # PostgreSQL's text cannot hold NUL: escaped as repr would, the same on every database.
+    return value.replace("\x00", "\\x00")
 
 
 def _children(children: object) -> str | None:

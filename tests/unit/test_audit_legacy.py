@@ -39,8 +39,9 @@ def old_file(tmp_path):
 
 
 @pytest.fixture
-def store(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+def store(any_store_url) -> str:
+    """The store the file is taken into: an SQLite file, then a PostgreSQL database."""
+    return any_store_url
 
 
 def dump(path, query: str) -> list[tuple]:
@@ -48,6 +49,13 @@ def dump(path, query: str) -> list[tuple]:
         found = db.execute(query).fetchall()
     db.close()
     return found
+
+
+def dump_store(url: str, query: str) -> list[tuple]:
+    from lib.store.engine import open_engine, reading
+
+    with reading(open_engine(url)) as db:
+        return [tuple(row) for row in db.exec_driver_sql(query)]
 
 
 AUDIT_ROWS = "SELECT * FROM audit ORDER BY id"
@@ -61,9 +69,8 @@ def test_every_row_and_target_is_kept_exactly(old_file, store, tmp_path):
     assert (taken.rows, taken.targets) == (3, 4)
     assert not old_file.exists() and taken.renamed_to == tmp_path / "audit.sqlite3.migrated"
     assert dump(taken.renamed_to, AUDIT_ROWS) == before_rows, "the old file is kept as it was"
-    stored = tmp_path / "store.sqlite3"
-    assert dump(stored, AUDIT_ROWS) == before_rows  # ids, op ids, times, outcomes: exactly
-    assert dump(stored, f"{TARGET_ROWS} ORDER BY id") == before_targets
+    assert dump_store(store, AUDIT_ROWS) == before_rows  # ids, op ids, times, outcomes: exactly
+    assert dump_store(store, f"{TARGET_ROWS} ORDER BY id") == before_targets
     log = AuditLog(store)
     assert [r.op_id for r in log.rows()] == ["op-purge", "op-crash", "op-retry"]
     assert [t.target for t in log.targets(3)] == ["z", "a"], "in the order they were recorded"
@@ -74,8 +81,14 @@ def test_every_row_and_target_is_kept_exactly(old_file, store, tmp_path):
 
 def test_new_actions_never_reuse_an_old_id(old_file, store):
     import_legacy_audit(store, old_file)
-    claim = AuditLog(store).claim("op-new", "ann", "operator", "revoke", ["t"])
+    log = AuditLog(store)
+    claim = log.claim("op-new", "ann", "operator", "revoke", ["t", "u"])
     assert claim.row_id == 10
+    assert log.claim("op-next", "ann", "operator", "revoke", ["t"]).row_id == 11
+    # Targets too: the new ones come after the copied ones, in the order they were recorded.
+    ids = dump_store(store, "SELECT id, target FROM audit_target WHERE audit_id >= 10 ORDER BY id")
+    assert [target for _, target in ids] == ["t", "u", "t"]
+    assert min(i for i, _ in ids) > len(TARGETS)
 
 
 def test_it_happens_once_and_a_restart_is_a_no_op(old_file, store, tmp_path):
@@ -141,7 +154,8 @@ def test_a_store_with_other_rows_leaves_the_file_for_a_person(old_file, store):
     assert [r.op_id for r in AuditLog(store).rows()] == ["op-elsewhere"]
 
 
-def test_no_old_file_is_nothing_to_do(tmp_path, store):
+def test_no_old_file_is_nothing_to_do(tmp_path):
+    store = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     assert import_legacy_audit(store, tmp_path / "audit.sqlite3") is None
     assert not (tmp_path / "store.sqlite3").exists(), "the store is not even opened"
 

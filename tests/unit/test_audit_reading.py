@@ -1,7 +1,8 @@
 """Reading and pruning the audit log: every row in the filter, exact filters, retention.
 
-Rows are inserted straight into SQLite with ``executemany`` (tens of thousands in well under a
-second); the ``AuditLog`` under test then reads them like the Audit log page does.
+Rows are inserted straight into the store with one ``executemany`` (tens of thousands in well
+under a second); the ``AuditLog`` under test then reads them like the Audit log page does. Each
+test runs on an SQLite file and on a PostgreSQL database, except those about SQLite itself.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import io
 import json
 import sqlite3
 from datetime import datetime
-from pathlib import Path
 
 import pytest
+from sqlalchemy import insert as sa_insert
 
 from lib.audit import AuditLog
 from lib.export import csv_bytes
+from lib.store.engine import open_engine, writing
+from lib.store.schema import AUDIT
 
 NOW = 1_750_000_000.0  # a fixed "now" for the whole file
 DAY = 86_400.0
@@ -26,19 +29,16 @@ ACTIONS = ("revoke", "retry", "purge", "terminate")
 MANY = 12_345
 
 
-def insert(path: Path, rows: list[tuple[str, float, str, str]]) -> None:
+def insert(url: str, rows: list[tuple[str, float, str, str]]) -> None:
     """Insert finished rows ``(op_id, at, user, action)`` directly, fast."""
-    with sqlite3.connect(path) as db:
-        db.executemany(
-            "INSERT INTO audit (op_id, at, user, role, action, targets, params, preview_count,"
-            " finished_at, outcome, message) VALUES (?, ?, ?, 'operator', ?, ?, '{}', 1, ?,"
-            " 'sent', 'ok')",
-            [
-                (op, at, user, action, json.dumps([f"t-{op}"]), at + 1)
-                for op, at, user, action in rows
-            ],
-        )
-    db.close()
+    values = [
+        {"op_id": op, "at": at, "user": user, "role": "operator", "action": action,
+         "targets": json.dumps([f"t-{op}"]), "params": "{}", "preview_count": 1,
+         "finished_at": at + 1, "outcome": "sent", "message": "ok"}
+        for op, at, user, action in rows
+    ]  # fmt: skip
+    with writing(open_engine(url)) as db:
+        db.execute(sa_insert(AUDIT), values)
 
 
 def spread(count: int, days: float = 40.0) -> list[tuple[str, float, str, str]]:
@@ -48,12 +48,25 @@ def spread(count: int, days: float = 40.0) -> list[tuple[str, float, str, str]]:
 
 
 @pytest.fixture
-def many(tmp_path) -> tuple[AuditLog, list[tuple[str, float, str, str]]]:
-    path = tmp_path / "store.sqlite3"
-    log = AuditLog(path)
+def store(any_store_url) -> str:
+    return any_store_url
+
+
+def filled(url: str) -> tuple[AuditLog, list[tuple[str, float, str, str]]]:
+    log = AuditLog(url)
     rows = spread(MANY)
-    insert(path, rows)
+    insert(url, rows)
     return log, rows
+
+
+@pytest.fixture
+def many(store) -> tuple[AuditLog, list[tuple[str, float, str, str]]]:
+    return filled(store)
+
+
+@pytest.fixture
+def many_in_sqlite(tmp_path) -> tuple[AuditLog, list[tuple[str, float, str, str]]]:
+    return filled(f"sqlite:///{tmp_path / 'store.sqlite3'}")
 
 
 def expected(rows, since=None, users=(), actions=()) -> list[str]:
@@ -115,8 +128,8 @@ def test_csv_holds_every_row_in_the_filter(many):
     assert len(lines) > 5_000
 
 
-def test_filter_choices_come_from_the_whole_period(tmp_path):
-    path = tmp_path / "store.sqlite3"
+def test_filter_choices_come_from_the_whole_period(store):
+    path = store
     log = AuditLog(path)
     # 10,500 recent rows by ann, and one older row by zed that a newest-10,000 read never saw.
     recent = [(f"op-{i}", NOW - i, "ann", "revoke") for i in range(10_500)]
@@ -126,8 +139,20 @@ def test_filter_choices_come_from_the_whole_period(tmp_path):
     assert log.count(NOW - 7 * DAY, users=("zed",)) == 1
 
 
-def test_csv_times_are_iso_8601_with_offset(tmp_path):
-    path = tmp_path / "store.sqlite3"
+def test_filter_choices_sort_the_same_on_every_database(store):
+    # By code point, as SQLite and Python sort text; a PostgreSQL database sorts by its
+    # collation (here ICU English: "_ops", "ann", "Bob") unless the order is made explicit.
+    log = AuditLog(store)
+    insert(store, [("op-1", NOW, "ann", "retry"), ("op-2", NOW, "Bob", "Revoke")])
+    insert(store, [("op-3", NOW, "_ops", "purge"), ("op-4", NOW, "Zed", "revoke")])
+    assert log.choices() == {
+        "user": ["Bob", "Zed", "_ops", "ann"],
+        "action": ["Revoke", "purge", "retry", "revoke"],
+    }
+
+
+def test_csv_times_are_iso_8601_with_offset(store):
+    path = store
     log = AuditLog(path)
     insert(path, [("op-1", NOW + 0.123456, "ann", "revoke")])
     frame = log.frame()
@@ -154,8 +179,8 @@ class Clock:
         return self.now
 
 
-def test_retention_prunes_old_rows_when_the_log_opens(tmp_path):
-    path = tmp_path / "store.sqlite3"
+def test_retention_prunes_old_rows_when_the_log_opens(store):
+    path = store
     AuditLog(path)
     insert(
         path, [("old", NOW - 31 * DAY, "ann", "revoke"), ("new", NOW - 29 * DAY, "ann", "retry")]
@@ -164,8 +189,8 @@ def test_retention_prunes_old_rows_when_the_log_opens(tmp_path):
     assert [r.op_id for r in log.rows()] == ["new"]
 
 
-def test_without_retention_nothing_is_pruned(tmp_path):
-    path = tmp_path / "store.sqlite3"
+def test_without_retention_nothing_is_pruned(store):
+    path = store
     AuditLog(path)
     insert(path, [("ancient", NOW - 3650 * DAY, "ann", "revoke")])
     clock = Clock(NOW)
@@ -175,8 +200,8 @@ def test_without_retention_nothing_is_pruned(tmp_path):
     assert [r.op_id for r in log.rows()] == ["ancient"]
 
 
-def test_pruning_runs_at_most_hourly_on_reads(tmp_path):
-    path = tmp_path / "store.sqlite3"
+def test_pruning_runs_at_most_hourly_on_reads(store):
+    path = store
     clock = Clock(NOW)
     log = AuditLog(path, retention_days=30, clock=clock)
     # Becomes older than 30 days 10 minutes after the log opened.
@@ -189,8 +214,8 @@ def test_pruning_runs_at_most_hourly_on_reads(tmp_path):
     assert log.count() == 1
 
 
-def test_prune_says_how_many_rows_went(tmp_path):
-    path = tmp_path / "store.sqlite3"
+def test_prune_says_how_many_rows_went(store):
+    path = store
     clock = Clock(NOW)
     log = AuditLog(path, retention_days=1, clock=clock)
     insert(path, [(f"op-{i}", NOW - 2 * DAY - i, "ann", "revoke") for i in range(11_000)])
@@ -209,13 +234,13 @@ def test_prune_says_how_many_rows_went(tmp_path):
     ],
     ids=["span", "users", "actions", "all-three"],
 )
-def test_every_filter_is_answered_from_an_index(many, since, users, actions):
+def test_every_filter_is_answered_from_an_index(many_in_sqlite, since, users, actions):
     """A filter on a huge log stays quick: SQLite searches an index instead of scanning rows."""
     from sqlalchemy.dialects import sqlite
 
     from lib.audit.reading import count_query
 
-    log, _ = many
+    log, _ = many_in_sqlite
     query = count_query(since, users, actions).compile(
         dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
     )

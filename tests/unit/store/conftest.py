@@ -1,4 +1,4 @@
-"""A fresh store in a real SQLite file per test."""
+"""A fresh store per test, on a real SQLite file and on a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from lib.store import Store
 
 
 @pytest.fixture
-def store_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+def store_url(any_store_url) -> str:
+    return any_store_url
 
 
 @pytest.fixture

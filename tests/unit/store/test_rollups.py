@@ -102,6 +102,16 @@ def test_a_task_whose_outcome_changes_moves_its_count(store):
     assert dict(store.rollup_counts(0, NOW).groupby("state")["tasks"].sum()) == {"SUCCESS": 1}
 
 
+def test_counts_come_in_the_same_order_on_every_database(store):
+    # Minute, then keys by code point (as SQLite and Python sort text), whatever the
+    # database's collation says (PostgreSQL's ICU English would say _etl, demo.add, Report).
+    names = ["demo.add", "Report", "_etl", "demo.Add"]
+    finished = [success_history(f"t{i}", NOW - 90, 1.0, n)[-1] for i, n in enumerate(names)]
+    store.upsert_tasks(finished, NOW)
+    frame = store.rollup_counts(0, NOW + 60, by=("name",))
+    assert frame["name"].tolist() == sorted(names) == ["Report", "_etl", "demo.Add", "demo.add"]
+
+
 def test_rollups_reject_unknown_groupings(store):
     with pytest.raises(ValueError):
         store.rollup_counts(0, NOW, by=("args",))

@@ -136,3 +136,13 @@ def test_the_window_holds_exactly_the_tasks_placed_in_it(store):
     store.upsert_tasks(success_history("late", NOW - 10, runtime=1.0), NOW)
     assert list(store.tasks_window(NOW - 50, NOW)["uuid"]) == ["late"]
     assert list(store.tasks_window(NOW - 200, NOW)["uuid"]) == ["late", "early"]  # newest first
+
+
+def test_a_nul_character_in_a_payload_is_stored_escaped(store):
+    # PostgreSQL's text cannot hold NUL (SQLite's can): one such exception must not stop the
+    # collector's whole batch there, and both databases keep the same row.
+    failed = {**retried_history("n", NOW - 60)[-1], "exception": "ValueError('a\x00b')"}
+    other = success_history("s", NOW - 60, runtime=1.0)[-1]
+    assert store.upsert_tasks([failed, {**other, "worker": "w\x00"}], NOW) == 2
+    assert store.task("n")["exception"] == "ValueError('a\\x00b')"
+    assert store.task("s")["worker"] == "w\\x00"
