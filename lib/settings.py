@@ -52,7 +52,7 @@ DEFAULT_RETENTION_DAYS = 14
 #: Raw successful tasks are most of the volume and least of the questions (issue 12).
 DEFAULT_RETENTION_SUCCESS_DAYS = 2
 #: The store's URL schemes: SQLite now, PostgreSQL next (SQLAlchemy Core speaks both).
-STORE_SCHEMES = ("sqlite", "postgresql")
+STORE_SCHEMES = ("sqlite", "postgresql", "postgres")
 #: Who runs the collector: the console process (one command) or ``./ops collect`` (replicas).
 COLLECTOR_MODES = ("embedded", "external")
 

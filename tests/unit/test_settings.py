@@ -160,6 +160,11 @@ def test_store_settings_are_read_and_the_store_password_is_a_secret():
     assert "St0reP4ss" in s.secrets
 
 
+def test_the_short_postgres_scheme_is_a_store_url_as_the_engine_takes_it():
+    s = load_settings({"OPS_STORE_URL": "postgres://ops:St0reP4ss@db.internal/ops"})
+    assert s.store_url == "postgres://ops:St0reP4ss@db.internal/ops"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "says"),
     [
