@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
 import pandas as pd
 
-from lib import frames
+from lib import frames, trends
 from lib.collector.health import CollectorHealth, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
@@ -31,6 +32,9 @@ from lib.redact import protect
 from lib.settings import Settings
 from lib.store import Store
 from lib.store.rows import payload_of
+from lib.time_range import SPANS
+from lib.trends import history
+from lib.trends.history import RangeAnalytics
 
 __all__ = ["FIRST_READ", "ClusterMonitor", "MonitorStatus", "Reading", "Readout"]
 
@@ -42,6 +46,8 @@ FIRST_READ = "The collector has not finished its first read of Flower yet."
 TASK_TIMEOUT = 3.0
 #: Every stored task, whatever its time (the store's retention bounds how many).
 ALL_TIME = (0.0, 2.0**40)
+#: Ranges whose analytics are kept per poll version (least recently used dropped first).
+RANGES_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class ClusterMonitor:
         )
         self._lock = threading.RLock()  # the queues frame reads the tasks frame inside it
         self._built: dict[str, tuple[int, object]] = {}
+        self._ranges: OrderedDict[Hashable, object] = OrderedDict()  # (version, range) → result
         self.builds = 0  # frames built (once per poll version each), for tests and benches
 
     # -- the collector at a glance -----------------------------------------------------------
@@ -160,6 +167,87 @@ class ClusterMonitor:
             return payload_of(row)
         info = self._detail_client.task_info(uuid)
         return {**info, "uuid": info.get("uuid") or uuid}
+
+    # -- analytics over a range ---------------------------------------------------------------
+
+    def analytics(
+        self, start: datetime, end: datetime, label: str = ""
+    ) -> Reading[RangeAnalytics]:
+        """Counts, trends, percentiles and worker usage over ``[start, end)`` from the store
+        (``lib.trends.history``: raw rows, rollups where raw successes are pruned).
+
+        A preset ``label`` ("Last 24 hours") is evaluated at the poll's time, not the caller's
+        ``start``/``end``, so every session on that preset shares one result per poll version.
+        """
+        start, end = self._range(start, end, label)
+        key = ("analytics", label if label in SPANS else (start, end))
+        result = self._once_for(key, lambda: self._analyze(start, end))
+        return self._reading(result)
+
+    def failures(self, start: datetime, end: datetime, label: str = "") -> Reading[pd.DataFrame]:
+        """The FAILURE rows placed in the range, as ``trends.window_frame`` gives them (failures
+        are kept ``OPS_RETENTION_DAYS``: raw for every range the pages offer). Shown from the
+        same start as ``analytics``."""
+        start, end = self._range(start, end, label)
+        key = ("failures", label if label in SPANS else (start, end))
+        result = self._once_for(key, lambda: self._failures(start, end))
+        return self._reading(result)
+
+    def held_since(self, start: datetime) -> datetime | None:
+        """Since when the store holds data, when that is after ``start``; else None."""
+        oldest = self._once("oldest", self.store.oldest_at)
+        if oldest is None or oldest <= start.timestamp():
+            return None
+        return datetime.fromtimestamp(oldest, UTC)
+
+    def _range(self, start: datetime, end: datetime, label: str) -> tuple[datetime, datetime]:
+        if label not in SPANS:
+            return start, end
+        polled = self.health.data_until or self.clock()
+        end = datetime.fromtimestamp(polled, UTC)
+        return end - SPANS[label], end
+
+    def _plan(self, start: datetime, end: datetime) -> history.Plan:
+        raw_from = history.raw_from(self.clock(), self.settings.retention_success_days)
+        return history.plan(start, end, raw_from)
+
+    def _analyze(self, start: datetime, end: datetime) -> RangeAnalytics:
+        p, store = self._plan(start, end), self.store
+        raw = store.tasks_window(p.start, p.end)
+        step = p.step_minutes
+        keys = history.COUNT_KEYS
+        sources = history.Sources(
+            raw,
+            store.rollup_counts(p.start, p.split, keys, step),
+            store.histograms("runtime", p.start, p.split, step),
+            store.histograms("wait", p.start, p.split, step),
+        )
+        return history.analyze(sources, p, self.readout.snapshot.workers)
+
+    def _failures(self, start: datetime, end: datetime) -> pd.DataFrame:
+        p = self._plan(start, end)
+        rows = self.store.tasks_window(p.start, p.end, states=["FAILURE"])
+        return trends.window_frame(rows, p.start, p.end)
+
+    def _reading(self, value: T) -> Reading[T]:
+        health = self.health
+        if health.data_until is None and self._once("oldest", self.store.oldest_at) is None:
+            return _not_yet(self._error())
+        return Reading(value, health.data_until, self._error())
+
+    def _once_for(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()`` once per poll version and ``key``; the last ``RANGES_KEPT`` are kept."""
+        versioned = (self.version, key)
+        with self._lock:
+            if versioned in self._ranges:
+                self._ranges.move_to_end(versioned)
+                return self._ranges[versioned]  # type: ignore[return-value]
+            self.builds += 1
+            value = build()
+            self._ranges[versioned] = value
+            while len(self._ranges) > RANGES_KEPT:
+                self._ranges.popitem(last=False)
+            return value
 
     # -- workers and queues ------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from lib.trends.buckets import (
     labelled,
     tiled,
 )
-from lib.trends.window import percent, run_mask
+from lib.trends.window import percent, run_mask, weights
 
 __all__ = [
     "QUANTILES",
@@ -48,12 +48,13 @@ def runtime_percentiles_frame(window: pd.DataFrame) -> pd.DataFrame:
     state = window["state"]
     is_success = (state == "SUCCESS").to_numpy(bool, na_value=False)
     is_failure = (state == "FAILURE").to_numpy(bool, na_value=False)
+    weight = weights(window)
     out = pd.DataFrame(
         {
             "name": names,
-            "tasks": np.bincount(codes, minlength=len(names)),
-            "succeeded": np.bincount(codes[is_success], minlength=len(names)),
-            "failed": np.bincount(codes[is_failure], minlength=len(names)),
+            "tasks": np.bincount(codes, weight, minlength=len(names)),
+            "succeeded": np.bincount(codes[is_success], weight[is_success], minlength=len(names)),
+            "failed": np.bincount(codes[is_failure], weight[is_failure], minlength=len(names)),
         }
     ).astype({"tasks": "int64", "succeeded": "int64", "failed": "int64"})
     out["failure_rate"] = percent(out["failed"], out["succeeded"] + out["failed"])
