@@ -119,10 +119,12 @@ class ClusterMonitor:
 
     def status(self) -> MonitorStatus:
         """Where the collector reads, when data last came in, how many tasks, what failed."""
-        health = self.health
-        tasks = self.tasks().value
-        held = 0 if tasks is None else len(tasks)
-        return MonitorStatus(self.client.display_url, health.data_until, self._error(), held)
+        held = self.tasks_held()
+        return MonitorStatus(self.client.display_url, self.health.data_until, self._error(), held)
+
+    def tasks_held(self) -> int:
+        """How many tasks the store holds (counted once per poll version)."""
+        return self._once("count", self.store.task_count)
 
     @property
     def synced(self) -> bool:

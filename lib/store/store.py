@@ -98,6 +98,11 @@ class Store:
         with reading(self.engine) as conn:
             return tasks.tasks_window_frame(conn, start, end, states)
 
+    def task_count(self) -> int:
+        """How many tasks the store holds."""
+        with reading(self.engine) as conn:
+            return tasks.task_count(conn)
+
     def oldest_at(self) -> float | None:
         """Since when the store holds data (epoch s): the earlier of the oldest task's last event
         and the first rollup minute; None when empty."""

@@ -28,6 +28,7 @@ from lib.sync import apply_task_payload, is_newer
 __all__ = [
     "mark_gone",
     "oldest_last_event",
+    "task_count",
     "task_row",
     "tasks_window_frame",
     "timeline_frame",
@@ -158,6 +159,11 @@ def tasks_window_frame(
     frame = tasks_frame([payload_of(row) for row in rows])
     frame["in_flower"] = pd.array([bool(r["in_flower"]) for r in rows], dtype="bool")
     return frame[[*TASK_COLUMNS, "in_flower"]]
+
+
+def task_count(conn: Connection) -> int:
+    """How many tasks the store holds."""
+    return int(conn.execute(select(func.count()).select_from(TASKS)).scalar() or 0)
 
 
 def oldest_last_event(conn: Connection) -> float | None:

@@ -39,11 +39,14 @@ from lib.ui.login import (
     signed_in,
 )
 from lib.ui.readings import (
+    analytics_notes,
     audit_guard,
     await_first_read,
     backend_records,
     error_rules,
     job_records,
+    load_analytics,
+    load_failures,
     load_tasks,
     metrics,
     show_reading,
@@ -56,6 +59,7 @@ from lib.ui.wiring import Console, console, get_settings, page
 
 __all__ = [
     "ANALYTICS",
+    "analytics_notes",
     "AUDIT",
     "TASKS",
     "Console",
@@ -80,6 +84,8 @@ __all__ = [
     "held_since_note",
     "job_records",
     "keep_selection_valid",
+    "load_analytics",
+    "load_failures",
     "load_tasks",
     "local_frame",
     "md_escape",
