@@ -172,9 +172,7 @@ class ClusterMonitor:
 
     # -- analytics over a range ---------------------------------------------------------------
 
-    def analytics(
-        self, start: datetime, end: datetime, label: str = ""
-    ) -> Reading[RangeAnalytics]:
+    def analytics(self, start: datetime, end: datetime, label: str = "") -> Reading[RangeAnalytics]:
         """Counts, trends, percentiles and worker usage over ``[start, end)`` from the store
         (``lib.trends.history``: raw rows, rollups where raw successes are pruned).
 

@@ -103,9 +103,7 @@ def trend_frame(
     return out
 
 
-def _top_codes(
-    values: pd.Series, top: int, weight: np.ndarray
-) -> tuple[np.ndarray, list[str]]:
+def _top_codes(values: pd.Series, top: int, weight: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Each row's position in ``order``: the ``top`` labels with most tasks (rows counting their
     ``weight``), then ``(other)``.
 

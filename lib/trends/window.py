@@ -23,8 +23,8 @@ __all__ = [
     "percent",
     "placed_at",
     "run_mask",
-    "window_frame",
     "weights",
+    "window_frame",
     "window_summary",
 ]
 

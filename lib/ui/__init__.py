@@ -59,7 +59,6 @@ from lib.ui.wiring import Console, console, get_settings, page
 
 __all__ = [
     "ANALYTICS",
-    "analytics_notes",
     "AUDIT",
     "TASKS",
     "Console",
@@ -68,6 +67,7 @@ __all__ = [
     "action_dialog",
     "ago",
     "allows_admin",
+    "analytics_notes",
     "audit_guard",
     "await_first_read",
     "backend_records",

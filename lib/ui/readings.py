@@ -17,19 +17,19 @@ from lib import failures
 from lib.audit import AuditError
 from lib.errors import ConsoleError
 from lib.monitor import FIRST_READ, ClusterMonitor, Reading
+from lib.settings import Settings
 from lib.store.histogram import RELATIVE_ERROR
 from lib.trends.history import RangeAnalytics
-from lib.ui.time_picker import TimeRange, held_since_note
-from lib.settings import Settings
 from lib.ui.formatting import age, ago, md_escape, read_at, viewer_tz
+from lib.ui.time_picker import TimeRange, held_since_note
 from lib.workflows import MAX_META_READS, MetaCache
 
 __all__ = [
+    "analytics_notes",
     "audit_guard",
     "await_first_read",
     "backend_records",
     "error_rules",
-    "analytics_notes",
     "job_records",
     "load_analytics",
     "load_failures",
@@ -79,7 +79,11 @@ def analytics_notes(result: RangeAnalytics) -> None:
     if not p.rolled:
         return
     tz = viewer_tz()
-    shown = "" if p.start == p.asked else f" The range is shown from its whole minute, {p.start.astimezone(tz):%Y-%m-%d %H:%M}."
+    shown = (
+        ""
+        if p.start == p.asked
+        else f" The range is shown from its whole minute, {p.start.astimezone(tz):%Y-%m-%d %H:%M}."
+    )
     st.caption(
         f"Raw successes before {p.split.astimezone(tz):%Y-%m-%d %H:%M} ({tz}) are pruned: counts "
         "there come from the store's per-minute rollups (exact); runtime and wait statistics "

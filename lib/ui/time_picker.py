@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pandas as pd
 import streamlit as st
 
 from lib import time_range as ranges
-from lib import trends
 from lib.ui import keys
 from lib.ui.formatting import md_escape, viewer_tz
 

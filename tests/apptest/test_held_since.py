@@ -31,7 +31,12 @@ def moved(newest_ago: float) -> dict[str, dict]:
     return {u: {**t, **{k: t[k] + shift for k in keys if t.get(k)}} for u, t in tasks.items()}
 
 
-FINISHES = {"SUCCESS": "succeeded", "FAILURE": "failed", "REVOKED": "revoked", "REJECTED": "rejected"}
+FINISHES = {
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
+    "REVOKED": "revoked",
+    "REJECTED": "rejected",
+}
 
 
 def oldest(tasks: dict[str, dict]) -> datetime:
@@ -97,7 +102,8 @@ def test_a_time_today_is_said_without_the_date(serve):
     # The page read "today" somewhere between these two moments (they differ only at midnight).
     forms = {today_form(since, day) for day in (before, datetime.now(UTC).date())}
     assert any(
-        f"The store holds tasks since {form} (UTC); the last hour can't be shown before that." in said
+        f"The store holds tasks since {form} (UTC); the last hour can't be shown before that."
+        in said
         for form in forms
     ), said
 
