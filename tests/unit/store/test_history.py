@@ -9,7 +9,6 @@ percentiles within the histograms' documented bound of numpy's.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -25,32 +24,10 @@ from lib.settings import Settings
 from lib.store import Store
 from lib.store.histogram import RELATIVE_ERROR
 from lib.trends import history
-from tests.factories import task_payload
+from tests.history_tasks import spread_tasks
 
 NOW = 1_780_000_123.4  # not on a whole minute: the range's start is not either
 DAY = 86400.0
-NAMES = [f"demo.task{i}" for i in range(7)]  # more than the top 5: "(other)" is exercised
-STATES = ["SUCCESS"] * 14 + ["FAILURE"] * 3 + ["REVOKED", "STARTED", "RECEIVED"]
-
-
-def payloads(seed: int = 12) -> list[dict]:
-    """About 2,900 tasks over the last 8 days, every state, name, queue and worker."""
-    rng = random.Random(seed)
-    out = []
-    at = NOW - 8 * DAY
-    while at < NOW - 5:
-        at += rng.uniform(30, 450)
-        state = rng.choice(STATES)
-        extra = {"name": rng.choice(NAMES), "worker": rng.choice(["w1@h", "w2@h", "w3@h"])}
-        extra["routing_key"] = rng.choice(["default", "fast", "slow", None])
-        if state == "FAILURE":
-            extra["exception"] = rng.choice(["ValueError('bad 12')", "KeyError('k9')"])
-        if state == "SUCCESS":
-            extra["runtime"] = rng.lognormvariate(0, 1.5)
-        if state in ("STARTED", "RECEIVED"):
-            extra["timestamp"] = at  # unfinished: placed at received, last event now-ish
-        out.append(task_payload(f"t{len(out)}", state, at=min(at, NOW - 5), **extra))
-    return out
 
 
 @dataclass
@@ -74,7 +51,7 @@ class Fixed:
 @pytest.fixture
 def filled(tmp_path) -> Store:
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    store.upsert_tasks(payloads(), now=NOW)
+    store.upsert_tasks(spread_tasks(NOW, days=8), now=NOW)
     yield store
     store.close()
 
