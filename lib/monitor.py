@@ -23,7 +23,7 @@ from typing import Generic, Protocol, TypeVar
 
 import pandas as pd
 
-from lib import frames, trends
+from lib import failures, frames, trends
 from lib.collector.health import CollectorHealth, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
@@ -184,13 +184,16 @@ class ClusterMonitor:
         result = self._once_for(key, lambda: self._analyze(start, end))
         return self._reading(result)
 
-    def failures(self, start: datetime, end: datetime, label: str = "") -> Reading[pd.DataFrame]:
-        """The FAILURE rows placed in the range, as ``trends.window_frame`` gives them (failures
-        are kept ``OPS_RETENTION_DAYS``: raw for every range the pages offer). Shown from the
-        same start as ``analytics``."""
+    def failures(
+        self, start: datetime, end: datetime, label: str = "", rules: tuple = ()
+    ) -> Reading[pd.DataFrame]:
+        """The FAILURE tasks placed in the range as ``failures.failures_frame`` describes them
+        with ``rules`` (read by window: failures are kept ``OPS_RETENTION_DAYS``, raw for every
+        range the pages offer), from the same start as ``analytics``; once per poll, range and
+        rules."""
         start, end = self._range(start, end, label)
-        key = ("failures", label if label in SPANS else (start, end))
-        result = self._once_for(key, lambda: self._failures(start, end))
+        key = ("failures", label if label in SPANS else (start, end), rules)
+        result = self._once_for(key, lambda: self._failures(start, end, rules))
         return self._reading(result)
 
     def held_since(self, start: datetime) -> datetime | None:
@@ -224,10 +227,10 @@ class ClusterMonitor:
         )
         return history.analyze(sources, p, self.readout.snapshot.workers)
 
-    def _failures(self, start: datetime, end: datetime) -> pd.DataFrame:
+    def _failures(self, start: datetime, end: datetime, rules: tuple) -> pd.DataFrame:
         p = self._plan(start, end)
         rows = self.store.tasks_window(p.start, p.end, states=["FAILURE"])
-        return trends.window_frame(rows, p.start, p.end)
+        return failures.failures_frame(trends.window_frame(rows, p.start, p.end), rules)
 
     def _reading(self, value: T) -> Reading[T]:
         health = self.health

@@ -9,15 +9,14 @@ settings, monitor = console.settings, console.monitor
 tz = ui.viewer_tz()
 span = ui.time_range()
 reading = ui.load_analytics(monitor, span)
-failed_rows = ui.load_failures(monitor, span)
-if not ui.show_reading(reading, "tasks") or failed_rows.value is None:
+rules = ui.error_rules(settings)
+failed = ui.load_failures(monitor, span, rules).value
+if not ui.show_reading(reading, "tasks") or failed is None:
     st.stop()
 result = reading.value
 start, end, label = result.plan.start, result.plan.end, span.label
-rules = ui.error_rules(settings)
 
 size = trends.bucket_size(start, end)
-failed = failures.failures_frame(failed_rows.value, rules)
 totals = result.totals
 own = f" and {ui.md_escape(settings.error_rules_file)}" if settings.error_rules_file else ""
 st.caption(

@@ -3,9 +3,7 @@
 import streamlit as st
 
 from lib import charts, trends, ui
-
-#: Named groups on the breakdown charts (lib.trends.history); the rest add up to "(other)".
-TOP_N = 5
+from lib.trends.history import TOP as TOP_N
 
 monitor = ui.page("Trends").monitor
 tz = ui.viewer_tz()

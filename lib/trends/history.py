@@ -49,10 +49,12 @@ from lib.trends.throughput import state_trend_frame, trend_frame
 from lib.trends.usage import worker_usage_frame
 from lib.trends.window import FINISH_COLUMNS, check_range, run_mask, window_frame, window_summary
 
-__all__ = ["COUNT_KEYS", "Plan", "RangeAnalytics", "Sources", "analyze", "plan", "raw_from"]
+__all__ = ["COUNT_KEYS", "TOP", "Plan", "RangeAnalytics", "Sources", "analyze", "plan", "raw_from"]
 
 DAY = 86400.0
 MINUTE = 60
+#: Named groups in the breakdowns and the runtime trend; the rest add up to "(other)".
+TOP = 5
 #: What the rollup counts a window reads are grouped by (``lib.store.rollups.COUNT_KEYS``).
 COUNT_KEYS = ("name", "queue", "worker", "state")
 
@@ -127,7 +129,7 @@ class RangeAnalytics:
 
 
 def analyze(
-    sources: Sources, p: Plan, workers: pd.DataFrame | None = None, top: int = 5
+    sources: Sources, p: Plan, workers: pd.DataFrame | None = None, top: int = TOP
 ) -> RangeAnalytics:
     """The range's analytics (trend frames as ``lib.trends`` builds them)."""
     window = combined_window(sources.raw, sources.counts, p)

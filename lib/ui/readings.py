@@ -68,9 +68,12 @@ def load_analytics(monitor: ClusterMonitor, span: TimeRange) -> Reading[RangeAna
     return monitor.analytics(span.start, span.end, span.label)
 
 
-def load_failures(monitor: ClusterMonitor, span: TimeRange) -> Reading[pd.DataFrame]:
-    """The failures placed in the range (a window frame), read from the store by window."""
-    return monitor.failures(span.start, span.end, span.label)
+def load_failures(
+    monitor: ClusterMonitor, span: TimeRange, rules: tuple[failures.Rule, ...]
+) -> Reading[pd.DataFrame]:
+    """The failures placed in the range, categorized with ``rules`` (``failures_frame``), read
+    from the store by window once per poll for every session."""
+    return monitor.failures(span.start, span.end, span.label, rules)
 
 
 def analytics_notes(result: RangeAnalytics) -> None:
