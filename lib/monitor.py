@@ -233,10 +233,11 @@ class ClusterMonitor:
         return failures.failures_frame(trends.window_frame(rows, p.start, p.end), rules)
 
     def _reading(self, value: T) -> Reading[T]:
+        """``value`` with the collector's health and what was odd in the tasks Flower sent."""
         health = self.health
         if health.data_until is None and self._once("oldest", self.store.oldest_at) is None:
             return _not_yet(self._error())
-        return Reading(value, health.data_until, self._error())
+        return Reading(value, health.data_until, self._error(), self.readout.snapshot.tasks_note)
 
     def _once_for(self, key: Hashable, build: Callable[[], T]) -> T:
         """``build()`` once per poll version and ``key``; the last ``RANGES_KEPT`` are kept."""
