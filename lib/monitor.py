@@ -6,8 +6,9 @@ history store, workers, queue depths and task types from the collector's latest 
 and the collector's health. A page's script run never calls Flower for these; only a single
 task's detail (``task``: the stored row first) and actions do.
 
-Invariants: the tasks and queues frames are built once per collector poll (``version``) and
-shared by every session; when the collector's last poll failed, every reading carries its health
+Invariants: the tasks and queues frames, and each range's analytics and failures
+(``lib.trends.history``; a preset range evaluated at the poll's time), are built once per
+collector poll (``version``) and shared by every session; when the collector's last poll failed, every reading carries its health
 sentence as ``error`` and the last good value, so pages show their stale banner.
 """
 
@@ -46,8 +47,9 @@ FIRST_READ = "The collector has not finished its first read of Flower yet."
 TASK_TIMEOUT = 3.0
 #: Every stored task, whatever its time (the store's retention bounds how many).
 ALL_TIME = (0.0, 2.0**40)
-#: Ranges whose analytics are kept per poll version (least recently used dropped first).
-RANGES_KEPT = 4
+#: Range results kept for the current poll version (analytics and failures of a few ranges:
+#: the Overview's day, the range most sessions share, a custom one; least recent dropped first).
+RANGES_KEPT = 6
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,8 @@ class ClusterMonitor:
                 return self._ranges[versioned]  # type: ignore[return-value]
             self.builds += 1
             value = build()
+            for old in [k for k in self._ranges if k[0] != versioned[0]]:
+                del self._ranges[old]  # an older poll's results are never read again
             self._ranges[versioned] = value
             while len(self._ranges) > RANGES_KEPT:
                 self._ranges.popitem(last=False)

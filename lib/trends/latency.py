@@ -42,7 +42,8 @@ def runtime_percentiles_frame(window: pd.DataFrame) -> pd.DataFrame:
 
     Columns: name, tasks (placed in the window, any state), succeeded, failed, failure_rate
     (percent), runs (SUCCESS/FAILURE tasks with a runtime), mean, p50, p95, p99, max,
-    busy_seconds (sum of runtimes). Runtime statistics are NaN for a name with no runs.
+    busy_seconds (sum of runtimes). Runtime statistics are NaN for a name with no runs. The
+    counts count each row as its ``weight`` (``window.weights``); statistics read task rows.
     """
     codes, names = labelled(window["name"])
     state = window["state"]
