@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import failures, trends
+from lib import failures, frames, trends
 from lib.collector.health import CollectorHealth
 from lib.collector.snapshot import CollectorSnapshot
 from lib.monitor import ClusterMonitor
@@ -172,3 +172,15 @@ def test_error_groups_over_the_range_equal_those_of_the_raw_failures(filled, tmp
     failed = monitor_over(filled, tmp_path).failures(p.asked, end, "Last 7 days", rules).value
     assert len(failed) > 100
     pd.testing.assert_frame_equal(failures.error_groups_frame(failed), want)
+
+
+def test_overview_kpis_from_the_range_equal_those_of_all_the_raw_tasks(filled, tmp_path):
+    monitor = monitor_over(filled, tmp_path)
+    end = datetime.fromtimestamp(NOW, UTC)
+    day = monitor.analytics(end - timedelta(hours=24), end, "Last 24 hours").value
+    workers = frames.workers_frame([])
+    got = frames.range_kpis(day.totals, day.runtime, workers, 3, day.plan.start, None)
+    want = frames.overview_kpis(filled.tasks_window(0, 2**40), workers, 3, end)
+    keys = ["processed", "failed", "error_rate", "avg_runtime", "p95_runtime"]
+    assert want["processed"] > 100 and got["window_start"] == want["window_start"]
+    assert {k: got[k] for k in keys} == pytest.approx({k: want[k] for k in keys})
