@@ -6,8 +6,9 @@ history store, workers, queue depths and task types from the collector's latest 
 and the collector's health. A page's script run never calls Flower for these; only a single
 task's detail (``task``: the stored row first) and actions do.
 
-Invariants: the tasks and queues frames are built once per collector poll (``version``) and
-shared by every session; when the collector's last poll failed, every reading carries its health
+Invariants: the tasks and queues frames, and each range's analytics and failures
+(``lib.trends.history``; a preset range evaluated at the poll's time), are built once per
+collector poll (``version``) and shared by every session; when the collector's last poll failed, every reading carries its health
 sentence as ``error`` and the last good value, so pages show their stale banner.
 """
 
@@ -15,14 +16,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
 import pandas as pd
 
-from lib import frames
+from lib import failures, frames, trends
 from lib.collector.health import CollectorHealth, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
@@ -31,6 +33,9 @@ from lib.redact import protect
 from lib.settings import Settings
 from lib.store import Store
 from lib.store.rows import payload_of
+from lib.time_range import SPANS
+from lib.trends import history
+from lib.trends.history import RangeAnalytics
 
 __all__ = ["FIRST_READ", "ClusterMonitor", "MonitorStatus", "Reading", "Readout"]
 
@@ -42,6 +47,9 @@ FIRST_READ = "The collector has not finished its first read of Flower yet."
 TASK_TIMEOUT = 3.0
 #: Every stored task, whatever its time (the store's retention bounds how many).
 ALL_TIME = (0.0, 2.0**40)
+#: Range results kept for the current poll version (analytics and failures of a few ranges:
+#: the Overview's day, the range most sessions share, a custom one; least recent dropped first).
+RANGES_KEPT = 6
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class ClusterMonitor:
         )
         self._lock = threading.RLock()  # the queues frame reads the tasks frame inside it
         self._built: dict[str, tuple[int, object]] = {}
+        self._ranges: OrderedDict[Hashable, object] = OrderedDict()  # (version, range) → result
         self.builds = 0  # frames built (once per poll version each), for tests and benches
 
     # -- the collector at a glance -----------------------------------------------------------
@@ -112,10 +121,12 @@ class ClusterMonitor:
 
     def status(self) -> MonitorStatus:
         """Where the collector reads, when data last came in, how many tasks, what failed."""
-        health = self.health
-        tasks = self.tasks().value
-        held = 0 if tasks is None else len(tasks)
-        return MonitorStatus(self.client.display_url, health.data_until, self._error(), held)
+        held = self.tasks_held()
+        return MonitorStatus(self.client.display_url, self.health.data_until, self._error(), held)
+
+    def tasks_held(self) -> int:
+        """How many tasks the store holds (counted once per poll version)."""
+        return self._once("count", self.store.task_count)
 
     @property
     def synced(self) -> bool:
@@ -160,6 +171,91 @@ class ClusterMonitor:
             return payload_of(row)
         info = self._detail_client.task_info(uuid)
         return {**info, "uuid": info.get("uuid") or uuid}
+
+    # -- analytics over a range ---------------------------------------------------------------
+
+    def analytics(self, start: datetime, end: datetime, label: str = "") -> Reading[RangeAnalytics]:
+        """Counts, trends, percentiles and worker usage over ``[start, end)`` from the store
+        (``lib.trends.history``: raw rows, rollups where raw successes are pruned).
+
+        A preset ``label`` ("Last 24 hours") is evaluated at the poll's time, not the caller's
+        ``start``/``end``, so every session on that preset shares one result per poll version.
+        """
+        start, end = self._range(start, end, label)
+        key = ("analytics", label if label in SPANS else (start, end))
+        result = self._once_for(key, lambda: self._analyze(start, end))
+        return self._reading(result)
+
+    def failures(
+        self, start: datetime, end: datetime, label: str = "", rules: tuple = ()
+    ) -> Reading[pd.DataFrame]:
+        """The FAILURE tasks placed in the range as ``failures.failures_frame`` describes them
+        with ``rules`` (read by window: failures are kept ``OPS_RETENTION_DAYS``, raw for every
+        range the pages offer), from the same start as ``analytics``; once per poll, range and
+        rules."""
+        start, end = self._range(start, end, label)
+        key = ("failures", label if label in SPANS else (start, end), rules)
+        result = self._once_for(key, lambda: self._failures(start, end, rules))
+        return self._reading(result)
+
+    def held_since(self, start: datetime) -> datetime | None:
+        """Since when the store holds data, when that is after ``start``; else None."""
+        oldest = self._once("oldest", self.store.oldest_at)
+        if oldest is None or oldest <= start.timestamp():
+            return None
+        return datetime.fromtimestamp(oldest, UTC)
+
+    def _range(self, start: datetime, end: datetime, label: str) -> tuple[datetime, datetime]:
+        if label not in SPANS:
+            return start, end
+        polled = self.health.data_until or self.clock()
+        end = datetime.fromtimestamp(polled, UTC)
+        return end - SPANS[label], end
+
+    def _plan(self, start: datetime, end: datetime) -> history.Plan:
+        raw_from = history.raw_from(self.clock(), self.settings.retention_success_days)
+        return history.plan(start, end, raw_from)
+
+    def _analyze(self, start: datetime, end: datetime) -> RangeAnalytics:
+        p, store = self._plan(start, end), self.store
+        raw = store.tasks_window(p.start, p.end)
+        step = p.step_minutes
+        keys = history.COUNT_KEYS
+        sources = history.Sources(
+            raw,
+            store.rollup_counts(p.start, p.split, keys, step),
+            store.histograms("runtime", p.start, p.split, step),
+            store.histograms("wait", p.start, p.split, step),
+        )
+        return history.analyze(sources, p, self.readout.snapshot.workers)
+
+    def _failures(self, start: datetime, end: datetime, rules: tuple) -> pd.DataFrame:
+        p = self._plan(start, end)
+        rows = self.store.tasks_window(p.start, p.end, states=["FAILURE"])
+        return failures.failures_frame(trends.window_frame(rows, p.start, p.end), rules)
+
+    def _reading(self, value: T) -> Reading[T]:
+        """``value`` with the collector's health and what was odd in the tasks Flower sent."""
+        health = self.health
+        if health.data_until is None and self._once("oldest", self.store.oldest_at) is None:
+            return _not_yet(self._error())
+        return Reading(value, health.data_until, self._error(), self.readout.snapshot.tasks_note)
+
+    def _once_for(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()`` once per poll version and ``key``; the last ``RANGES_KEPT`` are kept."""
+        versioned = (self.version, key)
+        with self._lock:
+            if versioned in self._ranges:
+                self._ranges.move_to_end(versioned)
+                return self._ranges[versioned]  # type: ignore[return-value]
+            self.builds += 1
+            value = build()
+            for old in [k for k in self._ranges if k[0] != versioned[0]]:
+                del self._ranges[old]  # an older poll's results are never read again
+            self._ranges[versioned] = value
+            while len(self._ranges) > RANGES_KEPT:
+                self._ranges.popitem(last=False)
+            return value
 
     # -- workers and queues ------------------------------------------------------------------
 

@@ -5,20 +5,19 @@ import streamlit as st
 from lib import charts, failures, trends, ui
 
 console = ui.page("Errors")
-settings = console.settings
+settings, monitor = console.settings, console.monitor
 tz = ui.viewer_tz()
 span = ui.time_range()
-start, end, label = span.start, span.end, span.label
-reading = ui.load_tasks(console.monitor)
-if not ui.show_reading(reading, "tasks"):
-    st.stop()
-ui.held_since_note(reading.value, span)
+reading = ui.load_analytics(monitor, span)
 rules = ui.error_rules(settings)
+failed = ui.load_failures(monitor, span, rules).value
+if not ui.show_reading(reading, "tasks") or failed is None:
+    st.stop()
+result = reading.value
+start, end, label = result.plan.start, result.plan.end, span.label
 
 size = trends.bucket_size(start, end)
-window = trends.window_frame(reading.value, start, end)
-failed = failures.failures_frame(window, rules)
-totals = trends.window_summary(window)
+totals = result.totals
 own = f" and {ui.md_escape(settings.error_rules_file)}" if settings.error_rules_file else ""
 st.caption(
     f"{label}, in the viewer's timezone ({tz}). A failure counts at its failure time. "
@@ -27,8 +26,8 @@ st.caption(
 if failed.empty:
     st.info(
         f"No failures in this range ({label.lower()}): {totals['finished']:,} tasks finished."
-        if len(window)
-        else f"No tasks in this range ({label.lower()}). Flower holds {len(reading.value):,}."
+        if totals["tasks"]
+        else f"No tasks in this range ({label.lower()}). The store holds {monitor.tasks_held():,}."
     )
     st.stop()
 

@@ -1,6 +1,6 @@
 """Overview: the cluster at a glance — KPIs, then workers and queues in brief."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
@@ -12,7 +12,8 @@ monitor = console.monitor
 
 @st.fragment(run_every=console.settings.poll_seconds)
 def overview() -> None:
-    tasks = ui.load_tasks(monitor)
+    now = datetime.now(UTC)  # the preset is evaluated at the poll's time by the monitor
+    tasks = monitor.analytics(now - timedelta(hours=24), now, "Last 24 hours")
     workers = monitor.workers()
     queues = monitor.queues()
     ui.show_reading(tasks, "tasks")
@@ -21,9 +22,14 @@ def overview() -> None:
     if tasks.value is None or workers.value is None:
         return
     backlog = None if queues.value is None else queues.value["messages"].sum(min_count=1)
-    now = datetime.now(UTC)
-    kpi = frames.overview_kpis(
-        tasks.value, workers.value, None if backlog is None else int(backlog), now
+    result = tasks.value
+    kpi = frames.range_kpis(
+        result.totals,
+        result.runtime,
+        workers.value,
+        None if backlog is None else int(backlog),
+        result.plan.start,
+        monitor.held_since(result.plan.start),
     )
 
     cols = st.columns(7)
@@ -38,13 +44,14 @@ def overview() -> None:
     if kpi["holds_less_than_window"]:
         since = kpi["oldest_task"].astimezone(tz)
         st.caption(
-            f"Counts cover all Flower holds: tasks finished since {since:%Y-%m-%d %H:%M %Z} "
+            f"Counts cover all the store holds: tasks finished since {since:%Y-%m-%d %H:%M %Z} "
             "(less than 24 h). Error rate = failed ÷ (succeeded + failed)."
         )
     else:
         st.caption(
             "Counts cover tasks finished in the last 24 h. Error rate = failed ÷ (succeeded + failed)."
         )
+    ui.analytics_notes(result)
 
     left, right = st.columns(2)
     with left:

@@ -3,30 +3,29 @@
 import streamlit as st
 
 from lib import charts, trends, ui
-
-#: Named groups on the breakdown charts; the rest add up to "(other)".
-TOP_N = 5
+from lib.trends.history import TOP as TOP_N
 
 monitor = ui.page("Trends").monitor
 tz = ui.viewer_tz()
 span = ui.time_range()
-start, end, label = span.start, span.end, span.label
-reading = ui.load_tasks(monitor)
+reading = ui.load_analytics(monitor, span)
 if not ui.show_reading(reading, "tasks"):
     st.stop()
-ui.held_since_note(reading.value, span)
+result = reading.value
+start, end, label = result.plan.start, result.plan.end, span.label
 table = ui.table
 
 size = trends.bucket_size(start, end)
-window = trends.window_frame(reading.value, start, end)
-totals = trends.window_summary(window)
+totals = result.totals
 st.caption(
     f"{label}: {start.astimezone(tz):%Y-%m-%d %H:%M} – {end.astimezone(tz):%Y-%m-%d %H:%M} "
     f"({tz}), in {trends.bucket_label(size)} buckets. A finished task counts at its finish "
     "time (succeeded, failed, revoked); any other task at the time it was received."
 )
-if window.empty:
-    st.info(f"No tasks in this range ({label.lower()}). Flower holds {len(reading.value):,}.")
+ui.analytics_notes(result)
+if not totals["tasks"]:
+    held = monitor.tasks_held()
+    st.info(f"No tasks in this range ({label.lower()}). The store holds {held:,}.")
     st.stop()
 
 cols = st.columns(4)
@@ -39,11 +38,9 @@ overall, by_name, by_queue, latency, workers = st.tabs(
     ["Throughput", "By task name", "By queue", "Latency", "Workers"]
 )
 with overall:
-    trend = trends.trend_frame(window, start, end, size)
+    trend = result.trend
     st.subheader("Tasks per bucket, by state")
-    st.plotly_chart(
-        charts.state_trend_chart(trends.state_trend_frame(window, start, end, size), tz)
-    )
+    st.plotly_chart(charts.state_trend_chart(result.state_trend, tz))
     st.subheader("Throughput")
     st.plotly_chart(charts.throughput_chart(trend, tz))
     st.subheader("Failure rate")
@@ -51,20 +48,20 @@ with overall:
     st.plotly_chart(charts.failure_rate_chart(trend, tz))
     table(trend, "trend")
 
-for tab, by in ((by_name, "name"), (by_queue, "queue")):
+for tab, by, grouped in ((by_name, "name", result.by_name), (by_queue, "queue", result.by_queue)):
     with tab:
-        grouped = trends.trend_frame(window, start, end, size, by=by, top=TOP_N)
         st.caption(f"The {TOP_N} {by}s with most tasks in the range; the rest as (other).")
         st.plotly_chart(charts.breakdown_chart(grouped, tz, by), key=f"{by}_tasks")
         st.plotly_chart(charts.failure_rate_chart(grouped, tz, by), key=f"{by}_rate")
         table(grouped, f"trend-by-{by}")
 
 with latency:
-    names = trends.runtime_percentiles_frame(window)
+    names = result.names
     st.subheader("Runtime per task name")
     st.caption(
         "Runtime: Flower's runtime for successes, failed − started for failures. Percentiles "
-        "interpolate linearly between the nearest ranks."
+        "interpolate linearly between the nearest ranks"
+        + (" (estimated from histograms: see above)." if result.estimated else ".")
     )
     table(names, "runtime-percentiles")
     busiest, slowest = st.columns(2)
@@ -75,14 +72,14 @@ with latency:
         st.subheader("Slowest (p95)")
         table(trends.top_names_frame(names, "p95")[["name", "runs", "p95", "max"]], "slowest")
     st.subheader("Runtime p95 over time")
-    p95 = trends.runtime_trend_frame(window, start, end, size, top=TOP_N)
+    p95 = result.runtime_trend
     if p95.empty:
         st.info("No task finished in this range with a runtime.")
     else:
         st.plotly_chart(charts.runtime_trend_chart(p95, tz))
     st.subheader("Queue wait")
     st.caption("Wait: started − sent (started − received when the sent event is missing).")
-    waits = trends.queue_wait_frame(window)
+    waits = result.waits
     if waits.empty:
         st.info("No task in this range has both a start and a sent or received time.")
     else:
@@ -94,6 +91,9 @@ with workers:
         "Processed: succeeded + failed in the range. Utilization: busy time ÷ the range's wall "
         "time (400% = four pool processes busy throughout); pool utilization divides by the pool size."
     )
-    workers_reading = monitor.workers()
-    usage = trends.worker_usage_frame(reading.value, start, end, workers_reading.value, window)
-    table(usage, "worker-usage")
+    if result.estimated:
+        st.caption(
+            f"Busy time, utilization and avg runtime cover {result.plan.split.astimezone(tz):%Y-%m-%d %H:%M} "
+            "on (raw task rows: the rollups keep no start times); processed and failed the whole range."
+        )
+    table(result.usage, "worker-usage")

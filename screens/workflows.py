@@ -23,7 +23,7 @@ if not ui.show_reading(reading, "tasks"):
 tasks = reading.value
 chosen = ui.time_range(now=now)
 start, end, span = chosen.start, chosen.end, chosen.label
-ui.held_since_note(tasks, chosen)
+ui.held_since_note(monitor.held_since(start) if start else None, chosen)
 if metas is None:
     st.caption(
         "CELERY_RESULT_BACKEND is not set: progress of running jobs and group members are unknown (Flower keeps neither)."

@@ -26,7 +26,7 @@ By concern, each module with one job; callers use the names below (``frames.task
 
 from lib.frames.filters import filter_params, filter_tasks, task_lineage
 from lib.frames.odd_values import OddValues
-from lib.frames.overview import overview_kpis
+from lib.frames.overview import overview_kpis, range_kpis
 from lib.frames.queues import flower_depths, idle_queues, queues_frame
 from lib.frames.state import effective_state, effective_states
 from lib.frames.tasks import (
@@ -55,6 +55,7 @@ __all__ = [
     "odd_values_of",
     "overview_kpis",
     "queues_frame",
+    "range_kpis",
     "task_lineage",
     "tasks_frame",
     "workers_frame",

@@ -14,7 +14,7 @@ import pandas as pd
 from lib.frames.state import FINISHED
 from lib.trends import held_since
 
-__all__ = ["overview_kpis"]
+__all__ = ["overview_kpis", "range_kpis"]
 
 
 def overview_kpis(
@@ -50,4 +50,31 @@ def overview_kpis(
         "window_start": start.to_pydatetime(),
         "holds_less_than_window": since is not None,
         "oldest_task": since,
+    }
+
+
+def range_kpis(
+    totals: dict,
+    runtime: dict,
+    workers: pd.DataFrame,
+    queue_backlog: int | None,
+    window_start: datetime,
+    held_since: datetime | None,
+) -> dict:
+    """``overview_kpis``' numbers from a range's analytics (``lib.trends.history``): ``totals``
+    (``window_summary``), ``runtime`` (runs, mean, p95 over the range's runs), and since when
+    the store holds data when that is after ``window_start`` (else None)."""
+    finished, failed = totals["finished"], totals["failed"]
+    return {
+        "workers_online": int(workers["online"].sum()) if len(workers) else 0,
+        "workers_total": len(workers),
+        "processed": finished,
+        "failed": failed,
+        "error_rate": 100.0 * failed / finished if finished else None,
+        "avg_runtime": runtime["mean"],
+        "p95_runtime": runtime["p95"],
+        "backlog": queue_backlog,
+        "window_start": window_start,
+        "holds_less_than_window": held_since is not None,
+        "oldest_task": held_since,
     }

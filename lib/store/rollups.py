@@ -32,6 +32,8 @@ __all__ = [
     "apply_deltas",
     "contributes",
     "counts_frame",
+    "histograms_frame",
+    "oldest_minute",
     "percentiles_frame",
 ]
 
@@ -120,6 +122,36 @@ def counts_frame(
     frame["at"] = utc_times(frame["at"])
     frame["tasks"] = frame["tasks"].astype("int64")
     return frame
+
+
+def histograms_frame(
+    conn: Connection,
+    metric: str,
+    start: datetime | float,
+    end: datetime | float,
+    step_minutes: int = 1,
+) -> pd.DataFrame:
+    """The ``metric`` histograms (``runtime`` by name, ``wait`` by queue) per ``step_minutes``
+    bucket in ``[start, end)``. Columns: at (bucket start, UTC), subject, bucket, tasks."""
+    if step_minutes < 1:
+        raise ValueError(f"steps of ≥ 1 minute, not {step_minutes}")
+    table, step = ROLLUP_HISTOGRAMS, 60 * int(step_minutes)
+    at = (table.c.minute - table.c.minute % step).label("at")
+    query = (
+        select(at, table.c.subject, table.c.bucket, func.sum(table.c.tasks))
+        .where(table.c.metric == metric, _in_range(table, start, end))
+        .group_by(at, table.c.subject, table.c.bucket)
+    )
+    frame = pd.DataFrame(conn.execute(query).all(), columns=["at", "subject", "bucket", "tasks"])
+    frame = frame[frame["tasks"] > 0].reset_index(drop=True)
+    frame["at"] = utc_times(frame["at"])
+    return frame.astype({"bucket": "int64", "tasks": "int64"})
+
+
+def oldest_minute(conn: Connection) -> float | None:
+    """The first minute the rollups hold (epoch s), or None."""
+    found = conn.execute(select(func.min(ROLLUP_COUNTS.c.minute))).scalar()
+    return None if found is None else float(found)
 
 
 def percentiles_frame(

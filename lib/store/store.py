@@ -90,10 +90,25 @@ class Store:
         with reading(self.engine) as conn:
             return kept.flower_uuids(conn)
 
-    def tasks_window(self, start: Moment, end: Moment) -> pd.DataFrame:
-        """Tasks placed in ``[start, end)``, as ``tasks_frame`` builds them, + ``in_flower``."""
+    def tasks_window(
+        self, start: Moment, end: Moment, states: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Tasks placed in ``[start, end)`` (only in ``states`` when given), as ``tasks_frame``
+        builds them, + ``in_flower``."""
         with reading(self.engine) as conn:
-            return tasks.tasks_window_frame(conn, start, end)
+            return tasks.tasks_window_frame(conn, start, end, states)
+
+    def task_count(self) -> int:
+        """How many tasks the store holds."""
+        with reading(self.engine) as conn:
+            return tasks.task_count(conn)
+
+    def oldest_at(self) -> float | None:
+        """Since when the store holds data (epoch s): the earlier of the oldest task's last event
+        and the first rollup minute; None when empty."""
+        with reading(self.engine) as conn:
+            found = [tasks.oldest_last_event(conn), rollups.oldest_minute(conn)]
+        return min((t for t in found if t is not None), default=None)
 
     def task(self, uuid: str) -> dict | None:
         """One task's stored row (masked, capped text), or None."""
@@ -111,6 +126,13 @@ class Store:
         """Finished tasks per bucket of ``step_minutes`` in ``[start, end)``, grouped ``by``."""
         with reading(self.engine) as conn:
             return rollups.counts_frame(conn, start, end, by, step_minutes)
+
+    def histograms(
+        self, metric: str, start: Moment, end: Moment, step_minutes: int = 1
+    ) -> pd.DataFrame:
+        """``runtime`` (by name) or ``wait`` (by queue) histograms per bucket in a range."""
+        with reading(self.engine) as conn:
+            return rollups.histograms_frame(conn, metric, start, end, step_minutes)
 
     def percentiles(
         self, metric: str, start: Moment, end: Moment, quantiles: Sequence[float] = (50, 95, 99)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from lib.frames import TASK_COLUMNS, tasks_frame
 from lib.store.rollups import RollupDeltas, apply_deltas, contributes
@@ -25,7 +25,15 @@ from lib.store.rows import Masking, payload_of, row_of
 from lib.store.schema import TASK_EVENTS, TASKS, epoch, utc_times
 from lib.sync import apply_task_payload, is_newer
 
-__all__ = ["mark_gone", "task_row", "tasks_window_frame", "timeline_frame", "upsert_tasks"]
+__all__ = [
+    "mark_gone",
+    "oldest_last_event",
+    "task_count",
+    "task_row",
+    "tasks_window_frame",
+    "timeline_frame",
+    "upsert_tasks",
+]
 
 #: Ids per ``IN (...)``: well under every database's limit on bound parameters.
 CHUNK = 500
@@ -129,22 +137,39 @@ def task_row(conn: Connection, uuid: str) -> dict | None:
 
 
 def tasks_window_frame(
-    conn: Connection, start: datetime | float, end: datetime | float
+    conn: Connection,
+    start: datetime | float,
+    end: datetime | float,
+    states: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The tasks placed in ``[start, end)`` as ``lib.frames.tasks_frame`` builds them, + ``in_flower``.
 
     Columns: ``TASK_COLUMNS`` (same dtypes as ``tasks_frame``; stored text is masked and
-    capped), then ``in_flower`` (bool). Newest placement first.
+    capped), then ``in_flower`` (bool). Newest placement first. ``states``: only tasks in
+    these effective states (all when None).
     """
     query = (
         select(TASKS)
         .where(TASKS.c.placed_at >= epoch(start), TASKS.c.placed_at < epoch(end))
         .order_by(TASKS.c.placed_at.desc())
     )
+    if states is not None:
+        query = query.where(TASKS.c.state.in_(list(states)))
     rows = conn.execute(query).mappings().all()
     frame = tasks_frame([payload_of(row) for row in rows])
     frame["in_flower"] = pd.array([bool(r["in_flower"]) for r in rows], dtype="bool")
     return frame[[*TASK_COLUMNS, "in_flower"]]
+
+
+def task_count(conn: Connection) -> int:
+    """How many tasks the store holds."""
+    return int(conn.execute(select(func.count()).select_from(TASKS)).scalar() or 0)
+
+
+def oldest_last_event(conn: Connection) -> float | None:
+    """The oldest stored task's last event (``last_at``, what retention reads), or None."""
+    found = conn.execute(select(func.min(TASKS.c.last_at))).scalar()
+    return None if found is None else float(found)
 
 
 def timeline_frame(conn: Connection, uuid: str) -> pd.DataFrame:

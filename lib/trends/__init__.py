@@ -32,7 +32,13 @@ By concern, each module with one job; callers use the names below (``trends.tren
 - ``window``: which time places a task, the tasks of a range, and their totals;
 - ``throughput``: tasks per bucket and state; successes, failures and failure rate per bucket;
 - ``latency``: runtime and queue-wait percentiles per name and queue, runtime p95 over time;
-- ``usage``: per worker, work done and how busy it was.
+- ``usage``: per worker, work done and how busy it was;
+- ``history`` (imported as ``lib.trends.history``): a range's analytics from the store — raw
+  rows where every task is held, per-minute rollups (rows with a ``weight``) before;
+- ``estimates``: runtime and wait statistics from log-scale histograms, within a stated bound.
+
+A window row counts as its ``weight`` when the window has that column (a rollup row stands for
+many tasks), else as one task.
 """
 
 from lib.trends.buckets import (

@@ -82,11 +82,13 @@ def bucket_counts(
     start: datetime,
     end: datetime,
     size: timedelta,
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Rows per bucket of the range and label. Columns: bucket (UTC start), label, count.
 
     Every bucket × every label of ``order`` (in that order), zeros included; a row whose label
-    is not in ``order``, or whose time is NaT or in no bucket, counts nowhere.
+    is not in ``order``, or whose time is NaT or in no bucket, counts nowhere. A row counts as
+    its ``weights`` (1 each when None).
     """
     buckets = bucket_starts(start, end, size)
     positions = bucket_positions(times, buckets, size)
@@ -95,7 +97,7 @@ def bucket_counts(
         {
             "bucket": buckets.repeat(len(order)),
             "label": tiled(order, len(buckets)),
-            "count": cell_counts(cells, len(buckets) * len(order)),
+            "count": cell_counts(cells, len(buckets) * len(order), weights),
         }
     )
 
@@ -132,9 +134,12 @@ def cell_indices(positions: np.ndarray, codes: np.ndarray, width: int) -> np.nda
     return np.where((positions >= 0) & (codes >= 0), positions * width + codes, -1)
 
 
-def cell_counts(cells: np.ndarray, total: int) -> np.ndarray:
-    """Rows per cell, every one of the ``total`` cells present (zeros included)."""
-    return np.bincount(cells[cells >= 0], minlength=total).astype("int64")
+def cell_counts(cells: np.ndarray, total: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Rows per cell (each row counting its ``weights``, else 1), every one of the ``total``
+    cells present (zeros included)."""
+    kept = cells >= 0
+    counted = None if weights is None else weights[kept]
+    return np.bincount(cells[kept], weights=counted, minlength=total).astype("int64")
 
 
 def label_codes(labels: pd.Series, order: list[str]) -> np.ndarray:

@@ -23,7 +23,7 @@ from lib.trends.buckets import (
     labelled,
     tiled,
 )
-from lib.trends.window import percent, run_mask
+from lib.trends.window import percent, run_mask, weights
 
 __all__ = [
     "QUANTILES",
@@ -42,18 +42,20 @@ def runtime_percentiles_frame(window: pd.DataFrame) -> pd.DataFrame:
 
     Columns: name, tasks (placed in the window, any state), succeeded, failed, failure_rate
     (percent), runs (SUCCESS/FAILURE tasks with a runtime), mean, p50, p95, p99, max,
-    busy_seconds (sum of runtimes). Runtime statistics are NaN for a name with no runs.
+    busy_seconds (sum of runtimes). Runtime statistics are NaN for a name with no runs. The
+    counts count each row as its ``weight`` (``window.weights``); statistics read task rows.
     """
     codes, names = labelled(window["name"])
     state = window["state"]
     is_success = (state == "SUCCESS").to_numpy(bool, na_value=False)
     is_failure = (state == "FAILURE").to_numpy(bool, na_value=False)
+    weight = weights(window)
     out = pd.DataFrame(
         {
             "name": names,
-            "tasks": np.bincount(codes, minlength=len(names)),
-            "succeeded": np.bincount(codes[is_success], minlength=len(names)),
-            "failed": np.bincount(codes[is_failure], minlength=len(names)),
+            "tasks": np.bincount(codes, weight, minlength=len(names)),
+            "succeeded": np.bincount(codes[is_success], weight[is_success], minlength=len(names)),
+            "failed": np.bincount(codes[is_failure], weight[is_failure], minlength=len(names)),
         }
     ).astype({"tasks": "int64", "succeeded": "int64", "failed": "int64"})
     out["failure_rate"] = percent(out["failed"], out["succeeded"] + out["failed"])

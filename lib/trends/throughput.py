@@ -25,7 +25,7 @@ from lib.trends.buckets import (
     covered_seconds,
     tiled,
 )
-from lib.trends.window import percent
+from lib.trends.window import percent, weights
 
 __all__ = [
     "STATE_ORDER",
@@ -56,7 +56,7 @@ def state_trend_frame(
     """
     states = window["state"].fillna("UNKNOWN").astype(str)
     seen = _ordered_states(states.unique())
-    counts = bucket_counts(window["at"], states, seen, start, end, size)
+    counts = bucket_counts(window["at"], states, seen, start, end, size, weights(window))
     return counts.rename(columns={"label": "state", "count": "tasks"})
 
 
@@ -81,7 +81,7 @@ def trend_frame(
         order: list[str] = [ALL]
         codes = np.zeros(len(window), dtype="int64")
     else:
-        codes, order = _top_codes(window[by], top)
+        codes, order = _top_codes(window[by], top, weights(window))
     state = window["state"]
     is_success = (state == "SUCCESS").to_numpy(bool, na_value=False)
     is_failure = (state == "FAILURE").to_numpy(bool, na_value=False)
@@ -92,9 +92,10 @@ def trend_frame(
         out[by] = tiled(order, len(buckets))
     seconds = covered_seconds(buckets, start, end, size)
     out["seconds"] = seconds.repeat(len(order))
-    out["tasks"] = cell_counts(cells, total)
-    out["succeeded"] = cell_counts(cells[is_success], total)
-    out["failed"] = cell_counts(cells[is_failure], total)
+    weight = weights(window)
+    out["tasks"] = cell_counts(cells, total, weight)
+    out["succeeded"] = cell_counts(cells[is_success], total, weight[is_success])
+    out["failed"] = cell_counts(cells[is_failure], total, weight[is_failure])
     out["finished"] = out["succeeded"] + out["failed"]
     out["succeeded_per_s"] = out["succeeded"] / out["seconds"]
     out["failed_per_s"] = out["failed"] / out["seconds"]
@@ -102,8 +103,9 @@ def trend_frame(
     return out
 
 
-def _top_codes(values: pd.Series, top: int) -> tuple[np.ndarray, list[str]]:
-    """Each row's position in ``order``: the ``top`` labels with most rows, then ``(other)``.
+def _top_codes(values: pd.Series, top: int, weight: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each row's position in ``order``: the ``top`` labels with most tasks (rows counting their
+    ``weight``), then ``(other)``.
 
     Ties go alphabetically; a missing value is ``(unknown)``; ``(other)`` holds every other
     row and is in ``order`` only when some row falls in it.
@@ -113,7 +115,7 @@ def _top_codes(values: pd.Series, top: int) -> tuple[np.ndarray, list[str]]:
         np.array([*map(str, uniques), UNKNOWN], dtype=object), return_inverse=True
     )
     rows = merged[np.where(codes < 0, len(uniques), codes)]  # NA takes the appended UNKNOWN
-    counts = np.bincount(rows, minlength=len(labels))
+    counts = np.bincount(rows, weights=weight, minlength=len(labels))
     ranked = sorted((i for i in range(len(labels)) if counts[i]), key=lambda i: -counts[i])
     chosen = [i for i in ranked[:top] if labels[i] != OTHER]
     order = [str(labels[i]) for i in chosen]

@@ -23,6 +23,7 @@ __all__ = [
     "percent",
     "placed_at",
     "run_mask",
+    "weights",
     "window_frame",
     "window_summary",
 ]
@@ -89,13 +90,24 @@ def held_since(tasks: pd.DataFrame, start: datetime) -> datetime | None:
     return oldest.to_pydatetime(warn=False)
 
 
+def weights(window: pd.DataFrame) -> np.ndarray:
+    """How many tasks each row stands for: its ``weight`` (a rollup row, ``lib.trends.history``),
+    else 1 (a task row)."""
+    if "weight" not in window:
+        return np.ones(len(window), dtype="int64")
+    return window["weight"].to_numpy(dtype="int64")
+
+
 def window_summary(window: pd.DataFrame) -> dict:
-    """Totals of a window: tasks, succeeded, failed, finished and failure_rate (percent or None)."""
-    succeeded = int((window["state"] == "SUCCESS").sum())
-    failed = int((window["state"] == "FAILURE").sum())
+    """Totals of a window: tasks, succeeded, failed, finished and failure_rate (percent or None).
+
+    A row counts as its ``weights`` (1 for a task row)."""
+    weight = weights(window)
+    succeeded = int(weight[(window["state"] == "SUCCESS").to_numpy(bool, na_value=False)].sum())
+    failed = int(weight[(window["state"] == "FAILURE").to_numpy(bool, na_value=False)].sum())
     finished = succeeded + failed
     return {
-        "tasks": len(window),
+        "tasks": int(weight.sum()),
         "succeeded": succeeded,
         "failed": failed,
         "finished": finished,

@@ -18,15 +18,21 @@ from lib.audit import AuditError
 from lib.errors import ConsoleError
 from lib.monitor import FIRST_READ, ClusterMonitor, Reading
 from lib.settings import Settings
+from lib.store.histogram import RELATIVE_ERROR
+from lib.trends.history import RangeAnalytics
 from lib.ui.formatting import age, ago, md_escape, read_at, viewer_tz
+from lib.ui.time_picker import TimeRange, held_since_note
 from lib.workflows import MAX_META_READS, MetaCache
 
 __all__ = [
+    "analytics_notes",
     "audit_guard",
     "await_first_read",
     "backend_records",
     "error_rules",
     "job_records",
+    "load_analytics",
+    "load_failures",
     "load_tasks",
     "metrics",
     "show_reading",
@@ -53,6 +59,39 @@ def load_tasks(monitor: ClusterMonitor, force: bool = False) -> Reading[pd.DataF
     """The tasks reading: the store's tasks as of the collector's latest poll (``force`` asks
     the collector to poll now; the page shows the change when that poll has ended)."""
     return monitor.tasks(force=force)
+
+
+def load_analytics(monitor: ClusterMonitor, span: TimeRange) -> Reading[RangeAnalytics]:
+    """The range's analytics from the store, built once per poll and range for every session
+    (a preset is evaluated at the poll's time); says first when the store's data start later."""
+    held_since_note(monitor.held_since(span.start), span)
+    return monitor.analytics(span.start, span.end, span.label)
+
+
+def load_failures(
+    monitor: ClusterMonitor, span: TimeRange, rules: tuple[failures.Rule, ...]
+) -> Reading[pd.DataFrame]:
+    """The failures placed in the range, categorized with ``rules`` (``failures_frame``), read
+    from the store by window once per poll for every session."""
+    return monitor.failures(span.start, span.end, span.label, rules)
+
+
+def analytics_notes(result: RangeAnalytics) -> None:
+    """Say what a range's figures cover when part of it comes from the rollups."""
+    p = result.plan
+    if not p.rolled:
+        return
+    tz = viewer_tz()
+    shown = (
+        ""
+        if p.start == p.asked
+        else f" The range is shown from its whole minute, {p.start.astimezone(tz):%Y-%m-%d %H:%M}."
+    )
+    st.caption(
+        f"Raw successes before {p.split.astimezone(tz):%Y-%m-%d %H:%M} ({tz}) are pruned: counts "
+        "there come from the store's per-minute rollups (exact); runtime and wait statistics "
+        f"are estimated from its histograms (within ±{RELATIVE_ERROR:.1%}).{shown}"
+    )
 
 
 def show_reading(reading: Reading, what: str) -> bool:

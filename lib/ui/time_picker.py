@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pandas as pd
 import streamlit as st
 
 from lib import time_range as ranges
-from lib import trends
 from lib.ui import keys
 from lib.ui.formatting import md_escape, viewer_tz
 
@@ -85,13 +83,13 @@ def _custom_dates(picker: Picker, now: datetime) -> tuple:
     return picked
 
 
-def held_since_note(tasks: pd.DataFrame, span: TimeRange) -> None:
-    """A caption when Flower's tasks reach back less far than the range (``trends.held_since``).
+def held_since_note(since: datetime | None, span: TimeRange) -> None:
+    """A caption when the store's data reach back less far than the range
+    (``ClusterMonitor.held_since``; None: the range is covered, nothing to say).
 
-    "Flower holds tasks since 09:05 (Europe/Berlin); the last 7 days can't be shown before
+    "The store holds tasks since 09:05 (Europe/Berlin); the last 7 days can't be shown before
     that." — in the viewer's timezone, with the date when it is not today there.
     """
-    since = trends.held_since(tasks, span.start)
     if since is None:
         return
     tz = viewer_tz()
@@ -100,5 +98,5 @@ def held_since_note(tasks: pd.DataFrame, span: TimeRange) -> None:
     when = f"{local:%H:%M}" if local.date() == today else f"{local:%Y-%m-%d %H:%M}"
     scope = ranges.scope(span.label)
     st.caption(
-        md_escape(f"Flower holds tasks since {when} ({tz}); {scope} can't be shown before that.")
+        md_escape(f"The store holds tasks since {when} ({tz}); {scope} can't be shown before that.")
     )

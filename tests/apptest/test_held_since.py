@@ -1,7 +1,9 @@
-"""Analytics pages say when Flower's tasks reach back less far than the chosen range (issue 10).
+"""Analytics pages say when the store's data reach back less far than the chosen range.
 
-Flower serves the recorded tasks (about 20 seconds of them) moved in time; the page's viewer
-timezone is UTC under AppTest. The note names the oldest task's last event, as the Overview does.
+Flower serves the recorded tasks (about 20 seconds of them) moved in time; the collector writes
+them to the store; the page's viewer timezone is UTC under AppTest. The note names the store's
+oldest data: the oldest task's last event, or the first minute of the rollups when earlier
+(a finished task is counted in the whole minute of its finish).
 """
 
 from __future__ import annotations
@@ -29,8 +31,24 @@ def moved(newest_ago: float) -> dict[str, dict]:
     return {u: {**t, **{k: t[k] + shift for k in keys if t.get(k)}} for u, t in tasks.items()}
 
 
+FINISHES = {
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
+    "REVOKED": "revoked",
+    "REJECTED": "rejected",
+}
+
+
 def oldest(tasks: dict[str, dict]) -> datetime:
-    return datetime.fromtimestamp(min(t["timestamp"] for t in tasks.values()), UTC)
+    """The earlier of the oldest last event and the whole minute of the earliest finish."""
+    finishes = [
+        t.get(FINISHES[t["state"]]) or t["timestamp"]
+        for t in tasks.values()
+        if t.get("state") in FINISHES and not t.get("revoked")
+    ]
+    revoked = [t["revoked"] for t in tasks.values() if t.get("revoked")]
+    minute = min(finishes + revoked) // 60 * 60
+    return datetime.fromtimestamp(min(minute, *(t["timestamp"] for t in tasks.values())), UTC)
 
 
 @pytest.fixture
@@ -66,7 +84,7 @@ def test_a_range_older_than_flower_holds_says_since_when(serve, page):
     said = texts(open_with_range(page, "Last 7 days"))
     since = oldest(tasks)
     assert (
-        f"Flower holds tasks since {since:%Y-%m-%d %H:%M} (UTC); the last 7 days can't be "
+        f"The store holds tasks since {since:%Y-%m-%d %H:%M} (UTC); the last 7 days can't be "
         "shown before that." in said
     )
 
@@ -84,7 +102,8 @@ def test_a_time_today_is_said_without_the_date(serve):
     # The page read "today" somewhere between these two moments (they differ only at midnight).
     forms = {today_form(since, day) for day in (before, datetime.now(UTC).date())}
     assert any(
-        f"Flower holds tasks since {form} (UTC); the last hour can't be shown before that." in said
+        f"The store holds tasks since {form} (UTC); the last hour can't be shown before that."
+        in said
         for form in forms
     ), said
 
@@ -96,4 +115,4 @@ def test_a_range_flower_covers_has_no_note(serve, page):
     early.update(uuid="held-since-early", timestamp=time.time() - 2 * 3600)
     serve({**tasks, "held-since-early": early})
     said = texts(open_with_range(page, "Last hour"))
-    assert "Flower holds tasks since" not in said
+    assert "holds tasks since" not in said

@@ -1,0 +1,271 @@
+"""A range's analytics from the store: raw task rows where they are all held, rollups before.
+
+The honest rule. Retention deletes a raw SUCCESS row once its last event (``last_at``) is older
+than ``OPS_RETENTION_SUCCESS_DAYS``; every other row, and the per-minute rollups of every
+finished task, stay ``OPS_RETENTION_DAYS``. A success's finish is never after its last event
+(the succeeded event is one of its events), so every success placed at or after
+``now − success_days`` is still held raw. ``raw_from`` is that moment rounded up to a whole
+minute (the rollups' grain): the ``split`` of a range is ``raw_from`` clamped into it.
+
+- Finished tasks placed before ``split`` are counted from the rollups (exact: every finished
+  task is in them), those placed from ``split`` on from the raw rows; unfinished tasks always
+  from the raw rows (they are kept). So counts — tasks, states, failure rate, per bucket, name,
+  queue and worker — are exact over the whole range.
+- A range with a rollup part is shown from the whole minute its start falls in (``Plan.start``;
+  rollups have no finer grain); a range held raw entirely is shown exactly as asked.
+- Percentiles, means and maxima are exact (numpy's linear rule on the raw runs) when the range
+  has no rollup part; otherwise they are estimated from log-scale histograms (the rollups'
+  before ``split``, the raw runs' from it) within ``lib.store.histogram.RELATIVE_ERROR``.
+- Worker busy time and utilization need each run's start and finish, which rollups do not keep:
+  with a rollup part they cover ``[split, end)`` only (``Plan.split``); processed and failed
+  cover the whole range.
+
+A rollup row enters the window as one row with ``weight`` tasks and ``rolled`` True; the trend
+functions count rows by their weight (``lib.trends.window.weights``). Pure: frames in, frames out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from lib.trends.buckets import UNKNOWN, bucket_size
+from lib.trends.estimates import (
+    HISTOGRAM_COLUMNS,
+    estimated_stats,
+    estimated_trend,
+    histogram_of,
+)
+from lib.trends.latency import (
+    queue_wait_frame,
+    runtime_percentiles_frame,
+    runtime_trend_frame,
+)
+from lib.trends.throughput import state_trend_frame, trend_frame
+from lib.trends.usage import worker_usage_frame
+from lib.trends.window import FINISH_COLUMNS, check_range, run_mask, window_frame, window_summary
+
+__all__ = ["COUNT_KEYS", "TOP", "Plan", "RangeAnalytics", "Sources", "analyze", "plan", "raw_from"]
+
+DAY = 86400.0
+MINUTE = 60
+#: Named groups in the breakdowns and the runtime trend; the rest add up to "(other)".
+TOP = 5
+#: What the rollup counts a window reads are grouped by (``lib.store.rollups.COUNT_KEYS``).
+COUNT_KEYS = ("name", "queue", "worker", "state")
+
+
+def raw_from(now: float, success_days: float) -> float:
+    """From when every raw success is held (epoch s): ``now − success_days``, up to a minute."""
+    return math.ceil((now - success_days * DAY) / MINUTE) * MINUTE
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a range is read: shown ``[start, end)``; finished tasks before ``split`` from rollups."""
+
+    start: datetime
+    end: datetime
+    split: datetime
+    asked: datetime  # the range's start as asked (``start`` may be its whole minute)
+
+    @property
+    def rolled(self) -> bool:
+        """Whether part of the range comes from the rollups (percentiles then estimated)."""
+        return self.split > self.start
+
+    @property
+    def step_minutes(self) -> int:
+        """The bucket width in minutes: rollups are read already summed per bucket."""
+        return int(bucket_size(self.start, self.end).total_seconds() // MINUTE)
+
+
+def plan(start: datetime, end: datetime, held_raw_from: float) -> Plan:
+    """The plan for ``[start, end)`` when raw successes are all held from ``held_raw_from``."""
+    check_range(start, end)
+    split = min(max(datetime.fromtimestamp(held_raw_from, UTC), start), end)
+    if split <= start:
+        return Plan(start, end, start, start)
+    shown = pd.Timestamp(start).floor("1min").to_pydatetime()
+    return Plan(shown, end, split, start)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the store gave for a plan: raw rows placed in ``[start, end)`` (a tasks frame), and
+    for ``[start, split)`` the rollup counts by ``COUNT_KEYS`` and the runtime and wait
+    histograms, per bucket (``Store.rollup_counts`` / ``Store.histograms`` frames)."""
+
+    raw: pd.DataFrame
+    counts: pd.DataFrame
+    runtime: pd.DataFrame
+    waits: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class RangeAnalytics:
+    """Everything the analytics pages show for one range (see the module docstring)."""
+
+    plan: Plan
+    window: pd.DataFrame
+    totals: dict
+    state_trend: pd.DataFrame
+    trend: pd.DataFrame
+    by_name: pd.DataFrame
+    by_queue: pd.DataFrame
+    names: pd.DataFrame
+    runtime_trend: pd.DataFrame
+    waits: pd.DataFrame
+    usage: pd.DataFrame
+    runtime: dict  # over every run: runs, mean, p95 (None when no run)
+
+    @property
+    def estimated(self) -> bool:
+        return self.plan.rolled
+
+
+def analyze(
+    sources: Sources, p: Plan, workers: pd.DataFrame | None = None, top: int = TOP
+) -> RangeAnalytics:
+    """The range's analytics (trend frames as ``lib.trends`` builds them)."""
+    window = combined_window(sources.raw, sources.counts, p)
+    size = bucket_size(p.start, p.end)
+    start, end = p.start, p.end
+    if p.rolled:
+        runtime_hist, wait_hist = _histograms(window, sources, p)
+        names = _estimated_names(runtime_percentiles_frame(window), runtime_hist)
+        runtime_trend = estimated_trend(runtime_hist, start, end, size, top)
+        waits = _estimated_waits(wait_hist)
+        overall = _overall(estimated_stats(runtime_hist.assign(subject="")))
+    else:
+        names = runtime_percentiles_frame(window)
+        runtime_trend = runtime_trend_frame(window, start, end, size, top=top)
+        waits = queue_wait_frame(window)
+        overall = _exact_overall(window)
+    return RangeAnalytics(
+        plan=p,
+        window=window,
+        totals=window_summary(window),
+        state_trend=state_trend_frame(window, start, end, size),
+        trend=trend_frame(window, start, end, size),
+        by_name=trend_frame(window, start, end, size, by="name", top=top),
+        by_queue=trend_frame(window, start, end, size, by="queue", top=top),
+        names=names,
+        runtime_trend=runtime_trend,
+        waits=waits,
+        usage=_usage(window, p, workers),
+        runtime=overall,
+    )
+
+
+def combined_window(raw: pd.DataFrame, counts: pd.DataFrame, p: Plan) -> pd.DataFrame:
+    """The window of the plan: raw rows (minus finished ones before ``split``) + rollup rows.
+
+    Columns: a ``window_frame``'s, then weight (tasks a row stands for) and rolled.
+    """
+    window = window_frame(raw, p.start, p.end)
+    window["weight"] = np.ones(len(window), dtype="int64")
+    window["rolled"] = np.zeros(len(window), dtype=bool)
+    if not p.rolled:
+        return window
+    finished = window["state"].isin(list(FINISH_COLUMNS)).to_numpy(bool, na_value=False)
+    early = (window["at"] < pd.Timestamp(p.split)).to_numpy(bool, na_value=False)
+    window = window[~(finished & early)]
+    rolled = window.iloc[:0].reindex(range(len(counts)))
+    for key in COUNT_KEYS:
+        rolled[key] = counts[key].replace("", pd.NA).to_numpy()
+    rolled["at"] = counts["at"].to_numpy()
+    rolled["weight"] = counts["tasks"].to_numpy(dtype="int64")
+    rolled["rolled"] = True
+    combined = pd.concat([window, rolled.astype(window.dtypes.to_dict())], ignore_index=True)
+    return combined
+
+
+def _raw_rows(window: pd.DataFrame) -> pd.DataFrame:
+    return window[~window["rolled"].to_numpy(bool)]
+
+
+def _histograms(
+    window: pd.DataFrame, sources: Sources, p: Plan
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runtime (by name) and wait (by queue) histograms of the whole range: the rollups' before
+    ``split``, the raw rows' (the runs, and every task with a wait) from it."""
+    raw = _raw_rows(window)
+    runs = raw[run_mask(raw)]
+    runtime = histogram_of(runs["at"], runs["name"], runs["duration"])
+    waits = histogram_of(raw["at"], raw["queue"], raw["wait"])
+    return (
+        pd.concat([_labelled(sources.runtime), runtime], ignore_index=True),
+        pd.concat([_labelled(sources.waits), waits], ignore_index=True),
+    )
+
+
+def _labelled(histograms: pd.DataFrame) -> pd.DataFrame:
+    """A store histogram frame with its missing subject (``''``) as ``(unknown)``."""
+    out = histograms[HISTOGRAM_COLUMNS].copy()
+    out["subject"] = out["subject"].replace("", UNKNOWN).astype(str)
+    return out
+
+
+def _estimated_names(names: pd.DataFrame, runtime_hist: pd.DataFrame) -> pd.DataFrame:
+    """``runtime_percentiles_frame`` with its runtime statistics estimated from histograms."""
+    stats = estimated_stats(runtime_hist)
+    columns = list(stats.columns)
+    out = names.drop(columns=columns).join(stats, on="name")
+    out["runs"] = out["runs"].fillna(0).astype("int64")
+    out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
+    return out[list(names.columns)]
+
+
+def _estimated_waits(wait_hist: pd.DataFrame) -> pd.DataFrame:
+    """``queue_wait_frame``'s columns, estimated from the wait histograms."""
+    stats = estimated_stats(wait_hist).rename(columns={"runs": "tasks"})
+    stats = stats.rename_axis("queue").reset_index()
+    stats = stats.sort_values(["tasks", "queue"], ascending=[False, True], kind="stable")
+    return stats.reset_index(drop=True)[["queue", "tasks", "mean", "p50", "p95", "p99", "max"]]
+
+
+def _overall(stats: pd.DataFrame) -> dict:
+    if stats.empty or not stats["runs"].iloc[0]:
+        return {"runs": 0, "mean": None, "p95": None}
+    row = stats.iloc[0]
+    return {"runs": int(row["runs"]), "mean": float(row["mean"]), "p95": float(row["p95"])}
+
+
+def _exact_overall(window: pd.DataFrame) -> dict:
+    durations = window.loc[run_mask(window), "duration"].astype("float64")
+    if durations.empty:
+        return {"runs": 0, "mean": None, "p95": None}
+    return {
+        "runs": len(durations),
+        "mean": float(durations.mean()),
+        "p95": float(durations.quantile(0.95)),
+    }
+
+
+def _usage(window: pd.DataFrame, p: Plan, workers: pd.DataFrame | None) -> pd.DataFrame:
+    """``worker_usage_frame``; with a rollup part, busy time and utilization over the raw part
+    ``[split, end)`` and processed / failed counted over the whole range."""
+    raw = _raw_rows(window)
+    if not p.rolled:
+        return worker_usage_frame(raw, p.start, p.end, workers, raw)
+    usage = worker_usage_frame(raw, p.split, p.end, workers) if p.split < p.end else None
+    finished = window[window["state"].isin(["SUCCESS", "FAILURE"]).to_numpy(bool, na_value=False)]
+    hosts = finished["worker"].fillna(UNKNOWN).astype(str)
+    failed = (finished["state"] == "FAILURE").to_numpy(bool)
+    counts = pd.DataFrame(
+        {
+            "processed": finished["weight"].groupby(hosts.to_numpy()).sum(),
+            "failed": finished["weight"].where(failed, 0).groupby(hosts.to_numpy()).sum(),
+        }
+    ).astype("int64")
+    if usage is None or usage.empty:
+        return counts.rename_axis("worker").reset_index()
+    merged = usage.drop(columns=["processed", "failed"]).set_index("worker")
+    merged = counts.join(merged, how="outer").fillna({"processed": 0, "failed": 0})
+    merged = merged.astype({"processed": "int64", "failed": "int64"})
+    return merged.rename_axis("worker").reset_index()[list(usage.columns)]
