@@ -17,13 +17,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Generic, Protocol, TypeVar
 
 import pandas as pd
 
 from lib import frames
-from lib.collector.health import CollectorHealth, health_sentence
+from lib.collector.health import FLOWER, CollectorHealth, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
@@ -32,7 +32,14 @@ from lib.settings import Settings
 from lib.store import Store
 from lib.store.rows import payload_of
 
-__all__ = ["FIRST_READ", "ClusterMonitor", "MonitorStatus", "Reading", "Readout"]
+__all__ = [
+    "FIRST_READ",
+    "ClusterMonitor",
+    "CollectorFailing",
+    "MonitorStatus",
+    "Reading",
+    "Readout",
+]
 
 T = TypeVar("T")
 
@@ -64,8 +71,27 @@ class MonitorStatus:
 
     flower_url: str  # Flower's address without credentials
     last_success: float | None  # epoch s when Flower's tasks last reached the store
-    last_error: ConsoleError | None  # the collector's health sentence when its last poll failed
+    last_error: CollectorFailing | None  # the collector's health when its last poll failed
     tasks_held: int
+
+
+class CollectorFailing(ConsoleError):
+    """The collector's last poll failed: its health at ``now``, said in any viewer's timezone.
+
+    ``str()`` is the sentence in UTC (logs, tests); a page says ``sentence(tz)`` in the viewer's
+    zone (``lib.ui``), so the monitor needs no viewer and builds no per-viewer text.
+    """
+
+    def __init__(self, health: CollectorHealth, now: float):
+        self.health, self.now = health, now
+        super().__init__(self.sentence(UTC))
+
+    def sentence(self, tz: tzinfo) -> str:
+        sentence = health_sentence(self.health, self.now, tz)
+        # Flower's short no-answer sentence leaves out the detail (refused, timed out): add it.
+        # Every other sentence already ends with it.
+        short = self.health.no_answer and self.health.source == FLOWER
+        return f"{sentence} {self.health.last_error}" if short else sentence
 
 
 class Readout(Protocol):
@@ -107,8 +133,9 @@ class ClusterMonitor:
     def health(self) -> CollectorHealth:
         return self.readout.health
 
-    def health_sentence(self) -> str:
-        return health_sentence(self.health, self.clock())
+    def health_sentence(self, tz: tzinfo = UTC) -> str:
+        """The collector's health now, times in ``tz`` (named)."""
+        return health_sentence(self.health, self.clock(), tz)
 
     def status(self) -> MonitorStatus:
         """Where the collector reads, when data last came in, how many tasks, what failed."""
@@ -211,14 +238,12 @@ class ClusterMonitor:
                 self._built[name] = held
             return held[1]  # type: ignore[return-value]
 
-    def _error(self) -> ConsoleError | None:
-        """The collector's health sentence when its last poll failed."""
+    def _error(self) -> CollectorFailing | None:
+        """The collector's health when its last poll failed (said per viewer: ``sentence``)."""
         health = self.health
         if health.last_error is None:
             return None
-        sentence = health_sentence(health, self.clock())
-        # The short no-answer sentence leaves out the detail (refused, timed out): add it.
-        return ConsoleError(f"{sentence} {health.last_error}" if health.no_answer else sentence)
+        return CollectorFailing(health, self.clock())
 
 
 def _not_yet(error: ConsoleError | None) -> Reading:

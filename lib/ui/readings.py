@@ -16,7 +16,7 @@ import streamlit as st
 from lib import failures
 from lib.audit import AuditError
 from lib.errors import ConsoleError
-from lib.monitor import FIRST_READ, ClusterMonitor, Reading
+from lib.monitor import FIRST_READ, ClusterMonitor, CollectorFailing, Reading
 from lib.settings import Settings
 from lib.ui.formatting import age, ago, md_escape, read_at, viewer_tz
 from lib.workflows import MAX_META_READS, MetaCache
@@ -26,6 +26,7 @@ __all__ = [
     "await_first_read",
     "backend_records",
     "error_rules",
+    "explain",
     "job_records",
     "load_tasks",
     "metrics",
@@ -55,15 +56,23 @@ def load_tasks(monitor: ClusterMonitor, force: bool = False) -> Reading[pd.DataF
     return monitor.tasks(force=force)
 
 
+def explain(error: ConsoleError) -> str:
+    """An error in plain words for this viewer: the collector's health with its times in the
+    viewer's timezone (named), any other error as it says itself."""
+    if isinstance(error, CollectorFailing):
+        return error.sentence(viewer_tz())
+    return str(error)
+
+
 def show_reading(reading: Reading, what: str) -> bool:
     """Say what is wrong with a reading; True when there is a value to show."""
     if reading.error is not None and reading.value is None:
-        st.error(f"No {what} to show yet. {md_escape(reading.error)}", icon="🚫")
+        st.error(f"No {what} to show yet. {md_escape(explain(reading.error))}", icon="🚫")
         return False
     if reading.error is not None:
         st.warning(
             f"Showing the last good {what}, read {ago(age(reading.at))}; the latest refresh "
-            f"failed. {md_escape(reading.error)}",
+            f"failed. {md_escape(explain(reading.error))}",
             icon="⏳",
         )
     if reading.note:
@@ -106,7 +115,8 @@ def sync_status(monitor: ClusterMonitor) -> None:
         held = f"{status.tasks_held:,} tasks"
         st.caption(f"Last good refresh {read_at(status.last_success, viewer_tz())} · {held}")
     if status.last_error is not None:
-        st.error(f"Stale: the last refresh failed. {md_escape(status.last_error)}", icon="⏳")
+        failed = md_escape(explain(status.last_error))
+        st.error(f"Stale: the last refresh failed. {failed}", icon="⏳")
 
 
 def backend_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:

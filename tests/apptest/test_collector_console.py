@@ -80,3 +80,18 @@ def test_the_first_page_on_a_hung_flower_does_not_block(recorded_flower, monkeyp
     assert not at.exception
     assert "The collector has not finished its first read of Flower yet" in texts(at)
     assert at.title[0].value == "Overview", "the page ran to its end"
+
+
+def test_the_banner_and_the_sidebar_say_times_in_the_viewers_timezone(recorded_flower, monkeypatch):
+    monkeypatch.setenv("FLOWER_TIMEOUT", "1")
+    at = open_page("Workers", timeout=5, tz="Asia/Tokyo")
+    recorded_flower.fault = "hang"
+    run_until(at, lambda at: "has not answered for" in texts(at), timeout=15)
+    assert not at.exception
+    banner = next(w.value for w in at.warning if "has not answered for" in w.value)
+    assert "the store holds data up to" in banner and " JST" in banner, banner
+    assert "UTC" not in banner
+    sidebar = " ".join(e.value for e in at.sidebar.error) + " ".join(
+        c.value for c in at.sidebar.caption
+    )
+    assert "has not answered for" in sidebar and " JST" in sidebar and "UTC" not in sidebar
