@@ -183,10 +183,10 @@ class ClusterMonitor:
         """One task: its stored row (masked text), else (or ``live``: an admin's reveal needs
         the unmasked values) asked of Flower with a short timeout."""
         row = None if live else self.store.task(uuid)
-        if row is not None:
-            return payload_of(row)
+        if row is not None:  # ``in_flower``: what an action can still do (lib.actions.checks)
+            return {**payload_of(row), "in_flower": bool(row["in_flower"])}
         info = self._detail_client.task_info(uuid)
-        return {**info, "uuid": info.get("uuid") or uuid}
+        return {**info, "uuid": info.get("uuid") or uuid, "in_flower": True}
 
     # -- workers and queues ------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ __all__ = [
     "Cluster",
     "Eligibility",
     "autoscale_bounds",
+    "held_by_flower",
+    "in_flower",
     "limits_for_a_worker",
     "named_queue",
     "positive_processes",
@@ -64,13 +66,33 @@ def unfinished(cluster: Cluster, task: Mapping[str, Any]) -> str:
     return ""
 
 
+def in_flower(task: Mapping[str, Any]) -> bool:
+    """False for a task the store keeps but Flower no longer holds (evicted, or restarted)."""
+    return task.get("in_flower", True) is not False
+
+
 def rebuildable(cluster: Cluster, task: Mapping[str, Any]) -> str:
-    """Only a task whose original call is known exactly can be retried."""
+    """Only a task whose original call is known exactly can be retried. For a task Flower no
+    longer holds, that call comes from the result backend, or from its stored arguments when
+    the store kept them whole (neither masked nor cut)."""
     try:
         original_call(task, cluster.meta(task["uuid"]))
     except RetryRefused as exc:
-        return str(exc)
+        if in_flower(task):
+            return str(exc)
+        return f"{GONE} and the result backend does not hold its original call. {exc}"
     return ""
+
+
+def held_by_flower(cluster: Cluster, task: Mapping[str, Any]) -> str:
+    """Only a task Flower still holds has unmasked values to show: the store keeps masked ones."""
+    if in_flower(task):
+        return ""
+    return f"{GONE} and the store keeps only masked values"
+
+
+#: The start of every sentence about a task the store keeps but Flower no longer holds.
+GONE = "Flower no longer holds this task (evicted or restarted)"
 
 
 # -- parameters ------------------------------------------------------------------------------

@@ -135,6 +135,18 @@ def _task_preview(desk: ActionDesk, pending: dict) -> bool:
     return _show_preview(preview)
 
 
+def _gone_note(preview) -> None:
+    """Before the click: what this action can still do to tasks Flower no longer holds."""
+    if not preview.gone:
+        return
+    held = "this task" if len(preview.gone) == 1 else f"{len(preview.gone):,} of these tasks"
+    st.info(
+        f"Flower no longer holds {held}; the store keeps the last state it saw. "
+        f"{ACTIONS[preview.action].gone}",
+        icon="🗄️",
+    )
+
+
 def _dialog_inputs(
     audit: AuditLog, spec: ActionSpec, pending: dict, params: dict, ready: bool
 ) -> bool:
@@ -152,6 +164,7 @@ def _dialog_inputs(
 
 def _show_preview(preview) -> bool:
     st.write(f"**{preview.count}** task(s) will be affected.")
+    _gone_note(preview)
     # Every reason in full, as text, above the tables (a table cell cuts long sentences).
     for reason in preview.reasons:
         st.warning(md_escape(reason))
