@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -32,6 +33,7 @@ __all__ = [
     "metrics",
     "show_reading",
     "sync_status",
+    "with_current_health",
 ]
 
 
@@ -78,6 +80,12 @@ def show_reading(reading: Reading, what: str) -> bool:
     if reading.note:
         st.caption(md_escape(reading.note))
     return reading.value is not None
+
+
+def with_current_health(held: Reading[pd.DataFrame], monitor: ClusterMonitor) -> Reading:
+    """A tasks reading a page keeps (rows must not move under a selection) with the collector's
+    health as it is now: a kept banner would stop counting, and stay after Flower is back."""
+    return replace(held, error=monitor.tasks().error)
 
 
 def error_rules(settings: Settings) -> tuple[failures.Rule, ...]:
