@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from lib.actions import checks
 from lib.actions.checks import SIGNALS, Check, Cluster, Eligibility
 from lib.actions.inputs import Choice, Input, Number, RetryAgain, Seconds, Text, TypeName
-from lib.original_call import original_call
 
 __all__ = ["ACTIONS", "CONSUMERS", "ActionSpec", "Send", "control_groups"]
 
@@ -73,7 +72,7 @@ class ActionSpec:
 
 
 def _retry(cluster: Cluster, task_id: str, params: Mapping[str, Any]) -> str:
-    call = original_call(cluster.task(task_id) or {}, cluster.meta(task_id))
+    call = checks.original_of(cluster, cluster.task(task_id) or {"uuid": task_id})
     return cluster.client.send_task(call.name, call.args, call.kwargs, queue=call.queue)
 
 

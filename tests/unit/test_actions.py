@@ -85,9 +85,13 @@ class FakeFlowerScript:
         self.intent_first: list[bool] = []
         self.worker_status = 200
         self.post_answer: tuple | None = None
+        self.infos: dict[str, dict] = {}  # Flower's own task records, for /api/task/info
 
     def __call__(self, method: str, path: str):
         url = urlsplit(path)
+        if method == "GET" and url.path.startswith("/api/task/info/"):
+            info = self.infos.get(url.path.rsplit("/", 1)[-1])
+            return (200, json.dumps(info), {}) if info else (404, "", {})
         if method == "GET" and url.path == "/api/workers":
             name = parse_qs(url.query).get("workername", ["?"])[0]
             if name != "w1@h" or self.worker_status != 200:
@@ -639,3 +643,22 @@ def test_reveal_of_a_gone_task_is_refused_the_store_keeps_masked_values(gone_des
     result = gone_desk.perform(Actor("ann", "admin"), "reveal", ["gone-whole"], {}, "op1")
     assert result.outcome == "refused" and "store keeps only masked values" in result.message
     assert gone_desk.perform(Actor("ann", "admin"), "reveal", ["failed"], {}, "op2").ok
+
+
+def test_retry_of_a_held_task_whose_stored_text_is_masked_asks_flower(gone_desk):
+    # The store masked the kwargs at rest; Flower still holds the task with its own text.
+    stored = {**TASKS["failed"], "uuid": "held-masked", "kwargs": "{'password': '***'}"}
+    gone_desk.lookup_task = {"held-masked": {**stored, "in_flower": True}}.get
+    gone_desk.script.infos["held-masked"] = {**stored, "kwargs": "{'password': 'hunter2'}"}
+    result = gone_desk.perform(Actor("ann", "operator"), "retry", ["held-masked"], {}, "op1")
+    assert result.ok, result.message
+    body = json.loads(posts(gone_desk)[0][1])
+    assert body["kwargs"] == {"password": "hunter2"}, "the original call, not the masked text"
+
+
+def test_retry_of_a_held_masked_task_flower_cannot_find_keeps_the_reason(gone_desk):
+    stored = {**TASKS["failed"], "uuid": "held-masked", "kwargs": "{'password': '***'}"}
+    gone_desk.lookup_task = {"held-masked": stored}.get
+    result = gone_desk.perform(Actor("ann", "operator"), "retry", ["held-masked"], {}, "op1")
+    assert result.outcome == "refused" and "masked" in result.message
+    assert posts(gone_desk) == []
