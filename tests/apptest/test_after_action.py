@@ -24,23 +24,24 @@ class RevokingFlower(RecordedFlower):
         return super()._post(path)
 
 
-def waiting_row(at) -> tuple[int, str]:
+def revoke_a_waiting_task(monkeypatch) -> tuple:
+    """The Tasks page (30 s polls) after a confirmed revoke of a waiting task, and its id."""
+    monkeypatch.setenv("OPS_POLL_SECONDS", "30")
+    at = open_page("Tasks")
     table = at.dataframe[0].value
-    waiting = table.index[table["state"].isin(["RECEIVED", "STARTED"])]
-    return int(waiting[0]), table.loc[waiting[0], "uuid"]
+    row = int(table.index[table["state"].isin(["RECEIVED", "STARTED"])][0])
+    at.session_state["task_grid"] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    at.button(key="bulk_revoke").click().run()
+    at.button(key="dialog_confirm").click().run()
+    assert not at.exception
+    return at, table.loc[row, "uuid"]
 
 
 def test_the_rerun_after_a_revoke_shows_revoked(monkeypatch, tmp_path):
     # A long poll interval: without the wake and the wait, the rerun would show the poll before.
     with console_on(RevokingFlower(), monkeypatch, tmp_path) as flower:
-        monkeypatch.setenv("OPS_POLL_SECONDS", "30")
-        at = open_page("Tasks")
-        row, uuid = waiting_row(at)
-        at.session_state["task_grid"] = {"selection": {"rows": [row], "columns": []}}
-        at.run()
-        at.button(key="bulk_revoke").click().run()
-        at.button(key="dialog_confirm").click().run()
-        assert not at.exception
+        at, uuid = revoke_a_waiting_task(monkeypatch)
         assert flower.posts == [f"/api/task/revoke/{uuid}"]
         table = at.dataframe[0].value.set_index("uuid")
         assert table.loc[uuid, "state"] == "REVOKED", "the first rerun shows the new state"
@@ -50,13 +51,6 @@ def test_the_rerun_after_a_revoke_shows_revoked(monkeypatch, tmp_path):
 def test_when_the_collector_cannot_poll_in_time_the_result_says_when(monkeypatch, tmp_path):
     monkeypatch.setattr(dialog, "AFTER_ACTION_WAIT", 0.0)  # the wait ends before any poll
     with console_on(RevokingFlower(), monkeypatch, tmp_path):
-        monkeypatch.setenv("OPS_POLL_SECONDS", "30")
-        at = open_page("Tasks")
-        row, _ = waiting_row(at)
-        at.session_state["task_grid"] = {"selection": {"rows": [row], "columns": []}}
-        at.run()
-        at.button(key="bulk_revoke").click().run()
-        at.button(key="dialog_confirm").click().run()
-        assert not at.exception
+        at, _ = revoke_a_waiting_task(monkeypatch)
         toasts = " ".join(t.value for t in at.toast)
         assert "The collector's next poll \\(every 30 s\\) will show the change" in toasts, toasts

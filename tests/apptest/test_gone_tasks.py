@@ -23,6 +23,16 @@ def waiting_task() -> str:
     return next(t["uuid"] for t in recorded_tasks() if t["state"] in ("RECEIVED", "STARTED"))
 
 
+def gone_task_dialog(recorded_flower, action: str) -> tuple:
+    """A waiting task Flower then forgets, opened, and ``action``'s dialog on it."""
+    uuid = waiting_task()
+    open_page("Tasks")
+    forget(recorded_flower, uuid)
+    at = open_page("Tasks", query={"task": uuid})
+    at.button(key=f"one_{action}").click().run()
+    return at, uuid
+
+
 def test_the_detail_of_a_gone_task_says_what_each_action_can_do(recorded_flower):
     uuid = waiting_task()
     open_page("Tasks")  # starts the collector
@@ -37,11 +47,7 @@ def test_the_detail_of_a_gone_task_says_what_each_action_can_do(recorded_flower)
 
 
 def test_revoke_of_a_gone_task_says_so_in_the_dialog_sends_and_audits(recorded_flower, tmp_path):
-    uuid = waiting_task()
-    open_page("Tasks")
-    forget(recorded_flower, uuid)
-    at = open_page("Tasks", query={"task": uuid})
-    at.button(key="one_revoke").click().run()
+    at, uuid = gone_task_dialog(recorded_flower, "revoke")
     assert any("Flower no longer holds this task" in i.value for i in at.info)
     assert recorded_flower.posts == [], "opening the dialog sends nothing"
     at.button(key="dialog_confirm").click().run()
@@ -52,10 +58,6 @@ def test_revoke_of_a_gone_task_says_so_in_the_dialog_sends_and_audits(recorded_f
 
 
 def test_reveal_of_a_gone_task_is_refused_before_the_click(recorded_flower):
-    uuid = waiting_task()
-    open_page("Tasks")
-    forget(recorded_flower, uuid)
-    at = open_page("Tasks", query={"task": uuid})
-    at.button(key="one_reveal").click().run()
+    at, _ = gone_task_dialog(recorded_flower, "reveal")
     assert any("store keeps only masked values" in w.value for w in at.warning)
     assert at.button(key="dialog_confirm").disabled, "nothing eligible: Confirm is disabled"
