@@ -19,13 +19,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Generic, Protocol, TypeVar
 
 import pandas as pd
 
 from lib import failures, frames, trends
-from lib.collector.health import CollectorHealth, health_sentence
+from lib.collector.health import FLOWER, CollectorHealth, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
@@ -37,7 +37,14 @@ from lib.time_range import SPANS
 from lib.trends import history
 from lib.trends.history import RangeAnalytics
 
-__all__ = ["FIRST_READ", "ClusterMonitor", "MonitorStatus", "Reading", "Readout"]
+__all__ = [
+    "FIRST_READ",
+    "ClusterMonitor",
+    "CollectorFailing",
+    "MonitorStatus",
+    "Reading",
+    "Readout",
+]
 
 T = TypeVar("T")
 
@@ -72,8 +79,27 @@ class MonitorStatus:
 
     flower_url: str  # Flower's address without credentials
     last_success: float | None  # epoch s when Flower's tasks last reached the store
-    last_error: ConsoleError | None  # the collector's health sentence when its last poll failed
+    last_error: CollectorFailing | None  # the collector's health when its last poll failed
     tasks_held: int
+
+
+class CollectorFailing(ConsoleError):
+    """The collector's last poll failed: its health at ``now``, said in any viewer's timezone.
+
+    ``str()`` is the sentence in UTC (logs, tests); a page says ``sentence(tz)`` in the viewer's
+    zone (``lib.ui``), so the monitor needs no viewer and builds no per-viewer text.
+    """
+
+    def __init__(self, health: CollectorHealth, now: float):
+        self.health, self.now = health, now
+        super().__init__(self.sentence(UTC))
+
+    def sentence(self, tz: tzinfo) -> str:
+        sentence = health_sentence(self.health, self.now, tz)
+        # Flower's short no-answer sentence leaves out the detail (refused, timed out): add it.
+        # Every other sentence already ends with it.
+        short = self.health.no_answer and self.health.source == FLOWER
+        return f"{sentence} {self.health.last_error}" if short else sentence
 
 
 class Readout(Protocol):
@@ -116,8 +142,9 @@ class ClusterMonitor:
     def health(self) -> CollectorHealth:
         return self.readout.health
 
-    def health_sentence(self) -> str:
-        return health_sentence(self.health, self.clock())
+    def health_sentence(self, tz: tzinfo = UTC) -> str:
+        """The collector's health now, times in ``tz`` (named)."""
+        return health_sentence(self.health, self.clock(), tz)
 
     def status(self) -> MonitorStatus:
         """Where the collector reads, when data last came in, how many tasks, what failed."""
@@ -167,10 +194,10 @@ class ClusterMonitor:
         """One task: its stored row (masked text), else (or ``live``: an admin's reveal needs
         the unmasked values) asked of Flower with a short timeout."""
         row = None if live else self.store.task(uuid)
-        if row is not None:
-            return payload_of(row)
+        if row is not None:  # ``in_flower``: what an action can still do (lib.actions.checks)
+            return {**payload_of(row), "in_flower": bool(row["in_flower"])}
         info = self._detail_client.task_info(uuid)
-        return {**info, "uuid": info.get("uuid") or uuid}
+        return {**info, "uuid": info.get("uuid") or uuid, "in_flower": True}
 
     # -- analytics over a range ---------------------------------------------------------------
 
@@ -307,14 +334,12 @@ class ClusterMonitor:
                 self._built[name] = held
             return held[1]  # type: ignore[return-value]
 
-    def _error(self) -> ConsoleError | None:
-        """The collector's health sentence when its last poll failed."""
+    def _error(self) -> CollectorFailing | None:
+        """The collector's health when its last poll failed (said per viewer: ``sentence``)."""
         health = self.health
         if health.last_error is None:
             return None
-        sentence = health_sentence(health, self.clock())
-        # The short no-answer sentence leaves out the detail (refused, timed out): add it.
-        return ConsoleError(f"{sentence} {health.last_error}" if health.no_answer else sentence)
+        return CollectorFailing(health, self.clock())
 
 
 def _not_yet(error: ConsoleError | None) -> Reading:

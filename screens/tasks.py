@@ -21,7 +21,8 @@ held = st.session_state.get(SNAPSHOT)
 if refresh or acted or held is None or held.value is None:
     st.session_state[SNAPSHOT] = ui.load_tasks(monitor, force=bool(refresh or acted))
     st.session_state[SNAPSHOT_VERSION] = monitor.version
-reading = st.session_state[SNAPSHOT]
+# The rows stay as read; what is wrong is the collector's health now (it counts, and goes).
+reading = ui.with_current_health(st.session_state[SNAPSHOT], monitor)
 ui.follow_up(monitor, st.session_state[SNAPSHOT_VERSION], SNAPSHOT)
 if not ui.show_reading(reading, "tasks"):
     st.stop()

@@ -9,7 +9,7 @@ here: ``from lib.actions import ACTIONS, ActionDesk, ActionResult, SIGNALS``.
 
 from __future__ import annotations
 
-from lib.actions.checks import SIGNALS
+from lib.actions.checks import SIGNALS, in_flower
 from lib.actions.declarations import ACTIONS, CONSUMERS, ActionSpec, control_groups
 from lib.actions.desk import ActionDesk
 from lib.actions.inputs import Choice, Input, Number, RetryAgain, Seconds, Text, TypeName
@@ -31,4 +31,5 @@ __all__ = [
     "Text",
     "TypeName",
     "control_groups",
+    "in_flower",
 ]

@@ -14,8 +14,11 @@ from typing import Any, Protocol
 
 from celery import states
 
+from lib.errors import ConsoleError
 from lib.flower import FlowerClient
-from lib.original_call import RetryRefused, original_call
+from lib.original_call import OriginalCall, RetryRefused, original_call
+from lib.redact import MASK
+from lib.store.rows import CUT_MARK
 
 __all__ = [
     "SIGNALS",
@@ -23,8 +26,11 @@ __all__ = [
     "Cluster",
     "Eligibility",
     "autoscale_bounds",
+    "held_by_flower",
+    "in_flower",
     "limits_for_a_worker",
     "named_queue",
+    "original_of",
     "positive_processes",
     "rate_for_a_worker",
     "rebuildable",
@@ -64,13 +70,57 @@ def unfinished(cluster: Cluster, task: Mapping[str, Any]) -> str:
     return ""
 
 
+def in_flower(task: Mapping[str, Any]) -> bool:
+    """False for a task the store keeps but Flower no longer holds (evicted, or restarted)."""
+    return task.get("in_flower", True) is not False
+
+
 def rebuildable(cluster: Cluster, task: Mapping[str, Any]) -> str:
     """Only a task whose original call is known exactly can be retried."""
     try:
-        original_call(task, cluster.meta(task["uuid"]))
+        original_of(cluster, task)
     except RetryRefused as exc:
         return str(exc)
     return ""
+
+
+def original_of(cluster: Cluster, task: Mapping[str, Any]) -> OriginalCall:
+    """The call Retry re-sends (``RetryRefused`` when unsure): from the result backend, else
+    the task's argument text. The store keeps that text masked and capped: for a task Flower
+    still holds, Flower's own (unmasked) text is asked for then; for one it no longer holds,
+    only the backend or stored text kept whole can rebuild it."""
+    meta = cluster.meta(task["uuid"])
+    try:
+        return original_call(task, meta)
+    except RetryRefused as exc:
+        if not in_flower(task):
+            raise RetryRefused(
+                f"{GONE} and the result backend does not hold its original call. {exc}"
+            ) from None
+        if not _stored_text(task):
+            raise
+        try:
+            live = cluster.client.task_info(task["uuid"])
+        except ConsoleError:
+            raise exc from None  # Flower could not say: the stored text's reason stands
+        return original_call(live, meta)
+
+
+def _stored_text(task: Mapping[str, Any]) -> bool:
+    """True when the argument text is the store's (masked or cut), not Flower's own."""
+    texts = [str(task.get(field) or "") for field in ("args", "kwargs")]
+    return any(MASK in text or CUT_MARK in text for text in texts)
+
+
+def held_by_flower(cluster: Cluster, task: Mapping[str, Any]) -> str:
+    """Only a task Flower still holds has unmasked values to show: the store keeps masked ones."""
+    if in_flower(task):
+        return ""
+    return f"{GONE} and the store keeps only masked values"
+
+
+#: The start of every sentence about a task the store keeps but Flower no longer holds.
+GONE = "Flower no longer holds this task (evicted or restarted)"
 
 
 # -- parameters ------------------------------------------------------------------------------

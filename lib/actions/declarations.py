@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from lib.actions import checks
 from lib.actions.checks import SIGNALS, Check, Cluster, Eligibility
 from lib.actions.inputs import Choice, Input, Number, RetryAgain, Seconds, Text, TypeName
-from lib.original_call import original_call
 
 __all__ = ["ACTIONS", "CONSUMERS", "ActionSpec", "Send", "control_groups"]
 
@@ -51,6 +50,7 @@ class ActionSpec:
     past: str = ""  # "None of the selected tasks can be <past>: ..."
     links_reply: bool = False  # the reply is a new task's id: audited as a link, not quoted
     reveals: bool = False  # on success the ui shows the task's unmasked values
+    gone: str = ""  # task actions: what it can still do to a task Flower no longer holds
 
     def refusal(self, targets: list[str], params: Mapping[str, Any]) -> str:
         """Why these parameters can't be used, or ""."""
@@ -72,9 +72,32 @@ class ActionSpec:
 
 
 def _retry(cluster: Cluster, task_id: str, params: Mapping[str, Any]) -> str:
-    call = original_call(cluster.task(task_id) or {}, cluster.meta(task_id))
+    call = checks.original_of(cluster, cluster.task(task_id) or {"uuid": task_id})
     return cluster.client.send_task(call.name, call.args, call.kwargs, queue=call.queue)
 
+
+# What each task action can still do to a task Flower no longer holds (reference §8, §11):
+# revoke is a broadcast to the workers by id, answered 200 for any id; retry re-sends the
+# original call, which the store's masked, capped text may not hold.
+GONE_REVOKE = (
+    "Revoke still works: it is broadcast to the workers by id, so a worker that still holds "
+    "the task drops it; if the task finished meanwhile, nothing happens. The console will "
+    "not see the new state unless Flower sees the task again."
+)
+GONE_TERMINATE = (
+    "Terminate still works: it is broadcast to the workers by id, so a worker still running "
+    "the task stops it with the signal; if the task finished meanwhile, nothing happens. The "
+    "console will not see the new state unless Flower sees the task again."
+)
+GONE_RETRY = (
+    "Retry re-sends the task's original call: from the result backend (workers with "
+    "result_extended=True and CELERY_RESULT_BACKEND set), else from the stored arguments "
+    "only when the store kept them whole (not masked, not cut); otherwise it is refused."
+)
+GONE_REVEAL = (
+    "Reveal is not possible: the store keeps only masked values and Flower no longer has the "
+    "task to ask."
+)
 
 PROCESSES = Number("n", "Processes", minimum=1, default=1)
 QUEUE = Text("queue", "Queue")
@@ -86,7 +109,7 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec(
             "revoke", "Revoke", "operator", "task",
             send=lambda c, t, p: c.client.revoke(t),
-            why_not=checks.unfinished, past="revoked",
+            why_not=checks.unfinished, past="revoked", gone=GONE_REVOKE,
         ),
         ActionSpec(
             "terminate", "Terminate", "operator", "task",
@@ -94,12 +117,12 @@ ACTIONS: dict[str, ActionSpec] = {
                 t, terminate=True, signal=p.get("signal", "SIGTERM")
             ),
             checks=(checks.signal_known,), why_not=checks.unfinished, past="terminated",
-            asks=(Choice("signal", "Signal", SIGNALS),),
+            asks=(Choice("signal", "Signal", SIGNALS),), gone=GONE_TERMINATE,
         ),
         ActionSpec(
             "retry", "Retry", "operator", "task", send=_retry,
             why_not=checks.rebuildable, past="retried", links_reply=True,
-            asks=(RetryAgain("retry_again", "Retry again anyway"),),
+            asks=(RetryAgain("retry_again", "Retry again anyway"),), gone=GONE_RETRY,
         ),
         ActionSpec(
             "pool_grow", "Grow pool", "admin", "worker",
@@ -154,6 +177,7 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec(
             "reveal", "Reveal values", "admin", "task",
             send=lambda c, t, p: "unmasked values shown", reveals=True,
+            why_not=checks.held_by_flower, past="revealed", gone=GONE_REVEAL,
         ),
     )
 }

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from lib.actions.checks import in_flower
 from lib.actions.declarations import ACTIONS, ActionSpec
 from lib.actions.outcomes import (
     ActionResult,
@@ -91,6 +92,7 @@ class ActionDesk:
         eligible: list[str] = []
         skipped: list[tuple[str, str]] = []
         sample: list[dict] = []
+        gone: list[str] = []
         for task_id in dict.fromkeys(task_ids):
             try:
                 task = self.task(task_id)
@@ -102,9 +104,11 @@ class ActionDesk:
                 skipped.append((task_id, reason))
                 continue
             eligible.append(task_id)
+            if not in_flower(task):
+                gone.append(task_id)
             if len(sample) < SAMPLE_SIZE:
                 sample.append(sample_row(task))
-        return Preview(action, tuple(eligible), tuple(skipped), tuple(sample))
+        return Preview(action, tuple(eligible), tuple(skipped), tuple(sample), tuple(gone))
 
     # -- the door ----------------------------------------------------------------------------
 

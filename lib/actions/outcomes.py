@@ -43,6 +43,7 @@ class Preview:
     eligible: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...]  # (task id, why)
     sample: tuple[dict, ...] = ()
+    gone: tuple[str, ...] = ()  # the eligible tasks Flower no longer holds (the store keeps them)
 
     @property
     def count(self) -> int:

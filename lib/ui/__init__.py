@@ -51,6 +51,7 @@ from lib.ui.readings import (
     metrics,
     show_reading,
     sync_status,
+    with_current_health,
 )
 from lib.ui.tables import download_csv, keep_selection_valid, pick_row, table
 from lib.ui.task_detail import task_detail
@@ -103,5 +104,6 @@ __all__ = [
     "task_types",
     "time_range",
     "viewer_tz",
+    "with_current_health",
     "worker_controls",
 ]

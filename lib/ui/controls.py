@@ -16,6 +16,7 @@ from lib.auth import Actor, allows
 from lib.monitor import ClusterMonitor
 from lib.ui import keys
 from lib.ui.formatting import md_escape
+from lib.ui.readings import explain
 
 __all__ = [
     "action_button",
@@ -60,7 +61,7 @@ def task_types(monitor: ClusterMonitor) -> list[str]:
     """Task names Flower has seen (polled), or none (with the reason) when it can't say."""
     reading = monitor.task_types()
     if reading.value is None:
-        st.caption(f"Task types unavailable: {md_escape(reading.error)}")
+        st.caption(f"Task types unavailable: {md_escape(explain(reading.error))}")
     return reading.value or []
 
 

@@ -10,6 +10,7 @@ as a new action with its own confirmation. For a few seconds after, pages follow
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -24,7 +25,7 @@ from lib.ui.controls import request_action
 from lib.ui.formatting import md_escape, viewer_tz
 from lib.ui.wiring import Console
 
-__all__ = ["FOLLOW_SECONDS", "action_dialog", "follow_up"]
+__all__ = ["AFTER_ACTION_WAIT", "FOLLOW_SECONDS", "action_dialog", "follow_up", "poll_after"]
 
 
 def action_dialog(console: Console, actor: Actor) -> ActionResult | None:
@@ -91,6 +92,7 @@ def _confirm(console: Console, actor: Actor, pending: dict) -> None:
         if still_pending and pending["op_id"] not in done:  # a double click acts once
             done.add(pending["op_id"])
             _perform(desk, actor, pending, params)
+            _await_the_change(console.monitor)
         _clear_pending()
         st.rerun()
     # A click inside a dialog reruns only the dialog: close it with a full rerun.
@@ -124,6 +126,42 @@ def _perform(desk: ActionDesk, actor: Actor, pending: dict, params: dict) -> Non
     st.session_state[keys.ACTED_AT] = datetime.now(UTC).timestamp()
 
 
+def _await_the_change(monitor: ClusterMonitor) -> None:
+    """After a send, wake the collector and wait (at most ``AFTER_ACTION_WAIT`` s) for a poll
+    that started after it, so the rerun shows the new state, as an operator expects; else the
+    result says when it will show."""
+    result = st.session_state.get(keys.ACTION_RESULT)
+    if result is None or result.outcome not in ("sent", "partial"):
+        return
+    if ACTIONS[result.action].reveals:  # nothing in the cluster changed
+        return
+    with st.spinner("Waiting for the collector's next poll…"):
+        seen = poll_after(monitor, time.time(), AFTER_ACTION_WAIT)
+    if not seen:
+        later = (
+            f" The collector's next poll (every {monitor.settings.poll_seconds:g} s) will show "
+            "the change."
+        )
+        st.session_state[keys.ACTION_RESULT] = replace(result, message=result.message + later)
+
+
+def poll_after(monitor: ClusterMonitor, since: float, timeout: float) -> bool:
+    """Wake the collector and wait up to ``timeout`` s until a poll that started at or after
+    ``since`` (epoch s) has ended; True when one has. An external collector (``./ops collect``)
+    is not this process's to wake or wait for: False at once."""
+    if monitor.settings.collector != "embedded":
+        return False
+    deadline = time.monotonic() + timeout
+    monitor.readout.wake()
+    while (monitor.health.last_attempt or 0.0) < since:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        # A poll under way when the action was sent started before it: wait for the next.
+        monitor.readout.wait_polled(monitor.version, left)
+    return True
+
+
 def _task_preview(desk: ActionDesk, pending: dict) -> bool:
     """The dry run of a task action: the bulk limit first (nothing is looked up over it)."""
     if too_many := desk.limit_refusal(len(pending["targets"])):
@@ -133,6 +171,18 @@ def _task_preview(desk: ActionDesk, pending: dict) -> bool:
     preview = pending.get("preview") or desk.preview(pending["action"], pending["targets"])
     pending["preview"] = preview
     return _show_preview(preview)
+
+
+def _gone_note(preview) -> None:
+    """Before the click: what this action can still do to tasks Flower no longer holds."""
+    if not preview.gone:
+        return
+    held = "this task" if len(preview.gone) == 1 else f"{len(preview.gone):,} of these tasks"
+    st.info(
+        f"Flower no longer holds {held}; the store keeps the last state it saw. "
+        f"{ACTIONS[preview.action].gone}",
+        icon="🗄️",
+    )
 
 
 def _dialog_inputs(
@@ -152,6 +202,7 @@ def _dialog_inputs(
 
 def _show_preview(preview) -> bool:
     st.write(f"**{preview.count}** task(s) will be affected.")
+    _gone_note(preview)
     # Every reason in full, as text, above the tables (a table cell cuts long sentences).
     for reason in preview.reasons:
         st.warning(md_escape(reason))
@@ -189,6 +240,9 @@ def _retry_again(audit: AuditLog, preview, params: dict, item: RetryAgain) -> bo
     return again
 
 
+#: After a send, the rerun waits at most this long for the collector's next poll: the new
+#: state then shows at once (Sidekiq and Oban show it), and a hung Flower delays no one long.
+AFTER_ACTION_WAIT = 2.0
 #: After an action, watch Flower this long for the new state (event lag is 1-3 s).
 FOLLOW_SECONDS = 15
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -16,7 +17,7 @@ import streamlit as st
 from lib import failures
 from lib.audit import AuditError
 from lib.errors import ConsoleError
-from lib.monitor import FIRST_READ, ClusterMonitor, Reading
+from lib.monitor import FIRST_READ, ClusterMonitor, CollectorFailing, Reading
 from lib.settings import Settings
 from lib.store.histogram import RELATIVE_ERROR
 from lib.trends.history import RangeAnalytics
@@ -30,6 +31,7 @@ __all__ = [
     "await_first_read",
     "backend_records",
     "error_rules",
+    "explain",
     "job_records",
     "load_analytics",
     "load_failures",
@@ -37,6 +39,7 @@ __all__ = [
     "metrics",
     "show_reading",
     "sync_status",
+    "with_current_health",
 ]
 
 
@@ -94,20 +97,34 @@ def analytics_notes(result: RangeAnalytics) -> None:
     )
 
 
+def explain(error: ConsoleError) -> str:
+    """An error in plain words for this viewer: the collector's health with its times in the
+    viewer's timezone (named), any other error as it says itself."""
+    if isinstance(error, CollectorFailing):
+        return error.sentence(viewer_tz())
+    return str(error)
+
+
 def show_reading(reading: Reading, what: str) -> bool:
     """Say what is wrong with a reading; True when there is a value to show."""
     if reading.error is not None and reading.value is None:
-        st.error(f"No {what} to show yet. {md_escape(reading.error)}", icon="🚫")
+        st.error(f"No {what} to show yet. {md_escape(explain(reading.error))}", icon="🚫")
         return False
     if reading.error is not None:
         st.warning(
             f"Showing the last good {what}, read {ago(age(reading.at))}; the latest refresh "
-            f"failed. {md_escape(reading.error)}",
+            f"failed. {md_escape(explain(reading.error))}",
             icon="⏳",
         )
     if reading.note:
         st.caption(md_escape(reading.note))
     return reading.value is not None
+
+
+def with_current_health(held: Reading[pd.DataFrame], monitor: ClusterMonitor) -> Reading:
+    """A tasks reading a page keeps (rows must not move under a selection) with the collector's
+    health as it is now: a kept banner would stop counting, and stay after Flower is back."""
+    return replace(held, error=monitor.tasks().error)
 
 
 def error_rules(settings: Settings) -> tuple[failures.Rule, ...]:
@@ -145,7 +162,8 @@ def sync_status(monitor: ClusterMonitor) -> None:
         held = f"{status.tasks_held:,} tasks"
         st.caption(f"Last good refresh {read_at(status.last_success, viewer_tz())} · {held}")
     if status.last_error is not None:
-        st.error(f"Stale: the last refresh failed. {md_escape(status.last_error)}", icon="⏳")
+        failed = md_escape(explain(status.last_error))
+        st.error(f"Stale: the last refresh failed. {failed}", icon="⏳")
 
 
 def backend_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:

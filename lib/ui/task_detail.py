@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from lib import frames
+from lib.actions import ACTIONS, in_flower
 from lib.audit import AuditError
-from lib.auth import Actor
+from lib.auth import Actor, allows
 from lib.errors import ConsoleError, FlowerNotFound
 from lib.redact import SCRUBBER, mask_frame
 from lib.ui import keys
@@ -44,6 +45,8 @@ def task_detail(console: Console, task_id: str, tz: ZoneInfo, actor: Actor | Non
         for col, action in zip(st.columns([1, 1, 1, 1, 4]), TASK_ACTIONS, strict=False):
             with col:
                 action_button(actor, action, [task_id], key=f"one_{action}")
+    if not row["in_flower"]:
+        _gone_note(row, actor)
     if revealed:
         st.caption("Sensitive values are shown unmasked for this task (recorded in the audit log).")
     _identity(row)
@@ -69,7 +72,22 @@ def _task_frame(console: Console, task_id: str, live: bool = False) -> pd.DataFr
     except ConsoleError as exc:
         st.error(f"Could not load task {md_escape(task_id)}. {md_escape(exc)}", icon="🚫")
         return None
-    return frames.tasks_frame([task])
+    one = frames.tasks_frame([task])
+    one["in_flower"] = in_flower(task)
+    return one
+
+
+def _gone_note(row: pd.Series, actor: Actor | None) -> None:
+    """A task Flower no longer holds: its state is the store's last look, and each action the
+    viewer may use says, before the click, what it can still do."""
+    lines = [
+        f"Flower no longer holds this task (evicted, or Flower restarted); the store keeps the "
+        f"last state it saw, {md_escape(text(row['state']))}."
+    ]
+    if actor is not None:
+        specs = [ACTIONS[a] for a in TASK_ACTIONS if allows(actor.role, ACTIONS[a].role)]
+        lines += [f"- **{spec.label}**: {md_escape(spec.gone)}" for spec in specs if spec.gone]
+    st.info("\n".join(lines), icon="🗄️")
 
 
 def _identity(row: pd.Series) -> None:

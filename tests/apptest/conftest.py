@@ -31,8 +31,13 @@ PAGES = {
 }
 
 
-def open_page(page: str, query: dict | None = None, timeout: float = 30) -> AppTest:
+def open_page(
+    page: str, query: dict | None = None, timeout: float = 30, tz: str | None = None
+) -> AppTest:
+    """``page`` opened through the entrypoint; ``tz``: the browser's timezone (else none: UTC)."""
     at = AppTest.from_file(APP, default_timeout=timeout)
+    if tz is not None:
+        at.context["timezone"] = tz
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.run()

@@ -80,3 +80,37 @@ def test_the_first_page_on_a_hung_flower_does_not_block(recorded_flower, monkeyp
     assert not at.exception
     assert "The collector has not finished its first read of Flower yet" in texts(at)
     assert at.title[0].value == "Overview", "the page ran to its end"
+
+
+def test_the_banner_and_the_sidebar_say_times_in_the_viewers_timezone(recorded_flower, monkeypatch):
+    monkeypatch.setenv("FLOWER_TIMEOUT", "1")
+    at = open_page("Workers", timeout=5, tz="Asia/Tokyo")
+    recorded_flower.fault = "hang"
+    run_until(at, lambda at: "has not answered for" in texts(at), timeout=15)
+    assert not at.exception
+    banner = next(w.value for w in at.warning if "has not answered for" in w.value)
+    assert "the store holds data up to" in banner and " JST" in banner, banner
+    assert "UTC" not in banner
+    sidebar = " ".join(e.value for e in at.sidebar.error) + " ".join(
+        c.value for c in at.sidebar.caption
+    )
+    assert "has not answered for" in sidebar and " JST" in sidebar and "UTC" not in sidebar
+
+
+def test_an_open_tasks_tab_shows_the_collectors_health_now(recorded_flower, monkeypatch):
+    """The Tasks page keeps its rows until Refresh (a selection must not move), but its banner
+    is the collector's health now: it appears, counts, and goes without a Refresh."""
+
+    def banner(at) -> str:
+        return " ".join(w.value for w in at.main.warning if "last good tasks" in w.value)
+
+    monkeypatch.setenv("FLOWER_TIMEOUT", "1")
+    at = open_page("Tasks", timeout=5)
+    rows = len(at.dataframe[0].value)
+    recorded_flower.fault = "hang"
+    run_until(at, lambda at: "has not answered for" in banner(at), timeout=15)
+    assert "Flower has not answered for" in banner(at)
+    assert len(at.dataframe[0].value) == rows, "the kept rows stay"
+    recorded_flower.fault = None
+    run_until(at, lambda at: not banner(at), timeout=15)
+    assert banner(at) == "" and not at.exception

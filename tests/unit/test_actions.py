@@ -85,9 +85,13 @@ class FakeFlowerScript:
         self.intent_first: list[bool] = []
         self.worker_status = 200
         self.post_answer: tuple | None = None
+        self.infos: dict[str, dict] = {}  # Flower's own task records, for /api/task/info
 
     def __call__(self, method: str, path: str):
         url = urlsplit(path)
+        if method == "GET" and url.path.startswith("/api/task/info/"):
+            info = self.infos.get(url.path.rsplit("/", 1)[-1])
+            return (200, json.dumps(info), {}) if info else (404, "", {})
         if method == "GET" and url.path == "/api/workers":
             name = parse_qs(url.query).get("workername", ["?"])[0]
             if name != "w1@h" or self.worker_status != 200:
@@ -580,3 +584,81 @@ def test_every_declaration_is_complete():
 def test_the_test_parameters_pass_every_declared_check(action):
     params, targets = PARAMS[action]
     assert ACTIONS[action].refusal(targets, params) == ""
+
+
+# -- tasks Flower no longer holds (the store keeps them, ``in_flower`` False) -----------------
+
+GONE = {
+    "gone-running": {**TASKS["running"], "uuid": "gone-running", "in_flower": False},
+    "gone-masked": {
+        **TASKS["failed"],
+        "uuid": "gone-masked",
+        "kwargs": "{'password': '***'}",  # as the store keeps it: masked at rest
+        "in_flower": False,
+    },
+    "gone-cut": {
+        **TASKS["failed"],
+        "uuid": "gone-cut",
+        "args": "('" + "x" * 1070 + " …[cut by the store]",
+        "in_flower": False,
+    },
+    "gone-whole": {**TASKS["failed"], "uuid": "gone-whole", "in_flower": False},
+}
+
+
+@pytest.fixture
+def gone_desk(desk):
+    desk.lookup_task = {**TASKS, **GONE}.get
+    return desk
+
+
+def test_revoke_of_a_task_flower_no_longer_holds_is_broadcast_and_said_first(gone_desk):
+    preview = gone_desk.preview("revoke", ["gone-running", "queued"])
+    assert preview.eligible == ("gone-running", "queued") and preview.gone == ("gone-running",)
+    assert "broadcast to the workers by id" in ACTIONS["revoke"].gone
+    result = gone_desk.perform(Actor("ann", "operator"), "revoke", ["gone-running"], {}, "op1")
+    assert result.ok and posts(gone_desk)[0][0] == "/api/task/revoke/gone-running"
+    assert gone_desk.audit.rows()[0].outcome == "sent"
+
+
+@pytest.mark.parametrize("task", ["gone-masked", "gone-cut"])
+def test_retry_of_a_gone_task_with_masked_or_cut_arguments_is_refused(gone_desk, task):
+    result = gone_desk.perform(Actor("ann", "operator"), "retry", [task], {}, "op1")
+    assert result.outcome == "refused"
+    assert "Flower no longer holds this task" in result.message
+    assert "result backend" in result.message and "result_extended=True" in result.message
+    assert posts(gone_desk) == []
+    assert gone_desk.audit.rows()[0].outcome == "refused", "audited as today"
+
+
+def test_retry_of_a_gone_task_with_whole_stored_arguments_resends_them(gone_desk):
+    result = gone_desk.perform(Actor("ann", "operator"), "retry", ["gone-whole"], {}, "op1")
+    assert result.ok
+    path, body = posts(gone_desk)[0]
+    assert path == "/api/task/send-task/demo.echo"
+    assert json.loads(body) == {"args": ["a", 1], "kwargs": {"k": [1, 2]}, "queue": "etl"}
+
+
+def test_reveal_of_a_gone_task_is_refused_the_store_keeps_masked_values(gone_desk):
+    result = gone_desk.perform(Actor("ann", "admin"), "reveal", ["gone-whole"], {}, "op1")
+    assert result.outcome == "refused" and "store keeps only masked values" in result.message
+    assert gone_desk.perform(Actor("ann", "admin"), "reveal", ["failed"], {}, "op2").ok
+
+
+def test_retry_of_a_held_task_whose_stored_text_is_masked_asks_flower(gone_desk):
+    # The store masked the kwargs at rest; Flower still holds the task with its own text.
+    stored = {**TASKS["failed"], "uuid": "held-masked", "kwargs": "{'password': '***'}"}
+    gone_desk.lookup_task = {"held-masked": {**stored, "in_flower": True}}.get
+    gone_desk.script.infos["held-masked"] = {**stored, "kwargs": "{'password': 'hunter2'}"}
+    result = gone_desk.perform(Actor("ann", "operator"), "retry", ["held-masked"], {}, "op1")
+    assert result.ok, result.message
+    body = json.loads(posts(gone_desk)[0][1])
+    assert body["kwargs"] == {"password": "hunter2"}, "the original call, not the masked text"
+
+
+def test_retry_of_a_held_masked_task_flower_cannot_find_keeps_the_reason(gone_desk):
+    stored = {**TASKS["failed"], "uuid": "held-masked", "kwargs": "{'password': '***'}"}
+    gone_desk.lookup_task = {"held-masked": stored}.get
+    result = gone_desk.perform(Actor("ann", "operator"), "retry", ["held-masked"], {}, "op1")
+    assert result.outcome == "refused" and "masked" in result.message
+    assert posts(gone_desk) == []

@@ -149,3 +149,44 @@ def test_external_mode_reads_what_a_collector_wrote_to_the_store(settings, colle
         assert "HTTP 500" in str(monitor.tasks().error) and monitor.version == 2
     finally:
         store.close()
+
+
+def test_the_health_sentence_is_said_in_the_viewers_timezone(monitor, collector, flower):
+    from zoneinfo import ZoneInfo
+
+    collector.poll()
+    flower.fault = "hang"
+    collector.poll()
+    error = monitor.tasks().error
+    tokyo = error.sentence(ZoneInfo("Asia/Tokyo"))
+    assert tokyo.startswith("Flower has not answered for") and " JST" in tokyo
+    assert "UTC" not in tokyo
+    assert " UTC" in str(error), "without a viewer (logs, the collector's own output): UTC"
+    assert monitor.health_sentence(ZoneInfo("Asia/Tokyo")).endswith("JST.")
+
+
+def test_a_dead_broker_is_said_once_with_its_detail(flower, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: the broker is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(
+        flower_url=flower.url,
+        broker_url=f"redis://127.0.0.1:{port}/0",
+        data_dir=tmp_path,
+        flower_timeout=1,
+        retention_days=3650,
+        retention_success_days=3650,
+    )
+    store = Store.from_settings(settings)
+    try:
+        collector = Collector(settings, store)
+        collector.poll()
+        error = ClusterMonitor(settings, store, collector).queues().error
+    finally:
+        store.close()
+    said = str(error)
+    assert said.startswith("The broker has failed for"), said
+    detail = f"The broker at redis://127.0.0.1:{port}/0 cannot be read"
+    assert said.count(detail) == 1, said
