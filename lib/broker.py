@@ -96,7 +96,7 @@ class BrokerProbe:
         return depths
 
     def _sentence(self, exc: BaseException) -> str:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+        reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
         for secret in filter(None, [urlsplit(self.url).password]):
             reason = reason.replace(secret, "***")
         return f"The broker at {self.display_url} cannot be read: {reason}."
@@ -128,7 +128,7 @@ class ResultBackend:
         try:
             meta = self._app.backend.get_task_meta(task_id)
         except Exception as exc:  # backends raise their own client's errors; all mean "unreadable"
-            reason = " ".join(str(exc).split()) or type(exc).__name__
+            reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
             if self._secret:
                 reason = reason.replace(self._secret, "***")
             raise BackendError(

@@ -23,3 +23,15 @@ def test_an_unreadable_result_backend_is_a_backend_error_without_its_password():
     assert "result backend" in str(err.value) and "cannot be read" in str(err.value)
     assert "secretpw" not in str(err.value)
     assert not isinstance(err.value, BrokerError), "the backend is not the broker"
+
+
+def test_a_dead_broker_is_one_sentence_with_one_full_stop_and_no_password():
+    from lib.broker import BrokerProbe
+
+    probe = BrokerProbe(f"redis://:secretpw@127.0.0.1:{free_port()}/0", timeout=1)
+    with pytest.raises(BrokerError) as err:
+        probe.queue_depths(["celery"])
+    said = str(err.value)
+    assert said.startswith("The broker at redis://") and "cannot be read: " in said
+    assert said.endswith(".") and not said.endswith(".."), said
+    assert "secretpw" not in said
