@@ -6,7 +6,8 @@ history store, workers, queue depths and task types from the collector's latest 
 and the collector's health. A page's script run never calls Flower for these; only a single
 task's detail (``task``: the stored row first) and actions do.
 
-Invariants: the tasks and queues frames are built once per collector poll (``version``) and
+Invariants: the tasks and queues frames are built once per collector poll (``version``), and
+once per page while a full load runs (the store then holds the newest tasks first), and are
 shared by every session; when the collector's last poll failed, every reading carries its health
 sentence as ``error`` and the last good value, so pages show their stale banner.
 """
@@ -23,7 +24,7 @@ from typing import Generic, Protocol, TypeVar
 import pandas as pd
 
 from lib import frames
-from lib.collector.health import CollectorHealth, health_sentence
+from lib.collector.health import CollectorHealth, catch_up_sentence, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
@@ -66,6 +67,7 @@ class MonitorStatus:
     last_success: float | None  # epoch s when Flower's tasks last reached the store
     last_error: ConsoleError | None  # the collector's health sentence when its last poll failed
     tasks_held: int
+    catching_up: str = ""  # "Catching up: 12,000 of ~30,000 new tasks." while a full load runs
 
 
 class Readout(Protocol):
@@ -98,7 +100,7 @@ class ClusterMonitor:
             settings.flower_url, settings.flower_auth, min(TASK_TIMEOUT, settings.flower_timeout)
         )
         self._lock = threading.RLock()  # the queues frame reads the tasks frame inside it
-        self._built: dict[str, tuple[int, object]] = {}
+        self._built: dict[str, tuple[tuple[int, int | None], object]] = {}
         self.builds = 0  # frames built (once per poll version each), for tests and benches
 
     # -- the collector at a glance -----------------------------------------------------------
@@ -115,12 +117,20 @@ class ClusterMonitor:
         health = self.health
         tasks = self.tasks().value
         held = 0 if tasks is None else len(tasks)
-        return MonitorStatus(self.client.display_url, health.data_until, self._error(), held)
+        return MonitorStatus(
+            self.client.display_url,
+            health.data_until,
+            self._error(),
+            held,
+            catch_up_sentence(health),
+        )
 
     @property
     def synced(self) -> bool:
-        """True once the collector has finished a poll (or data is in the store from before)."""
-        return self.version > 0 or self.health.data_until is not None
+        """True once the collector has finished a poll, or its first load has written a page,
+        or data is in the store from before."""
+        health = self.health
+        return self.version > 0 or health.data_until is not None or bool(health.catching_up)
 
     @property
     def version(self) -> int:
@@ -142,6 +152,7 @@ class ClusterMonitor:
         frame, note = self._once("tasks", self._tasks_frame)
         if health.data_until is None and frame.empty:
             return _not_yet(self._error())
+        note = " ".join(filter(None, (catch_up_sentence(health), note)))
         return Reading(frame, health.data_until, self._error(), note)
 
     def _tasks_frame(self) -> tuple[pd.DataFrame, str]:
@@ -201,8 +212,9 @@ class ClusterMonitor:
     # -- shared work -------------------------------------------------------------------------
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
-        """``build()`` once per poll version, shared by every session and rerun."""
-        version = self.version
+        """``build()`` once per poll version (and per page of a full load that is running),
+        shared by every session and rerun."""
+        version = (self.version, self.health.catching_up)
         with self._lock:
             held = self._built.get(name)
             if held is None or held[0] != version:

@@ -4,7 +4,9 @@ Every ``OPS_POLL_SECONDS`` a poll: (1) Flower's tasks, incrementally (``lib.sync
 over a ``StoreMirror``: a full reload marks the tasks Flower forgot instead of deleting them);
 (2) workers (``lib.readers.WorkerReader``) and queue depths (``lib.readers.read_queues``) as
 samples; (3) retention, at most every ``PRUNE_EVERY_SECONDS``; (4) the sync cursor and when
-data last came in, kept in the store, so a restarted collector resumes incrementally.
+data last came in, kept in the store, so a restarted collector resumes incrementally. A full load
+(first sync, Flower restarted, the periodic reload) writes page by page and says how far it is in
+the health (``catching_up``) after each page.
 
 Invariants:
 
@@ -13,7 +15,9 @@ Invariants:
 - When Flower does not answer, the poll skips its other Flower reads (each would wait a
   whole ``FLOWER_TIMEOUT`` again), so a hung Flower costs one timeout per poll.
 - ``stop()`` returns within about one ``FLOWER_TIMEOUT``: the loop checks for it between
-  steps, and a step waits at most one request's timeout (the broker probe's is no longer).
+  steps and a full load between pages, and a step waits at most one request's timeout (the
+  broker probe's is no longer). A load stopped midway keeps the old cursor: the next run walks
+  Flower again, so the store ends equal to Flower.
 - Samples are written only from fresh readings: no worker row is made up when Flower is silent.
 """
 
@@ -93,11 +97,11 @@ class Collector:
         self.mirror = StoreMirror(
             store, settings.retention_days, settings.retention_success_days, clock
         )
-        self.sync = TaskSync(self.client, self.mirror, clock=clock)
+        self._stop = threading.Event()
+        self.sync = TaskSync(self.client, self.mirror, clock=clock, stopping=self._stop.is_set)
         self.workers = WorkerReader(self.client, clock)
         self.on_poll = on_poll
         self._key = f"collector/{cluster}"
-        self._stop = threading.Event()
         self._wake = threading.Event()  # set by stop() and wake(): the next poll comes now
         self._polled = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -116,9 +120,15 @@ class Collector:
         return self._snapshot
 
     def wait_polled(self, version: int, timeout: float) -> bool:
-        """Wait up to ``timeout`` s until more than ``version`` polls have finished."""
+        """Wait up to ``timeout`` s until more than ``version`` polls have finished (for
+        ``version`` 0, also until a first load has written its first page: pages can show it)."""
+
+        def done() -> bool:
+            first_page = version == 0 and bool(self._health.catching_up)
+            return self._snapshot.version > version or first_page
+
         with self._polled:
-            return self._polled.wait_for(lambda: self._snapshot.version > version, timeout)
+            return self._polled.wait_for(done, timeout)
 
     def wake(self) -> None:
         """Poll now rather than at the next interval (after an action, say)."""
@@ -222,8 +232,20 @@ class Collector:
         return PollProblem(source, text, no_answer=isinstance(exc, FlowerUnreachable))
 
     def _sync_tasks(self, report: PollReport) -> None:
-        sync = self.sync.refresh()
+        sync = self.sync.refresh(progress=self._catching_up)
         report.mode, report.fetched = sync.mode, sync.fetched
+
+    def _catching_up(self, done: int, total: int | None) -> None:
+        """A full load wrote a page: say how far it is, here and in the store (for a console
+        reading it). The kept cursor is still the old one: the walk has not ended."""
+        health = self._health.loading(done, total)
+        with self._polled:
+            self._health = health
+            self._polled.notify_all()
+        try:
+            self._keep(health)
+        except ConsoleError as exc:  # the progress line only: the poll's own keep says it
+            log.info("catch-up progress not kept: %s", exc)
 
     def _sample(self, report: PollReport) -> None:
         workers, note = self.workers.read()

@@ -100,13 +100,17 @@ def sync_status(monitor: ClusterMonitor) -> None:
     in, what failed (never a page's own try)."""
     status = monitor.status()
     st.caption(f"Watching Flower at `{status.flower_url}`")
-    if status.last_success is None:
+    if status.last_success is None and not status.catching_up:
         st.caption("No data from Flower yet.")
+    elif status.last_success is None:
+        st.caption(f"{status.tasks_held:,} tasks loaded so far")
     else:
         held = f"{status.tasks_held:,} tasks"
         st.caption(f"Last good refresh {read_at(status.last_success, viewer_tz())} · {held}")
     if status.last_error is not None:
         st.error(f"Stale: the last refresh failed. {md_escape(status.last_error)}", icon="⏳")
+    if status.catching_up:  # a full load runs in the collector: the tasks so far are shown
+        st.caption(f"{status.catching_up} Pages show the newest tasks loaded so far.")
 
 
 def backend_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:
