@@ -1,5 +1,6 @@
 """The collector on the real cluster: it writes tasks and samples, keeps history through a
-Flower restart, rides out a stopped Flower, and a restarted collector resumes incrementally.
+Flower restart, rides out a stopped Flower, a restarted collector resumes incrementally, and a
+first load shows the newest tasks while it is still walking Flower's list.
 
 Uses the session's cluster and leaves Flower running for the tests after these.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from lib.collector import Collector, health_sentence
+from lib.collector import Collector, catch_up_sentence, health_sentence
+from lib.flower import FlowerClient
 from lib.settings import Settings
 from lib.store import Store
 from tests.live import FINAL, flower_tasks, send, wait_final, wait_until
@@ -97,3 +99,40 @@ def test_a_restarted_collector_resumes_from_the_kept_cursor(cluster, producer, s
     report = again.poll()
     assert report.mode == "incremental" and not report.problems, report.problems
     assert stored(store)[new]["state"] == "SUCCESS"
+
+
+class WatchedClient(FlowerClient):
+    """The real client; before each page of tasks after the first it looks at the store."""
+
+    def __init__(self, settings: Settings, look):
+        super().__init__(settings.flower_url, settings.flower_auth, settings.flower_timeout)
+        self.look, self.pages = look, []
+
+    def list_tasks(self, limit: int, offset: int = 0, **filters) -> list[dict]:
+        if self.pages:
+            self.look(self.pages)
+        page = super().list_tasks(limit, offset, **filters)
+        self.pages.append([t["uuid"] for t in page])
+        return page
+
+
+def test_a_first_load_shows_the_newest_tasks_while_the_walk_goes_on(
+    cluster, producer, settings, store
+):
+    ids = [send(producer, "demo.add", 7, i) for i in range(6)]
+    wait_final(cluster, ids)
+    seen = []
+
+    def look(pages: list[list[str]]) -> None:
+        if len(pages) == 1:  # the first page is written, the second not yet read
+            seen.append((set(stored(store)), catch_up_sentence(collector.health)))
+
+    client = WatchedClient(settings, look)
+    collector = Collector(settings, store, client=client)
+    collector.sync.page_size = 2
+    report = collector.poll()
+    assert report.mode == "full" and not report.problems, report.problems
+    (held, sentence), first = seen[0], set(client.pages[0])
+    assert held == first and first <= set(ids), "the store holds Flower's newest tasks"
+    assert sentence.startswith("Catching up: 2 of ~")
+    assert set(ids) <= set(stored(store)) and len(client.pages) >= 3
