@@ -190,18 +190,27 @@ class ClusterMonitor:
         return Reading(frame, snap.depths_at, error, snap.depths_note)
 
     def task_types(self) -> Reading[list[str]]:
-        """Every task name Flower has seen, as the collector last read them."""
+        """Every task name Flower has seen, as the collector last read them; else (an external
+        collector, or none read yet) every name the store holds tasks of."""
         snap, error = self._latest(False)
-        if snap.task_types is None:
+        if snap.task_types is not None:
+            return Reading(list(snap.task_types), snap.workers_at, error)
+        tasks = self.tasks()
+        if tasks.value is None:
             return _not_yet(error)
-        return Reading(list(snap.task_types), snap.workers_at, error)
+        names = self._once("task_types", lambda: _names(tasks.value))
+        return Reading(names, tasks.at, error, "Task types the store holds tasks of.")
 
     def _queues_frame(self, snap: CollectorSnapshot) -> pd.DataFrame:
         workers = snap.workers if snap.workers is not None else frames.workers_frame([], {}, {})
         tasks = self.tasks().value
         tasks = tasks if tasks is not None else frames.tasks_frame([])
         now = datetime.fromtimestamp(snap.depths_at or self.clock(), UTC)
-        return frames.queues_frame(snap.depths or {}, workers, tasks, now)
+        frame = frames.queues_frame(snap.depths or {}, workers, tasks, now)
+        if snap.consumers is not None:  # sampled counts: which workers consume is not known
+            sampled = frame["queue"].map(snap.consumers)
+            frame["consumers"] = sampled.fillna(frame["consumers"]).astype(int)
+        return frame
 
     def _latest(self, force: bool) -> tuple[CollectorSnapshot, ConsoleError | None]:
         """The collector's latest snapshot and health (``force``: ask it to poll now)."""
@@ -231,6 +240,10 @@ class ClusterMonitor:
         sentence = health_sentence(health, self.clock())
         # The short no-answer sentence leaves out the detail (refused, timed out): add it.
         return ConsoleError(f"{sentence} {health.last_error}" if health.no_answer else sentence)
+
+
+def _names(tasks: pd.DataFrame) -> list[str]:
+    return sorted(str(n) for n in tasks["name"].dropna().unique() if str(n))
 
 
 def _not_yet(error: ConsoleError | None) -> Reading:

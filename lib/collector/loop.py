@@ -36,6 +36,7 @@ from lib.broker import BrokerProbe
 from lib.collector.health import FLOWER, CollectorHealth, PollProblem
 from lib.collector.mirror import StoreMirror
 from lib.collector.snapshot import CollectorSnapshot
+from lib.collector.stored import sampled_snapshot
 from lib.errors import BrokerError, ConsoleError, FlowerError, FlowerUnreachable, StoreError
 from lib.flower import FlowerClient
 from lib.readers import WorkerReader, read_queues
@@ -54,6 +55,8 @@ PRUNE_EVERY_SECONDS = 300.0
 PROBE_TIMEOUT = 3.0
 #: stop() waits one FLOWER_TIMEOUT for the request in flight, plus this for the rest.
 STOP_MARGIN = 2.0
+#: Where a restarted collector's first figures come from, until its first poll.
+LAST_SAMPLED = "Sampled before this console started; Flower has not been read since."
 SOURCES = ((FlowerError, FLOWER), (BrokerError, "the broker"), (StoreError, "the history store"))
 
 
@@ -107,7 +110,7 @@ class Collector:
         self._thread: threading.Thread | None = None
         self._last_prune: float | None = None
         self._health = self._resume()
-        self._snapshot = CollectorSnapshot()
+        self._snapshot = self._last_sampled()
 
     @property
     def health(self) -> CollectorHealth:
@@ -257,7 +260,11 @@ class Collector:
             return
         queues = read_queues(self.client, self.probe, workers, frames.tasks_frame([]), self.clock())
         self._snapshot = replace(
-            self._snapshot, depths=queues.depths, depths_note=queues.note, depths_at=self.clock()
+            self._snapshot,
+            depths=queues.depths,
+            depths_note=queues.note,
+            depths_at=self.clock(),
+            consumers=None,  # read from the workers now, not the samples
         )
         report.samples = self.store.record_samples(queues.frame, workers, self.clock())
         if queues.broker_error is not None:  # Flower's counts were sampled instead: say so
@@ -308,6 +315,15 @@ class Collector:
             timeout=self.settings.flower_timeout,
             poll_seconds=self.settings.poll_seconds,
         )
+
+    def _last_sampled(self) -> CollectorSnapshot:
+        """The store's last figures, for pages before this run's first poll reads Flower (a
+        restarted console shows them at once; a hung Flower keeps them on screen)."""
+        try:
+            return sampled_snapshot(self.store, self.clock(), 0, LAST_SAMPLED)
+        except ConsoleError as exc:
+            log.info("no stored samples to start from: %s", exc)
+            return CollectorSnapshot()
 
     @property
     def resumed(self) -> bool:

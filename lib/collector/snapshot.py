@@ -30,4 +30,6 @@ class CollectorSnapshot:
     depths: dict[str, int | None] | None = None  # waiting messages per queue
     depths_note: str = ""
     depths_at: float | None = None
+    #: consumers per queue when sampled rather than read from the workers (a store's samples)
+    consumers: dict[str, int | None] | None = None
     task_types: tuple[str, ...] | None = None
