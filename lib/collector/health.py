@@ -63,9 +63,10 @@ class CollectorHealth:
     catching_up: int | None = None  # tasks a full load running now has read so far
     catching_up_of: int | None = None  # Flower's estimate of how many it holds
 
-    def loading(self, done: int, total: int | None) -> CollectorHealth:
-        """The snapshot while a full load runs: ``done`` tasks read of about ``total``."""
-        return replace(self, catching_up=done, catching_up_of=total)
+    def loading(self, done: int, total: int | None, at: float) -> CollectorHealth:
+        """The snapshot while a full load runs: ``done`` tasks read of about ``total``, the
+        latest page written to the store at ``at``."""
+        return replace(self, catching_up=done, catching_up_of=total, data_until=at)
 
     def after_poll(
         self,

@@ -43,7 +43,7 @@ from lib.readers import WorkerReader, read_queues
 from lib.redact import SCRUBBER, protect, scrub
 from lib.settings import Settings
 from lib.store import Store
-from lib.sync import SyncCursor, TaskSync
+from lib.sync import PAGE_SIZE, SyncCursor, TaskSync
 
 __all__ = ["PRUNE_EVERY_SECONDS", "Collector", "PollReport"]
 
@@ -101,7 +101,9 @@ class Collector:
             store, settings.retention_days, settings.retention_success_days, clock
         )
         self._stop = threading.Event()
-        self.sync = TaskSync(self.client, self.mirror, clock=clock, stopping=self._stop.is_set)
+        self.sync = TaskSync(
+            self.client, self.mirror, PAGE_SIZE, clock=clock, stopping=self._stop.is_set
+        )
         self.workers = WorkerReader(self.client, clock)
         self.on_poll = on_poll
         self._key = f"collector/{cluster}"
@@ -241,7 +243,7 @@ class Collector:
     def _catching_up(self, done: int, total: int | None) -> None:
         """A full load wrote a page: say how far it is, here and in the store (for a console
         reading it). The kept cursor is still the old one: the walk has not ended."""
-        health = self._health.loading(done, total)
+        health = self._health.loading(done, total, self.clock())
         with self._polled:
             self._health = health
             self._polled.notify_all()

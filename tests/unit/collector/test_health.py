@@ -104,11 +104,14 @@ def test_kept_values_of_the_wrong_type_are_dropped():
 
 
 def test_the_catch_up_sentence_says_how_far_a_full_load_is_and_goes_after_the_poll():
-    loading = CollectorHealth().loading(12_000, 30_000)
+    loading = CollectorHealth().loading(12_000, 30_000, T0)
     assert catch_up_sentence(loading) == "Catching up: 12,000 of ~30,000 new tasks."
-    assert catch_up_sentence(loading.loading(12_000, None)) == (
+    assert catch_up_sentence(loading.loading(12_000, None, T0)) == (
         "Catching up: 12,000 new tasks read so far."
     )
-    assert catch_up_sentence(loading.loading(31_000, 30_000)).startswith("Catching up: 31,000 new")
+    assert catch_up_sentence(loading.loading(31_000, 30_000, T0)).startswith(
+        "Catching up: 31,000 new"
+    )
+    assert loading.data_until == T0, "the page written is data in the store"
     done = loading.after_poll(1.0, 2.0, (), 0, True)
     assert done.catching_up is None and catch_up_sentence(done) == ""
