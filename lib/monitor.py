@@ -201,6 +201,21 @@ class ClusterMonitor:
         names = self._once("task_types", lambda: _names(tasks.value))
         return Reading(names, tasks.at, error, "Task types the store holds tasks of.")
 
+    def training_metas(self) -> Reading[dict[str, dict]] | None:
+        """Training jobs' result-backend records (each job's last progress record included) as
+        the collector read them this poll; None when it does not read them (no result backend
+        or training view, or an external collector: the page then reads the backend itself).
+        The reading's error says why some records may be old or absent."""
+        snap = self.readout.snapshot
+        if snap.metas is None:
+            return None
+        error = ConsoleError(snap.metas_error) if snap.metas_error else None
+        skipped = snap.metas_skipped
+        note = (
+            f"{skipped} running task(s) over the limit of reads were not read." if skipped else ""
+        )
+        return Reading(snap.metas, snap.metas_at, error, note)
+
     def _queues_frame(self, snap: CollectorSnapshot) -> pd.DataFrame:
         workers = snap.workers if snap.workers is not None else frames.workers_frame([], {}, {})
         tasks = self.tasks().value

@@ -3,7 +3,9 @@
 Every ``OPS_POLL_SECONDS`` a poll: (1) Flower's tasks, incrementally (``lib.sync.TaskSync``
 over a ``StoreMirror``: a full reload marks the tasks Flower forgot instead of deleting them);
 (2) workers (``lib.readers.WorkerReader``) and queue depths (``lib.readers.read_queues``) as
-samples; (3) retention, at most every ``PRUNE_EVERY_SECONDS``; (4) the sync cursor and when
+samples; (3) with a result backend, the progress meta of running training jobs
+(``lib.collector.progress``) into the snapshot; (4) retention, at most every
+``PRUNE_EVERY_SECONDS``; (5) the sync cursor and when
 data last came in, kept in the store, so a restarted collector resumes incrementally. A full load
 (first sync, Flower restarted, the periodic reload) writes page by page and says how far it is in
 the health (``catching_up``) after each page.
@@ -32,9 +34,10 @@ from dataclasses import asdict, dataclass, field, replace
 from types import TracebackType
 
 from lib import frames
-from lib.broker import BrokerProbe
+from lib.broker import BrokerProbe, ResultBackend
 from lib.collector.health import FLOWER, CollectorHealth, PollProblem
 from lib.collector.mirror import StoreMirror
+from lib.collector.progress import TrainingProgress
 from lib.collector.snapshot import CollectorSnapshot
 from lib.collector.stored import sampled_snapshot
 from lib.errors import BrokerError, ConsoleError, FlowerError, FlowerUnreachable, StoreError
@@ -93,9 +96,9 @@ class Collector:
         protect(settings.secrets)  # before any error text is made
         self.settings, self.store, self.cluster, self.clock = settings, store, cluster, clock
         self.client = client or FlowerClient.from_settings(settings)
-        probe_timeout = min(PROBE_TIMEOUT, settings.flower_timeout)
+        self.probe_timeout = min(PROBE_TIMEOUT, settings.flower_timeout)
         self.probe = (
-            BrokerProbe(settings.broker_url, probe_timeout) if settings.broker_url else None
+            BrokerProbe(settings.broker_url, self.probe_timeout) if settings.broker_url else None
         )
         self.mirror = StoreMirror(
             store, settings.retention_days, settings.retention_success_days, clock
@@ -105,6 +108,7 @@ class Collector:
             self.client, self.mirror, PAGE_SIZE, clock=clock, stopping=self._stop.is_set
         )
         self.workers = WorkerReader(self.client, clock)
+        self.progress = self._training_progress()
         self.on_poll = on_poll
         self._key = f"collector/{cluster}"
         self._wake = threading.Event()  # set by stop() and wake(): the next poll comes now
@@ -196,6 +200,8 @@ class Collector:
         synced = self._step(report, self._sync_tasks)
         if not report.flower_silent and not self._stop.is_set():
             self._step(report, self._sample)
+        if self.progress is not None and not self._stop.is_set():
+            self._step(report, self._read_progress)
         if not self._stop.is_set():
             self._step(report, self._prune_if_due)
         report.written = self.mirror.written - written_before
@@ -281,6 +287,30 @@ class Collector:
             log.info("task types not read: %s", exc)
             return
         self._snapshot = replace(self._snapshot, task_types=types)
+
+    def _training_progress(self) -> TrainingProgress | None:
+        """The result-backend reader of training jobs' progress; None without a backend."""
+        if not self.settings.result_backend:
+            return None
+        # No longer than the broker probe: stop() must not wait for a hung backend.
+        backend = ResultBackend(self.settings.result_backend, self.probe_timeout)
+        return TrainingProgress(
+            backend.task_meta, self.settings.workflows_file, self.settings.poll_seconds, self.clock
+        )
+
+    def _read_progress(self, report: PollReport) -> None:
+        """Training jobs' progress meta into the snapshot: a backend that fails is said on
+        the Workflows page with the last records (not a poll problem: Flower's data is fine)."""
+        got = self.progress.read(self.store)
+        if got is None:
+            return
+        self._snapshot = replace(
+            self._snapshot,
+            metas=got.metas,
+            metas_error=got.error,
+            metas_skipped=got.skipped,
+            metas_at=self.clock(),
+        )
 
     def _prune_if_due(self, report: PollReport) -> None:
         now = self.clock()

@@ -48,6 +48,7 @@ from lib.ui.readings import (
     metrics,
     show_reading,
     sync_status,
+    training_records,
 )
 from lib.ui.tables import download_csv, keep_selection_valid, pick_row, table
 from lib.ui.task_detail import task_detail
@@ -96,6 +97,7 @@ __all__ = [
     "task_detail",
     "task_types",
     "time_range",
+    "training_records",
     "viewer_tz",
     "worker_controls",
 ]

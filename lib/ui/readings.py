@@ -31,6 +31,7 @@ __all__ = [
     "metrics",
     "show_reading",
     "sync_status",
+    "training_records",
 ]
 
 
@@ -124,6 +125,21 @@ def backend_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:
     if got.skipped:
         st.caption(f"{got.skipped} task(s) over the limit of {MAX_META_READS} reads were not read.")
     return {**metas.known(), **got.metas}
+
+
+def training_records(
+    monitor: ClusterMonitor, metas: MetaCache | None, ids: list[str]
+) -> dict[str, dict]:
+    """Training jobs' backend records as the collector read them this poll (the page reads
+    nothing); read here (``job_records``) only when the collector does not read them."""
+    got = monitor.training_metas()
+    if got is None:
+        return job_records(metas, ids)
+    if got.error is not None:
+        st.warning(f"Showing the last known progress. {md_escape(got.error)}", icon="⏳")
+    if got.note:
+        st.caption(got.note)
+    return got.value or {}
 
 
 def job_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:

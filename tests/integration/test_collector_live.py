@@ -136,3 +136,35 @@ def test_a_first_load_shows_the_newest_tasks_while_the_walk_goes_on(
     assert held == first and first <= set(ids), "the store holds Flower's newest tasks"
     assert sentence.startswith("Catching up: 2 of ~")
     assert set(ids) <= set(stored(store)) and len(client.pages) >= 3
+
+
+def test_the_collector_reads_a_running_training_job_s_progress_for_the_page(
+    cluster, producer, settings, store
+):
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from lib import workflows as wf
+    from lib.monitor import ClusterMonitor
+    from lib.workflows.config import load_workflows
+
+    settings = replace(settings, result_backend=cluster.backend_url)
+    collector = Collector(settings, store)
+    monitor = ClusterMonitor(settings, store, collector)
+    uuid = send(producer, "demo.train_model", "coll-net", epochs=12, step_seconds=0.5, queue="ml")
+
+    def progress_read():
+        collector.poll()
+        got = monitor.training_metas()
+        meta = (got.value or {}).get(uuid, {}).get("result") if got else None
+        return meta if isinstance(meta, dict) and 0 < meta.get("progress", 0) < 100 else None
+
+    meta = wait_until(progress_read, "the collector to read the job's progress", timeout=60)
+    view = load_workflows().views[0]
+    jobs = wf.training_jobs_frame(
+        monitor.tasks().value, view, monitor.training_metas().value, datetime.now(UTC)
+    )
+    row = jobs.set_index("uuid").loc[uuid]
+    assert (row["model"], row["source"]) == ("coll-net", "backend")
+    assert (row["progress"], row["loss"]) == (meta["progress"], meta["loss"])
+    wait_final(cluster, [uuid], timeout=60)
