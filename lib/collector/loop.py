@@ -311,6 +311,7 @@ class Collector:
             metas_skipped=got.skipped,
             metas_at=self.clock(),
         )
+        report.samples += self.store.record_progress(got.samples, self.clock())
 
     def _prune_if_due(self, report: PollReport) -> None:
         now = self.clock()

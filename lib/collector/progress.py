@@ -4,7 +4,8 @@ Only the result backend holds a running task's progress meta (a custom state suc
 with ``progress``/``loss``/``accuracy``); Flower never sees it. Each poll the collector reads it
 for the in-flight tasks the training views of ``OPS_WORKFLOWS_FILE`` take (their rules, or a
 name detected as training before; ``lib.workflows.training_candidates``) and keeps the records
-in its snapshot, so the Workflows page shows them without reading the backend itself.
+in its snapshot, so the Workflows page shows them without reading the backend itself, and
+samples the running jobs' progress, loss and accuracy into the store (``progress_samples``).
 
 Invariants (most from ``lib.workflows.MetaCache``, which does the reading):
 
@@ -31,11 +32,13 @@ from sqlalchemy import select
 from lib.frames import tasks_frame
 from lib.store import Store
 from lib.store.engine import reading
+from lib.store.progress import FIGURES
 from lib.store.rows import payload_of
 from lib.store.schema import TASKS
 from lib.workflows import KnownNames, MetaCache, training_candidates, training_names
 from lib.workflows.config import View, load_workflows
 from lib.workflows.lifecycle import FINAL
+from lib.workflows.literals import progress_meta
 
 __all__ = ["ProgressReading", "TrainingProgress"]
 
@@ -50,6 +53,8 @@ class ProgressReading:
     metas: dict[str, dict] = field(default_factory=dict)
     error: str | None = None
     skipped: int = 0  # candidates over the per-poll limit, not read this time
+    #: running jobs' figures read this poll (uuid, name, progress, loss, accuracy), to sample
+    samples: list[dict] = field(default_factory=list)
 
 
 class TrainingProgress:
@@ -77,7 +82,9 @@ class TrainingProgress:
         records = {**self.metas.known(), **got.metas} | self.metas.progress()
         for view in views:
             self._known(view).add(training_names(running, view, records))
-        return ProgressReading(records, got.error, got.skipped)
+        fresh = {} if got.error else got.metas  # after a failed read some are last poll's
+        samples = _figures(running, views, self._known, fresh)
+        return ProgressReading(records, got.error, got.skipped, samples)
 
     def _candidates(self, running: pd.DataFrame, views: list[View]) -> list[str]:
         wanted: dict[str, None] = {}
@@ -89,6 +96,27 @@ class TrainingProgress:
 
     def _known(self, view: View) -> KnownNames:
         return self._names.setdefault(view.key, KnownNames())
+
+
+def _figures(
+    running: pd.DataFrame,
+    views: list[View],
+    known: Callable[[View], KnownNames],
+    metas: Mapping[str, Mapping],
+) -> list[dict]:
+    """Each running training job's figures from its progress meta, by the keys of the first
+    view that takes it; jobs without a progress meta are left out."""
+    figures: dict[str, dict] = {}
+    for view in views:
+        taken = running[view.mask(running) | running["name"].isin(list(known(view).names))]
+        for uuid, name in zip(taken["uuid"], taken["name"], strict=True):
+            meta = progress_meta(metas.get(uuid))
+            if meta is None or uuid in figures:
+                continue
+            keys = (view.progress_key, view.loss_key, view.accuracy_key)
+            values = dict(zip(FIGURES, (meta.get(k) for k in keys), strict=True))
+            figures[uuid] = {"uuid": uuid, "name": name, **values}
+    return list(figures.values())
 
 
 def in_flight(store: Store) -> pd.DataFrame:

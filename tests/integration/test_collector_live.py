@@ -167,4 +167,8 @@ def test_the_collector_reads_a_running_training_job_s_progress_for_the_page(
     row = jobs.set_index("uuid").loc[uuid]
     assert (row["model"], row["source"]) == ("coll-net", "backend")
     assert (row["progress"], row["loss"]) == (meta["progress"], meta["loss"])
+    sampled = store.progress_samples(0.0, FAR)
+    mine = sampled[sampled["uuid"] == uuid]
+    assert meta["progress"] in mine["progress"].tolist(), "the time series has the reading"
+    assert set(mine["name"]) == {"demo.train_model"}
     wait_final(cluster, [uuid], timeout=60)

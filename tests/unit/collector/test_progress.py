@@ -71,6 +71,15 @@ def test_a_poll_reads_the_running_training_jobs_and_keeps_a_failed_one_s_last_nu
     assert got.error is None and "done" not in backend.asked, "finished jobs are not read"
     assert got.metas["fit"]["result"]["progress"] == 25.0
     assert got.metas["mystery"]["result"]["loss"] == 0.4
+    figures = {row["uuid"]: row for row in got.samples}
+    assert figures["fit"] == {
+        "uuid": "fit",
+        "name": "demo.train_model",
+        "progress": 25.0,
+        "loss": 0.5,
+        "accuracy": 0.6,
+    }
+    assert set(figures) == {"fit", "mystery"}, "only running jobs with a progress meta"
     backend.records["mystery"] = {"status": "FAILURE", "result": {"exc_type": "RuntimeError"}}
     again = progress.read(store)
     assert again.metas["mystery"]["result"]["loss"] == 0.4, "the last progress record stays"
@@ -84,6 +93,7 @@ def test_a_down_backend_costs_one_read_and_the_last_records_stay(store):
     got = progress.read(store)
     assert len(backend.asked) == 1 and "cannot be read" in got.error
     assert got.metas["fit"]["result"]["progress"] == 25.0
+    assert got.samples == [], "last poll's numbers are not sampled again as this poll's"
 
 
 def test_no_training_view_reads_nothing(store, tmp_path):
@@ -106,6 +116,10 @@ def test_the_collector_keeps_the_records_in_its_snapshot_for_the_page(store, tmp
         collector.poll()
     reading = monitor.training_metas()
     assert reading.error is None and reading.value["fit"]["result"]["progress"] == 75.0
+    sampled = store.progress_samples(0.0, NOW + 3600)
+    assert sampled[["uuid", "name", "progress", "loss", "accuracy"]].values.tolist() == [
+        ["fit", "demo.train_model", 75.0, 0.2, 0.9]
+    ]
     assert not collector.health.last_error, "the backend's read is not Flower's problem"
 
 
@@ -113,3 +127,14 @@ def test_without_a_result_backend_the_collector_reads_no_progress(store, tmp_pat
     flower = FakeFlower([])
     flower.url = "http://127.0.0.1:1"
     assert Collector(settings_for(flower, tmp_path), store).progress is None
+
+
+def test_progress_samples_keep_missing_figures_missing_and_retention_prunes_them(store):
+    jobs = [{"uuid": "a", "name": "n", "progress": 10, "loss": "nan?", "accuracy": None}]
+    assert store.record_progress(jobs, NOW - 20 * 86400) == 1
+    store.record_progress([{"uuid": "a", "name": "n", "progress": 20.0}], NOW)
+    sampled = store.progress_samples(0.0, NOW + 1)
+    assert sampled["progress"].tolist() == [10.0, 20.0] and sampled["loss"].isna().all()
+    pruned = store.prune(NOW, retention_days=14, success_days=2)
+    assert pruned.deleted["progress_samples"] == 1
+    assert store.progress_samples(0.0, NOW + 1)["progress"].tolist() == [20.0]
