@@ -20,7 +20,6 @@ Invariants (most from ``lib.workflows.MetaCache``, which does the reading):
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,8 +31,8 @@ from sqlalchemy import select
 from lib.frames import tasks_frame
 from lib.store import Store
 from lib.store.engine import reading
-from lib.store.progress import FIGURES
 from lib.store.rows import payload_of
+from lib.store.samples import PROGRESS_FIGURES
 from lib.store.schema import TASKS
 from lib.workflows import KnownNames, MetaCache, training_candidates, training_names
 from lib.workflows.config import View, load_workflows
@@ -41,8 +40,6 @@ from lib.workflows.lifecycle import FINAL
 from lib.workflows.literals import progress_meta
 
 __all__ = ["ProgressReading", "TrainingProgress"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,7 +111,7 @@ def _figures(
             if meta is None or uuid in figures:
                 continue
             keys = (view.progress_key, view.loss_key, view.accuracy_key)
-            values = dict(zip(FIGURES, (meta.get(k) for k in keys), strict=True))
+            values = dict(zip(PROGRESS_FIGURES, (meta.get(k) for k in keys), strict=True))
             figures[uuid] = {"uuid": uuid, "name": name, **values}
     return list(figures.values())
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from lib.redact import DEFAULT_SENSITIVE_KEYS
 from lib.settings import Settings
-from lib.store import kept, progress, rollups, samples, tasks
+from lib.store import kept, rollups, samples, tasks
 from lib.store.engine import close_engine, open_engine, reading, writing
 from lib.store.migrations import migrate
 from lib.store.retention import DEFAULT_BATCH, PruneReport, prune
@@ -128,10 +128,10 @@ class Store:
             return samples.worker_samples_frame(conn, start, end)
 
     def record_progress(self, jobs: Iterable[Mapping], now: float) -> int:
-        """Store one poll's training progress figures (``lib.store.progress``)."""
+        """Store one poll's training progress figures (``lib.store.samples``)."""
         with writing(self.engine) as conn:
-            return progress.record_progress(conn, jobs, now)
+            return samples.record_progress(conn, jobs, now)
 
     def progress_samples(self, start: Moment, end: Moment) -> pd.DataFrame:
         with reading(self.engine) as conn:
-            return progress.progress_samples_frame(conn, start, end)
+            return samples.progress_samples_frame(conn, start, end)

@@ -13,6 +13,7 @@ from lib.monitor import ClusterMonitor
 from lib.store import Store
 from tests.factories import task_payload
 from tests.scripted_server import ScriptedServer
+from tests.unit.collector.conftest import served
 from tests.unit.collector.test_loop import NOW, FakeFlower, settings_for
 
 PAGE = 2
@@ -43,16 +44,8 @@ def named(prefix: str, count: int, at: float) -> list[dict]:
 @pytest.fixture
 def flower():
     fake = PagedFlower(named("t", 7, NOW - 600))
-    with ScriptedServer(fake) as server:
-        fake.url, fake.requests = server.url, server.requests
+    with served(fake):
         yield fake
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    yield opened
-    opened.close()
 
 
 def collector_of(flower, store, tmp_path, **kw) -> Collector:
