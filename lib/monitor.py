@@ -127,10 +127,8 @@ class ClusterMonitor:
 
     @property
     def synced(self) -> bool:
-        """True once the collector has finished a poll, or its first load has written a page,
-        or data is in the store from before."""
-        health = self.health
-        return self.version > 0 or health.data_until is not None or bool(health.catching_up)
+        """True once the collector has finished a poll (or data is in the store from before)."""
+        return self.version > 0 or self.health.data_until is not None
 
     @property
     def version(self) -> int:
@@ -150,10 +148,13 @@ class ClusterMonitor:
             self.readout.wake()
         health = self.health
         frame, note = self._once("tasks", self._tasks_frame)
-        if health.data_until is None and frame.empty:
+        # A first load under way: the pages written so far, as of the latest one (None for
+        # the moment between a page's write and its progress line: not yet, then).
+        at = health.data_until if health.data_until is not None else health.catching_up_at
+        if at is None:
             return _not_yet(self._error())
         note = " ".join(filter(None, (catch_up_sentence(health), note)))
-        return Reading(frame, health.data_until, self._error(), note)
+        return Reading(frame, at, self._error(), note)
 
     def _tasks_frame(self) -> tuple[pd.DataFrame, str]:
         # No masking here: the store masked every text with these settings before writing it.

@@ -10,7 +10,8 @@ scrubs before ``after_poll``); ``failing_since`` is the start of the first faile
 current streak and None when the last poll worked; ``data_until`` is when Flower's tasks last
 reached the store (it survives a restart through the kept state); ``catching_up`` is set only
 while a full load of Flower's tasks runs (tasks read so far; ``catching_up_of`` is Flower's own
-estimate of its total, or None) and every poll's end clears it.
+estimate of its total, or None; ``catching_up_at`` when its latest page was written) and every
+poll's end clears it.
 """
 
 from __future__ import annotations
@@ -62,11 +63,12 @@ class CollectorHealth:
     polls: int = 0
     catching_up: int | None = None  # tasks a full load running now has read so far
     catching_up_of: int | None = None  # Flower's estimate of how many it holds
+    catching_up_at: float | None = None  # when its latest page reached the store
 
     def loading(self, done: int, total: int | None, at: float) -> CollectorHealth:
         """The snapshot while a full load runs: ``done`` tasks read of about ``total``, the
-        latest page written to the store at ``at``."""
-        return replace(self, catching_up=done, catching_up_of=total, data_until=at)
+        latest page written to the store at ``at`` (``data_until`` waits for the poll's end)."""
+        return replace(self, catching_up=done, catching_up_of=total, catching_up_at=at)
 
     def after_poll(
         self,
@@ -85,6 +87,7 @@ class CollectorHealth:
             "polls": self.polls + 1,
             "catching_up": None,
             "catching_up_of": None,
+            "catching_up_at": None,
         }
         if not problems:
             return replace(

@@ -129,15 +129,9 @@ class Collector:
         return self._snapshot
 
     def wait_polled(self, version: int, timeout: float) -> bool:
-        """Wait up to ``timeout`` s until more than ``version`` polls have finished (for
-        ``version`` 0, also until a first load has written its first page: pages can show it)."""
-
-        def done() -> bool:
-            first_page = version == 0 and bool(self._health.catching_up)
-            return self._snapshot.version > version or first_page
-
+        """Wait up to ``timeout`` s until more than ``version`` polls have finished."""
         with self._polled:
-            return self._polled.wait_for(done, timeout)
+            return self._polled.wait_for(lambda: self._snapshot.version > version, timeout)
 
     def wake(self) -> None:
         """Poll now rather than at the next interval (after an action, say)."""

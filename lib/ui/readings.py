@@ -101,8 +101,10 @@ def sync_status(monitor: ClusterMonitor) -> None:
     in, what failed (never a page's own try)."""
     status = monitor.status()
     st.caption(f"Watching Flower at `{status.flower_url}`")
-    if status.last_success is None:
+    if status.last_success is None and not status.catching_up:
         st.caption("No data from Flower yet.")
+    elif status.last_success is None:  # a first load under way: its pages are on screen
+        st.caption(f"{status.tasks_held:,} tasks loaded so far")
     else:
         held = f"{status.tasks_held:,} tasks"
         st.caption(f"Last good refresh {read_at(status.last_success, viewer_tz())} · {held}")

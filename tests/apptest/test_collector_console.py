@@ -127,6 +127,10 @@ class PagedRecordedFlower(RecordedFlower):
         return 200, json.dumps({t["uuid"]: t for t in newest[: query["limit"]]}), {}
 
 
+def first_page_shown(at) -> bool:
+    return "Catching up: 2 of ~" in texts(at.sidebar) and len(at.dataframe) > 0
+
+
 def test_the_sidebar_says_how_far_a_first_load_is_and_shows_the_tasks_so_far(monkeypatch, tmp_path):
     from lib.collector import loop
 
@@ -134,9 +138,9 @@ def test_the_sidebar_says_how_far_a_first_load_is_and_shows_the_tasks_so_far(mon
     monkeypatch.setenv("FLOWER_TIMEOUT", "20")  # the second page hangs longer than this test
     with console_on(PagedRecordedFlower(), monkeypatch, tmp_path) as flower:
         at = open_page("Tasks", timeout=10)
-        run_until(at, lambda at: "Catching up: 2 of ~" in texts(at.sidebar), timeout=10)
+        run_until(at, first_page_shown, timeout=10)
         sidebar = texts(at.sidebar)
         assert f"Catching up: 2 of ~{len(flower.tasks)} new tasks." in sidebar
-        assert "Last good refresh" in sidebar and "· 2 tasks" in sidebar
+        assert "2 tasks loaded so far" in sidebar
         assert len(at.dataframe[0].value) == 2, "the newest tasks are on the page already"
     # Leaving ``console_on`` ends the hung request; the fixture then stops the collector.

@@ -112,6 +112,6 @@ def test_the_catch_up_sentence_says_how_far_a_full_load_is_and_goes_after_the_po
     assert catch_up_sentence(loading.loading(31_000, 30_000, T0)).startswith(
         "Catching up: 31,000 new"
     )
-    assert loading.data_until == T0, "the page written is data in the store"
+    assert (loading.catching_up_at, loading.data_until) == (T0, None)
     done = loading.after_poll(1.0, 2.0, (), 0, True)
     assert done.catching_up is None and catch_up_sentence(done) == ""
