@@ -97,6 +97,13 @@ class MemoryTaskStore:
     def keep_only(self, uuids: set[str]) -> None:
         self._tasks = {u: t for u, t in self._tasks.items() if u in uuids}
 
+    def replace(self, tasks: Iterable[dict]) -> None:
+        """Hold exactly ``tasks`` from now on (bench/sync.py copies a sync's state with it)."""
+        fresh: dict[str, dict] = {}
+        for task in tasks:
+            apply_task_payload(fresh, task)
+        self._tasks = fresh
+
     def get(self, uuid: str) -> dict | None:
         return self._tasks.get(uuid)
 
