@@ -54,6 +54,9 @@ def test_external_mode_starts_no_thread_and_reads_the_store(recorded_flower, mon
     assert not at.exception
     assert collector_threads() == []
     assert len(at.dataframe[0].value) == len(recorded_flower.tasks)
+    workers = open_page("Workers")
+    assert len(workers.dataframe[0].value) == 2
+    assert "Not sampled, so not shown here: heartbeat" in texts(workers)
 
 
 def test_a_hung_flower_shows_the_last_good_data_with_the_banner(recorded_flower, monkeypatch):
