@@ -8,8 +8,10 @@ task's detail (``task``: the stored row first) and actions do.
 
 Invariants: the tasks and queues frames, and each range's analytics and failures
 (``lib.trends.history``; a preset range evaluated at the poll's time), are built once per
-collector poll (``version``) and shared by every session; when the collector's last poll failed, every reading carries its health
-sentence as ``error`` and the last good value, so pages show their stale banner.
+collector poll (``version``), and once per page while a full load runs (the store then holds
+the newest tasks first), and are shared by every session; when the collector's last poll
+failed, every reading carries its health as ``error`` and the last good value, so pages show
+their stale banner.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Generic, Protocol, TypeVar
 import pandas as pd
 
 from lib import failures, frames, trends
-from lib.collector.health import FLOWER, CollectorHealth, health_sentence
+from lib.collector.health import FLOWER, CollectorHealth, catch_up_sentence, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
@@ -81,6 +83,7 @@ class MonitorStatus:
     last_success: float | None  # epoch s when Flower's tasks last reached the store
     last_error: CollectorFailing | None  # the collector's health when its last poll failed
     tasks_held: int
+    catching_up: str = ""  # "Catching up: 12,000 of ~30,000 new tasks." while a full load runs
 
 
 class CollectorFailing(ConsoleError):
@@ -132,7 +135,7 @@ class ClusterMonitor:
             settings.flower_url, settings.flower_auth, min(TASK_TIMEOUT, settings.flower_timeout)
         )
         self._lock = threading.RLock()  # the queues frame reads the tasks frame inside it
-        self._built: dict[str, tuple[int, object]] = {}
+        self._built: dict[str, tuple[tuple[int, int | None], object]] = {}
         self._ranges: OrderedDict[Hashable, object] = OrderedDict()  # (version, range) → result
         self.builds = 0  # frames built (once per poll version each), for tests and benches
 
@@ -148,8 +151,14 @@ class ClusterMonitor:
 
     def status(self) -> MonitorStatus:
         """Where the collector reads, when data last came in, how many tasks, what failed."""
-        held = self.tasks_held()
-        return MonitorStatus(self.client.display_url, self.health.data_until, self._error(), held)
+        health = self.health
+        return MonitorStatus(
+            self.client.display_url,
+            health.data_until,
+            self._error(),
+            self.tasks_held(),
+            catch_up_sentence(health),
+        )
 
     def tasks_held(self) -> int:
         """How many tasks the store holds (counted once per poll version)."""
@@ -178,9 +187,13 @@ class ClusterMonitor:
             self.readout.wake()
         health = self.health
         frame, note = self._once("tasks", self._tasks_frame)
-        if health.data_until is None and frame.empty:
+        # A first load under way: the pages written so far, as of the latest one (None for
+        # the moment between a page's write and its progress line: not yet, then).
+        at = health.data_until if health.data_until is not None else health.catching_up_at
+        if at is None:
             return _not_yet(self._error())
-        return Reading(frame, health.data_until, self._error(), note)
+        note = " ".join(filter(None, (catch_up_sentence(health), note)))
+        return Reading(frame, at, self._error(), note)
 
     def _tasks_frame(self) -> tuple[pd.DataFrame, str]:
         # No masking here: the store masked every text with these settings before writing it.
@@ -270,7 +283,7 @@ class ClusterMonitor:
 
     def _once_for(self, key: Hashable, build: Callable[[], T]) -> T:
         """``build()`` once per poll version and ``key``; the last ``RANGES_KEPT`` are kept."""
-        versioned = (self.version, key)
+        versioned = (self._build_version(), key)
         with self._lock:
             if versioned in self._ranges:
                 self._ranges.move_to_end(versioned)
@@ -302,18 +315,42 @@ class ClusterMonitor:
         return Reading(frame, snap.depths_at, error, snap.depths_note)
 
     def task_types(self) -> Reading[list[str]]:
-        """Every task name Flower has seen, as the collector last read them."""
+        """Every task name Flower has seen, as the collector last read them; else (an external
+        collector, or none read yet) every name the store holds tasks of."""
         snap, error = self._latest(False)
-        if snap.task_types is None:
+        if snap.task_types is not None:
+            return Reading(list(snap.task_types), snap.workers_at, error)
+        tasks = self.tasks()
+        if tasks.value is None:
             return _not_yet(error)
-        return Reading(list(snap.task_types), snap.workers_at, error)
+        names = self._once("task_types", lambda: _names(tasks.value))
+        return Reading(names, tasks.at, error, "Task types the store holds tasks of.")
+
+    def training_metas(self) -> Reading[dict[str, dict]] | None:
+        """Training jobs' result-backend records (each job's last progress record included) as
+        the collector read them this poll; None when it does not read them (no result backend
+        or training view, or an external collector: the page then reads the backend itself).
+        The reading's error says why some records may be old or absent."""
+        snap = self.readout.snapshot
+        if snap.metas is None:
+            return None
+        error = ConsoleError(snap.metas_error) if snap.metas_error else None
+        skipped = snap.metas_skipped
+        note = (
+            f"{skipped} running task(s) over the limit of reads were not read." if skipped else ""
+        )
+        return Reading(snap.metas, snap.metas_at, error, note)
 
     def _queues_frame(self, snap: CollectorSnapshot) -> pd.DataFrame:
         workers = snap.workers if snap.workers is not None else frames.workers_frame([], {}, {})
         tasks = self.tasks().value
         tasks = tasks if tasks is not None else frames.tasks_frame([])
         now = datetime.fromtimestamp(snap.depths_at or self.clock(), UTC)
-        return frames.queues_frame(snap.depths or {}, workers, tasks, now)
+        frame = frames.queues_frame(snap.depths or {}, workers, tasks, now)
+        if snap.consumers is not None:  # sampled counts: which workers consume is not known
+            sampled = frame["queue"].map(snap.consumers)
+            frame["consumers"] = sampled.fillna(frame["consumers"]).astype(int)
+        return frame
 
     def _latest(self, force: bool) -> tuple[CollectorSnapshot, ConsoleError | None]:
         """The collector's latest snapshot and health (``force``: ask it to poll now)."""
@@ -323,9 +360,14 @@ class ClusterMonitor:
 
     # -- shared work -------------------------------------------------------------------------
 
+    def _build_version(self) -> tuple[int, int | None]:
+        """What a built value is valid for: the poll, and the page of a full load that runs."""
+        return (self.version, self.health.catching_up)
+
     def _once(self, name: str, build: Callable[[], T]) -> T:
-        """``build()`` once per poll version, shared by every session and rerun."""
-        version = self.version
+        """``build()`` once per poll version (and per page of a full load that is running),
+        shared by every session and rerun."""
+        version = self._build_version()
         with self._lock:
             held = self._built.get(name)
             if held is None or held[0] != version:
@@ -340,6 +382,10 @@ class ClusterMonitor:
         if health.last_error is None:
             return None
         return CollectorFailing(health, self.clock())
+
+
+def _names(tasks: pd.DataFrame) -> list[str]:
+    return sorted(str(n) for n in tasks["name"].dropna().unique() if str(n))
 
 
 def _not_yet(error: ConsoleError | None) -> Reading:

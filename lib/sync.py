@@ -14,6 +14,10 @@ Invariants:
   off the end of Flower's list without reaching known ground, or the known ground is gone.
 - Workers with skewed clocks can hide updates below the watermark, so a full reload also
   runs every ``full_every`` seconds.
+- A full load writes each page as it arrives (newest tasks first), so readers of the store see
+  the newest tasks while the walk goes on; tasks Flower no longer holds are let go
+  (``TaskStore.keep_only``) and the watermark and ``last_full`` move only when the walk ends.
+  A walk stopped midway (``stopping``) keeps the old cursor: the next sync walks again.
 
 One ``TaskSync`` serves all browser sessions; ``refresh`` and ``snapshot`` take its lock.
 """
@@ -24,7 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from celery import states
@@ -64,8 +68,8 @@ class TaskStore(Protocol):
     def upsert(self, tasks: Iterable[dict]) -> int:
         """Merge ``tasks`` by uuid with ``apply_task_payload``; return how many changed."""
 
-    def replace(self, tasks: Iterable[dict]) -> None:
-        """Hold exactly ``tasks`` from now on."""
+    def keep_only(self, uuids: set[str]) -> None:
+        """Flower holds only ``uuids`` now: let go of every other task (drop or mark it)."""
 
     def get(self, uuid: str) -> dict | None: ...
 
@@ -90,7 +94,11 @@ class MemoryTaskStore:
     def upsert(self, tasks: Iterable[dict]) -> int:
         return sum(apply_task_payload(self._tasks, task) for task in tasks)
 
+    def keep_only(self, uuids: set[str]) -> None:
+        self._tasks = {u: t for u, t in self._tasks.items() if u in uuids}
+
     def replace(self, tasks: Iterable[dict]) -> None:
+        """Hold exactly ``tasks`` from now on (bench/sync.py copies a sync's state with it)."""
         fresh: dict[str, dict] = {}
         for task in tasks:
             apply_task_payload(fresh, task)
@@ -163,7 +171,7 @@ class SyncCursor:
 class SyncReport:
     """What one refresh did: the benchmark and the sidebar read it."""
 
-    mode: str  # "full" or "incremental"
+    mode: str  # "full", "incremental" or "partial" (a full load stopped midway)
     fetched: int
     changed: int
     requests: int
@@ -183,8 +191,10 @@ class TaskSync:
         overlap: float = OVERLAP_SECONDS,
         full_every: float = FULL_EVERY_SECONDS,
         clock: Callable[[], float] = time.time,
+        stopping: Callable[[], bool] = lambda: False,
     ):
         self.client = client
+        self.stopping = stopping  # asked between pages of a full load: True ends the walk
         self.store: TaskStore = store if store is not None else MemoryTaskStore()
         self.page_size = page_size
         self.overlap = overlap
@@ -198,7 +208,8 @@ class TaskSync:
         self.last_report: SyncReport | None = None
         self._last_full: float | None = None
         self._next_first_page = page_size
-        self._lock = threading.Lock()
+        # Re-entrant: a progress callback may ask for the cursor (the old one) mid-walk.
+        self._lock = threading.RLock()
 
     # -- public ------------------------------------------------------------------------------
 
@@ -281,55 +292,67 @@ class TaskSync:
             return self._full(progress, "first load")
         if self._last_full is not None and self.clock() - self._last_full >= self.full_every:
             return self._full(progress, "periodic full reload")
-        reason, pages = self._incremental_pages()
+        walk = _Walk(floor=self.watermark - self.overlap, quiet_pages=1)
+        reason, complete = self._incremental(walk, progress)
+        if walk.stopped:
+            return walk.outcome("partial", f"{reason or 'catch-up'}: stopped before the end")
         if reason:
-            if pages is not None:  # the walk already read all of Flower: no need to read again
-                return self._replace(pages, reason)
+            if complete:  # the walk already read all of Flower: no need to read again
+                return self._finish_full(walk, reason)
             return self._full(progress, reason)
-        changed = self.store.upsert(pages)
-        fresh = sum(_timestamp(t) >= self.watermark - self.overlap for t in pages)
-        self._next_first_page = min(self.page_size, max(FIRST_INCREMENTAL_PAGE, 2 * fresh))
-        self._raise_watermark(pages)
-        return "incremental", len(pages), changed, ""
+        self._next_first_page = min(self.page_size, max(FIRST_INCREMENTAL_PAGE, 2 * walk.fresh))
+        if walk.newest > self.watermark:
+            self.watermark = walk.newest
+        return walk.outcome("incremental", "")
 
     def _full(self, progress: Progress | None, reason: str) -> tuple[str, int, int, str]:
-        total = self._total_hint() if progress else None
-        tasks: list[dict] = []
+        """Walk all of Flower, writing each page as it comes (see the invariants)."""
+        walk = _Walk()
         for page in self._pages():
-            tasks.extend(page)
-            if progress:
-                progress(len(tasks), total)
-        return self._replace(tasks, reason)
+            if self._write(walk, page, progress):
+                return walk.outcome("partial", f"{reason}: stopped before the walk ended")
+        return self._finish_full(walk, reason)
 
-    def _replace(self, tasks: list[dict], reason: str) -> tuple[str, int, int, str]:
-        self.store.replace(tasks)
+    def _finish_full(self, walk: _Walk, reason: str) -> tuple[str, int, int, str]:
+        """The walk read all of Flower: let go of what it no longer holds; only now move the
+        cursor."""
+        self.store.keep_only(walk.seen)
         self._next_first_page = self.page_size
-        self.watermark = None
-        self._raise_watermark(tasks)
+        self.watermark = None if walk.newest == float("-inf") else walk.newest
         self._last_full = self.clock()
-        return "full", len(tasks), max(len(tasks), 1), reason
+        walk.changed = max(walk.changed, 1)  # a full load always makes a new version
+        return walk.outcome("full", reason)
 
-    def _incremental_pages(self) -> tuple[str, list[dict] | None]:
-        """Read from the top down to known ground; ``(reason, tasks)`` when a reload is due.
-
-        With a reason, ``tasks`` is everything Flower holds (the walk ran off the end of
-        Flower's list) or None (a full reload must read it).
-        """
-        floor = self.watermark - self.overlap
-        fetched: list[dict] = []
+    def _incremental(self, walk: _Walk, progress: Progress | None) -> tuple[str, bool]:
+        """Write from the top down to known ground; ``(reason, complete)`` when a reload is
+        due, ``complete`` when the walk ran off the end of Flower's list (it read it all)."""
         for page in self._pages(first_size=self._next_first_page):
-            if not fetched and _newest(page) < floor:
-                return "Flower's newest task is older than the last sync (Flower restarted?)", None
-            fetched.extend(page)
-            if _oldest(page) < floor:
-                below = [t for t in page if _timestamp(t) < floor]
-                if len(self.store) and not any(self.store.holds(t["uuid"]) for t in below):
-                    return "the tasks seen last time are gone from Flower", None
-                return "", fetched
-        seen = {t["uuid"] for t in fetched}
-        if self.store.uuids() - seen:
-            return "Flower no longer holds some tasks seen before (restarted?)", fetched
-        return "", fetched
+            if not walk.pages and _newest(page) < walk.floor:
+                return "Flower's newest task is older than the last sync (Flower restarted?)", False
+            below = [t for t in page if _timestamp(t) < walk.floor]
+            # Asked before the page is written: afterwards the store holds every task of it.
+            gone = bool(below) and len(self.store) and not any(map(self.store.holds, _ids(below)))
+            if self._write(walk, page, progress):
+                return "", False
+            if gone:
+                return "the tasks seen last time are gone from Flower", False
+            if below:
+                return "", False
+        if self.store.uuids() - walk.seen:
+            return "Flower no longer holds some tasks seen before (restarted?)", True
+        return "", False
+
+    def _write(self, walk: _Walk, page: list[dict], progress: Progress | None) -> bool:
+        """Write one page and say how far the walk is; True when it must stop here."""
+        walk.changed += self.store.upsert(page)
+        walk.add(page)
+        if progress and walk.pages > walk.quiet_pages:
+            if walk.total is None:  # asked after a first page: a hung Flower costs one wait
+                whole = walk.pages == 1 and len(page) < self.page_size
+                walk.total = walk.fetched if whole else self._total_hint()
+            progress(walk.fetched, walk.total)
+        walk.stopped = self.stopping()
+        return walk.stopped
 
     def _pages(self, first_size: int | None = None) -> Iterable[list[dict]]:
         """Flower's list in consecutive pages; sizes double from ``first_size`` to page_size."""
@@ -344,11 +367,6 @@ class TaskSync:
             offset += size
             size = min(size * 2, self.page_size)
 
-    def _raise_watermark(self, tasks: Iterable[dict]) -> None:
-        newest = max((_timestamp(t) for t in tasks), default=float("-inf"))
-        if newest != float("-inf") and (self.watermark is None or newest > self.watermark):
-            self.watermark = newest
-
     def _total_hint(self) -> int | None:
         try:
             return self.client.task_count()
@@ -357,9 +375,34 @@ class TaskSync:
             return None
 
 
+@dataclass
+class _Walk:
+    """What one walk down Flower's list has written so far."""
+
+    floor: float = float("-inf")  # an incremental walk's known ground (watermark - overlap)
+    quiet_pages: int = 0  # pages written before progress is reported (a short walk is quiet)
+    seen: set[str] = field(default_factory=set)
+    newest: float = float("-inf")
+    pages: int = 0
+    fetched: int = 0
+    fresh: int = 0  # tasks at or above the floor
+    changed: int = 0
+    total: int | None = None  # Flower's estimate of its size, asked once
+    stopped: bool = False
+
+    def add(self, page: list[dict]) -> None:
+        self.seen.update(_ids(page))
+        self.newest = max(self.newest, _newest(page))
+        self.pages, self.fetched = self.pages + 1, self.fetched + len(page)
+        self.fresh += sum(_timestamp(t) >= self.floor for t in page)
+
+    def outcome(self, mode: str, reason: str) -> tuple[str, int, int, str]:
+        return mode, self.fetched, self.changed, reason
+
+
+def _ids(tasks: list[dict]) -> list[str]:
+    return [t["uuid"] for t in tasks if t.get("uuid")]
+
+
 def _newest(page: list[dict]) -> float:
     return max((_timestamp(t) for t in page), default=float("-inf"))
-
-
-def _oldest(page: list[dict]) -> float:
-    return min((_timestamp(t) for t in page), default=float("inf"))

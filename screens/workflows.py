@@ -35,7 +35,7 @@ table = ui.table  # every table here has its Download CSV
 
 def training(view) -> None:
     memory = console.known_names(view.key)  # a name once detected stays detected
-    records = ui.job_records(metas, wf.training_candidates(tasks, view, memory.names))
+    records = ui.training_records(monitor, metas, wf.training_candidates(tasks, view, memory.names))
     names = memory.add(wf.training_names(tasks, view, records))
     jobs = wf.training_jobs_frame(tasks, view, records, now, names)
     kpi = wf.training_kpis(jobs, start, end)

@@ -11,7 +11,12 @@ The console (``lib.ui.wiring``) starts one ``Collector`` thread per configuratio
 pages read both through ``lib.monitor.ClusterMonitor``.
 """
 
-from lib.collector.health import CollectorHealth, PollProblem, health_sentence
+from lib.collector.health import (
+    CollectorHealth,
+    PollProblem,
+    catch_up_sentence,
+    health_sentence,
+)
 from lib.collector.loop import Collector, PollReport
 from lib.collector.mirror import StoreMirror
 
@@ -21,5 +26,6 @@ __all__ = [
     "PollProblem",
     "PollReport",
     "StoreMirror",
+    "catch_up_sentence",
     "health_sentence",
 ]

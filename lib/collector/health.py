@@ -8,7 +8,10 @@ and ``now`` in, one sentence out, the kind the console's banner and ``./ops coll
 Invariants: ``last_error`` is plain words with every configured secret scrubbed (the caller
 scrubs before ``after_poll``); ``failing_since`` is the start of the first failed poll of the
 current streak and None when the last poll worked; ``data_until`` is when Flower's tasks last
-reached the store (it survives a restart through the kept state).
+reached the store (it survives a restart through the kept state); ``catching_up`` is set only
+while a full load of Flower's tasks runs (tasks read so far; ``catching_up_of`` is Flower's own
+estimate of its total, or None; ``catching_up_at`` when its latest page was written) and every
+poll's end clears it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 
-__all__ = ["FLOWER", "NO_ANSWER", "CollectorHealth", "PollProblem", "health_sentence"]
+__all__ = [
+    "FLOWER",
+    "NO_ANSWER",
+    "CollectorHealth",
+    "PollProblem",
+    "catch_up_sentence",
+    "health_sentence",
+]
 
 #: Who a problem came from, as the sentence names it.
 FLOWER = "Flower"
@@ -51,6 +61,14 @@ class CollectorHealth:
     consecutive_failures: int = 0
     tasks_written: int = 0  # task rows changed since this collector started
     polls: int = 0
+    catching_up: int | None = None  # tasks a full load running now has read so far
+    catching_up_of: int | None = None  # Flower's estimate of how many it holds
+    catching_up_at: float | None = None  # when its latest page reached the store
+
+    def loading(self, done: int, total: int | None, at: float) -> CollectorHealth:
+        """The snapshot while a full load runs: ``done`` tasks read of about ``total``, the
+        latest page written to the store at ``at`` (``data_until`` waits for the poll's end)."""
+        return replace(self, catching_up=done, catching_up_of=total, catching_up_at=at)
 
     def after_poll(
         self,
@@ -67,6 +85,9 @@ class CollectorHealth:
             "data_until": ended if synced else self.data_until,
             "tasks_written": self.tasks_written + written,
             "polls": self.polls + 1,
+            "catching_up": None,
+            "catching_up_of": None,
+            "catching_up_at": None,
         }
         if not problems:
             return replace(
@@ -126,6 +147,16 @@ def health_sentence(health: CollectorHealth, now: float, tz: tzinfo = UTC) -> st
     if health.no_answer:
         return f"{subject} has not answered for {since}; {held}. {health.last_error}"
     return f"{subject} has failed for {since}; {held}. {health.last_error}"
+
+
+def catch_up_sentence(health: CollectorHealth) -> str:
+    """ "Catching up: 12,000 of ~30,000 new tasks." while a full load runs, else ""."""
+    done, total = health.catching_up, health.catching_up_of
+    if done is None:
+        return ""
+    if total is None or total < done:  # Flower's count is an estimate: never show less
+        return f"Catching up: {done:,} new tasks read so far."
+    return f"Catching up: {done:,} of ~{total:,} new tasks."
 
 
 def _held(health: CollectorHealth, now: float, tz: tzinfo) -> str:

@@ -3,8 +3,12 @@
 Every ``OPS_POLL_SECONDS`` a poll: (1) Flower's tasks, incrementally (``lib.sync.TaskSync``
 over a ``StoreMirror``: a full reload marks the tasks Flower forgot instead of deleting them);
 (2) workers (``lib.readers.WorkerReader``) and queue depths (``lib.readers.read_queues``) as
-samples; (3) retention, at most every ``PRUNE_EVERY_SECONDS``; (4) the sync cursor and when
-data last came in, kept in the store, so a restarted collector resumes incrementally.
+samples; (3) with a result backend, the progress meta of running training jobs
+(``lib.collector.progress``) into the snapshot; (4) retention, at most every
+``PRUNE_EVERY_SECONDS``; (5) the sync cursor and when
+data last came in, kept in the store, so a restarted collector resumes incrementally. A full load
+(first sync, Flower restarted, the periodic reload) writes page by page and says how far it is in
+the health (``catching_up``) after each page.
 
 Invariants:
 
@@ -13,7 +17,9 @@ Invariants:
 - When Flower does not answer, the poll skips its other Flower reads (each would wait a
   whole ``FLOWER_TIMEOUT`` again), so a hung Flower costs one timeout per poll.
 - ``stop()`` returns within about one ``FLOWER_TIMEOUT``: the loop checks for it between
-  steps, and a step waits at most one request's timeout (the broker probe's is no longer).
+  steps and a full load between pages, and a step waits at most one request's timeout (the
+  broker probe's is no longer). A load stopped midway keeps the old cursor: the next run walks
+  Flower again, so the store ends equal to Flower.
 - Samples are written only from fresh readings: no worker row is made up when Flower is silent.
 """
 
@@ -28,17 +34,19 @@ from dataclasses import asdict, dataclass, field, replace
 from types import TracebackType
 
 from lib import frames
-from lib.broker import BrokerProbe
+from lib.broker import BrokerProbe, ResultBackend
 from lib.collector.health import FLOWER, CollectorHealth, PollProblem
 from lib.collector.mirror import StoreMirror
+from lib.collector.progress import TrainingProgress
 from lib.collector.snapshot import CollectorSnapshot
+from lib.collector.stored import sampled_snapshot
 from lib.errors import BrokerError, ConsoleError, FlowerError, FlowerUnreachable, StoreError
 from lib.flower import FlowerClient
 from lib.readers import WorkerReader, read_queues
 from lib.redact import SCRUBBER, protect, scrub
 from lib.settings import Settings
 from lib.store import Store
-from lib.sync import SyncCursor, TaskSync
+from lib.sync import PAGE_SIZE, SyncCursor, TaskSync
 
 __all__ = ["PRUNE_EVERY_SECONDS", "Collector", "PollReport"]
 
@@ -50,6 +58,8 @@ PRUNE_EVERY_SECONDS = 300.0
 PROBE_TIMEOUT = 3.0
 #: stop() waits one FLOWER_TIMEOUT for the request in flight, plus this for the rest.
 STOP_MARGIN = 2.0
+#: Where a restarted collector's first figures come from, until its first poll.
+LAST_SAMPLED = "Sampled before this console started; Flower has not been read since."
 SOURCES = ((FlowerError, FLOWER), (BrokerError, "the broker"), (StoreError, "the history store"))
 
 
@@ -86,24 +96,27 @@ class Collector:
         protect(settings.secrets)  # before any error text is made
         self.settings, self.store, self.cluster, self.clock = settings, store, cluster, clock
         self.client = client or FlowerClient.from_settings(settings)
-        probe_timeout = min(PROBE_TIMEOUT, settings.flower_timeout)
+        self.probe_timeout = min(PROBE_TIMEOUT, settings.flower_timeout)
         self.probe = (
-            BrokerProbe(settings.broker_url, probe_timeout) if settings.broker_url else None
+            BrokerProbe(settings.broker_url, self.probe_timeout) if settings.broker_url else None
         )
         self.mirror = StoreMirror(
             store, settings.retention_days, settings.retention_success_days, clock
         )
-        self.sync = TaskSync(self.client, self.mirror, clock=clock)
+        self._stop = threading.Event()
+        self.sync = TaskSync(
+            self.client, self.mirror, PAGE_SIZE, clock=clock, stopping=self._stop.is_set
+        )
         self.workers = WorkerReader(self.client, clock)
+        self.progress = self._training_progress()
         self.on_poll = on_poll
         self._key = f"collector/{cluster}"
-        self._stop = threading.Event()
         self._wake = threading.Event()  # set by stop() and wake(): the next poll comes now
         self._polled = threading.Condition()
         self._thread: threading.Thread | None = None
         self._last_prune: float | None = None
         self._health = self._resume()
-        self._snapshot = CollectorSnapshot()
+        self._snapshot = self._last_sampled()
 
     @property
     def health(self) -> CollectorHealth:
@@ -181,6 +194,8 @@ class Collector:
         synced = self._step(report, self._sync_tasks)
         if not report.flower_silent and not self._stop.is_set():
             self._step(report, self._sample)
+        if self.progress is not None and not self._stop.is_set():
+            self._step(report, self._read_progress)
         if not self._stop.is_set():
             self._step(report, self._prune_if_due)
         report.written = self.mirror.written - written_before
@@ -222,8 +237,20 @@ class Collector:
         return PollProblem(source, text, no_answer=isinstance(exc, FlowerUnreachable))
 
     def _sync_tasks(self, report: PollReport) -> None:
-        sync = self.sync.refresh()
+        sync = self.sync.refresh(progress=self._catching_up)
         report.mode, report.fetched = sync.mode, sync.fetched
+
+    def _catching_up(self, done: int, total: int | None) -> None:
+        """A full load wrote a page: say how far it is, here and in the store (for a console
+        reading it). The kept cursor is still the old one: the walk has not ended."""
+        health = self._health.loading(done, total, self.clock())
+        with self._polled:
+            self._health = health
+            self._polled.notify_all()
+        try:
+            self._keep(health)
+        except ConsoleError as exc:  # the progress line only: the poll's own keep says it
+            log.info("catch-up progress not kept: %s", exc)
 
     def _sample(self, report: PollReport) -> None:
         workers, note = self.workers.read()
@@ -235,7 +262,11 @@ class Collector:
             return
         queues = read_queues(self.client, self.probe, workers, frames.tasks_frame([]), self.clock())
         self._snapshot = replace(
-            self._snapshot, depths=queues.depths, depths_note=queues.note, depths_at=self.clock()
+            self._snapshot,
+            depths=queues.depths,
+            depths_note=queues.note,
+            depths_at=self.clock(),
+            consumers=None,  # read from the workers now, not the samples
         )
         report.samples = self.store.record_samples(queues.frame, workers, self.clock())
         if queues.broker_error is not None:  # Flower's counts were sampled instead: say so
@@ -250,6 +281,31 @@ class Collector:
             log.info("task types not read: %s", exc)
             return
         self._snapshot = replace(self._snapshot, task_types=types)
+
+    def _training_progress(self) -> TrainingProgress | None:
+        """The result-backend reader of training jobs' progress; None without a backend."""
+        if not self.settings.result_backend:
+            return None
+        # No longer than the broker probe: stop() must not wait for a hung backend.
+        backend = ResultBackend(self.settings.result_backend, self.probe_timeout)
+        return TrainingProgress(
+            backend.task_meta, self.settings.workflows_file, self.settings.poll_seconds, self.clock
+        )
+
+    def _read_progress(self, report: PollReport) -> None:
+        """Training jobs' progress meta into the snapshot: a backend that fails is said on
+        the Workflows page with the last records (not a poll problem: Flower's data is fine)."""
+        got = self.progress.read(self.store)
+        if got is None:
+            return
+        self._snapshot = replace(
+            self._snapshot,
+            metas=got.metas,
+            metas_error=got.error,
+            metas_skipped=got.skipped,
+            metas_at=self.clock(),
+        )
+        report.samples += self.store.record_progress(got.samples, self.clock())
 
     def _prune_if_due(self, report: PollReport) -> None:
         now = self.clock()
@@ -286,6 +342,15 @@ class Collector:
             timeout=self.settings.flower_timeout,
             poll_seconds=self.settings.poll_seconds,
         )
+
+    def _last_sampled(self) -> CollectorSnapshot:
+        """The store's last figures, for pages before this run's first poll reads Flower (a
+        restarted console shows them at once; a hung Flower keeps them on screen)."""
+        try:
+            return sampled_snapshot(self.store, self.clock(), 0, LAST_SAMPLED)
+        except ConsoleError as exc:
+            log.info("no stored samples to start from: %s", exc)
+            return CollectorSnapshot()
 
     @property
     def resumed(self) -> bool:

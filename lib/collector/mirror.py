@@ -6,8 +6,9 @@ rows, read once at start), which the sync's restart and dropped-window checks as
 
 Invariants:
 
-- A full reload never deletes history: it upserts what Flower holds and marks the rest
-  ``in_flower = False`` (``Store.mark_gone``); they stay with their last state.
+- A full reload never deletes history: it upserts what Flower holds page by page and, once
+  the walk ended, marks the rest ``in_flower = False`` (``Store.mark_gone``); they stay with
+  their last state.
 - The set of held ids changes only after the store's write succeeded, so a failed write leaves
   mirror and store agreeing (the sync then keeps its old watermark and reads again).
 - A task retention would delete at once (a success older than ``OPS_RETENTION_SUCCESS_DAYS``,
@@ -59,14 +60,11 @@ class StoreMirror:
         self.odd.update(frames.odd_fields(tasks))
         return changed
 
-    def replace(self, tasks: Iterable[dict]) -> None:
-        """Flower holds exactly ``tasks`` now: write them, mark the others gone from Flower."""
-        tasks = [t for t in tasks if t.get("uuid")]
-        self._write(tasks)
-        now_held = {t["uuid"] for t in tasks}
-        self.store.mark_gone(self._held - now_held)
-        self._held = now_held
-        self.odd = frames.odd_fields(tasks)
+    def keep_only(self, uuids: set[str]) -> None:
+        """Flower holds only ``uuids`` now (a full walk ended): mark the others gone."""
+        self.store.mark_gone(self._held - uuids)
+        self._held &= uuids
+        self.odd = {u: odd for u, odd in self.odd.items() if u in uuids}
 
     def get(self, uuid: str) -> dict | None:
         """The stored row of a task Flower holds, or None."""

@@ -1,7 +1,7 @@
 """``CollectorSnapshot``: the latest readings a collector's poll made, kept in memory for pages.
 
-The console (``lib.monitor``) reads workers, queue depths and task types from here instead of
-asking Flower inside a page's script run. A snapshot is immutable and replaced whole at the end
+The console (``lib.monitor``) reads workers, queue depths, task types and training jobs'
+progress meta from here instead of asking Flower or the result backend inside a page's run. A snapshot is immutable and replaced whole at the end
 of each poll, so a reader in another thread sees one poll's outcome.
 
 Invariants: ``version`` is the number of polls finished (it changes every poll, so whatever is
@@ -30,4 +30,12 @@ class CollectorSnapshot:
     depths: dict[str, int | None] | None = None  # waiting messages per queue
     depths_note: str = ""
     depths_at: float | None = None
+    #: consumers per queue when sampled rather than read from the workers (a store's samples)
+    consumers: dict[str, int | None] | None = None
     task_types: tuple[str, ...] | None = None
+    #: result-backend records of training jobs by task id (``lib.collector.progress``); None
+    #: when this collector does not read them (no result backend, or no training view)
+    metas: dict[str, dict] | None = None
+    metas_error: str | None = None  # why some records may be old or absent
+    metas_skipped: int = 0
+    metas_at: float | None = None

@@ -4,6 +4,11 @@ read the way an embedded ``Collector`` is read (``health``, ``snapshot``).
 For ``OPS_COLLECTOR=external``: the console runs no collector and never asks Flower for its
 pages; it reads the collector's health (kept in the store each poll) and its latest samples.
 
+Workers come from the latest worker samples: the figures samples do not hold (``UNSAMPLED``)
+are empty and the note says so; queue consumers come from the queue samples (which workers
+consume is not sampled). ``sampled_snapshot`` also gives a restarted console's collector the
+last figures before its first poll. Task types come from the stored tasks' names (the monitor).
+
 Invariants: the snapshot's ``version`` is the kept health's poll count, so frames built from it
 are built once per poll of the external collector; workers and queue depths come only from the
 latest poll's samples (one ``at``), never mixed across polls; a reading of the store that fails
@@ -27,12 +32,18 @@ from lib.errors import ConsoleError
 from lib.settings import Settings
 from lib.store import Store
 
-__all__ = ["REREAD_SECONDS", "StoredReadout"]
+__all__ = ["REREAD_SECONDS", "UNSAMPLED", "StoredReadout", "sampled_snapshot"]
 
 #: The kept health is read again at most this often (every reading of every rerun asks).
 REREAD_SECONDS = 0.5
 #: Samples are looked for this far back: a few polls of any sensible interval.
 SAMPLES_LOOKBACK = 3600.0
+#: The workers frame's figures the samples do not hold: said on the page, shown empty.
+UNSAMPLED = (
+    "heartbeat, 5- and 15-minute load, pool, concurrency, autoscale, queues, pid, uptime "
+    "and version"
+)
+EXTERNAL = "Read from the store (OPS_COLLECTOR=external)."
 log = logging.getLogger(__name__)
 
 
@@ -92,17 +103,26 @@ class StoredReadout:
         if health.polls == self._snapshot.version and self._snapshot.version:
             self._health = health
             return
-        workers = self.store.worker_samples(now - SAMPLES_LOOKBACK, now + 1)
-        queues = self.store.queue_samples(now - SAMPLES_LOOKBACK, now + 1)
+        self._snapshot = sampled_snapshot(self.store, now, health.polls, EXTERNAL)
         self._health = health
-        self._snapshot = CollectorSnapshot(
-            version=health.polls,
-            workers=_workers(workers) if len(workers) else None,
-            workers_note="Read from the store (OPS_COLLECTOR=external).",
-            workers_at=_last_at(workers),
-            depths=_depths(queues) if len(queues) else None,
-            depths_at=_last_at(queues),
-        )
+
+
+def sampled_snapshot(store: Store, now: float, version: int, source: str) -> CollectorSnapshot:
+    """Workers, queue depths and consumers from the latest poll's samples in ``store`` (within
+    the last hour), the way a collector's snapshot holds them. ``source`` starts the notes."""
+    workers = store.worker_samples(now - SAMPLES_LOOKBACK, now + 1)
+    queues = store.queue_samples(now - SAMPLES_LOOKBACK, now + 1)
+    unsampled = f"Not sampled, so not shown here: {UNSAMPLED}."
+    return CollectorSnapshot(
+        version=version,
+        workers=_workers(workers) if len(workers) else None,
+        workers_note=f"{source} {unsampled}",
+        workers_at=_last_at(workers),
+        depths=_depths(queues, "messages") if len(queues) else None,
+        depths_note=f"{source} Which workers consume each queue is not sampled.",
+        depths_at=_last_at(queues),
+        consumers=_depths(queues, "consumers") if len(queues) else None,
+    )
 
 
 def _latest(samples: pd.DataFrame) -> pd.DataFrame:
@@ -126,9 +146,10 @@ def _workers(samples: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(empty.dtypes.to_dict())
 
 
-def _depths(samples: pd.DataFrame) -> dict[str, int | None]:
+def _depths(samples: pd.DataFrame, column: str) -> dict[str, int | None]:
+    """One figure per queue (``messages`` or ``consumers``) from the latest poll's samples."""
     latest = _latest(samples)
     return {
         str(q): None if pd.isna(m) else int(m)
-        for q, m in zip(latest["queue"], latest["messages"], strict=True)
+        for q, m in zip(latest["queue"], latest[column], strict=True)
     }

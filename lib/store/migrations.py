@@ -53,11 +53,17 @@ def _audit_tables(conn: Connection) -> None:
         table.create(conn)
 
 
+def _progress_samples(conn: Connection) -> None:
+    # The collector's training-progress step: one row per running job per poll.
+    schema.PROGRESS_SAMPLES.create(conn)
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
     Step(2, "kept state: the collector's sync cursor and health between runs", _kept_state_v2),
     Step(3, "the audit log: actions and their per-target outcomes", _audit_tables),
+    Step(4, "progress samples: running training jobs' progress, loss, accuracy", _progress_samples),
 )
 LATEST = STEPS[-1].version
 

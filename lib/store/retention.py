@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, delete, or_, select
 
 from lib.store.engine import writing
 from lib.store.schema import (
+    PROGRESS_SAMPLES,
     QUEUE_SAMPLES,
     ROLLUP_COUNTS,
     ROLLUP_HISTOGRAMS,
@@ -64,6 +65,7 @@ def prune(
         ("tasks", lambda conn: _tasks_batch(conn, old_task, batch_size)),
         ("queue_samples", lambda conn: _ids_batch(conn, QUEUE_SAMPLES, keep_from, batch_size)),
         ("worker_samples", lambda conn: _ids_batch(conn, WORKER_SAMPLES, keep_from, batch_size)),
+        ("progress_samples", lambda c: _ids_batch(c, PROGRESS_SAMPLES, keep_from, batch_size)),
         ("rollups", lambda conn: _minutes_batch(conn, keep_from, batch_size)),
     ]
     for name, batch in jobs:

@@ -1,19 +1,34 @@
-"""Time series sampled each poll: queue depth and consumers; worker online/active/processed/load.
+"""Time series sampled each poll: queue depth and consumers; worker online/active/processed/load;
+running training jobs' progress, loss and accuracy.
 
-One row per queue and per worker per ``record_samples`` call, all at the poll's ``now``.
-Missing figures stay missing (a broker that did not answer gives ``messages`` NULL, not 0).
+One row per queue and per worker per ``record_samples`` call, and per running training job per
+``record_progress`` call, all at the poll's ``now``. Missing figures stay missing (a broker
+that did not answer gives ``messages`` NULL, not 0). Progress rows hold numbers and the task
+name only (no meta text, so nothing secret); the collector reads them from the result backend
+(``lib.collector.progress``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Connection, insert, select
 
-from lib.store.schema import QUEUE_SAMPLES, WORKER_SAMPLES, epoch, utc_times
+from lib.store.schema import PROGRESS_SAMPLES, QUEUE_SAMPLES, WORKER_SAMPLES, epoch, utc_times
 
-__all__ = ["queue_samples_frame", "record_samples", "worker_samples_frame"]
+__all__ = [
+    "PROGRESS_FIGURES",
+    "progress_samples_frame",
+    "queue_samples_frame",
+    "record_progress",
+    "record_samples",
+    "worker_samples_frame",
+]
+
+#: A training job's figures in a progress sample (progress in percent, 0-100).
+PROGRESS_FIGURES = ("progress", "loss", "accuracy")
 
 
 def record_samples(
@@ -66,6 +81,29 @@ def worker_samples_frame(
     )
 
 
+def record_progress(conn: Connection, jobs: Iterable[Mapping], now: float) -> int:
+    """Store one poll's training figures (``uuid``, ``name`` and ``PROGRESS_FIGURES`` each);
+    return rows written."""
+    rows = [
+        {"at": now, "uuid": str(job["uuid"]), "name": job.get("name")}
+        | {k: _number(job.get(k)) for k in PROGRESS_FIGURES}
+        for job in jobs
+        if job.get("uuid")
+    ]
+    if rows:
+        conn.execute(insert(PROGRESS_SAMPLES), rows)
+    return len(rows)
+
+
+def progress_samples_frame(
+    conn: Connection, start: datetime | float, end: datetime | float
+) -> pd.DataFrame:
+    """Progress samples in ``[start, end)``. Columns: at (UTC), uuid, name, progress, loss,
+    accuracy (float, NaN when not reported)."""
+    frame = _read(conn, PROGRESS_SAMPLES, start, end)
+    return frame.astype(dict.fromkeys(PROGRESS_FIGURES, "float64"))
+
+
 def _read(conn: Connection, table, start: datetime | float, end: datetime | float) -> pd.DataFrame:
     columns = [c for c in table.columns if c.name != "id"]
     query = (
@@ -82,3 +120,9 @@ def _whole(value: object) -> int | None:
     if value is None or pd.isna(value):
         return None
     return int(value)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or pd.isna(value):
+        return None
+    return float(value)

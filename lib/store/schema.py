@@ -37,6 +37,7 @@ __all__ = [
     "AUDIT_TARGET",
     "KEPT_STATE",
     "METADATA",
+    "PROGRESS_SAMPLES",
     "QUEUE_SAMPLES",
     "ROLLUP_COUNTS",
     "ROLLUP_HISTOGRAMS",
@@ -124,6 +125,15 @@ WORKER_SAMPLES = _samples(
     Column("active", Integer),
     Column("processed", Integer),
     Column("load", Float),  # 1-minute load average
+)
+#: Training jobs' progress meta, sampled each poll from the result backend (migration step 4).
+PROGRESS_SAMPLES = _samples(
+    "progress_samples",
+    "uuid",
+    Column("name", Text),
+    Column("progress", Float),  # percent, 0-100
+    Column("loss", Float),
+    Column("accuracy", Float),
 )
 
 

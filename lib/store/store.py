@@ -148,3 +148,12 @@ class Store:
     def worker_samples(self, start: Moment, end: Moment) -> pd.DataFrame:
         with reading(self.engine) as conn:
             return samples.worker_samples_frame(conn, start, end)
+
+    def record_progress(self, jobs: Iterable[Mapping], now: float) -> int:
+        """Store one poll's training progress figures (``lib.store.samples``)."""
+        with writing(self.engine) as conn:
+            return samples.record_progress(conn, jobs, now)
+
+    def progress_samples(self, start: Moment, end: Moment) -> pd.DataFrame:
+        with reading(self.engine) as conn:
+            return samples.progress_samples_frame(conn, start, end)

@@ -51,6 +51,7 @@ from lib.ui.readings import (
     metrics,
     show_reading,
     sync_status,
+    training_records,
     with_current_health,
 )
 from lib.ui.tables import download_csv, keep_selection_valid, pick_row, table
@@ -103,6 +104,7 @@ __all__ = [
     "task_detail",
     "task_types",
     "time_range",
+    "training_records",
     "viewer_tz",
     "with_current_health",
     "worker_controls",

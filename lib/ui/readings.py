@@ -39,6 +39,7 @@ __all__ = [
     "metrics",
     "show_reading",
     "sync_status",
+    "training_records",
     "with_current_health",
 ]
 
@@ -156,14 +157,18 @@ def sync_status(monitor: ClusterMonitor) -> None:
     in, what failed (never a page's own try)."""
     status = monitor.status()
     st.caption(f"Watching Flower at `{status.flower_url}`")
-    if status.last_success is None:
+    if status.last_success is None and not status.catching_up:
         st.caption("No data from Flower yet.")
+    elif status.last_success is None:  # a first load under way: its pages are on screen
+        st.caption(f"{status.tasks_held:,} tasks loaded so far")
     else:
         held = f"{status.tasks_held:,} tasks"
         st.caption(f"Last good refresh {read_at(status.last_success, viewer_tz())} · {held}")
     if status.last_error is not None:
         failed = md_escape(explain(status.last_error))
         st.error(f"Stale: the last refresh failed. {failed}", icon="⏳")
+    if status.catching_up:  # a full load runs in the collector: the tasks so far are shown
+        st.caption(f"{status.catching_up} Pages show the newest tasks loaded so far.")
 
 
 def backend_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:
@@ -179,6 +184,21 @@ def backend_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:
     if got.skipped:
         st.caption(f"{got.skipped} task(s) over the limit of {MAX_META_READS} reads were not read.")
     return {**metas.known(), **got.metas}
+
+
+def training_records(
+    monitor: ClusterMonitor, metas: MetaCache | None, ids: list[str]
+) -> dict[str, dict]:
+    """Training jobs' backend records as the collector read them this poll (the page reads
+    nothing); read here (``job_records``) only when the collector does not read them."""
+    got = monitor.training_metas()
+    if got is None:
+        return job_records(metas, ids)
+    if got.error is not None:
+        st.warning(f"Showing the last known progress. {md_escape(got.error)}", icon="⏳")
+    if got.note:
+        st.caption(got.note)
+    return got.value or {}
 
 
 def job_records(metas: MetaCache | None, ids: list[str]) -> dict[str, dict]:

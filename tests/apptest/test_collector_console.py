@@ -3,13 +3,16 @@ on Flower, and the stale banner from the collector's health."""
 
 from __future__ import annotations
 
+import json
 import threading
+from urllib.parse import parse_qs, urlsplit
 
 import streamlit as st
 
 from lib.ui import wiring
 from lib.ui.wiring import stop_collectors
-from tests.apptest.conftest import open_page, run_until, texts
+from tests.apptest.conftest import console_on, open_page, run_until, texts
+from tests.recorded import RecordedFlower
 
 
 def collector_threads() -> list[threading.Thread]:
@@ -51,6 +54,9 @@ def test_external_mode_starts_no_thread_and_reads_the_store(recorded_flower, mon
     assert not at.exception
     assert collector_threads() == []
     assert len(at.dataframe[0].value) == len(recorded_flower.tasks)
+    workers = open_page("Workers")
+    assert len(workers.dataframe[0].value) == 2
+    assert "Not sampled, so not shown here: heartbeat" in texts(workers)
 
 
 def test_a_hung_flower_shows_the_last_good_data_with_the_banner(recorded_flower, monkeypatch):
@@ -114,3 +120,64 @@ def test_an_open_tasks_tab_shows_the_collectors_health_now(recorded_flower, monk
     recorded_flower.fault = None
     run_until(at, lambda at: not banner(at), timeout=15)
     assert banner(at) == "" and not at.exception
+
+
+def test_a_restarted_console_shows_the_stored_data_at_once_then_the_banner(
+    recorded_flower, monkeypatch
+):
+    import os
+
+    from lib.collector import Collector
+    from lib.settings import load_settings
+    from lib.store import Store
+
+    settings = load_settings(os.environ, {})
+    store = Store.from_settings(settings)
+    Collector(settings, store).poll()  # what the console's collector wrote before the restart
+    store.close()
+    monkeypatch.setenv("FLOWER_TIMEOUT", "5")
+    recorded_flower.fault = "hang"  # the restarted console's Flower accepts, never answers
+    at = open_page("Overview", timeout=4)  # a run waiting one hung request would time out
+    assert not at.exception
+    shown = texts(at)
+    assert "has not finished its first read" not in shown
+    assert "Sampled before this console started" in shown
+    assert [m.label for m in at.metric][:2] == ["Workers online", "Processed"]
+    assert at.metric[0].value == "2/2" and len(at.dataframe[0].value) == 2
+    run_until(at, lambda at: "has not answered for" in texts(at), timeout=20)
+    assert "Flower has not answered for" in texts(at) and "(timeout 5 s)" in texts(at)
+    assert at.metric[0].value == "2/2", "the stored data stays on screen"
+
+
+class PagedRecordedFlower(RecordedFlower):
+    """The recorded Flower paging its tasks for real (newest first); from the second page on
+    it never answers, so the console's first load stays under way."""
+
+    def __call__(self, method: str, path: str):
+        parts = urlsplit(path)
+        if parts.path != "/api/tasks":
+            return super().__call__(method, path)
+        query = {k: int(v[0]) for k, v in parse_qs(parts.query).items()}
+        if query.get("offset", 0):
+            return "hang"
+        newest = sorted(self.tasks.values(), key=lambda t: -(t.get("timestamp") or 0))
+        return 200, json.dumps({t["uuid"]: t for t in newest[: query["limit"]]}), {}
+
+
+def first_page_shown(at) -> bool:
+    return "Catching up: 2 of ~" in texts(at.sidebar) and len(at.dataframe) > 0
+
+
+def test_the_sidebar_says_how_far_a_first_load_is_and_shows_the_tasks_so_far(monkeypatch, tmp_path):
+    from lib.collector import loop
+
+    monkeypatch.setattr(loop, "PAGE_SIZE", 2)
+    monkeypatch.setenv("FLOWER_TIMEOUT", "20")  # the second page hangs longer than this test
+    with console_on(PagedRecordedFlower(), monkeypatch, tmp_path) as flower:
+        at = open_page("Tasks", timeout=10)
+        run_until(at, first_page_shown, timeout=10)
+        sidebar = texts(at.sidebar)
+        assert f"Catching up: 2 of ~{len(flower.tasks)} new tasks." in sidebar
+        assert "2 tasks loaded so far" in sidebar
+        assert len(at.dataframe[0].value) == 2, "the newest tasks are on the page already"
+    # Leaving ``console_on`` ends the hung request; the fixture then stops the collector.

@@ -1,5 +1,6 @@
 """The collector on the real cluster: it writes tasks and samples, keeps history through a
-Flower restart, rides out a stopped Flower, and a restarted collector resumes incrementally.
+Flower restart, rides out a stopped Flower, a restarted collector resumes incrementally, and a
+first load shows the newest tasks while it is still walking Flower's list.
 
 Uses the session's cluster and leaves Flower running for the tests after these.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from lib.collector import Collector, health_sentence
+from lib.collector import Collector, catch_up_sentence, health_sentence
+from lib.flower import FlowerClient
 from lib.settings import Settings
 from lib.store import Store
 from tests.live import FINAL, flower_tasks, send, wait_final, wait_until
@@ -97,3 +99,76 @@ def test_a_restarted_collector_resumes_from_the_kept_cursor(cluster, producer, s
     report = again.poll()
     assert report.mode == "incremental" and not report.problems, report.problems
     assert stored(store)[new]["state"] == "SUCCESS"
+
+
+class WatchedClient(FlowerClient):
+    """The real client; before each page of tasks after the first it looks at the store."""
+
+    def __init__(self, settings: Settings, look):
+        super().__init__(settings.flower_url, settings.flower_auth, settings.flower_timeout)
+        self.look, self.pages = look, []
+
+    def list_tasks(self, limit: int, offset: int = 0, **filters) -> list[dict]:
+        if self.pages:
+            self.look(self.pages)
+        page = super().list_tasks(limit, offset, **filters)
+        self.pages.append([t["uuid"] for t in page])
+        return page
+
+
+def test_a_first_load_shows_the_newest_tasks_while_the_walk_goes_on(
+    cluster, producer, settings, store
+):
+    ids = [send(producer, "demo.add", 7, i) for i in range(6)]
+    wait_final(cluster, ids)
+    seen = []
+
+    def look(pages: list[list[str]]) -> None:
+        if len(pages) == 1:  # the first page is written, the second not yet read
+            seen.append((set(stored(store)), catch_up_sentence(collector.health)))
+
+    client = WatchedClient(settings, look)
+    collector = Collector(settings, store, client=client)
+    collector.sync.page_size = 2
+    report = collector.poll()
+    assert report.mode == "full" and not report.problems, report.problems
+    (held, sentence), first = seen[0], set(client.pages[0])
+    assert held == first and first <= set(ids), "the store holds Flower's newest tasks"
+    assert sentence.startswith("Catching up: 2 of ~")
+    assert set(ids) <= set(stored(store)) and len(client.pages) >= 3
+
+
+def test_the_collector_reads_a_running_training_job_s_progress_for_the_page(
+    cluster, producer, settings, store
+):
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from lib import workflows as wf
+    from lib.monitor import ClusterMonitor
+    from lib.workflows.config import load_workflows
+
+    settings = replace(settings, result_backend=cluster.backend_url)
+    collector = Collector(settings, store)
+    monitor = ClusterMonitor(settings, store, collector)
+    uuid = send(producer, "demo.train_model", "coll-net", epochs=12, step_seconds=0.5, queue="ml")
+
+    def progress_read():
+        collector.poll()
+        got = monitor.training_metas()
+        meta = (got.value or {}).get(uuid, {}).get("result") if got else None
+        return meta if isinstance(meta, dict) and 0 < meta.get("progress", 0) < 100 else None
+
+    meta = wait_until(progress_read, "the collector to read the job's progress", timeout=60)
+    view = load_workflows().views[0]
+    jobs = wf.training_jobs_frame(
+        monitor.tasks().value, view, monitor.training_metas().value, datetime.now(UTC)
+    )
+    row = jobs.set_index("uuid").loc[uuid]
+    assert (row["model"], row["source"]) == ("coll-net", "backend")
+    assert (row["progress"], row["loss"]) == (meta["progress"], meta["loss"])
+    sampled = store.progress_samples(0.0, FAR)
+    mine = sampled[sampled["uuid"] == uuid]
+    assert meta["progress"] in mine["progress"].tolist(), "the time series has the reading"
+    assert set(mine["name"]) == {"demo.train_model"}
+    wait_final(cluster, [uuid], timeout=60)

@@ -190,3 +190,46 @@ def test_a_dead_broker_is_said_once_with_its_detail(flower, tmp_path):
     assert said.startswith("The broker has failed for"), said
     detail = f"The broker at redis://127.0.0.1:{port}/0 cannot be read"
     assert said.count(detail) == 1, said
+
+
+FIGURES = ["worker", "online", "active", "processed", "load_1m"]
+
+
+def figures(workers) -> list[list]:
+    return workers.sort_values("worker")[FIGURES].astype(object).values.tolist()
+
+
+def test_external_mode_has_worker_figures_task_types_and_consumers_from_the_store(
+    settings, collector, monitor
+):
+    collector.poll()
+    store = Store.from_settings(settings)  # another process's view of the same file
+    external = ClusterMonitor(settings, store, StoredReadout(settings, store))
+    try:
+        workers = external.workers()
+        assert figures(workers.value) == figures(monitor.workers().value)
+        assert "Not sampled, so not shown here: heartbeat" in workers.note
+        names = sorted(set(store.tasks_window(0.0, 2.0**40)["name"].dropna()))
+        assert external.task_types().value == names and names
+        mine, theirs = monitor.queues().value, external.queues().value
+        assert mine["consumers"].sum() > 0, "the recorded workers consume queues"
+        assert theirs.set_index("queue")["consumers"].to_dict() == (
+            mine.set_index("queue")["consumers"].to_dict()
+        )
+    finally:
+        store.close()
+
+
+def test_a_restarted_collector_shows_the_last_samples_before_its_first_poll(
+    settings, collector, monitor, flower
+):
+    collector.poll()
+    flower.fault = "hang"  # the restarted one's first poll would wait: it has not polled
+    again = Collector(settings, collector.store)
+    restarted = ClusterMonitor(settings, collector.store, again)
+    assert restarted.synced and restarted.version == 0
+    workers = restarted.workers()
+    assert figures(workers.value) == figures(monitor.workers().value)
+    assert workers.note.startswith("Sampled before this console started")
+    assert len(restarted.tasks().value) == TASKS and restarted.queues().value is not None
+    assert restarted.task_types().value, "the stored tasks' names until Flower is read"

@@ -254,3 +254,65 @@ def test_shuffled_replays_end_in_the_same_state(seed):
         apply_task_payload(shuffled, e)
     assert shuffled == ordered
     assert sum(t["state"] == "FAILURE" for t in shuffled.values()) == 5
+
+
+class WatchedFlower(MemoryFlower):
+    """Records how many tasks the sync's store held when each page was asked for."""
+
+    def __init__(self, tasks: list[dict] = ()):
+        super().__init__(tasks)
+        self.sync: TaskSync | None = None
+        self.held_at_call: list[int] = []
+
+    def list_tasks(self, limit: int, offset: int = 0) -> list[dict]:
+        self.held_at_call.append(len(self.sync.store))
+        return super().list_tasks(limit, offset)
+
+
+def test_a_full_load_writes_each_page_before_asking_for_the_next():
+    flower = WatchedFlower([task(f"t{i:02d}", 100.0 + i) for i in range(25)])
+    flower.sync = sync = make(flower)
+    sync.refresh()
+    assert flower.held_at_call == [0, 10, 20]
+
+
+def test_a_restart_catch_up_writes_the_new_tasks_page_by_page():
+    flower = WatchedFlower([task(f"old{i}", 100.0 + i) for i in range(5)])
+    flower.sync = sync = make(flower)
+    sync.refresh()
+    flower.tasks.clear()
+    flower.put(*[task(f"new{i:02d}", 500.0 + i) for i in range(25)])
+    flower.held_at_call.clear()
+    report = sync.refresh()
+    assert report.mode == "full" and "restarted" in report.reason
+    assert flower.held_at_call == [5, 15, 25], "each page written before the next is read"
+    assert uuids(sync) == {f"new{i:02d}" for i in range(25)}, "the old ones go only at the end"
+
+
+def test_a_walk_stopped_midway_keeps_the_cursor_and_the_tasks_flower_forgot():
+    flower = MemoryFlower([task(f"old{i}", 100.0 + i) for i in range(5)])
+    stop = []
+    sync = make(flower, stopping=lambda: bool(stop))
+    sync.refresh()
+    cursor = sync.cursor()
+    flower.tasks.clear()
+    flower.put(*[task(f"new{i:02d}", 500.0 + i) for i in range(25)])
+    stop.append(True)
+    report = sync.refresh()
+    assert (report.mode, report.fetched) == ("partial", 10)
+    assert sync.cursor() == cursor
+    assert {f"old{i}" for i in range(5)} <= uuids(sync), "nothing is let go before the end"
+    stop.clear()
+    assert sync.refresh().mode == "full"
+    assert uuids(sync) == {f"new{i:02d}" for i in range(25)} and sync.watermark == 524.0
+
+
+def test_a_full_reload_keeps_a_newer_record_than_flower_s():
+    clock = Clock()
+    flower = MemoryFlower([task("a", 300.0)])
+    sync = make(flower, clock, full_every=60)
+    sync.refresh()
+    flower.tasks["a"] = task("a", 250.0, state="STARTED")  # an older record of the same task
+    clock.now += 61
+    assert sync.refresh().mode == "full"
+    assert sync.task("a")["state"] == "SUCCESS"

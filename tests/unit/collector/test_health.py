@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from lib.collector.health import FLOWER, CollectorHealth, PollProblem, health_sentence
+from lib.collector.health import (
+    FLOWER,
+    CollectorHealth,
+    PollProblem,
+    catch_up_sentence,
+    health_sentence,
+)
 
 T0 = datetime(2024, 5, 6, 9, 11, 48, tzinfo=UTC).timestamp()
 UNANSWERED = PollProblem(FLOWER, "Flower cannot be reached. No answer within 10 s.", True)
@@ -95,3 +101,17 @@ def test_kept_values_of_the_wrong_type_are_dropped():
         CollectorHealth.resumed({"data_until": "yesterday", "last_success": True}).data_until
         is None
     )
+
+
+def test_the_catch_up_sentence_says_how_far_a_full_load_is_and_goes_after_the_poll():
+    loading = CollectorHealth().loading(12_000, 30_000, T0)
+    assert catch_up_sentence(loading) == "Catching up: 12,000 of ~30,000 new tasks."
+    assert catch_up_sentence(loading.loading(12_000, None, T0)) == (
+        "Catching up: 12,000 new tasks read so far."
+    )
+    assert catch_up_sentence(loading.loading(31_000, 30_000, T0)).startswith(
+        "Catching up: 31,000 new"
+    )
+    assert (loading.catching_up_at, loading.data_until) == (T0, None)
+    done = loading.after_poll(1.0, 2.0, (), 0, True)
+    assert done.catching_up is None and catch_up_sentence(done) == ""

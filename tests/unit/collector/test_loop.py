@@ -15,7 +15,7 @@ from lib.settings import Settings
 from lib.store import Store
 from tests.factories import task_payload
 from tests.live import wait_until
-from tests.scripted_server import ScriptedServer
+from tests.unit.collector.conftest import served
 
 PASSWORD = "pw-0f9e8d7c"
 NOW = time.time()
@@ -60,16 +60,8 @@ def tasks(*names: str, at: float = NOW - 60) -> list[dict]:
 @pytest.fixture
 def flower():
     fake = FakeFlower(tasks("a", "b", "c"))
-    with ScriptedServer(fake) as server:
-        fake.url, fake.requests = server.url, server.requests
+    with served(fake):
         yield fake
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    yield opened
-    opened.close()
 
 
 def settings_for(flower, tmp_path, **kw) -> Settings:
