@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, insert, inspect, select
+from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
 from lib.errors import StoreError
 from lib.store import schema
@@ -58,12 +58,29 @@ def _progress_samples(conn: Connection) -> None:
     schema.PROGRESS_SAMPLES.create(conn)
 
 
+#: Columns that outgrow 32 bits (table, column): PostgreSQL's INTEGER is 32-bit, SQLite's 64.
+WIDE_COLUMNS = (
+    ("rollup_counts", "minute"),
+    ("rollup_histograms", "minute"),
+    ("worker_samples", "processed"),
+)
+
+
+def _wide_integers(conn: Connection) -> None:
+    # Stores made by steps 1-4 before the schema said BIGINT; altering a BIGINT is a no-op.
+    if conn.dialect.name != "postgresql":
+        return
+    for table, column in WIDE_COLUMNS:
+        conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
     Step(2, "kept state: the collector's sync cursor and health between runs", _kept_state_v2),
     Step(3, "the audit log: actions and their per-target outcomes", _audit_tables),
     Step(4, "progress samples: running training jobs' progress, loss, accuracy", _progress_samples),
+    Step(5, "64-bit rollup minutes and worker counts (PostgreSQL)", _wide_integers),
 )
 LATEST = STEPS[-1].version
 

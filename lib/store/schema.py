@@ -16,6 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -123,7 +124,7 @@ WORKER_SAMPLES = _samples(
     "worker",
     Column("online", Boolean),
     Column("active", Integer),
-    Column("processed", Integer),
+    Column("processed", BigInteger),  # a long-lived worker's count passes 2**31 (step 5)
     Column("load", Float),  # 1-minute load average
 )
 #: Training jobs' progress meta, sampled each poll from the result backend (migration step 4).
@@ -142,7 +143,7 @@ def _rollup(name: str, *keys: tuple[str, type]) -> Table:
     return Table(
         name,
         METADATA,
-        Column("minute", Integer, nullable=False),
+        Column("minute", BigInteger, nullable=False),  # epoch seconds pass 2**31 in 2038
         *(Column(key, kind, nullable=False) for key, kind in keys),
         Column("tasks", Integer, nullable=False),
         PrimaryKeyConstraint("minute", *(key for key, _ in keys)),

@@ -72,3 +72,49 @@ def test_an_unusable_url_is_a_store_error_without_its_password():
         Store("postgresql://ops:Hunter22@127.0.0.1:1/ops")  # no driver, or nothing listening
     assert "history store" in str(caught.value)
     assert "Hunter22" not in str(caught.value)
+
+
+def test_minutes_after_2038_and_counters_past_two_billion_fit(store):
+    """Epoch seconds pass 2**31 in 2038 and a long-lived worker's processed count can too:
+    PostgreSQL's INTEGER is 32-bit, so step 5 widens those columns (SQLite's are 64-bit)."""
+    import pandas as pd
+
+    from lib.store.rollups import RollupDeltas, apply_deltas
+
+    later = 2**31 + 3600.0  # 2038-01-19 04:14 UTC
+    deltas = RollupDeltas()
+    deltas.add(
+        {"placed_at": later, "name": "n", "queue": "q", "worker": "w", "state": "SUCCESS",
+         "started": later - 2, "succeeded": later, "failed": None, "runtime": 2.0,
+         "sent": None, "received": later - 3}
+    )  # fmt: skip
+    with writing(store.engine) as conn:
+        apply_deltas(conn, deltas)
+    counts = store.rollup_counts(later - 60, later + 60, ("state",), 1)
+    assert counts["tasks"].tolist() == [1]
+    assert counts["at"].iloc[0] == pd.Timestamp(later // 60 * 60, unit="s", tz="UTC")
+    workers = pd.DataFrame(
+        [{"worker": "w", "online": True, "active": 0, "processed": 3_000_000_000, "load": 0.5}]
+    )
+    store.record_samples(pd.DataFrame(columns=["queue", "messages", "consumers"]), workers, later)
+    assert store.worker_samples(later - 1, later + 1)["processed"].tolist() == [3_000_000_000]
+
+
+def test_step_5_widens_a_postgresql_store_made_with_32_bit_columns(postgres_url):
+    from sqlalchemy import text
+
+    from lib.store.migrations import WIDE_COLUMNS
+
+    engine = open_engine(postgres_url)
+    migrate(engine, STEPS[:4])
+    with writing(engine) as conn:  # the columns as steps 1-4 made them before step 5 existed
+        for table, column in WIDE_COLUMNS:
+            conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE INTEGER"))
+    assert migrate(engine) == len(STEPS) - 4
+    with reading(engine) as conn:
+        kinds = {
+            (table, c["name"]): str(c["type"])
+            for table, _ in WIDE_COLUMNS
+            for c in inspect(conn).get_columns(table)
+        }
+    assert all(kinds[key] == "BIGINT" for key in WIDE_COLUMNS), kinds
