@@ -8,7 +8,8 @@ names a Redis or RabbitMQ broker, else (or when the broker fails) from Flower, a
 
 Invariants: a broker failure never hides the queues (Flower's counts stand in, the note says
 why, and the error is handed back for whoever keeps health); a Flower failure is raised as the
-client's ``FlowerError``.
+client's ``FlowerError``, except an inspect refresh that outlasts FLOWER_TIMEOUT (Flower's
+broadcast waits for every worker): Flower's cached inspect stands in and the note says so.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pandas as pd
 
 from lib import frames
 from lib.broker import BrokerProbe
-from lib.errors import BrokerError, ConsoleError
+from lib.errors import BrokerError, ConsoleError, FlowerUnreachable
 from lib.flower import FlowerClient
 
 __all__ = ["INSPECT_EVERY_SECONDS", "QueuesReading", "WorkerReader", "read_queues"]
@@ -39,6 +40,7 @@ class WorkerReader:
         self.clock = clock
         self._info: dict = {}
         self._inspected: float | None = None
+        self._inspected_ok = True  # the last refresh answered (else unknown workers wait)
 
     def read(self) -> tuple[pd.DataFrame, str]:
         """The workers frame (``frames.workers_frame``) and what was odd in Flower's answers."""
@@ -47,12 +49,31 @@ class WorkerReader:
         now = self.clock()
         unknown = set(status) - set(self._info)
         due = self._inspected is None or now - self._inspected >= INSPECT_EVERY_SECONDS
-        if unknown or due:
+        slow = ""
+        if due or (unknown and self._inspected_ok):
             # A worker that started after Flower is missing from Flower's inspect cache.
-            self._info = self.client.list_workers(refresh=bool(unknown) or due)
-            self._inspected = now
+            slow = self._inspect(now)
         odd = frames.OddValues("worker")
-        return frames.workers_frame(summaries, self._info, status, now, odd), odd.sentence()
+        frame = frames.workers_frame(summaries, self._info, status, now, odd)
+        return frame, " ".join(filter(None, (slow, odd.sentence())))
+
+    def _inspect(self, now: float) -> str:
+        """Refresh Flower's inspect cache; when the broadcast outlasts FLOWER_TIMEOUT (Flower
+        waits for every worker), take Flower's cached inspect and say so. Either way the next
+        refresh waits its minute: a slow inspect must not cost a timeout every poll."""
+        self._inspected = now
+        try:
+            self._info = self.client.list_workers(refresh=True)
+            self._inspected_ok = True
+            return ""
+        except FlowerUnreachable as exc:
+            self._inspected_ok = False
+            self._info = self.client.list_workers(refresh=False) or self._info
+            said = exc.detail.rstrip(".") or "no answer in time"
+            return (
+                f"Flower's inspect of the workers did not answer ({said}), so pool and queue "
+                "details are Flower's last known ones."
+            )
 
 
 @dataclass(frozen=True)
