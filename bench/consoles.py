@@ -149,23 +149,49 @@ class ConsoleServer:
 
 
 class HungFlower:
-    """A loopback port that accepts every connection and never sends a byte."""
+    """A loopback port that accepts every connection and never sends a byte.
 
-    def __init__(self) -> None:
+    With ``upstream`` (host, port) it is a plain TCP relay to that Flower until ``hang()``:
+    from then on nothing more is relayed either way, on new and open connections alike, which
+    is how a Flower that stalls mid-life looks to its clients.
+    """
+
+    def __init__(self, upstream: tuple[str, int] | None = None) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(256)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.upstream = upstream
+        self.hung = threading.Event()
+        if upstream is None:
+            self.hung.set()
         self.held: list[socket.socket] = []
         self._thread = threading.Thread(target=self._accept, name="hung-flower", daemon=True)
+
+    def hang(self) -> None:
+        self.hung.set()
 
     def _accept(self) -> None:
         while True:
             try:
                 conn, _ = self.sock.accept()
-            except OSError:  # closed by stop()
+            except OSError:  # closed by __exit__
                 return
-            self.held.append(conn)  # kept open, never read nor answered
+            self.held.append(conn)  # kept open; answered only while relaying
+            if not self.hung.is_set() and self.upstream is not None:
+                up = socket.create_connection(self.upstream)
+                self.held.append(up)
+                for a, b in ((conn, up), (up, conn)):
+                    threading.Thread(target=self._relay, args=(a, b), daemon=True).start()
+
+    def _relay(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while chunk := src.recv(65536):
+                if self.hung.is_set():
+                    return  # swallowed: the other side waits for ever
+                dst.sendall(chunk)
+        except OSError:
+            return
 
     def __enter__(self) -> HungFlower:
         self._thread.start()

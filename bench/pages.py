@@ -13,7 +13,11 @@ Times run from ``page.goto`` on a fresh browser context (a new Streamlit session
    first ``/_stcore/health`` answer to the Overview idle with data. Goal ≤ 3 s.
 2. **hung**: a copy of that store, ``FLOWER_URL`` a loopback socket that accepts and never
    answers, ``FLOWER_TIMEOUT=10``: each page (Overview … Audit log) timed once, after one
-   warm-up visit (printed apart). Goal ≤ 2 s each.
+   warm-up visit (printed apart). Goal ≤ 2 s each. This is a console *started* while Flower
+   hangs: it has only the store.
+2'. **stall**: the same pages on a console that has been reading Flower through a loopback
+   relay (``HungFlower(upstream)``) until the relay stops answering; timed once the
+   collector's read has outlasted ``FLOWER_TIMEOUT``. The same goal.
 3. **tabs**: a synthetic Flower holding ``--tab-tasks`` (20k, its ``--max-tasks`` too) that
    keeps receiving ``--rate`` tasks/s through its control API; ``OPS_POLL_SECONDS=2``; CPU
    seconds of the console's process group (``/proc``; browser and Flower excluded) over
@@ -26,7 +30,7 @@ Times run from ``page.goto`` on a fresh browser context (a new Streamlit session
 The machine is shared: read absolute figures with the load average printed beside them.
 
 Run from the repo root:
-``.venv/bin/python -m bench.pages [--quick] [--only restart,hung,tabs] [--no-base]
+``.venv/bin/python -m bench.pages [--quick] [--only restart,hung,stall,tabs] [--no-base]
 [--tasks 100000] [--tab-tasks 20000] [--seconds 120] [--tabs 8] [--rate 10] [--restarts 2]
 [--cap 60] [--base 37139b7]``. ``--quick`` = 5k/3k tasks, 20 s CPU windows, 1 restart.
 A full run takes about 25 minutes (most of it the 4 CPU windows and the old commit's reloads).
@@ -73,6 +77,8 @@ PAGES = {
     "Audit log": "/audit_log",
 }
 HUNG_GOAL, RESTART_GOAL, TABS_GOAL = 2.0, 3.0, 2.5
+HUNG_TITLE = "console started while Flower hangs (accepts, never answers; FLOWER_TIMEOUT=10):"
+STALL_TITLE = "running console, then Flower hangs (a relay stops answering), FLOWER_TIMEOUT=10:"
 WARM_UP_SECONDS = 10.0  # tabs open and polling before a CPU window starts
 
 
@@ -96,6 +102,8 @@ class Results:
     restarts: list[tuple[float, Shown]] = field(default_factory=list)  # (server start s, shown)
     hung_warm_up: Shown | None = None
     hung: dict[str, Shown] = field(default_factory=dict)
+    stall_warm_up: Shown | None = None
+    stall: dict[str, Shown] = field(default_factory=dict)
     cpu: dict[int, float] = field(default_factory=dict)  # tabs -> CPU seconds
     processed: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
@@ -190,15 +198,40 @@ def bench_restart(
 def bench_hung(
     browser: Browser, app: Path, data: Path, args: argparse.Namespace, r: Results
 ) -> None:
+    """A console started while Flower hangs: only the store to show."""
     with HungFlower() as hung:
         env = console_env(hung.url, data, poll=args.poll, timeout=10)
         with ConsoleServer(app, env, data.parent / f"{r.label}-hung.log") as server:
             r.hung_warm_up = time_page(browser, server.url + "/", True, args.cap)
             log(f"  {r.label} hung: warm-up Overview {r.hung_warm_up.cell()}")
-            for title, path in PAGES.items():
-                shown = time_page(browser, server.url + path, title == "Overview", args.cap)
-                log(f"  {r.label} hung: {title} {shown.cell()} {shown.note}")
-                r.hung[title] = shown
+            time_pages(browser, server.url, args.cap, r.hung, f"{r.label} hung")
+
+
+def bench_stall(
+    browser: Browser,
+    app: Path,
+    flower_url: str,
+    data: Path,
+    args: argparse.Namespace,
+    r: Results,
+) -> None:
+    """A running console whose Flower stops answering: its relay hangs after a good poll."""
+    upstream = flower_url.split("//", 1)[1].rstrip("/").split(":")
+    with HungFlower((upstream[0], int(upstream[1]))) as relay:
+        env = console_env(relay.url, data, poll=args.poll, timeout=10)
+        with ConsoleServer(app, env, data.parent / f"{r.label}-stall.log") as server:
+            r.stall_warm_up = time_page(browser, server.url + "/", True, args.cap_restart)
+            log(f"  {r.label} stall: Overview before the hang {r.stall_warm_up.cell()}")
+            relay.hang()
+            time.sleep(10 + 2 * args.poll)  # FLOWER_TIMEOUT passes: the collector's read hangs
+            time_pages(browser, server.url, args.cap, r.stall, f"{r.label} stall")
+
+
+def time_pages(browser: Browser, url: str, cap: float, into: dict[str, Shown], what: str) -> None:
+    for title, path in PAGES.items():
+        shown = time_page(browser, url + path, title == "Overview", cap)
+        log(f"  {what}: {title} {shown.cell()} {shown.note}")
+        into[title] = shown
 
 
 def bench_tabs(
@@ -307,8 +340,8 @@ def restart_lines(runs: dict[str, Results]) -> list[str]:
     return lines
 
 
-def hung_lines(runs: dict[str, Results]) -> list[str]:
-    labels = [r.label for r in runs.values() if r.hung]
+def hung_lines(runs: dict[str, Results], kind: str, title_line: str) -> list[str]:
+    labels = [r.label for r in runs.values() if getattr(r, kind)]
     if not labels:
         return []
     head = f"  {'page':<11}" + "".join(f"{lb:>12}" for lb in labels)
@@ -317,11 +350,12 @@ def hung_lines(runs: dict[str, Results]) -> list[str]:
         if "base" in labels
         else f"   goal ≤ {HUNG_GOAL:g} s"
     )
-    lines = ["hung Flower (accepts, never answers; FLOWER_TIMEOUT=10), idle with data:", head]
-    warm = "".join(f"{runs[lb].hung_warm_up.cell():>12}" for lb in labels if runs[lb].hung_warm_up)
+    lines = [title_line, head]
+    warm_ups = [getattr(runs[lb], f"{kind}_warm_up") for lb in labels]
+    warm = "".join(f"{w.cell():>12}" for w in warm_ups if w is not None)
     lines.append(f"  {'(warm-up)':<11}{warm}")
     for title in PAGES:
-        cells = [runs[lb].hung.get(title, Shown(None, None, "not run")) for lb in labels]
+        cells = [getattr(runs[lb], kind).get(title, Shown(None, None, "not run")) for lb in labels]
         row = f"  {title:<11}" + "".join(f"{c.cell():>12}" for c in cells)
         if "base" in labels:
             row += f"{ratio(cells[0].idle, cells[-1].idle):>9}"
@@ -389,6 +423,10 @@ def run_stored(
             for label, app in apps.items():
                 data = copy_data_dir(tmp / "filled", tmp / f"{label}-restart" / "data")
                 bench_restart(browser, app, flower.url, data, args, runs[label])
+        if "stall" in args.only:
+            for label, app in apps.items():
+                data = copy_data_dir(tmp / "filled", tmp / f"{label}-stall" / "data")
+                bench_stall(browser, app, flower.url, data, args, runs[label])
     if "hung" in args.only:
         for label, app in apps.items():
             data = copy_data_dir(tmp / "filled", tmp / f"{label}-hung" / "data")
@@ -417,7 +455,7 @@ def run_tabs(
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small data, short windows")
-    p.add_argument("--only", default="restart,hung,tabs", help="comma-separated parts to run")
+    p.add_argument("--only", default="restart,hung,stall,tabs", help="comma-separated parts to run")
     p.add_argument("--no-base", action="store_true", help="skip the older commit")
     p.add_argument("--base", default="37139b7", help="the commit to compare against")
     p.add_argument("--tasks", type=int, default=100_000, help="tasks for restart and hung")
@@ -448,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             apps = {"current": REPO} | ({"base": base} if base else {})
             if base:
                 runs["base"] = Results("base")
-            if args.only & {"restart", "hung"}:
+            if args.only & {"restart", "hung", "stall"}:
                 notes.append(run_stored(browser, apps, args, tmp, runs))
             if "tabs" in args.only:
                 notes.append(run_tabs(browser, apps, args, tmp, runs))
@@ -460,7 +498,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *restart_lines(runs),
         "",
-        *hung_lines(runs),
+        *hung_lines(runs, "hung", HUNG_TITLE),
+        "",
+        *hung_lines(runs, "stall", STALL_TITLE),
         "",
         *tabs_lines(runs, args),
         "",
