@@ -51,8 +51,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser
 
+from bench.browser import Shown, chromium, open_timed, processed_card, time_page
 from bench.consoles import (
     ConsoleServer,
     HungFlower,
@@ -63,7 +64,7 @@ from bench.consoles import (
     log,
 )
 from bench.sync import SyntheticFlower, machine_lines
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, settle
+from tests.browser.conftest import VIEWPORT
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = {
@@ -83,18 +84,6 @@ WARM_UP_SECONDS = 10.0  # tabs open and polling before a CPU window starts
 
 
 @dataclass
-class Shown:
-    """One page visit: seconds to data visible and to idle with data (None: not within cap)."""
-
-    data: float | None
-    idle: float | None
-    note: str = ""
-
-    def cell(self) -> str:
-        return "no data" if self.idle is None else f"{self.idle:.2f} s"
-
-
-@dataclass
 class Results:
     """Everything measured for one checkout (current or base)."""
 
@@ -106,78 +95,6 @@ class Results:
     stall: dict[str, Shown] = field(default_factory=dict)
     cpu: dict[int, float] = field(default_factory=dict)  # tabs -> CPU seconds
     processed: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
-
-
-# -- the browser side --------------------------------------------------------------------------
-
-
-def time_page(browser: Browser, url: str, overview: bool, cap: float) -> Shown:
-    """Open ``url`` in a fresh context; when data is visible, then when idle with it."""
-    context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
-    try:
-        tab = context.new_page()
-        began = time.perf_counter()
-        tab.goto(url, timeout=cap * 1000)
-        return _until_data(tab, began, overview, cap)
-    finally:
-        context.close()
-
-
-def _until_data(tab: Page, began: float, overview: bool, cap: float) -> Shown:
-    """The suite's rule: settle, then data visible; data later than the first idle run
-    (a fragment's rerun, say) is waited for up to ``cap`` and settled again."""
-    left = lambda: max(1.0, cap - (time.perf_counter() - began)) * 1000  # noqa: E731
-    tab.get_by_test_id("stAppViewContainer").wait_for(timeout=left())
-    try:
-        settle(tab, timeout=left())
-    except Exception as exc:  # still running at the cap
-        return _no_data(tab, f"not idle within {cap:g} s ({type(exc).__name__})")
-    first_idle = time.perf_counter() - began
-    try:
-        expect(tab.get_by_test_id("stDataFrame").first).to_be_visible(timeout=left())
-        if overview:
-            expect(tab.get_by_test_id("stMetric")).to_have_count(7, timeout=left())
-    except AssertionError:
-        return _no_data(tab, f"idle at {first_idle:.1f} s without data, none by {cap:g} s")
-    data = time.perf_counter() - began
-    if data - first_idle < 0.05:  # on screen at the first idle: that is the time
-        return Shown(first_idle, first_idle)
-    settle(tab, timeout=left())
-    return Shown(data, time.perf_counter() - began, f"first idle {first_idle:.1f} s had no data")
-
-
-SHOTS = Path(tempfile.gettempdir()) / "bench-pages-shots"
-
-
-def _no_data(tab: Page, note: str) -> Shown:
-    """A visit that ended without data: keep a screenshot to show what the page said."""
-    SHOTS.mkdir(exist_ok=True)
-    name = "".join(ch if ch.isalnum() else "-" for ch in tab.url.split("//", 1)[-1])
-    shot = SHOTS / f"{time.strftime('%H%M%S')}-{name}.png"
-    try:
-        tab.screenshot(path=str(shot), full_page=True)
-        note += f"; screenshot {shot}"
-    except Exception:
-        pass
-    return Shown(None, None, note)
-
-
-@contextmanager
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def processed_card(tab: Page) -> str:
-    card = tab.get_by_test_id("stMetric").filter(has_text="Processed")
-    try:
-        return card.get_by_test_id("stMetricValue").inner_text(timeout=5000)
-    except Exception:
-        return "?"
 
 
 # -- the measurements ---------------------------------------------------------------------------
@@ -246,7 +163,7 @@ def bench_tabs(
             try:
                 tabs = [c.new_page() for c in contexts]
                 for tab in tabs:
-                    _until_data_nav(tab, server.url + "/", args.cap_restart)
+                    open_timed(tab, server.url + "/", args.cap_restart)
                 time.sleep(WARM_UP_SECONDS)  # every tab polling before the window opens
                 before = [processed_card(t) for t in tabs]
                 cpu0 = group_cpu_seconds(server.pid)
@@ -259,12 +176,6 @@ def bench_tabs(
             finally:
                 for c in contexts:
                     c.close()
-
-
-def _until_data_nav(tab: Page, url: str, cap: float) -> Shown:
-    began = time.perf_counter()
-    tab.goto(url, timeout=cap * 1000)
-    return _until_data(tab, began, True, cap)
 
 
 @contextmanager

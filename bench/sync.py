@@ -70,14 +70,9 @@ class SyntheticFlower:
     """``bench.synthetic_flower`` in a child process; a context manager that always stops it."""
 
     def __init__(
-        self,
-        tasks: int,
-        max_tasks: int,
-        hours: float,
-        seed: int,
-        timeout: float,
+        self, tasks: int, max_tasks: int, hours: float, seed: int, timeout: float,
         log_path: Path | None = None,
-    ):
+    ):  # fmt: skip
         self.argv = [
             sys.executable,
             "-m",
