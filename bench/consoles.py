@@ -72,8 +72,17 @@ def console_env(flower_url: str, data_dir: Path, poll: float, timeout: float) ->
 class ConsoleServer:
     """``streamlit run app.py`` in ``app_dir``; ``spawned``/``answered`` are monotonic times."""
 
-    def __init__(self, app_dir: Path, env: dict[str, str], log_path: Path, startup: float = 120):
+    def __init__(
+        self,
+        app_dir: Path,
+        env: dict[str, str],
+        log_path: Path,
+        startup: float = 120,
+        launcher: list[str] | None = None,
+    ):
         self.app_dir, self.env, self.log_path, self.startup = app_dir, env, log_path, startup
+        # what runs ``streamlit``'s command line: ``python -m streamlit`` unless told otherwise
+        self.launcher = launcher or [sys.executable, "-m", "streamlit"]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -81,7 +90,7 @@ class ConsoleServer:
 
     def __enter__(self) -> ConsoleServer:
         args = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
+            *self.launcher, "run", "app.py",
             "--server.headless", "true",
             "--server.address", "127.0.0.1",
             "--server.port", str(self.port),
