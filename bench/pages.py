@@ -65,18 +65,9 @@ from bench.consoles import (
 )
 from bench.sync import SyntheticFlower, machine_lines
 from tests.browser.conftest import VIEWPORT
+from tests.browser.test_console import PAGES  # the contract's page paths, as the suite has them
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = {
-    "Overview": "/",
-    "Workers": "/workers",
-    "Tasks": "/tasks",
-    "Queues": "/queues",
-    "Trends": "/trends",
-    "Errors": "/errors",
-    "Workflows": "/workflows",
-    "Audit log": "/audit_log",
-}
 HUNG_GOAL, RESTART_GOAL, TABS_GOAL = 2.0, 3.0, 2.5
 HUNG_TITLE = "console started while Flower hangs (accepts, never answers; FLOWER_TIMEOUT=10):"
 STALL_TITLE = "running console, then Flower hangs (a relay stops answering), FLOWER_TIMEOUT=10:"
@@ -314,14 +305,20 @@ def tabs_lines(runs: dict[str, Results], args: argparse.Namespace) -> list[str]:
 # -- main ----------------------------------------------------------------------------------------
 
 
-def run_stored(
-    browser: Browser,
-    apps: dict[str, Path],
-    args: argparse.Namespace,
-    tmp: Path,
-    runs: dict[str, Results],
-) -> str:
-    """Restart and hung Flower: both start from one store filled from a big synthetic Flower."""
+@dataclass(frozen=True)
+class Run:
+    """What every part of one run shares: the browser, the checkouts, options, a folder."""
+
+    browser: Browser
+    apps: dict[str, Path]  # label -> checkout
+    args: argparse.Namespace
+    tmp: Path
+    runs: dict[str, Results]  # label -> what was measured
+
+
+def run_stored(run: Run) -> str:
+    """Restart, stall and hung Flower: all start from one store filled from a big Flower."""
+    browser, apps, args, tmp, runs = run.browser, run.apps, run.args, run.tmp, run.runs
     max_tasks = max(110_000, int(args.tasks * 1.1))
     flog = tmp / "flower-big.log"
     with SyntheticFlower(
@@ -345,13 +342,9 @@ def run_stored(
     return f"restart/hung store: {held:,} tasks from a synthetic Flower, filled in {took:.0f} s"
 
 
-def run_tabs(
-    browser: Browser,
-    apps: dict[str, Path],
-    args: argparse.Namespace,
-    tmp: Path,
-    runs: dict[str, Results],
-) -> str:
+def run_tabs(run: Run) -> str:
+    """1 tab, then N, on each checkout, against one Flower that keeps receiving tasks."""
+    browser, apps, args, tmp, runs = run.browser, run.apps, run.args, run.tmp, run.runs
     n = args.tab_tasks
     with SyntheticFlower(n, n, 6.0, 20241123, 120 + n * 0.01, tmp / "flower-tabs.log") as flower:
         held = flower.ready["tasks_held"]
@@ -398,9 +391,9 @@ def main(argv: list[str] | None = None) -> int:
             if base:
                 runs["base"] = Results("base")
             if args.only & {"restart", "hung", "stall"}:
-                notes.append(run_stored(browser, apps, args, tmp, runs))
+                notes.append(run_stored(Run(browser, apps, args, tmp, runs)))
             if "tabs" in args.only:
-                notes.append(run_tabs(browser, apps, args, tmp, runs))
+                notes.append(run_tabs(Run(browser, apps, args, tmp, runs)))
     out = [
         "The console in a browser (bench/pages.py): time to idle with data, CPU per tab",
         *machine_lines(load_at_start),
