@@ -15,10 +15,12 @@ Nothing here asserts: the benchmarks print what they measured.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -37,6 +39,7 @@ __all__ = [
     "fill_store",
     "group_cpu_seconds",
     "log",
+    "retarget",
 ]
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -255,6 +258,20 @@ def fill_store(flower_url: str, data_dir: Path, expected: int, deadline_s: float
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     return time.monotonic() - began
+
+
+def retarget(data_dir: Path, flower_url: str) -> None:
+    """Say in a copied store that its collector read ``flower_url`` (a relay in front of the
+    same Flower), so a console started on that URL resumes from the kept cursor."""
+    with sqlite3.connect(data_dir / "store.sqlite3") as conn:
+        for key, value in conn.execute("SELECT key, value FROM kept_state").fetchall():
+            kept = json.loads(value)
+            if isinstance(kept, dict) and "flower_url" in kept:
+                kept["flower_url"] = flower_url
+                conn.execute(
+                    "UPDATE kept_state SET value = ? WHERE key = ?", (json.dumps(kept), key)
+                )
+    conn.close()
 
 
 def copy_data_dir(source: Path, target: Path) -> Path:

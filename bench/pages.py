@@ -62,6 +62,7 @@ from bench.consoles import (
     fill_store,
     group_cpu_seconds,
     log,
+    retarget,
 )
 from bench.sync import SyntheticFlower, machine_lines
 from tests.browser.conftest import VIEWPORT
@@ -126,6 +127,7 @@ def bench_stall(
     """A running console whose Flower stops answering: its relay hangs after a good poll."""
     upstream = flower_url.split("//", 1)[1].rstrip("/").split(":")
     with HungFlower((upstream[0], int(upstream[1]))) as relay:
+        retarget(data, relay.url)  # the same Flower: resume, as after a restart
         env = console_env(relay.url, data, poll=args.poll, timeout=10)
         with ConsoleServer(app, env, data.parent / f"{r.label}-stall.log") as server:
             r.stall_warm_up = time_page(browser, server.url + "/", True, args.cap_restart)
