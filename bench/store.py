@@ -5,12 +5,17 @@
    wall time, CPU time of this process, updates per second, and the share of one core 200
    updates/s would take (the issue's goal: ≤ 30 %).
 2. Size: the file (WAL checkpointed) per task, timeline and rollups included; the goal is
-   ≤ 1 KB per raw task.
+   ≤ 1 KB per raw task. From it, the store's size per million tasks and per day at ``--rate``
+   tasks/s (10) with the default retention: raw successes kept ``OPS_RETENTION_SUCCESS_DAYS``
+   (2) days, failures (1 in 10 here) and rollups ``OPS_RETENTION_DAYS`` (14) days; rollups are
+   measured apart: an hour of traffic at ``--rate`` (15 minutes with ``--quick``) ingested into
+   a store of its own, its rollup tables' bytes (SQLite's dbstat) scaled to a day.
 3. Pruning: ``--prune`` (100k) old successful tasks deleted by ``Store.prune`` in its default
    batches while a reader thread keeps reading; the longest single transaction and the
    reader's longest read (the goal: no reader stalled > 100 ms).
 
-Run from the repo root: ``.venv/bin/python -m bench.store [--tasks 50000] [--prune 100000]``.
+Run from the repo root: ``.venv/bin/python -m bench.store [--tasks 50000] [--prune 100000] [--rate 10]``.
+``--quick``: 10k tasks, 20k pruned.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+from lib.settings import DEFAULT_RETENTION_DAYS, DEFAULT_RETENTION_SUCCESS_DAYS
 from lib.store import Store
 
 NOW = 1_800_000_000.0
@@ -29,12 +35,13 @@ DAY = 86400.0
 NAMES = ("shop.charge", "shop.email", "etl.extract", "etl.load", "ml.train_step")
 
 
-def task_updates(n: int, start: float, seed: int = 1) -> list[dict]:
-    """Every task's three cumulative payloads, in the order the events happen."""
+def task_updates(n: int, start: float, seed: int = 1, spacing: float = 0.005) -> list[dict]:
+    """Every task's three cumulative payloads, in the order the events happen; one task sent
+    every ``spacing`` seconds."""
     rng = random.Random(seed)
     updates = []
     for i in range(n):
-        sent = start + i * 0.005
+        sent = start + i * spacing
         received = sent + rng.uniform(0.001, 0.2)
         began = received + rng.uniform(0.001, 0.5)
         runtime = rng.lognormvariate(-2, 1.2)
@@ -78,7 +85,7 @@ def task_updates(n: int, start: float, seed: int = 1) -> list[dict]:
     return [payload for _, payload in updates]
 
 
-def bench_ingest(folder: Path, tasks: int, poll: int) -> Path:
+def bench_ingest(folder: Path, tasks: int, poll: int) -> tuple[int, int]:
     path = folder / "ingest.sqlite3"
     store = Store(f"sqlite:///{path}")
     updates = task_updates(tasks, NOW - 3600)
@@ -94,8 +101,55 @@ def bench_ingest(folder: Path, tasks: int, poll: int) -> Path:
     size = sum(p.stat().st_size for p in folder.glob("ingest.sqlite3*"))
     print(f"size: {size / 1e6:.1f} MB for {tasks:,} tasks = {size / tasks:,.0f} bytes per task")
     print("  (tasks, 3 timeline rows each, rollups and indexes; goal ≤ 1 KB per raw task)")
+    rollups = rollup_bytes(store, path)
     store.close()
-    return path
+    return size, rollups
+
+
+def rollup_bytes(store: Store, path: Path) -> int:
+    """Bytes of the rollup tables and their indexes (SQLite's dbstat), 0 if unavailable."""
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'rollup%' "
+                "OR name IN (SELECT name FROM sqlite_master WHERE tbl_name LIKE 'rollup%')"
+            ).scalar()
+        return int(rows or 0)
+    except Exception:  # dbstat is a compile-time option of SQLite
+        return 0
+
+
+def rollups_per_day(folder: Path, rate: float, minutes: int) -> float:
+    """Rollup bytes per day of traffic at ``rate`` tasks/s: ``minutes`` of it ingested into a
+    store of its own, its rollup tables measured, scaled to 24 h."""
+    path = folder / "rollups.sqlite3"
+    store = Store(f"sqlite:///{path}")
+    updates = task_updates(int(rate * 60 * minutes), NOW - 2 * DAY, seed=3, spacing=1 / rate)
+    for start in range(0, len(updates), 2000):
+        store.upsert_tasks(updates[start : start + 2000], NOW - 2 * DAY)
+    size = rollup_bytes(store, path)
+    store.close()
+    return size * 24 * 60 / minutes
+
+
+def size_lines(
+    size: int, rollups: int, tasks: int, rate: float, rollup_day: float, success_days: float,
+    days: float,
+) -> list[str]:  # fmt: skip
+    """Size per million tasks and per day at ``rate``, with retention applied."""
+    raw = (size - rollups) / tasks
+    per_day = rate * DAY
+    kept = per_day * success_days * 0.9 + per_day * days * 0.1  # successes, failures (1 in 10)
+    steady = kept * raw + rollup_day * days
+    return [
+        f"store size: {raw:,.0f} bytes per raw task (timeline and indexes included) = "
+        f"{raw * 1e6 / 1e9:.2f} GB per million tasks",
+        f"  at {rate:g} tasks/s ({per_day:,.0f} a day): raw rows {per_day * raw / 1e9:.2f} GB a "
+        f"day, rollups {rollup_day / 1e6:.1f} MB a day ({len(NAMES)} task names, 3 queues, "
+        "4 workers)",
+        f"  with the default retention ({success_days:g} days of raw successes, {days:g} days of "
+        f"failures at 10 % and of rollups): about {steady / 1e9:.2f} GB steady state",
+    ]
 
 
 def bench_prune(folder: Path, rows: int) -> None:
@@ -136,9 +190,19 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=50_000)
     parser.add_argument("--poll", type=int, default=1000, help="updates per upsert_tasks call")
     parser.add_argument("--prune", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=10.0, help="tasks/s for the size per day")
+    parser.add_argument("--quick", action="store_true", help="10k tasks, 20k pruned")
     args = parser.parse_args()
+    if args.quick:
+        args.tasks, args.prune = 10_000, 20_000
     with tempfile.TemporaryDirectory(prefix="bench-store-") as folder:
-        bench_ingest(Path(folder), args.tasks, args.poll)
+        size, rollups = bench_ingest(Path(folder), args.tasks, args.poll)
+        rollup_day = rollups_per_day(Path(folder), args.rate, 15 if args.quick else 60)
+        lines = size_lines(
+            size, rollups, args.tasks, args.rate, rollup_day, DEFAULT_RETENTION_SUCCESS_DAYS,
+            DEFAULT_RETENTION_DAYS,
+        )  # fmt: skip
+        print("\n".join(lines), flush=True)
         bench_prune(Path(folder), args.prune)
 
 

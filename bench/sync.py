@@ -69,7 +69,10 @@ def log(message: str) -> None:
 class SyntheticFlower:
     """``bench.synthetic_flower`` in a child process; a context manager that always stops it."""
 
-    def __init__(self, tasks: int, max_tasks: int, hours: float, seed: int, timeout: float):
+    def __init__(
+        self, tasks: int, max_tasks: int, hours: float, seed: int, timeout: float,
+        log_path: Path | None = None,
+    ):  # fmt: skip
         self.argv = [
             sys.executable,
             "-m",
@@ -82,11 +85,13 @@ class SyntheticFlower:
             "--verbose",
         ]
         self.startup_timeout = timeout
+        self.log_path = log_path  # None: its log goes to our stderr
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready: dict[str, Any] = {}
 
     def __enter__(self) -> SyntheticFlower:
         env = {**os.environ, "FLOWER_UNAUTHENTICATED_API": "true"}
+        err = open(self.log_path, "ab") if self.log_path else None  # the child keeps its copy
         # A session of its own: Ctrl-C reaches only this process, which then stops the child
         # in order instead of both racing. stdin stays a pipe so the child sees us die.
         self.proc = subprocess.Popen(
@@ -95,8 +100,11 @@ class SyntheticFlower:
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=err,
             start_new_session=True,
         )
+        if err is not None:
+            err.close()
         try:
             self.ready = self._wait_ready()
         except BaseException:

@@ -1,0 +1,109 @@
+"""Bench-only: timing a console page in Chromium by the browser suite's rule (tests/browser).
+
+A page is shown once it is *idle with data*: ``settle`` (connected, script ``notRunning``, no
+skeleton, after the suite's 200 ms pause), then a table (``stDataFrame``) visible, on the
+Overview also its 7 KPI cards; data that comes after the first idle run is waited for and
+settled again. A page left without data is screenshotted into ``SHOTS`` to show what it said.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, settle
+
+__all__ = ["SHOTS", "Shown", "chromium", "open_timed", "processed_card", "time_page"]
+
+
+@dataclass
+class Shown:
+    """One page visit: seconds to data visible and to idle with data (None: not within cap)."""
+
+    data: float | None
+    idle: float | None
+    note: str = ""
+
+    def cell(self) -> str:
+        return "no data" if self.idle is None else f"{self.idle:.2f} s"
+
+
+def time_page(browser: Browser, url: str, overview: bool, cap: float) -> Shown:
+    """Open ``url`` in a fresh context; when data is visible, then when idle with it."""
+    context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
+    try:
+        tab = context.new_page()
+        began = time.perf_counter()
+        tab.goto(url, timeout=cap * 1000)
+        return _until_data(tab, began, overview, cap)
+    finally:
+        context.close()
+
+
+def _until_data(tab: Page, began: float, overview: bool, cap: float) -> Shown:
+    """The suite's rule: settle, then data visible; data later than the first idle run
+    (a fragment's rerun, say) is waited for up to ``cap`` and settled again."""
+    left = lambda: max(1.0, cap - (time.perf_counter() - began)) * 1000  # noqa: E731
+    tab.get_by_test_id("stAppViewContainer").wait_for(timeout=left())
+    try:
+        settle(tab, timeout=left())
+    except Exception as exc:  # still running at the cap
+        return _no_data(tab, f"not idle within {cap:g} s ({type(exc).__name__})")
+    first_idle = time.perf_counter() - began
+    try:
+        expect(tab.get_by_test_id("stDataFrame").first).to_be_visible(timeout=left())
+        if overview:
+            expect(tab.get_by_test_id("stMetric")).to_have_count(7, timeout=left())
+    except AssertionError:
+        return _no_data(tab, f"idle at {first_idle:.1f} s without data, none by {cap:g} s")
+    data = time.perf_counter() - began
+    if data - first_idle < 0.05:  # on screen at the first idle: that is the time
+        return Shown(first_idle, first_idle)
+    settle(tab, timeout=left())
+    return Shown(data, time.perf_counter() - began, f"first idle {first_idle:.1f} s had no data")
+
+
+SHOTS = Path(tempfile.gettempdir()) / "bench-pages-shots"
+
+
+def _no_data(tab: Page, note: str) -> Shown:
+    """A visit that ended without data: keep a screenshot to show what the page said."""
+    SHOTS.mkdir(exist_ok=True)
+    name = "".join(ch if ch.isalnum() else "-" for ch in tab.url.split("//", 1)[-1])
+    shot = SHOTS / f"{time.strftime('%H%M%S')}-{name}.png"
+    try:
+        tab.screenshot(path=str(shot), full_page=True)
+        note += f"; screenshot {shot}"
+    except Exception:
+        pass
+    return Shown(None, None, note)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def processed_card(tab: Page) -> str:
+    card = tab.get_by_test_id("stMetric").filter(has_text="Processed")
+    try:
+        return card.get_by_test_id("stMetricValue").inner_text(timeout=5000)
+    except Exception:
+        return "?"
+
+
+def open_timed(tab: Page, url: str, cap: float) -> Shown:
+    began = time.perf_counter()
+    tab.goto(url, timeout=cap * 1000)
+    return _until_data(tab, began, True, cap)
