@@ -23,7 +23,7 @@ import pandas as pd
 
 from lib import frames
 from lib.broker import BrokerProbe
-from lib.errors import BrokerError, ConsoleError, FlowerUnreachable
+from lib.errors import BrokerError, ConsoleError, FlowerNotFound, FlowerUnreachable
 from lib.flower import FlowerClient
 
 __all__ = ["INSPECT_EVERY_SECONDS", "QueuesReading", "WorkerReader", "read_queues"]
@@ -119,4 +119,16 @@ def _queue_depths(
         )
     else:
         fallback = "CELERY_BROKER_URL is not set; depths come from Flower."
-    return frames.flower_depths(client.queue_lengths(), names, odd), fallback, error
+    try:
+        lengths = client.queue_lengths()
+    except FlowerNotFound:
+        # Flower answers 404 when it cannot read its broker's queues (an unsupported broker):
+        # the queues stay listed with unknown depths; it is no failure of the poll.
+        lengths = []
+        fallback = (
+            f"{error} Flower cannot read queue depths from this broker either."
+            if error is not None
+            else "Flower cannot read queue depths from this broker; set CELERY_BROKER_URL to a "
+            "Redis or RabbitMQ broker to see them."
+        )
+    return frames.flower_depths(lengths, names, odd), fallback, error

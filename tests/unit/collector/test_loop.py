@@ -193,3 +193,24 @@ def test_run_forever_ends_on_sigterm(flower, store, tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     Collector(settings_for(flower, tmp_path), store, on_poll=on_poll).run_forever()
     assert len(polls) == 1 and signal.getsignal(signal.SIGTERM) is before
+
+
+class NoQueueFlower(FakeFlower):
+    """A Flower that cannot read its broker's queues (an unsupported broker): 404 there."""
+
+    def __call__(self, method: str, path: str):
+        if path.startswith("/api/queues/length"):
+            return 404, "Unable to get queues", {"Content-Type": "text/plain"}
+        return super().__call__(method, path)
+
+
+def test_a_flower_that_cannot_read_queue_depths_is_no_failed_poll(store, tmp_path):
+    with served(NoQueueFlower(tasks("a", "b"))) as flower:
+        collector = Collector(settings_for(flower, tmp_path), store)
+        report = collector.poll()
+    assert report.problems == [] and collector.health.last_error is None
+    snap = collector.snapshot
+    assert snap.depths == {"default": None}, "the queue is listed, its depth unknown"
+    assert (
+        "cannot read queue depths" in snap.depths_note and "CELERY_BROKER_URL" in snap.depths_note
+    )
