@@ -30,13 +30,27 @@ __all__ = [
 ]
 
 
+#: Characters Markdown reads as markup.
+_MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$])")
+#: A URL as messages write it (no space, bracket or backtick inside).
+URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s()<>`]+", re.IGNORECASE)
+
+
 def md_escape(text: str) -> str:
     """``text`` safe inside markdown: task data and Flower's words are never markup.
 
     Every message built from an exception goes through here, so the console's secrets are
     scrubbed here too.
     """
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", SCRUBBER(str(text)))
+    text = SCRUBBER(str(text))
+    # A URL becomes code: Markdown would autolink it and show every escape inside the link.
+    parts, last = [], 0
+    for found in URL.finditer(text):
+        url = found.group(0).rstrip(".,;:!?")
+        parts += [_MARKUP.sub(r"\\\1", text[last : found.start()]), f"`{url}`"]
+        last = found.start() + len(url)
+    parts.append(_MARKUP.sub(r"\\\1", text[last:]))
+    return "".join(parts)
 
 
 def viewer_tz() -> ZoneInfo:
