@@ -24,9 +24,13 @@ tasks = reading.value
 chosen = ui.time_range(now=now)
 start, end, span = chosen.start, chosen.end, chosen.label
 ui.held_since_note(monitor.held_since(start) if start else None, chosen)
-if metas is None:
+if metas is None and monitor.training_metas() is None:
     st.caption(
         "CELERY_RESULT_BACKEND is not set: progress of running jobs and group members are unknown (Flower keeps neither)."
+    )
+elif metas is None:  # an external collector samples progress; groups need the backend here
+    st.caption(
+        "CELERY_RESULT_BACKEND is not set: group members are unknown (Flower does not keep them)."
     )
 
 

@@ -74,7 +74,9 @@ def test_jobs_show_the_stores_latest_progress_without_reading_a_backend(sampled)
     assert rows.loc[FIRST, ["progress", "loss", "accuracy"]].tolist() == [5.0, 1.8, 0.35]
     assert rows.loc[SECOND, ["progress", "loss", "accuracy"]].tolist() == [5.0, 2.4, 0.22]
     assert rows.loc[FIRST, "source"] == "backend"
-    assert "CELERY_RESULT_BACKEND is not set" in " ".join(c.value for c in at.caption)
+    said = " ".join(c.value for c in at.caption)
+    assert "CELERY_RESULT_BACKEND is not set: group members are unknown" in said
+    assert "progress of running jobs" not in said, "progress is read from the store"
 
 
 def test_curves_draw_each_compared_jobs_reports(sampled):
