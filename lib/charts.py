@@ -186,3 +186,26 @@ def _layout(fig: go.Figure, tz: ZoneInfo, y_title: str) -> go.Figure:
     fig.update_yaxes(title=y_title)
     fig.update_layout(height=HEIGHT, margin={"t": 30, "b": 10}, legend_title_text="")
     return fig
+
+
+# -- training curves (issue 13 point 5) -------------------------------------------------------
+# Appended here, not in the list at the top: other work edits that list in parallel.
+__all__ += ["training_curve_chart"]
+
+#: What the training curves' x axes say (``lib.workflows.CURVE_AXES``; time names the zone).
+CURVE_X_TITLES = {"progress": "training progress (%)"}
+
+
+def training_curve_chart(curves: pd.DataFrame, metric: str, x: str, tz: ZoneInfo) -> go.Figure:
+    """Lines: one training figure (``loss`` or ``accuracy``) per job, a ``training_curves_frame``.
+
+    Draws ``metric`` over ``x`` (``progress``, percent, or ``at``, the sample time in ``tz``),
+    one line per ``job``, a marker per progress report.
+    """
+    frame = _escaped(curves, "job")
+    frame["at"] = frame["at"].dt.tz_convert(tz).dt.tz_localize(None)
+    fig = px.line(frame, x=x, y=metric, color="job", markers=True)
+    fig.update_xaxes(title=CURVE_X_TITLES.get(x, f"time ({tz})"))
+    fig.update_yaxes(title=metric)
+    fig.update_layout(height=HEIGHT, margin={"t": 30, "b": 10}, legend_title_text="")
+    return fig

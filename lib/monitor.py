@@ -328,8 +328,9 @@ class ClusterMonitor:
 
     def training_metas(self) -> Reading[dict[str, dict]] | None:
         """Training jobs' result-backend records (each job's last progress record included) as
-        the collector read them this poll; None when it does not read them (no result backend
-        or training view, or an external collector: the page then reads the backend itself).
+        the collector read them this poll (an external collector's: each job's latest progress
+        sample in the store); None when it does not read them (no result backend or training
+        view: the page then reads the backend itself).
         The reading's error says why some records may be old or absent."""
         snap = self.readout.snapshot
         if snap.metas is None:
@@ -340,6 +341,18 @@ class ClusterMonitor:
             f"{skipped} running task(s) over the limit of reads were not read." if skipped else ""
         )
         return Reading(snap.metas, snap.metas_at, error, note)
+
+    def training_curves(
+        self, uuids: list[str], start: datetime, end: datetime
+    ) -> Reading[pd.DataFrame]:
+        """The progress samples of the training jobs ``uuids`` in ``[start, end)`` (the
+        collector's, from the store). Read on each call: a few jobs' samples, picked per
+        session, so not worth a place among the ranges shared per poll."""
+        try:
+            frame = self.store.progress_of(uuids, start, end)
+        except ConsoleError as exc:
+            return Reading(None, None, exc)
+        return Reading(frame, self.health.data_until, self._error())
 
     def _queues_frame(self, snap: CollectorSnapshot) -> pd.DataFrame:
         workers = snap.workers if snap.workers is not None else frames.workers_frame([], {}, {})

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from lib import ui
+from lib import charts, ui
 from lib import workflows as wf
 from lib.workflows.config import load_workflows
 
@@ -24,9 +24,13 @@ tasks = reading.value
 chosen = ui.time_range(now=now)
 start, end, span = chosen.start, chosen.end, chosen.label
 ui.held_since_note(monitor.held_since(start) if start else None, chosen)
-if metas is None:
+if metas is None and monitor.training_metas() is None:
     st.caption(
         "CELERY_RESULT_BACKEND is not set: progress of running jobs and group members are unknown (Flower keeps neither)."
+    )
+elif metas is None:  # an external collector samples progress; groups need the backend here
+    st.caption(
+        "CELERY_RESULT_BACKEND is not set: group members are unknown (Flower does not keep them)."
     )
 
 
@@ -46,6 +50,41 @@ def training(view) -> None:
             "loss/accuracy keys in a running task's progress meta (needs CELERY_RESULT_BACKEND)."
         )
     table(jobs, f"training-{view.key}")
+    if not jobs.empty:
+        curves(view, jobs)
+
+
+def curves(view, jobs) -> None:
+    st.subheader("Loss and accuracy")
+    labels = wf.curve_labels(jobs)
+    picked = st.multiselect(
+        "Compare jobs",
+        list(labels),
+        default=wf.default_curves(jobs),
+        format_func=labels.get,
+        key=f"curves_{view.key}",
+    )
+    x = st.radio(
+        "Curves over",
+        list(wf.CURVE_AXES),
+        format_func=wf.CURVE_AXES.get,
+        horizontal=True,
+        key=f"curves_x_{view.key}",
+    )
+    got = monitor.training_curves(picked, start or datetime.fromtimestamp(0, UTC), end)
+    if not ui.show_reading(got, "training curves"):
+        return
+    shown = wf.training_curves_frame(got.value, jobs)
+    if shown.empty:
+        st.caption(
+            "No progress sampled for these jobs in this range: the collector samples a running "
+            "job's progress meta each poll (needs CELERY_RESULT_BACKEND)."
+        )
+        return
+    tz = ui.viewer_tz()
+    for column, metric in zip(st.columns(len(wf.CURVE_METRICS)), wf.CURVE_METRICS, strict=True):
+        chart = charts.training_curve_chart(shown, metric, x, tz)
+        column.plotly_chart(chart, key=f"curve_{metric}_{view.key}")
 
 
 def pipeline(view) -> None:

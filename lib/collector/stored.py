@@ -4,6 +4,10 @@ read the way an embedded ``Collector`` is read (``health``, ``snapshot``).
 For ``OPS_COLLECTOR=external``: the console runs no collector and never asks Flower for its
 pages; it reads the collector's health (kept in the store each poll) and its latest samples.
 
+Training jobs' records come from their latest progress samples (``progress_records``): the page
+reads the store, never the result backend, and a job that failed keeps the last figures the
+collector sampled; what samples do not hold (``gpu``, any other meta key) is not shown.
+
 Workers come from the latest worker samples: the figures samples do not hold (``UNSAMPLED``)
 are empty and the note says so; queue consumers come from the queue samples (which workers
 consume is not sampled). ``sampled_snapshot`` also gives a restarted console's collector the
@@ -31,8 +35,17 @@ from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.settings import Settings
 from lib.store import Store
+from lib.store.samples import PROGRESS_FIGURES
+from lib.workflows.config import load_workflows
 
-__all__ = ["REREAD_SECONDS", "UNSAMPLED", "StoredReadout", "sampled_snapshot"]
+__all__ = [
+    "PROGRESS_LOOKBACK",
+    "REREAD_SECONDS",
+    "UNSAMPLED",
+    "StoredReadout",
+    "progress_records",
+    "sampled_snapshot",
+]
 
 #: The kept health is read again at most this often (every reading of every rerun asks).
 REREAD_SECONDS = 0.5
@@ -43,6 +56,8 @@ UNSAMPLED = (
     "heartbeat, 5- and 15-minute load, pool, concurrency, autoscale, queues, pid, uptime "
     "and version"
 )
+#: A job's last progress sample is looked for this far back: a week of the training view.
+PROGRESS_LOOKBACK = 7 * 86400.0
 EXTERNAL = "Read from the store (OPS_COLLECTOR=external)."
 log = logging.getLogger(__name__)
 
@@ -103,8 +118,17 @@ class StoredReadout:
         if health.polls == self._snapshot.version and self._snapshot.version:
             self._health = health
             return
-        self._snapshot = sampled_snapshot(self.store, now, health.polls, EXTERNAL)
+        snapshot = sampled_snapshot(self.store, now, health.polls, EXTERNAL)
+        metas = progress_records(self.store, now, self._figure_keys())
+        self._snapshot = replace(snapshot, metas=metas, metas_at=_last_sample(metas, now))
         self._health = health
+
+    def _figure_keys(self) -> dict[str, tuple[str, ...]]:
+        """Each sampled figure → the meta keys the training views read it under."""
+        views = load_workflows(self.settings.workflows_file).views
+        training = [v for v in views if v.kind == "training"]
+        keys = [(v.progress_key, v.loss_key, v.accuracy_key) for v in training]
+        return {f: tuple(dict.fromkeys(k[i] for k in keys)) for i, f in enumerate(PROGRESS_FIGURES)}
 
 
 def sampled_snapshot(store: Store, now: float, version: int, source: str) -> CollectorSnapshot:
@@ -123,6 +147,28 @@ def sampled_snapshot(store: Store, now: float, version: int, source: str) -> Col
         depths_at=_last_at(queues),
         consumers=_depths(queues, "consumers") if len(queues) else None,
     )
+
+
+def progress_records(store: Store, now: float, keys: dict[str, tuple[str, ...]]) -> dict[str, dict]:
+    """Each training job's latest progress sample (within ``PROGRESS_LOOKBACK``) as the
+    backend record a collector would hold: ``{"status": "PROGRESS", "result": meta}``, the
+    meta holding each figure reported under every key of ``keys`` (figure → view keys)."""
+    latest = store.latest_progress(now - PROGRESS_LOOKBACK)
+    records: dict[str, dict] = {}
+    for row in latest.to_dict("records"):
+        meta = {
+            key: row[figure]
+            for figure in PROGRESS_FIGURES
+            if pd.notna(row[figure])
+            for key in keys.get(figure, ())
+        }
+        records[str(row["uuid"])] = {"status": "PROGRESS", "result": meta, "sampled": row["at"]}
+    return records
+
+
+def _last_sample(records: dict[str, dict], now: float) -> float:
+    times = [r["sampled"].timestamp() for r in records.values()]
+    return max(times) if times else now
 
 
 def _latest(samples: pd.DataFrame) -> pd.DataFrame:

@@ -14,12 +14,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from lib.store.schema import PROGRESS_SAMPLES, QUEUE_SAMPLES, WORKER_SAMPLES, epoch, utc_times
 
 __all__ = [
     "PROGRESS_FIGURES",
+    "latest_progress_frame",
+    "progress_of_frame",
     "progress_samples_frame",
     "queue_samples_frame",
     "record_progress",
@@ -101,6 +103,43 @@ def progress_samples_frame(
     """Progress samples in ``[start, end)``. Columns: at (UTC), uuid, name, progress, loss,
     accuracy (float, NaN when not reported)."""
     frame = _read(conn, PROGRESS_SAMPLES, start, end)
+    return frame.astype(dict.fromkeys(PROGRESS_FIGURES, "float64"))
+
+
+def latest_progress_frame(conn: Connection, since: datetime | float) -> pd.DataFrame:
+    """Each training job's latest progress sample at or after ``since`` (one row per uuid).
+    Columns as ``progress_samples_frame``."""
+    table = PROGRESS_SAMPLES
+    last = (
+        select(func.max(table.c.id).label("id"))
+        .where(table.c.at >= epoch(since))
+        .group_by(table.c.uuid)
+        .subquery()
+    )
+    columns = [c for c in table.columns if c.name != "id"]
+    query = select(*columns).join(last, table.c.id == last.c.id).order_by(table.c.id)
+    return _frame(conn.execute(query).all(), columns)
+
+
+def progress_of_frame(
+    conn: Connection, uuids: Iterable[str], start: datetime | float, end: datetime | float
+) -> pd.DataFrame:
+    """The progress samples of the jobs ``uuids`` in ``[start, end)``, oldest first. Columns as
+    ``progress_samples_frame``."""
+    table = PROGRESS_SAMPLES
+    wanted = sorted({str(u) for u in uuids})
+    columns = [c for c in table.columns if c.name != "id"]
+    query = (
+        select(*columns)
+        .where(table.c.at >= epoch(start), table.c.at < epoch(end), table.c.uuid.in_(wanted))
+        .order_by(table.c.at, table.c.id)
+    )
+    return _frame(conn.execute(query).all() if wanted else [], columns)
+
+
+def _frame(rows: list, columns: list) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=[c.name for c in columns])
+    frame["at"] = utc_times(frame["at"])
     return frame.astype(dict.fromkeys(PROGRESS_FIGURES, "float64"))
 
 

@@ -157,3 +157,13 @@ class Store:
     def progress_samples(self, start: Moment, end: Moment) -> pd.DataFrame:
         with reading(self.engine) as conn:
             return samples.progress_samples_frame(conn, start, end)
+
+    def latest_progress(self, since: Moment) -> pd.DataFrame:
+        """Each training job's latest progress sample since ``since`` (``lib.store.samples``)."""
+        with reading(self.engine) as conn:
+            return samples.latest_progress_frame(conn, since)
+
+    def progress_of(self, uuids: Iterable[str], start: Moment, end: Moment) -> pd.DataFrame:
+        """The progress samples of the jobs ``uuids`` in ``[start, end)``, oldest first."""
+        with reading(self.engine) as conn:
+            return samples.progress_of_frame(conn, uuids, start, end)

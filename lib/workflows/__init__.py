@@ -8,7 +8,8 @@ workflows as wf``; ``wf.training_jobs_frame(...)``), so callers need not know th
 * ``literals``  values read out of a task's fields: repr literals, progress meta, ids.
 * ``lifecycle`` effective state (``lib.frames``' one definition), running and finished,
                 error rates and roll-ups.
-* ``training``, ``pipelines``, ``teams``, ``chains``  one view each.
+* ``training``, ``pipelines``, ``teams``, ``chains``  one view each; ``curves`` the
+                training jobs' loss and accuracy over their progress samples.
 * ``backend``   the bounded, cached result-backend reads (``MetaCache``) and the names
                 views identified (``KnownNames``): the package's only state and I/O.
 
@@ -27,6 +28,13 @@ from lib.workflows.chains import (
     workflow_summary,
     workflow_tree_frame,
     workflows_frame,
+)
+from lib.workflows.curves import (
+    CURVE_AXES,
+    CURVE_METRICS,
+    curve_labels,
+    default_curves,
+    training_curves_frame,
 )
 from lib.workflows.lifecycle import effective_states, rollup_by, rollup_state
 from lib.workflows.literals import MAX_META_READS
@@ -49,11 +57,15 @@ from lib.workflows.training import (
 )
 
 __all__ = [
+    "CURVE_AXES",
+    "CURVE_METRICS",
     "MAX_META_READS",
     "NOT_OBSERVED",
     "KnownNames",
     "MetaCache",
     "MetaReading",
+    "curve_labels",
+    "default_curves",
     "effective_states",
     "eta_seconds",
     "group_candidates",
@@ -70,6 +82,7 @@ __all__ = [
     "teams_frame",
     "training_candidates",
     "training_cards",
+    "training_curves_frame",
     "training_jobs_frame",
     "training_kpis",
     "training_names",

@@ -16,11 +16,15 @@ from celery import chain, chord
 from lib import frames
 from lib import workflows as wf
 from lib.broker import ResultBackend
+from lib.collector import Collector
+from lib.settings import Settings
+from lib.store import Store
 from lib.workflows.config import load_workflows
 from tests.apptest.test_workflows_page import open_workflows, tables
 from tests.live import flower_tasks, producer_app, send, wait_final, wait_until
 
 TRAINING, ETL, _ = load_workflows().views
+FAR = 4102444800.0  # 2100: a window end after every task
 
 
 def tasks_now(cluster) -> pd.DataFrame:
@@ -237,3 +241,43 @@ def test_the_page_shows_a_running_jobs_progress_then_its_final_accuracy(
     )
     assert done["progress"] == 100.0
     assert done["accuracy"] == backend.task_meta(uuid)["result"]["accuracy"]
+
+
+def test_a_training_jobs_curves_are_the_progress_it_reported(cluster, producer, backend, tmp_path):
+    """The collector samples a real ``demo.train_model`` each poll; the curves hold one point
+    per epoch it saw, each an epoch's real report, and the last one is the job's result."""
+    settings = Settings(
+        flower_url=cluster.flower_url,
+        flower_auth=cluster.http_auth(),
+        broker_url=cluster.broker_url,
+        result_backend=cluster.backend_url,
+        flower_timeout=2.0,
+        poll_seconds=1.0,
+        data_dir=tmp_path,
+    )
+    store = Store.from_settings(settings)
+    collector = Collector(settings, store).start()
+    try:
+        uuid = send(
+            producer, "demo.train_model", "curve-net", epochs=8, step_seconds=0.7, queue="ml"
+        )
+        wait_final(cluster, [uuid], timeout=60)
+        done_at = collector.health.polls
+        wait_until(lambda: collector.health.polls > done_at, "a poll after the job", timeout=10)
+    finally:
+        collector.stop(timeout=10)
+    tasks = store.tasks_window(0.0, FAR)
+    jobs = wf.training_jobs_frame(tasks, TRAINING, {}, datetime.now(UTC))
+    jobs = jobs[jobs["uuid"] == uuid]
+    curves = wf.training_curves_frame(store.progress_of([uuid], 0.0, FAR), jobs)
+    store.close()
+    truth = backend.task_meta(uuid)["result"]
+    epochs = {round(100 * e / 8, 1) for e in range(1, 9)}
+    assert len(curves) >= 2, "the 5.6 s job was seen by several 1 s polls"
+    assert set(curves["progress"]) <= epochs and curves["progress"].is_monotonic_increasing
+    assert curves["loss"].is_monotonic_decreasing and curves["accuracy"].is_monotonic_increasing
+    assert curves["at"].is_monotonic_increasing and curves["progress"].is_unique
+    assert (curves["job"] == f"curve-net · {uuid[:8]}").all()
+    if curves["progress"].iloc[-1] == 100.0:  # the last epoch's report is the job's result
+        assert curves[["loss", "accuracy"]].iloc[-1].tolist() == [truth["loss"], truth["accuracy"]]
+    assert truth["loss"] <= curves["loss"].min()

@@ -254,3 +254,9 @@ def test_category_chart_says_count_and_share():
     bar = charts.category_chart(frame).data[0]
     assert list(bar.x) == [3, 1]
     assert list(bar.text) == ["3 (75.0%)", "1 (25.0%)"]
+
+
+# -- training curves: drawn from the store's progress samples, checked there ------------------
+CHECKS["training_curve_chart"] = [
+    "tests/unit/test_training_curves.py::test_the_chart_draws_exactly_its_frame"
+]

@@ -45,8 +45,17 @@ def test_every_view_is_empty_not_broken_when_nothing_is_in_range(payloads):
 
 
 def test_the_package_surface_is_what_the_page_uses():
-    from lib.workflows import backend, chains, lifecycle, literals, pipelines, teams, training
+    from lib.workflows import (
+        backend,
+        chains,
+        curves,
+        lifecycle,
+        literals,
+        pipelines,
+        teams,
+        training,
+    )
 
-    modules = (backend, chains, lifecycle, literals, pipelines, teams, training)
+    modules = (backend, chains, curves, lifecycle, literals, pipelines, teams, training)
     for name in wf.__all__:
         assert any(getattr(m, name, None) is getattr(wf, name) for m in modules), name
