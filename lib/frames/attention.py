@@ -24,6 +24,7 @@ import pandas as pd
 __all__ = [
     "GROWING_LOOKBACK",
     "GROWING_SAMPLES",
+    "RULES",
     "SPIKE_FACTOR",
     "SPIKE_MINUTES",
     "SPIKE_MIN_FAILURES",
@@ -44,6 +45,14 @@ SPIKE_MINUTES = 5
 SPIKE_MIN_FAILURES = 5
 SPIKE_FACTOR = 2.0
 SPIKE_POINTS = 10.0
+
+#: The rules in one sentence, for the page (from the constants above, so it cannot drift).
+RULES = (
+    "Offline: a worker Flower lists as offline. Growing: a queue deeper at each of its last "
+    f"{GROWING_SAMPLES} samples. Failure spike: ≥ {SPIKE_MIN_FAILURES} failures in the last "
+    f"{SPIKE_MINUTES} minutes at a failure rate ≥ {SPIKE_FACTOR:g}× and ≥ {SPIKE_POINTS:g} "
+    "points above the rest of the hour."
+)
 
 WORKERS_PAGE = "screens/workers.py"
 QUEUES_PAGE = "screens/queues.py"
