@@ -20,7 +20,7 @@ def queues_table() -> None:
     ui.show_reading(monitor.tasks(), "tasks")
     st.subheader("Depth over time")
     history = monitor.queue_depths(span.start, span.end, span.label)
-    sampled = ui.sampled_range(history, "queue", span, console.settings.poll_seconds, HOW)
+    sampled = ui.sampled_range(history, "queue samples", span, console.settings.poll_seconds, HOW)
     if sampled is not None:
         st.plotly_chart(charts.queue_depth_chart(sampled.frame, ui.viewer_tz()), key="depths")
     st.subheader("Now")

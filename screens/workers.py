@@ -18,7 +18,7 @@ HOW = "online if online in any sample, active tasks and load the step's mean, pe
 @st.fragment(run_every=console.settings.poll_seconds)
 def workers_over_time() -> None:
     history = monitor.worker_figures(span.start, span.end, span.label)
-    sampled = ui.sampled_range(history, "worker", span, console.settings.poll_seconds, HOW)
+    sampled = ui.sampled_range(history, "worker samples", span, console.settings.poll_seconds, HOW)
     if sampled is None:
         return
     tz, figures = ui.viewer_tz(), sampled.frame

@@ -32,7 +32,7 @@ def sampled_range(
     sampled, tz = reading.value, viewer_tz()
     if sampled.frame.empty:
         st.info(
-            f"No {what} samples in this range ({md_escape(span.label.lower())}): the collector "
+            f"No {what} in this range ({md_escape(span.label.lower())}): the collector "
             f"samples every {poll_seconds:g} s; the first appear after its next poll.",
             icon="⏳",
         )
