@@ -11,6 +11,7 @@ monitor = console.monitor
 actor = ui.current_actor(console.settings)
 acted = ui.action_dialog(console, actor)
 span = ui.time_range()
+picked = ui.focus("worker", "worker")  # ?worker=<name> opens that worker
 #: How a step's point is made of its samples (lib.store.samples.worker_figures_frame).
 HOW = "online if online in any sample, active tasks and load the step's mean, peak RSS its highest"
 
@@ -22,6 +23,8 @@ def workers_over_time() -> None:
     if sampled is None:
         return
     tz, figures = ui.viewer_tz(), sampled.frame
+    if picked:
+        figures = figures[figures["worker"] == picked]
     cluster = over_time.workers_over_time_frame(figures)
     online, busy = st.columns(2)
     online.plotly_chart(charts.workers_online_chart(cluster, tz), key="online")
@@ -44,6 +47,11 @@ def workers_table() -> None:
     if not ui.show_reading(reading, "workers"):
         return
     frame = reading.value
+    if picked:
+        frame = frame[frame["worker"] == picked]
+        if frame.empty:
+            st.info(f"No worker named {ui.md_escape(picked)} is known.")
+            return
     if frame.empty:
         st.info(
             "Flower knows no workers yet. Workers appear once they send events: start them "

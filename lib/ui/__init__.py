@@ -39,7 +39,7 @@ from lib.ui.login import (
     sign_in_form,
     signed_in,
 )
-from lib.ui.past import attention_strip, sampled_range
+from lib.ui.past import attention_strip, focus, sampled_range
 from lib.ui.readings import (
     analytics_notes,
     audit_guard,
@@ -84,6 +84,7 @@ __all__ = [
     "error_rules",
     "fmt_percent",
     "fmt_seconds",
+    "focus",
     "follow_up",
     "get_settings",
     "held_since_note",

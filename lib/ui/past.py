@@ -2,7 +2,8 @@
 
 Every chart of sampled figures says its range, step and timezone; a range without samples says
 why (the collector samples every ``OPS_POLL_SECONDS``) instead of drawing an empty axis. The
-strip shows each item as a link to its page with the contract's deep link, or that all is well.
+strip shows each item as a link to its page with the contract's deep link, or that all is well;
+``focus`` is the other end of such a link (``?worker=`` on Workers, ``?queue=`` on Queues).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from lib.ui.formatting import md_escape, viewer_tz
 from lib.ui.readings import show_reading
 from lib.ui.time_picker import TimeRange
 
-__all__ = ["ATTENTION_ICONS", "attention_strip", "sampled_range"]
+__all__ = ["ATTENTION_ICONS", "attention_strip", "focus", "sampled_range"]
 
 #: One icon per kind of item on the strip.
 ATTENTION_ICONS = {"Worker offline": "⚪", "Queue growing": "📈", "Failure spike": "🧯"}
@@ -57,3 +58,14 @@ def attention_strip(items: list[Attention]) -> None:
             icon=ATTENTION_ICONS.get(item.kind),
             query_params=item.query or None,
         )
+
+
+def focus(param: str, what: str) -> str | None:
+    """The subject a deep link opens (``?worker=``, ``?queue=``), said on the page with a way
+    back to all of them; None without the parameter."""
+    picked = st.query_params.get(param)
+    if not picked:
+        return None
+    st.info(f"Showing {what} {md_escape(picked)} only.", icon="🔎")
+    st.button(f"Show all {what}s", key=f"all_{param}", on_click=lambda: st.query_params.pop(param))
+    return picked

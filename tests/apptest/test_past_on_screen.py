@@ -134,6 +134,24 @@ def test_a_range_without_samples_says_why(recorded_flower, monkeypatch):
         assert not at.get("plotly_chart")
 
 
+def test_a_deep_link_opens_that_worker_or_queue_with_a_way_back(recorded_flower):
+    at = open_page("Workers", query={"worker": "w2@vm"})
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.dataframe[0].value["worker"].tolist() == ["w2@vm"]
+    assert set(traces(at, "rss")) == {"w2@vm"}
+    assert "Showing worker w2@vm only." in texts(at)
+    at.button(key="all_worker").click().run()
+    assert len(at.dataframe[0].value) == 2 and "worker" not in at.query_params
+
+    queues = open_page("Queues")
+    name = queues.dataframe[0].value["queue"].iloc[0]
+    one = open_page("Queues", query={"queue": name})
+    assert one.dataframe[0].value["queue"].tolist() == [name]
+    assert set(traces(one, "depths")) == {name}
+    unknown = open_page("Queues", query={"queue": "nope"})
+    assert "No queue named nope is known." in texts(unknown)
+
+
 def _store_url() -> str:
     from lib.settings import load_settings
 
