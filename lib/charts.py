@@ -1,4 +1,5 @@
-"""Plotly figures for the analytics pages, built from the frames of ``trends`` and ``failures``.
+"""Plotly figures for the pages, built from the frames of ``trends``, ``failures`` and
+``frames.over_time`` (the pulse, sampled queues and workers).
 
 Pure: a frame (and the viewer's timezone) in, a figure out; pages only ``st.plotly_chart`` it.
 
@@ -24,10 +25,15 @@ __all__ = [
     "category_chart",
     "category_trend_chart",
     "failure_rate_chart",
+    "pool_utilization_chart",
+    "pulse_chart",
+    "queue_depth_chart",
     "queue_wait_chart",
     "runtime_trend_chart",
     "state_trend_chart",
     "throughput_chart",
+    "worker_figure_chart",
+    "workers_online_chart",
 ]
 
 #: One colour per state on every chart: green done, red failed, grey gone, blue under way.
@@ -43,6 +49,13 @@ STATE_COLORS = {
     "UNKNOWN": "#c7c7c7",
 }
 HEIGHT = 320
+#: The worker figures drawn per worker (a ``Store.worker_figures`` column) → the y axis title.
+#: Celery's rusage describes the worker's MAIN process, never its prefork children: say so.
+WORKER_FIGURES = {
+    "active": "active tasks",
+    "load": "host load (1-minute average)",
+    "main_peak_rss_mib": "main process peak RSS (MiB)",
+}
 #: The throughput chart's lines: the rate column drawn → the line's name.
 THROUGHPUT_LINES = {"succeeded_per_s": "succeeded", "failed_per_s": "failed"}
 
@@ -169,9 +182,68 @@ def category_trend_chart(category_trend: pd.DataFrame, tz: ZoneInfo) -> go.Figur
     return _layout(fig, tz, "failures")
 
 
-def _local(frame: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
+def pulse_chart(pulse: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
+    """Lines: tasks processed and failed per minute (a ``frames.over_time.pulse_frame``).
+
+    Draws ``processed`` as the line "processed" and ``failed`` as "failed" over ``at``.
+    """
+    long = _local(pulse, tz, "at").melt(
+        id_vars="at", value_vars=["processed", "failed"], var_name="outcome", value_name="tasks"
+    )
+    colors = {"processed": STATE_COLORS["STARTED"], "failed": STATE_COLORS["FAILURE"]}
+    fig = px.line(long, x="at", y="tasks", color="outcome", color_discrete_map=colors)
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, tz, "tasks / min")
+
+
+def queue_depth_chart(depths: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
+    """Lines: waiting messages per queue and step (a ``Store.queue_depths`` frame).
+
+    Draws ``messages`` over ``at``, one line per ``queue``; a step the broker did not answer
+    in leaves a gap.
+    """
+    return _per_subject(depths, tz, "messages", "queue", "waiting messages")
+
+
+def workers_online_chart(over_time: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
+    """Line: workers online per step (a ``frames.over_time.workers_over_time_frame``).
+
+    Draws ``online`` over ``at``.
+    """
+    fig = px.line(_local(over_time, tz, "at"), x="at", y="online", line_shape="hv")
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, tz, "workers online")
+
+
+def pool_utilization_chart(over_time: pd.DataFrame, tz: ZoneInfo) -> go.Figure:
+    """Line: pool utilization in percent per step (busy slots ÷ slots; a
+    ``frames.over_time.workers_over_time_frame``). Draws ``utilization`` over ``at``; a step
+    without sampled slots leaves a gap."""
+    fig = px.line(_local(over_time, tz, "at"), x="at", y="utilization")
+    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+    return _layout(fig, tz, "pool utilization")
+
+
+def worker_figure_chart(figures: pd.DataFrame, tz: ZoneInfo, figure: str) -> go.Figure:
+    """Lines: one worker figure per worker and step (a ``Store.worker_figures`` frame).
+
+    Draws ``figure`` (a key of ``WORKER_FIGURES``, whose title the y axis takes) over ``at``,
+    one line per ``worker``.
+    """
+    return _per_subject(figures, tz, figure, "worker", WORKER_FIGURES[figure])
+
+
+def _per_subject(frame: pd.DataFrame, tz: ZoneInfo, y: str, by: str, title: str) -> go.Figure:
+    local = _local(_escaped(frame, by), tz, "at")
+    local[y] = local[y].astype("float64")  # NA → NaN: a gap, not an error
+    fig = px.line(local, x="at", y=y, color=by, category_orders={by: sorted(set(local[by]))})
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, tz, title)
+
+
+def _local(frame: pd.DataFrame, tz: ZoneInfo, column: str = "bucket") -> pd.DataFrame:
     out = frame.copy()
-    out["bucket"] = out["bucket"].dt.tz_convert(tz).dt.tz_localize(None)
+    out[column] = out[column].dt.tz_convert(tz).dt.tz_localize(None)
     return out
 
 

@@ -1,10 +1,12 @@
-"""Overview: the cluster at a glance — KPIs, then workers and queues in brief."""
+"""Overview: the cluster at a glance — KPIs, what needs attention, the last hour's pulse, then
+workers and queues in brief."""
 
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from lib import frames, ui
+from lib import charts, frames, ui
+from lib.frames import attention
 
 console = ui.page("Overview")
 monitor = console.monitor
@@ -52,6 +54,7 @@ def overview() -> None:
             "Counts cover tasks finished in the last 24 h. Error rate = failed ÷ (succeeded + failed)."
         )
     ui.analytics_notes(result)
+    attention_and_pulse(tz)
 
     left, right = st.columns(2)
     with left:
@@ -63,6 +66,22 @@ def overview() -> None:
         if queues.value is not None:
             brief = queues.value[["queue", "messages", "consumers", "running"]]
             ui.table(brief, "queues-summary", csv_key="overview_queues_csv")
+
+
+def attention_and_pulse(tz) -> None:
+    strip, pulse = st.columns([2, 3])
+    with strip:
+        st.subheader("Needs attention")
+        ui.attention_strip(monitor.attention().value or [])
+        st.caption(attention.RULES)
+    with pulse:
+        st.subheader("Last hour")
+        reading = monitor.pulse()
+        if reading.value is None or not reading.value["processed"].any():
+            st.info("No task finished in the last hour.", icon="💤")
+            return
+        st.plotly_chart(charts.pulse_chart(reading.value, tz), key="pulse")
+        st.caption("Tasks processed (succeeded + failed) and failed per minute, at their finish.")
 
 
 overview()

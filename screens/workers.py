@@ -1,13 +1,44 @@
-"""Workers: one row per worker Flower has seen, offline ones marked; worker controls for admins."""
+"""Workers: their figures over the chosen range, then one row per worker Flower has seen,
+offline ones marked; worker controls for admins."""
 
 import streamlit as st
 
-from lib import ui
+from lib import charts, ui
+from lib.frames import over_time
 
 console = ui.page("Workers")
 monitor = console.monitor
 actor = ui.current_actor(console.settings)
 acted = ui.action_dialog(console, actor)
+span = ui.time_range()
+picked = ui.focus("worker", "worker")  # ?worker=<name> opens that worker
+#: How a step's point is made of its samples (lib.store.samples.worker_figures_frame).
+HOW = "online if online in any sample, active tasks and load the step's mean, peak RSS its highest"
+
+
+@st.fragment(run_every=console.settings.poll_seconds)
+def workers_over_time() -> None:
+    history = monitor.worker_figures(span.start, span.end, span.label)
+    sampled = ui.sampled_range(history, "worker samples", span, console.settings.poll_seconds, HOW)
+    if sampled is None:
+        return
+    tz, figures = ui.viewer_tz(), sampled.frame
+    if picked:
+        figures = figures[figures["worker"] == picked]
+    cluster = over_time.workers_over_time_frame(figures)
+    online, busy = st.columns(2)
+    online.plotly_chart(charts.workers_online_chart(cluster, tz), key="online")
+    busy.plotly_chart(charts.pool_utilization_chart(cluster, tz), key="utilization")
+    busy.caption("Pool utilization: busy slots ÷ slots (active tasks ÷ pool size, online workers).")
+    active, load = st.columns(2)
+    active.plotly_chart(charts.worker_figure_chart(figures, tz, "active"), key="active")
+    load.plotly_chart(charts.worker_figure_chart(figures, tz, "load"), key="load")
+    load.caption("Host load: the 1-minute load average of each worker's host, from its heartbeats.")
+    st.plotly_chart(charts.worker_figure_chart(figures, tz, "main_peak_rss_mib"), key="rss")
+    st.caption(
+        "Main process peak RSS: Celery's rusage maxrss, the peak memory of each worker's main "
+        "process only; its prefork child processes are not included."
+    )
 
 
 @st.fragment(run_every=console.settings.poll_seconds)
@@ -16,6 +47,11 @@ def workers_table() -> None:
     if not ui.show_reading(reading, "workers"):
         return
     frame = reading.value
+    if picked:
+        frame = frame[frame["worker"] == picked]
+        if frame.empty:
+            st.info(f"No worker named {ui.md_escape(picked)} is known.")
+            return
     if frame.empty:
         st.info(
             "Flower knows no workers yet. Workers appear once they send events: start them "
@@ -30,6 +66,9 @@ def workers_table() -> None:
     ui.table(shown.drop(columns=["online", "heartbeat_age"]), "workers")
 
 
+st.subheader("Over time")
+workers_over_time()
+st.subheader("Now")
 workers_table()
 
 known = monitor.workers().value

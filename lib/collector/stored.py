@@ -52,10 +52,7 @@ REREAD_SECONDS = 0.5
 #: Samples are looked for this far back: a few polls of any sensible interval.
 SAMPLES_LOOKBACK = 3600.0
 #: The workers frame's figures the samples do not hold: said on the page, shown empty.
-UNSAMPLED = (
-    "heartbeat, 5- and 15-minute load, pool, concurrency, autoscale, queues, pid, uptime "
-    "and version"
-)
+UNSAMPLED = "heartbeat, 5- and 15-minute load, pool, autoscale, queues, pid, uptime and version"
 #: A job's last progress sample is looked for this far back: a week of the training view.
 PROGRESS_LOOKBACK = 7 * 86400.0
 EXTERNAL = "Read from the store (OPS_COLLECTOR=external)."
@@ -189,6 +186,8 @@ def _workers(samples: pd.DataFrame) -> pd.DataFrame:
     frame["active"] = latest["active"].to_numpy()
     frame["processed"] = latest["processed"].to_numpy()
     frame["load_1m"] = latest["load"].to_numpy()
+    frame["concurrency"] = latest["pool_size"].to_numpy()
+    frame["main_peak_rss_mib"] = latest["main_peak_rss_mib"].to_numpy()
     return frame.astype(empty.dtypes.to_dict())
 
 

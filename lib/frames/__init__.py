@@ -21,7 +21,9 @@ By concern, each module with one job; callers use the names below (``frames.task
 - ``filters``: the Tasks page's filters, deep-link parameters and a task's lineage;
 - ``workers``: worker payloads → the workers frame;
 - ``queues``: queue depths and the queues frame;
-- ``overview``: the Overview's KPIs.
+- ``overview``: the Overview's KPIs;
+- ``over_time``: the pulse (processed/failed per minute), sampled series' step, workers over time;
+- ``attention``: the Overview's "needs attention" strip and its rules.
 """
 
 from lib.frames.filters import filter_params, filter_tasks, task_lineage

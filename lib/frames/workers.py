@@ -33,7 +33,10 @@ WORKER_COLUMNS = (
     "pid",
     "uptime",
     "version",
+    "main_peak_rss_mib",
 )
+#: Celery's rusage ``maxrss`` is in KiB on Linux (where workers run); the frame says MiB.
+KIB_PER_MIB = 1024
 
 
 def workers_frame(
@@ -47,6 +50,8 @@ def workers_frame(
 
     ``summaries``: Flower's ``/workers?json=1`` rows (heartbeats, counters); ``info``:
     ``/api/workers`` (pool, queues); ``status``: ``/api/workers?status=1`` (liveness).
+    ``main_peak_rss_mib`` is Celery's rusage ``maxrss`` (KiB on Linux) in MiB: the peak memory
+    of the worker's MAIN process only, not of its prefork children (contract.md).
     A value of another type than Flower sends is read as text (or missing where a number
     belongs) and, with ``odd`` given, named in it, as is text the client could not decode.
     """
@@ -69,7 +74,7 @@ def workers_frame(
     frame = pd.DataFrame.from_records(rows, columns=list(WORKER_COLUMNS))
     frame["online"] = frame["online"].astype(bool)
     frame["last_heartbeat"] = pd.to_datetime(frame["last_heartbeat"], unit="s", utc=True)
-    for col in ("heartbeat_age", "load_1m", "load_5m", "load_15m", "uptime"):
+    for col in ("heartbeat_age", "load_1m", "load_5m", "load_15m", "uptime", "main_peak_rss_mib"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     for col in ("active", "processed", "concurrency", "pid"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
@@ -122,10 +127,15 @@ def _worker_row(
         "pid": number["pid"] or _as_number(stats.get("pid"), "pid", seen),
         "uptime": _as_number(stats.get("uptime"), "uptime", seen),
         "version": " ".join(v or "" for v in version).strip() or None,
+        "main_peak_rss_mib": _mib(_as_number(rusage.get("maxrss"), "maxrss", seen)),
     }
     for name in seen:
         odd.add(name, [host])
     return row
+
+
+def _mib(kib: float | int | None) -> float | None:
+    return None if kib is None else kib / KIB_PER_MIB
 
 
 def _as_mapping(value: object, name: str, seen: set[str]) -> Mapping:

@@ -74,6 +74,19 @@ def _wide_integers(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
 
 
+#: Worker figures sampled since the worker-figures step: (column, type) added to worker_samples.
+WORKER_FIGURES = (("pool_size", "INTEGER"), ("main_peak_rss_mib", "DOUBLE PRECISION"))
+
+
+def _worker_figures(conn: Connection) -> None:
+    # Step 1 creates worker_samples in the latest shape (these columns included) on a new
+    # store: add only what an older store lacks.
+    held = {c["name"] for c in inspect(conn).get_columns("worker_samples")}
+    for column, kind in WORKER_FIGURES:
+        if column not in held:
+            conn.execute(text(f"ALTER TABLE worker_samples ADD COLUMN {column} {kind}"))
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
@@ -81,6 +94,7 @@ STEPS: tuple[Step, ...] = (
     Step(3, "the audit log: actions and their per-target outcomes", _audit_tables),
     Step(4, "progress samples: running training jobs' progress, loss, accuracy", _progress_samples),
     Step(5, "64-bit rollup minutes and worker counts (PostgreSQL)", _wide_integers),
+    Step(6, "worker figures: pool size and the main process's peak RSS", _worker_figures),
 )
 LATEST = STEPS[-1].version
 

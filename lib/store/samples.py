@@ -1,11 +1,15 @@
-"""Time series sampled each poll: queue depth and consumers; worker online/active/processed/load;
-running training jobs' progress, loss and accuracy.
+"""Time series sampled each poll: queue depth and consumers; worker online/active/processed/load,
+pool size and the main process's peak RSS; running training jobs' progress, loss and accuracy.
 
 One row per queue and per worker per ``record_samples`` call, and per running training job per
 ``record_progress`` call, all at the poll's ``now``. Missing figures stay missing (a broker
 that did not answer gives ``messages`` NULL, not 0). Progress rows hold numbers and the task
 name only (no meta text, so nothing secret); the collector reads them from the result backend
 (``lib.collector.progress``).
+
+Charts over long ranges read the samples downsampled in SQL (``queue_depth_frame``,
+``worker_figures_frame``): one row per ``step`` seconds (edges whole multiples of the step since
+the epoch) and subject, so a 14-day range returns a few hundred points per series, not 100,000.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Integer, cast, func, insert, select
 
 from lib.store.schema import PROGRESS_SAMPLES, QUEUE_SAMPLES, WORKER_SAMPLES, epoch, utc_times
 
@@ -23,9 +27,11 @@ __all__ = [
     "latest_progress_frame",
     "progress_of_frame",
     "progress_samples_frame",
+    "queue_depth_frame",
     "queue_samples_frame",
     "record_progress",
     "record_samples",
+    "worker_figures_frame",
     "worker_samples_frame",
 ]
 
@@ -53,7 +59,9 @@ def record_samples(
             "online": None if pd.isna(row.get("online")) else bool(row["online"]),
             "active": _whole(row.get("active")),
             "processed": _whole(row.get("processed")),
-            "load": None if pd.isna(row.get("load_1m")) else float(row["load_1m"]),
+            "load": _number(row.get("load_1m")),
+            "pool_size": _whole(row.get("concurrency")),
+            "main_peak_rss_mib": _number(row.get("main_peak_rss_mib")),
         }
         for row in workers.to_dict("records")
     ]
@@ -76,11 +84,77 @@ def worker_samples_frame(
     conn: Connection, start: datetime | float, end: datetime | float
 ) -> pd.DataFrame:
     """Worker samples in ``[start, end)``. Columns: at (UTC), worker, online (boolean),
-    active, processed (Int64), load (float)."""
+    active, processed, pool_size (Int64), load, main_peak_rss_mib (float)."""
     frame = _read(conn, WORKER_SAMPLES, start, end)
     return frame.astype(
         {"online": "boolean", "active": "Int64", "processed": "Int64", "load": "float64"}
+        | {"pool_size": "Int64", "main_peak_rss_mib": "float64"}
     )
+
+
+def queue_depth_frame(
+    conn: Connection, start: datetime | float, end: datetime | float, step: int
+) -> pd.DataFrame:
+    """Waiting messages per queue and ``step`` s in ``[start, end)``: the step's highest depth
+    (a backlog's peak must not vanish in a mean). Columns: at (step start, UTC), queue,
+    messages (Int64; NA when the broker never said in that step), samples (int)."""
+    table = QUEUE_SAMPLES
+    at = _step_start(conn, table.c.at, step)
+    query = (
+        select(at, table.c.queue, func.max(table.c.messages), func.count())
+        .where(table.c.at >= epoch(start), table.c.at < epoch(end))
+        .group_by(at, table.c.queue)
+    )
+    frame = pd.DataFrame(conn.execute(query).all(), columns=["at", "queue", "messages", "samples"])
+    return _stepped(frame, "queue").astype({"messages": "Int64", "samples": "int64"})
+
+
+def worker_figures_frame(
+    conn: Connection, start: datetime | float, end: datetime | float, step: int
+) -> pd.DataFrame:
+    """Worker figures per worker and ``step`` s in ``[start, end)``. Columns: at (step start,
+    UTC), worker, online (boolean: online in any sample of the step), active (mean), pool_size
+    (highest), load (mean 1-minute load), main_peak_rss_mib (highest), samples (int)."""
+    t = WORKER_SAMPLES
+    at = _step_start(conn, t.c.at, step)
+    figures = (
+        func.max(cast(t.c.online, Integer)),
+        func.avg(t.c.active),
+        func.max(t.c.pool_size),
+        func.avg(t.c.load),
+        func.max(t.c.main_peak_rss_mib),
+        func.count(),
+    )
+    query = (
+        select(at, t.c.worker, *figures)
+        .where(t.c.at >= epoch(start), t.c.at < epoch(end))
+        .group_by(at, t.c.worker)
+    )
+    names = ["online", "active", "pool_size", "load", "main_peak_rss_mib", "samples"]
+    frame = pd.DataFrame(conn.execute(query).all(), columns=["at", "worker", *names])
+    frame["online"] = frame["online"].map({1: True, 0: False}, na_action="ignore")
+    return _stepped(frame, "worker").astype(
+        {"online": "boolean", "active": "float64", "pool_size": "Int64", "load": "float64"}
+        | {"main_peak_rss_mib": "float64", "samples": "int64"}
+    )
+
+
+def _step_start(conn: Connection, at, step: int):
+    """The start of the ``step``-second step holding ``at`` (epoch seconds, a float column):
+    SQLite's ``%`` works on integers and PostgreSQL's cast rounds, so each floors its own way."""
+    if step < 1:
+        raise ValueError(f"steps of ≥ 1 second, not {step}")
+    if conn.dialect.name == "postgresql":
+        return (func.floor(at / step) * step).label("step_at")
+    return (cast(at / step, Integer) * step).label("step_at")
+
+
+def _stepped(frame: pd.DataFrame, subject: str) -> pd.DataFrame:
+    # Sorted here, by code point: databases order text by their own collations.
+    frame = frame.sort_values(["at", subject], ignore_index=True)
+    frame["at"] = utc_times(frame["at"])
+    frame[subject] = frame[subject].astype(str)
+    return frame
 
 
 def record_progress(conn: Connection, jobs: Iterable[Mapping], now: float) -> int:

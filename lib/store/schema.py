@@ -126,6 +126,11 @@ WORKER_SAMPLES = _samples(
     Column("active", Integer),
     Column("processed", BigInteger),  # a long-lived worker's count passes 2**31 (step 5)
     Column("load", Float),  # 1-minute load average
+    # Added by the worker-figures step (lib.store.migrations): the pool's size (the workers
+    # frame's concurrency) and the MAIN process's peak RSS in MiB (rusage maxrss: not the
+    # prefork children).
+    Column("pool_size", Integer),
+    Column("main_peak_rss_mib", Float),
 )
 #: Training jobs' progress meta, sampled each poll from the result backend (migration step 4).
 PROGRESS_SAMPLES = _samples(

@@ -149,6 +149,16 @@ class Store:
         with reading(self.engine) as conn:
             return samples.worker_samples_frame(conn, start, end)
 
+    def queue_depths(self, start: Moment, end: Moment, step: int) -> pd.DataFrame:
+        """Each queue's highest depth per ``step`` seconds (``samples.queue_depth_frame``)."""
+        with reading(self.engine) as conn:
+            return samples.queue_depth_frame(conn, start, end, step)
+
+    def worker_figures(self, start: Moment, end: Moment, step: int) -> pd.DataFrame:
+        """Each worker's figures per ``step`` seconds (``samples.worker_figures_frame``)."""
+        with reading(self.engine) as conn:
+            return samples.worker_figures_frame(conn, start, end, step)
+
     def record_progress(self, jobs: Iterable[Mapping], now: float) -> int:
         """Store one poll's training progress figures (``lib.store.samples``)."""
         with writing(self.engine) as conn:

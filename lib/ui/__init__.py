@@ -11,6 +11,7 @@ each lives in the module of its concern:
 - ``tables``: the table helper, its one column-format declaration and ``Download CSV``;
 - ``time_picker``: the one time-range picker (ranges: ``lib.time_range``);
 - ``task_detail``: one task in full;
+- ``past``: a sampled range's caption and empty state, the needs-attention strip;
 - ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow.
 """
 
@@ -38,6 +39,7 @@ from lib.ui.login import (
     sign_in_form,
     signed_in,
 )
+from lib.ui.past import attention_strip, focus, sampled_range
 from lib.ui.readings import (
     analytics_notes,
     audit_guard,
@@ -70,6 +72,7 @@ __all__ = [
     "ago",
     "allows_admin",
     "analytics_notes",
+    "attention_strip",
     "audit_guard",
     "await_first_read",
     "backend_records",
@@ -81,6 +84,7 @@ __all__ = [
     "error_rules",
     "fmt_percent",
     "fmt_seconds",
+    "focus",
     "follow_up",
     "get_settings",
     "held_since_note",
@@ -95,6 +99,7 @@ __all__ = [
     "page",
     "pick_row",
     "read_at",
+    "sampled_range",
     "show_reading",
     "sidebar_user",
     "sign_in_form",

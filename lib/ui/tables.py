@@ -55,6 +55,11 @@ COLUMN_FORMATS: dict[str, object] = {
     "messages": _NUMBER("waiting", help="Messages waiting in the broker"),
     "received_per_min": _NUMBER("received / min (10 min)", format="%.1f"),
     "avg_wait": _NUMBER("avg wait (s, 10 min)", format="%.2f"),
+    "main_peak_rss_mib": _NUMBER(
+        "main process peak RSS (MiB)",
+        format="%.1f",
+        help="Celery's rusage maxrss: the worker's main process only, not its prefork children",
+    ),
 }
 
 

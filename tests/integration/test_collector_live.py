@@ -58,6 +58,10 @@ def test_the_collector_writes_tasks_and_samples(cluster, producer, settings, sto
     assert {rows[u]["state"] for u in ids} == {"SUCCESS"} and all(rows[u]["in_flower"] for u in ids)
     workers = store.worker_samples(0.0, FAR)
     assert set(cluster.worker_names) <= set(workers["worker"]) and workers["online"].all()
+    # Real workers' pool sizes and their main processes' peak RSS (rusage maxrss, KiB → MiB).
+    mine = workers[workers["worker"].isin(cluster.worker_names)]
+    assert (mine["pool_size"] >= 1).all(), mine
+    assert mine["main_peak_rss_mib"].between(5, 4096).all(), mine
     queues = store.queue_samples(0.0, FAR)
     assert {"default", "ml", "etl", "email"} <= set(queues["queue"])
 

@@ -192,7 +192,7 @@ def test_a_dead_broker_is_said_once_with_its_detail(flower, tmp_path):
     assert said.count(detail) == 1, said
 
 
-FIGURES = ["worker", "online", "active", "processed", "load_1m"]
+FIGURES = ["worker", "online", "active", "processed", "load_1m", "concurrency", "main_peak_rss_mib"]
 
 
 def figures(workers) -> list[list]:
