@@ -74,6 +74,25 @@ def _wide_integers(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
 
 
+#: The Tasks page's orders (step 6, ``lib.store.task_query``): newest first, alone and within
+#: each filtered column. PostgreSQL sorts NULL first when descending unless told; SQLite already
+#: sorts it last and takes no NULLS clause in an index.
+TASK_PAGE_INDEXES = {
+    "ix_tasks_newest": (),
+    "ix_tasks_state_newest": ("state",),
+    "ix_tasks_name_newest": ("name",),
+    "ix_tasks_worker_newest": ("worker",),
+    "ix_tasks_queue_newest": ("queue",),
+}
+
+
+def _task_page_indexes(conn: Connection) -> None:
+    nulls = " NULLS LAST" if conn.dialect.name == "postgresql" else ""
+    for name, columns in TASK_PAGE_INDEXES.items():
+        order = ", ".join((*columns, f'"timestamp" DESC{nulls}', "uuid"))
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON tasks ({order})"))
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
@@ -81,6 +100,11 @@ STEPS: tuple[Step, ...] = (
     Step(3, "the audit log: actions and their per-target outcomes", _audit_tables),
     Step(4, "progress samples: running training jobs' progress, loss, accuracy", _progress_samples),
     Step(5, "64-bit rollup minutes and worker counts (PostgreSQL)", _wide_integers),
+    Step(
+        6,
+        "task page indexes: newest first, alone and by state, name, worker, queue",
+        _task_page_indexes,
+    ),
 )
 LATEST = STEPS[-1].version
 
