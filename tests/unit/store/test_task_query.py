@@ -99,7 +99,9 @@ def test_a_page_is_the_newest_few_with_the_count_of_all_matching(filled, every):
     assert list(first.rows["uuid"]) + list(second.rows["uuid"]) == expected[:6]
     assert first.matching == second.matching == len(expected) and not first.complete
     assert expected[-1] == "no-time" or "no-time" not in expected
-    pd.testing.assert_frame_equal(first.rows, every.set_index("uuid").loc[expected[:3]].reset_index())
+    pd.testing.assert_frame_equal(
+        first.rows, every.set_index("uuid").loc[expected[:3]].reset_index()
+    )
 
 
 def test_the_state_filter_reads_the_effective_state(filled, every):
