@@ -6,7 +6,10 @@ history store, workers, queue depths and task types from the collector's latest 
 and the collector's health. A page's script run never calls Flower for these; only a single
 task's detail (``task``: the stored row first) and actions do.
 
-Invariants: the tasks and queues frames, and each range's analytics and failures
+Invariants: no reading holds every stored task (a million may be stored): ``tasks`` is the
+newest ``RECENT_TASKS``, ``task_page`` one page of a filter's matches read by query with their
+count, the queues frame reads the last ``TRAFFIC_WINDOW`` and every running task. The tasks
+and queues frames, and each range's analytics and failures
 (``lib.trends.history``; a preset range evaluated at the poll's time), are built once per
 collector poll (``version``), and once per page while a full load runs (the store then holds
 the newest tasks first), and are shared by every session; when the collector's last poll
@@ -222,6 +225,15 @@ class ClusterMonitor:
         if not scanned.complete:
             note = f"{note} Only the newest {GROUP_SCAN:,} matching failures were searched."
         return self._tasks_reading(TaskPage(members.reset_index(drop=True), len(members)), note)
+
+    def tasks_in(self, start: datetime, end: datetime, label: str = "") -> Reading[pd.DataFrame]:
+        """The stored tasks placed in ``[start, end)`` (``Store.tasks_window``; a preset
+        ``label`` evaluated at the poll's time), once per poll version and range: a page over a
+        range (Workflows) reads these instead of ``tasks``' newest few."""
+        start, end = self._range(start, end, label)
+        key = ("tasks", label if label in SPANS else (start, end))
+        frame = self._once_for(key, lambda: self.store.tasks_window(start, end))
+        return self._tasks_reading(frame, self._once("tasks_note", self._tasks_note))
 
     def matching_uuids(self, wanted: TaskFilter) -> list[str]:
         """Every stored task id matching ``wanted`` (what "act on all matching" targets)."""

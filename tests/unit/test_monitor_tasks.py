@@ -6,6 +6,8 @@ monitor one poll version at a time.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from lib import failures, frames
@@ -127,3 +129,13 @@ def test_task_types_without_a_snapshot_are_the_stored_names(monitor, store):
     names = monitor.task_types()
     assert names.value == sorted(store.newest_tasks(10**6)["name"].dropna().unique())
     assert "ml.train" in names.value
+
+
+def test_tasks_in_a_range_are_the_stored_window_once_per_poll(monitor, store):
+    start, end = datetime.fromtimestamp(NOW - 4 * HOUR, UTC), datetime.fromtimestamp(NOW, UTC)
+    reading = monitor.tasks_in(start, end)
+    assert set(reading.value["uuid"]) == set(store.tasks_window(start, end)["uuid"])
+    assert "long-job" in set(reading.value["uuid"]) and "old-one" not in set(reading.value["uuid"])
+    assert monitor.tasks_in(start, end).value is reading.value
+    day = monitor.tasks_in(start, end, "Last 24 hours").value
+    assert {"old-one", "long-job"} <= set(day["uuid"]), "the preset reaches a day back"
