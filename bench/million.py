@@ -145,7 +145,9 @@ def _bench(kind: str, url: str, count: int, now: float) -> dict:
     print(f"{kind}: filling {count:,} tasks…", file=sys.stderr, flush=True)
     figures = fill(url, count, now)
     print(f"{kind}: reading…", file=sys.stderr, flush=True)
-    return {**figures, **_read_in_child(url, now)}
+    figures.update(_read_in_child(url, now))
+    print(f"{kind}: {json.dumps(figures)}", file=sys.stderr, flush=True)  # before the others end
+    return figures
 
 
 def _print_table(results: dict[str, dict], count: int) -> None:
