@@ -318,7 +318,7 @@ class ClusterMonitor:
 
     def _analyze(self, start: datetime, end: datetime) -> RangeAnalytics:
         p, store = self._plan(start, end), self.store
-        raw = store.tasks_window(p.start, p.end)
+        raw = store.trend_rows(p.start, p.split, p.end)  # not the successes rollups hold
         step = p.step_minutes
         keys = history.COUNT_KEYS
         sources = history.Sources(

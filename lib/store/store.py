@@ -127,6 +127,12 @@ class Store:
         with reading(self.engine) as conn:
             return task_query.queue_traffic(conn, epoch(since))
 
+    def trend_rows(self, start: Moment, split: Moment, end: Moment) -> pd.DataFrame:
+        """The raw rows a range's analytics reads: placed in ``[split, end)``, and unfinished
+        ones from ``start``; masked text left out (``lib.store.task_query.trend_rows``)."""
+        with reading(self.engine) as conn:
+            return task_query.trend_rows(conn, epoch(start), epoch(split), epoch(end))
+
     def gone_count(self) -> int:
         """How many stored tasks Flower no longer holds."""
         with reading(self.engine) as conn:

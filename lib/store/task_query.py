@@ -22,12 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, func, null, or_, select, true
 
 from lib.frames.filters import TEXT_SEARCHED, TaskFilter
 from lib.frames.state import BUILT_IN_STATES
+from lib.redact import MASKED_COLUMNS
 from lib.store.schema import TASKS, epoch
 from lib.store.tasks import rows_frame
+from lib.trends.window import FINISH_COLUMNS
 
 __all__ = [
     "FILTERED_COLUMNS",
@@ -39,6 +41,7 @@ __all__ = [
     "queue_traffic",
     "task_values",
     "tasks_page",
+    "trend_rows",
 ]
 
 #: The columns the page's choosers offer values of (each indexed with the newest-first order).
@@ -119,6 +122,18 @@ def queue_traffic(conn: Connection, since: float) -> pd.DataFrame:
     )
     query = select(TASKS).where(or_(TASKS.c.placed_at >= since, running))
     return rows_frame(conn.execute(query.order_by(*NEWEST_FIRST)).mappings().all())
+
+
+def trend_rows(conn: Connection, start: float, split: float, end: float) -> pd.DataFrame:
+    """The raw rows a range's analytics reads (``lib.trends.history.combined_window``): tasks
+    placed in ``[split, end)``, and unfinished ones placed in ``[start, split)`` (finished ones
+    there come from the rollups), without the masked text (trends read none of it)."""
+    lean = [null().label(c.name) if c.name in MASKED_COLUMNS else c for c in TASKS.columns]
+    finished = TASKS.c.state.in_(list(FINISH_COLUMNS))
+    early = and_(TASKS.c.placed_at >= start, TASKS.c.placed_at < split, ~finished)
+    late = and_(TASKS.c.placed_at >= split, TASKS.c.placed_at < end)
+    query = select(*lean).where(or_(late, early)).order_by(TASKS.c.placed_at.desc())
+    return rows_frame(conn.execute(query).mappings().all())
 
 
 def gone_count(conn: Connection) -> int:

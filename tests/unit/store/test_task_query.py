@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
+from lib import trends
 from lib.frames import TaskFilter
 from lib.frames.state import running
+from lib.redact import MASKED_COLUMNS
 from lib.store import Store
+from lib.trends.window import FINISH_COLUMNS
 from tests.recorded import recorded_tasks, special
 
 NOW = 1_800_000_000.0
@@ -141,3 +144,19 @@ def test_a_time_filter_needs_an_aware_time(filled):
         filled.tasks_page(naive, 10)
     aware = replace(naive, received_from=datetime(2026, 1, 1, tzinfo=UTC))
     assert filled.tasks_page(aware, 10).matching >= 0
+
+
+def test_trend_rows_are_what_the_combined_window_keeps_without_the_text(filled, every):
+    placed = every["received"].dropna().sort_values()
+    start, split = placed.iloc[0].to_pydatetime(), placed.iloc[len(placed) // 2].to_pydatetime()
+    end = placed.iloc[-1].to_pydatetime() + timedelta(seconds=1)
+    window = filled.tasks_window(start, end)
+    at = trends.window_frame(window, start, end)["at"]
+    early = (at < pd.Timestamp(split)).to_numpy(bool)
+    finished = window["state"].isin(list(FINISH_COLUMNS)).to_numpy(bool)
+    kept = window[~(early & finished)]
+    rows = filled.trend_rows(start, split, end)
+    assert list(rows["uuid"]) == list(kept["uuid"]) and 0 < len(rows) < len(window)
+    assert rows[list(MASKED_COLUMNS)].isna().all().all()
+    others = [c for c in rows.columns if c not in MASKED_COLUMNS]
+    pd.testing.assert_frame_equal(rows[others], kept[others].reset_index(drop=True))
