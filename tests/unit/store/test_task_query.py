@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
+from sqlalchemy import inspect
 
 from lib import trends
 from lib.frames import TaskFilter
 from lib.frames.state import running
 from lib.redact import MASKED_COLUMNS
 from lib.store import Store
+from lib.store.engine import open_engine, reading
+from lib.store.migrations import STEPS, TASK_PAGE_INDEXES, migrate
 from lib.trends.window import FINISH_COLUMNS
 from tests.recorded import recorded_tasks, special
 
@@ -160,3 +163,16 @@ def test_trend_rows_are_what_the_combined_window_keeps_without_the_text(filled, 
     assert rows[list(MASKED_COLUMNS)].isna().all().all()
     others = [c for c in rows.columns if c not in MASKED_COLUMNS]
     pd.testing.assert_frame_equal(rows[others], kept[others].reset_index(drop=True))
+
+
+def test_a_store_of_step_5_gets_the_page_indexes_and_its_rows_read_by_them(store_url):
+    engine = open_engine(store_url)
+    migrate(engine, STEPS[:5])  # a store written before step 6, with tasks in it
+    with reading(engine) as conn:
+        assert not set(TASK_PAGE_INDEXES) & {i["name"] for i in inspect(conn).get_indexes("tasks")}
+    store = Store(store_url)  # opening it applies step 6
+    store.upsert_tasks(odd_tasks(), NOW)
+    with reading(store.engine) as conn:
+        assert set(TASK_PAGE_INDEXES) <= {i["name"] for i in inspect(conn).get_indexes("tasks")}
+    page = store.tasks_page(TaskFilter(names=("odd.tie", "odd.task")), 10)
+    assert list(page.rows["uuid"]) == ["tie-a", "tie-b", "caps", "no-time"]
