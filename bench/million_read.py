@@ -91,6 +91,8 @@ def readings(monitor: ClusterMonitor, now: float) -> dict[str, Callable[[], obje
         ),
         "queues": monitor.queues,
         "tasks_recent": monitor.tasks,
+        "task_values": monitor.task_values,  # the page's choosers, once per poll
+        "tasks_held": monitor.tasks_held,  # the sidebar's count, once per poll
     }
 
 
