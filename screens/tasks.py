@@ -1,6 +1,8 @@
 """Tasks: filter, sort and search the stored tasks (a page read by query); act on a selection;
 open one for detail."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from lib import frames, ui
@@ -45,8 +47,9 @@ chosen = frames.TaskFilter(
 )
 group = st.query_params.get("error_group") or ""
 # The rows stay as read for these filters (they must not move under a selection): re-read on
-# Refresh, after an action, or when the filters change.
-query = (chosen, group)
+# Refresh, after an action, or when the filters change (a preset range by its name: its start
+# moves with the clock at every rerun).
+query = (replace(chosen, received_from=None, received_to=None), received.label, group)
 held = st.session_state.get(SNAPSHOT)
 if refresh or acted or held is None or held.value is None or st.session_state.get(QUERY) != query:
     rules = ui.error_rules(console.settings) if group else ()

@@ -91,3 +91,17 @@ def test_more_matching_tasks_than_the_page_holds_are_counted_and_all_acted_on(
     assert f"Showing the newest 3 of {len(successes):,} matching tasks" in texts(at)
     at.checkbox(key="act_on_all").check().run()
     assert f"{len(successes):,} task(s) selected for actions." in texts(at)
+
+
+def test_a_preset_range_keeps_the_rows_read_across_reruns(recorded_flower, monkeypatch):
+    reads = []
+    read = ClusterMonitor.task_page
+    monkeypatch.setattr(
+        ClusterMonitor, "task_page", lambda self, *a: reads.append(a[0]) or read(self, *a)
+    )
+    at = open_page("Tasks")
+    at.selectbox(key="filter_range").select("Last 7 days").run()
+    assert not at.exception and len(reads) == 2
+    at.checkbox(key="act_on_all").check().run()  # a rerun a moment later: the range's start moved
+    assert len(reads) == 2, "the page kept what it read for this range"
+    assert reads[-1].received_from is not None
