@@ -6,7 +6,10 @@ history store, workers, queue depths and task types from the collector's latest 
 and the collector's health. A page's script run never calls Flower for these; only a single
 task's detail (``task``: the stored row first) and actions do.
 
-Invariants: the tasks and queues frames, and each range's analytics and failures
+Invariants: no reading holds every stored task (a million may be stored): ``tasks`` is the
+newest ``RECENT_TASKS``, ``task_page`` one page of a filter's matches read by query with their
+count, the queues frame reads the last ``TRAFFIC_WINDOW`` and every running task. The tasks
+and queues frames, and each range's analytics and failures
 (``lib.trends.history``; a preset range evaluated at the poll's time), are built once per
 collector poll (``version``), and once per page while a full load runs (the store then holds
 the newest tasks first), and are shared by every session; when the collector's last poll
@@ -20,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Generic, Protocol, TypeVar
 
@@ -33,11 +36,13 @@ from lib.errors import ConsoleError
 from lib.flower import FlowerClient
 from lib.frames import attention, over_time
 from lib.frames.attention import Attention
+from lib.frames.filters import TaskFilter
 from lib.frames.over_time import Sampled
 from lib.redact import protect
 from lib.settings import Settings
 from lib.store import Store
 from lib.store.rows import payload_of
+from lib.store.task_query import TaskPage
 from lib.time_range import SPANS
 from lib.trends import history
 from lib.trends.history import RangeAnalytics
@@ -57,8 +62,15 @@ T = TypeVar("T")
 FIRST_READ = "The collector has not finished its first read of Flower yet."
 #: A single task's detail asks Flower at most this long (it is not in the store yet).
 TASK_TIMEOUT = 3.0
-#: Every stored task, whatever its time (the store's retention bounds how many).
-ALL_TIME = (0.0, 2.0**40)
+#: The tasks ``tasks()`` holds: the newest by last event (a million stored never come in whole).
+RECENT_TASKS = 10_000
+#: The queues frame's recent traffic reads the tasks placed this long before its time (s), and
+#: every running one.
+TRAFFIC_WINDOW = 3600.0
+#: An error group's tasks are found among this many newest matching failures (grouping runs
+#: in pandas: ``lib.failures``).
+GROUP_SCAN = 20_000
+FAILED = ("FAILURE",)
 #: Range results kept for the current poll version (analytics and failures of a few ranges:
 #: the Overview's day, the range most sessions share, a custom one; least recent dropped first).
 RANGES_KEPT = 6
@@ -137,7 +149,7 @@ class ClusterMonitor:
         self._detail_client = FlowerClient(
             settings.flower_url, settings.flower_auth, min(TASK_TIMEOUT, settings.flower_timeout)
         )
-        self._lock = threading.RLock()  # the queues frame reads the tasks frame inside it
+        self._lock = threading.RLock()  # the queues frame reads the task values inside it
         self._built: dict[str, tuple[tuple[int, int | None], object]] = {}
         self._ranges: OrderedDict[Hashable, object] = OrderedDict()  # (version, range) → result
         self.builds = 0  # frames built (once per poll version each), for tests and benches
@@ -184,27 +196,75 @@ class ClusterMonitor:
     # -- tasks -------------------------------------------------------------------------------
 
     def tasks(self, force: bool = False) -> Reading[pd.DataFrame]:
-        """The stored tasks as a frame (``frames.tasks_frame`` columns, then ``in_flower``).
-        ``force`` asks the collector to poll now; the reading is still the latest poll's."""
+        """The ``RECENT_TASKS`` stored tasks with the latest events, as a frame
+        (``frames.tasks_frame`` columns, then ``in_flower``); never every stored task: a page
+        that filters reads ``task_page``. ``force`` asks the collector to poll now; the
+        reading is still the latest poll's."""
         if force:
             self.readout.wake()
-        health = self.health
         frame, note = self._once("tasks", self._tasks_frame)
+        return self._tasks_reading(frame, note)
+
+    def task_page(
+        self,
+        wanted: TaskFilter,
+        limit: int,
+        group: str = "",
+        rules: tuple = (),
+        force: bool = False,
+    ) -> Reading[TaskPage]:
+        """The ``limit`` newest stored tasks matching ``wanted`` and how many match, read by
+        query (``lib.store.task_query``) each call: a page keeps what it read. With error
+        ``group`` (``?error_group=``, grouped by ``rules``): every matching failure of it
+        among the newest ``GROUP_SCAN`` matching failures (the note says when more exist).
+        ``force`` asks the collector to poll now."""
+        if force:
+            self.readout.wake()
+        note = self._once("tasks_note", self._tasks_note)
+        if not group:
+            return self._tasks_reading(self.store.tasks_page(wanted, limit), note)
+        scanned = self.store.tasks_page(replace(wanted, states=wanted.states or FAILED), GROUP_SCAN)
+        members = failures.in_error_group(scanned.rows, rules, group)
+        if not scanned.complete:
+            note = f"{note} Only the newest {GROUP_SCAN:,} matching failures were searched."
+        return self._tasks_reading(TaskPage(members.reset_index(drop=True), len(members)), note)
+
+    def tasks_in(self, start: datetime, end: datetime, label: str = "") -> Reading[pd.DataFrame]:
+        """The stored tasks placed in ``[start, end)`` (``Store.tasks_window``; a preset
+        ``label`` evaluated at the poll's time), once per poll version and range: a page over a
+        range (Workflows) reads these instead of ``tasks``' newest few."""
+        start, end = self._range(start, end, label)
+        key = ("tasks", label if label in SPANS else (start, end))
+        frame = self._once_for(key, lambda: self.store.tasks_window(start, end))
+        return self._tasks_reading(frame, self._once("tasks_note", self._tasks_note))
+
+    def matching_uuids(self, wanted: TaskFilter) -> list[str]:
+        """Every stored task id matching ``wanted`` (what "act on all matching" targets)."""
+        return self.store.matching_uuids(wanted)
+
+    def task_values(self) -> dict[str, list]:
+        """The states, names, workers and queues stored tasks have (once per poll version)."""
+        return self._once("task_values", self.store.task_values)
+
+    def _tasks_reading(self, value: T, note: str) -> Reading[T]:
+        health = self.health
         # A first load under way: the pages written so far, as of the latest one (None for
         # the moment between a page's write and its progress line: not yet, then).
         at = health.data_until if health.data_until is not None else health.catching_up_at
         if at is None:
             return _not_yet(self._error())
         note = " ".join(filter(None, (catch_up_sentence(health), note)))
-        return Reading(frame, at, self._error(), note)
+        return Reading(value, at, self._error(), note)
 
     def _tasks_frame(self) -> tuple[pd.DataFrame, str]:
         # No masking here: the store masked every text with these settings before writing it.
-        frame = self.store.tasks_window(*ALL_TIME)
-        gone = int((~frame["in_flower"]).sum())
-        kept = f"{gone:,} of these tasks are no longer in Flower; the store keeps them."
+        return self.store.newest_tasks(RECENT_TASKS), self._once("tasks_note", self._tasks_note)
+
+    def _tasks_note(self) -> str:
+        gone = self.store.gone_count()
+        kept = f"{gone:,} of the stored tasks are no longer in Flower; the store keeps them."
         odd = self.readout.snapshot.tasks_note
-        return frame, " ".join(filter(None, (odd, kept if gone else "")))
+        return " ".join(filter(None, (odd, kept if gone else "")))
 
     def task(self, uuid: str, live: bool = False) -> dict | None:
         """One task: its stored row (masked text), else (or ``live``: an admin's reveal needs
@@ -261,7 +321,7 @@ class ClusterMonitor:
 
     def _analyze(self, start: datetime, end: datetime) -> RangeAnalytics:
         p, store = self._plan(start, end), self.store
-        raw = store.tasks_window(p.start, p.end)
+        raw = store.trend_rows(p.start, p.split, p.end)  # not the successes rollups hold
         step = p.step_minutes
         keys = history.COUNT_KEYS
         sources = history.Sources(
@@ -323,10 +383,10 @@ class ClusterMonitor:
         snap, error = self._latest(False)
         if snap.task_types is not None:
             return Reading(list(snap.task_types), snap.workers_at, error)
-        tasks = self.tasks()
-        if tasks.value is None:
+        tasks = self._tasks_reading(None, "")
+        if tasks.at is None:
             return _not_yet(error)
-        names = self._once("task_types", lambda: _names(tasks.value))
+        names = [str(n) for n in self.task_values()["name"]]
         return Reading(names, tasks.at, error, "Task types the store holds tasks of.")
 
     def training_metas(self) -> Reading[dict[str, dict]] | None:
@@ -359,10 +419,11 @@ class ClusterMonitor:
 
     def _queues_frame(self, snap: CollectorSnapshot) -> pd.DataFrame:
         workers = snap.workers if snap.workers is not None else frames.workers_frame([], {}, {})
-        tasks = self.tasks().value
-        tasks = tasks if tasks is not None else frames.tasks_frame([])
-        now = datetime.fromtimestamp(snap.depths_at or self.clock(), UTC)
-        frame = frames.queues_frame(snap.depths or {}, workers, tasks, now)
+        at = snap.depths_at or self.clock()
+        tasks = self.store.queue_traffic(at - TRAFFIC_WINDOW)
+        now = datetime.fromtimestamp(at, UTC)
+        known = self.task_values()["queue"]
+        frame = frames.queues_frame(snap.depths or {}, workers, tasks, now, known=known)
         if snap.consumers is not None:  # sampled counts: which workers consume is not known
             sampled = frame["queue"].map(snap.consumers)
             frame["consumers"] = sampled.fillna(frame["consumers"]).astype(int)
@@ -444,10 +505,6 @@ class ClusterMonitor:
         if health.last_error is None:
             return None
         return CollectorFailing(health, self.clock())
-
-
-def _names(tasks: pd.DataFrame) -> list[str]:
-    return sorted(str(n) for n in tasks["name"].dropna().unique() if str(n))
 
 
 def _not_yet(error: ConsoleError | None) -> Reading:

@@ -26,7 +26,7 @@ By concern, each module with one job; callers use the names below (``frames.task
 - ``attention``: the Overview's "needs attention" strip and its rules.
 """
 
-from lib.frames.filters import filter_params, filter_tasks, task_lineage
+from lib.frames.filters import TaskFilter, filter_params, filter_tasks, task_lineage
 from lib.frames.odd_values import OddValues
 from lib.frames.overview import overview_kpis, range_kpis
 from lib.frames.queues import flower_depths, idle_queues, queues_frame
@@ -47,6 +47,7 @@ __all__ = [
     "TASK_TIME_COLUMNS",
     "WORKER_COLUMNS",
     "OddValues",
+    "TaskFilter",
     "effective_state",
     "effective_states",
     "filter_params",

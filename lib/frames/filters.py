@@ -1,18 +1,58 @@
 """Filters on a tasks frame: the Tasks page's filters, its deep-link parameters, a task's lineage.
 
 Pure: a tasks frame (``frames.tasks_frame``) in, the matching rows or ids out. Filters read the
-effective ``state``, so a filtered table agrees with every count.
+effective ``state``, so a filtered table agrees with every count. ``TaskFilter`` holds one set of
+the page's filters: the store runs it as SQL (``lib.store.task_query``) with the same meaning as
+``filter_tasks`` here, so a page of a million stored tasks never needs them all in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["filter_params", "filter_tasks", "task_lineage"]
+__all__ = ["TEXT_SEARCHED", "TaskFilter", "filter_params", "filter_tasks", "task_lineage"]
+
+#: The columns a text search looks in (case-insensitive substring).
+TEXT_SEARCHED = ("uuid", "name", "args", "kwargs", "result", "exception")
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """The Tasks page's filters, hashable (a page keeps the rows it read for one of these).
+
+    Empty tuples match all; ``text`` is kept as typed, stripped and lower-cased when applied.
+    """
+
+    states: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    workers: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    text: str = ""
+
+    @property
+    def needle(self) -> str:
+        """What a text search looks for: the text stripped and lower-cased ('' for none)."""
+        return self.text.strip().lower()
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` matching these filters (``filter_tasks``)."""
+        return filter_tasks(
+            frame,
+            self.states,
+            self.names,
+            self.workers,
+            self.queues,
+            self.received_from,
+            self.received_to,
+            self.text,
+        )
 
 
 def filter_tasks(
@@ -42,7 +82,7 @@ def filter_tasks(
     needle = text.strip().lower()
     if needle:
         hit = pd.Series(False, index=frame.index)
-        for col in ("uuid", "name", "args", "kwargs", "result", "exception"):
+        for col in TEXT_SEARCHED:
             hit |= frame[col].str.lower().str.contains(needle, regex=False).fillna(False)
         keep &= hit
     return frame[keep.astype(bool)]

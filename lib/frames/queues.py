@@ -59,6 +59,7 @@ def queues_frame(
     tasks: pd.DataFrame,
     now: datetime,
     rate_window: float = 600.0,
+    known: Iterable[str] = (),
 ) -> pd.DataFrame:
     """One row per queue: waiting messages, consumers, running tasks, recent rate and wait.
 
@@ -66,10 +67,12 @@ def queues_frame(
     workers, running (tasks routed to it in STARTED or a custom state such as PROGRESS, by
     effective state: not a job revoked in it), received_per_min (over ``rate_window``
     seconds before ``now``), avg_wait (seconds, over tasks started in that window).
+    ``known`` adds queues tasks were routed to (the store's, beyond the ``tasks`` given).
     """
     consumers = _consumers(workers)
     since = pd.Timestamp(now) - pd.Timedelta(seconds=rate_window)
-    names = sorted(set(depths) | set(consumers) | set(tasks["queue"].dropna().unique()))
+    routed_to = set(tasks["queue"].dropna().unique()) | set(known)
+    names = sorted(set(depths) | set(consumers) | routed_to)
     rows = []
     for name in names:
         routed = tasks[(tasks["queue"] == name).fillna(False)]

@@ -87,6 +87,25 @@ def _worker_figures(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE worker_samples ADD COLUMN {column} {kind}"))
 
 
+#: The Tasks page's orders (step 7, ``lib.store.task_query``): newest first, alone and within
+#: each filtered column. PostgreSQL sorts NULL first when descending unless told; SQLite already
+#: sorts it last and takes no NULLS clause in an index.
+TASK_PAGE_INDEXES = {
+    "ix_tasks_newest": (),
+    "ix_tasks_state_newest": ("state",),
+    "ix_tasks_name_newest": ("name",),
+    "ix_tasks_worker_newest": ("worker",),
+    "ix_tasks_queue_newest": ("queue",),
+}
+
+
+def _task_page_indexes(conn: Connection) -> None:
+    nulls = " NULLS LAST" if conn.dialect.name == "postgresql" else ""
+    for name, columns in TASK_PAGE_INDEXES.items():
+        order = ", ".join((*columns, f'"timestamp" DESC{nulls}', "uuid"))
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON tasks ({order})"))
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
@@ -95,6 +114,11 @@ STEPS: tuple[Step, ...] = (
     Step(4, "progress samples: running training jobs' progress, loss, accuracy", _progress_samples),
     Step(5, "64-bit rollup minutes and worker counts (PostgreSQL)", _wide_integers),
     Step(6, "worker figures: pool size and the main process's peak RSS", _worker_figures),
+    Step(
+        7,
+        "task page indexes: newest first, alone and by state, name, worker, queue",
+        _task_page_indexes,
+    ),
 )
 LATEST = STEPS[-1].version
 

@@ -14,13 +14,16 @@ from datetime import datetime
 
 import pandas as pd
 
+from lib.frames.filters import TaskFilter
 from lib.redact import DEFAULT_SENSITIVE_KEYS
 from lib.settings import Settings
-from lib.store import kept, rollups, samples, tasks
+from lib.store import kept, rollups, samples, task_query, tasks
 from lib.store.engine import close_engine, open_engine, reading, writing
 from lib.store.migrations import migrate
 from lib.store.retention import DEFAULT_BATCH, PruneReport, prune
 from lib.store.rows import Masking
+from lib.store.schema import epoch
+from lib.store.task_query import FILTERED_COLUMNS, TaskPage
 
 __all__ = ["Store"]
 
@@ -97,6 +100,43 @@ class Store:
         builds them, + ``in_flower``."""
         with reading(self.engine) as conn:
             return tasks.tasks_window_frame(conn, start, end, states)
+
+    def tasks_page(self, wanted: TaskFilter, limit: int, offset: int = 0) -> TaskPage:
+        """The ``limit`` newest tasks matching ``wanted`` (from ``offset``) and how many match
+        (``lib.store.task_query``: filtered, ordered and cut in the database)."""
+        with reading(self.engine) as conn:
+            return task_query.tasks_page(conn, wanted, limit, offset)
+
+    def matching_uuids(self, wanted: TaskFilter) -> list[str]:
+        """Every task id matching ``wanted``, newest first."""
+        with reading(self.engine) as conn:
+            return task_query.matching_uuids(conn, wanted)
+
+    def task_values(self, columns: Sequence[str] = FILTERED_COLUMNS) -> dict[str, list]:
+        """The distinct values each of ``columns`` holds, sorted (the page's choosers)."""
+        with reading(self.engine) as conn:
+            return task_query.task_values(conn, columns)
+
+    def newest_tasks(self, limit: int) -> pd.DataFrame:
+        """The ``limit`` tasks with the latest last event, newest first (+ ``in_flower``)."""
+        with reading(self.engine) as conn:
+            return task_query.newest_tasks(conn, limit)
+
+    def queue_traffic(self, since: Moment) -> pd.DataFrame:
+        """Tasks placed since ``since`` and every running task: the queues frame's reading."""
+        with reading(self.engine) as conn:
+            return task_query.queue_traffic(conn, epoch(since))
+
+    def trend_rows(self, start: Moment, split: Moment, end: Moment) -> pd.DataFrame:
+        """The raw rows a range's analytics reads: placed in ``[split, end)``, and unfinished
+        ones from ``start``; masked text left out (``lib.store.task_query.trend_rows``)."""
+        with reading(self.engine) as conn:
+            return task_query.trend_rows(conn, epoch(start), epoch(split), epoch(end))
+
+    def gone_count(self) -> int:
+        """How many stored tasks Flower no longer holds."""
+        with reading(self.engine) as conn:
+            return task_query.gone_count(conn)
 
     def task_count(self) -> int:
         """How many tasks the store holds."""

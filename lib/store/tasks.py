@@ -28,6 +28,7 @@ from lib.sync import apply_task_payload, is_newer
 __all__ = [
     "mark_gone",
     "oldest_last_event",
+    "rows_frame",
     "task_count",
     "task_row",
     "tasks_window_frame",
@@ -155,7 +156,12 @@ def tasks_window_frame(
     )
     if states is not None:
         query = query.where(TASKS.c.state.in_(list(states)))
-    rows = conn.execute(query).mappings().all()
+    return rows_frame(conn.execute(query).mappings().all())
+
+
+def rows_frame(rows: Sequence[Mapping]) -> pd.DataFrame:
+    """Stored rows as ``tasks_frame`` builds them (same dtypes, in the rows' order), +
+    ``in_flower``."""
     frame = tasks_frame([payload_of(row) for row in rows])
     frame["in_flower"] = pd.array([bool(r["in_flower"]) for r in rows], dtype="bool")
     return frame[[*TASK_COLUMNS, "in_flower"]]

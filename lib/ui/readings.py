@@ -125,7 +125,7 @@ def show_reading(reading: Reading, what: str) -> bool:
 def with_current_health(held: Reading[pd.DataFrame], monitor: ClusterMonitor) -> Reading:
     """A tasks reading a page keeps (rows must not move under a selection) with the collector's
     health as it is now: a kept banner would stop counting, and stay after Flower is back."""
-    return replace(held, error=monitor.tasks().error)
+    return replace(held, error=monitor.status().last_error)
 
 
 def error_rules(settings: Settings) -> tuple[failures.Rule, ...]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from lib import failures, frames
+from lib.monitor import ClusterMonitor
 from tests.apptest.conftest import open_page, texts
 from tests.recorded import recorded_tasks, special
 
@@ -56,3 +59,49 @@ def test_detail_of_a_job_terminated_mid_progress_says_revoked_and_flowers_state(
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["State"] == "REVOKED"
     assert "Flower's state: PROGRESS" in texts(at)
+
+
+def served(flower) -> pd.DataFrame:
+    """The tasks the recorded Flower serves (its special cases included), as a frame."""
+    return frames.tasks_frame([{**task, "uuid": uuid} for uuid, task in flower.tasks.items()])
+
+
+def test_a_search_shows_what_the_pandas_filter_finds_newest_first(recorded_flower):
+    at = open_page("Tasks")
+    at.text_input(key="filter_text").input("  ERROR ").run()
+    assert not at.exception
+    every = served(recorded_flower)
+    found = frames.filter_tasks(every, text="error")
+    assert 0 < len(found) < len(every)
+    assert set(at.dataframe[0].value["uuid"]) == set(found["uuid"])
+    assert f"{len(found):,} matching tasks." in texts(at)
+
+
+def test_more_matching_tasks_than_the_page_holds_are_counted_and_all_acted_on(
+    recorded_flower, monkeypatch
+):
+    read = ClusterMonitor.task_page
+    monkeypatch.setattr(  # a page of 3 rows stands in for the page's 10,000
+        ClusterMonitor, "task_page", lambda self, wanted, limit, *a: read(self, wanted, 3, *a)
+    )
+    at = open_page("Tasks", query={"state": "SUCCESS"})
+    assert not at.exception
+    successes = frames.filter_tasks(served(recorded_flower), states=["SUCCESS"])
+    assert len(at.dataframe[0].value) == 3 < len(successes)
+    assert f"Showing the newest 3 of {len(successes):,} matching tasks" in texts(at)
+    at.checkbox(key="act_on_all").check().run()
+    assert f"{len(successes):,} task(s) selected for actions." in texts(at)
+
+
+def test_a_preset_range_keeps_the_rows_read_across_reruns(recorded_flower, monkeypatch):
+    reads = []
+    read = ClusterMonitor.task_page
+    monkeypatch.setattr(
+        ClusterMonitor, "task_page", lambda self, *a: reads.append(a[0]) or read(self, *a)
+    )
+    at = open_page("Tasks")
+    at.selectbox(key="filter_range").select("Last 7 days").run()
+    assert not at.exception and len(reads) == 2
+    at.checkbox(key="act_on_all").check().run()  # a rerun a moment later: the range's start moved
+    assert len(reads) == 2, "the page kept what it read for this range"
+    assert reads[-1].received_from is not None

@@ -81,10 +81,11 @@ def test_the_tasks_frame_is_built_once_per_poll_version(monitor, collector):
     frames = {id(monitor.tasks().value) for _ in range(5)}
     monitor.queues(), monitor.queues()
     assert len(frames) == 1
-    assert monitor.builds == builds + 2, "one tasks frame and one queues frame"
+    # the tasks frame, its note, the queues frame and the stored values it names queues from
+    assert monitor.builds == builds + 4
     collector.poll()
     assert id(monitor.tasks().value) not in frames
-    assert monitor.builds == builds + 3
+    assert monitor.builds == builds + 6, "the tasks frame and its note, again"
 
 
 def test_a_failing_flower_keeps_the_last_good_data_with_the_health_sentence(
@@ -123,7 +124,7 @@ def test_tasks_flower_no_longer_holds_stay_and_are_marked(monitor, collector, fl
     reading = monitor.tasks()
     assert len(reading.value) == TASKS
     assert set(reading.value.loc[~reading.value["in_flower"], "uuid"]) == set(gone)
-    assert "3 of these tasks are no longer in Flower" in reading.note
+    assert "3 of the stored tasks are no longer in Flower" in reading.note
 
 
 def test_a_task_is_read_from_the_store_first(monitor, collector, flower):

@@ -1,0 +1,144 @@
+"""The Tasks page's reads as SQL: one page of the tasks matching a ``TaskFilter``, and its count.
+
+A million stored tasks never come into memory at once: the filters, the order and the limit run
+in the database (SQLAlchemy Core, the same statements on SQLite and PostgreSQL).
+
+Invariants:
+
+- A filter means what ``lib.frames.filters.filter_tasks`` means on the tasks frame: the stored
+  ``state`` is the effective state (``lib.store.rows``), a missing value never matches a wanted
+  one, a task without ``received`` passes the time filter only when it is unset, and the text
+  search is a case-insensitive substring of ``TEXT_SEARCHED`` (``%`` and ``_`` are literal).
+  Case folds letters as the database's ``lower`` does: every letter on PostgreSQL, ASCII letters
+  on SQLite (pandas folds every letter, so a search with other capitals differs there).
+- A page is newest first: ``timestamp`` descending, tasks without one last, ties by ``uuid``;
+  migration step 7 indexes that order, alone and within a state, name, worker or queue.
+- Frames are built as ``tasks_window_frame`` builds them: ``TASK_COLUMNS`` + ``in_flower``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Connection, and_, func, null, or_, select, true
+
+from lib.frames.filters import TEXT_SEARCHED, TaskFilter
+from lib.frames.state import BUILT_IN_STATES
+from lib.redact import MASKED_COLUMNS
+from lib.store.schema import TASKS, epoch
+from lib.store.tasks import rows_frame
+from lib.trends.window import FINISH_COLUMNS
+
+__all__ = [
+    "FILTERED_COLUMNS",
+    "TaskPage",
+    "conditions",
+    "gone_count",
+    "matching_uuids",
+    "newest_tasks",
+    "queue_traffic",
+    "task_values",
+    "tasks_page",
+    "trend_rows",
+]
+
+#: The columns the page's choosers offer values of (each indexed with the newest-first order).
+FILTERED_COLUMNS = ("state", "name", "worker", "queue")
+#: Newest first, as every page reads.
+NEWEST_FIRST = (TASKS.c.timestamp.desc().nulls_last(), TASKS.c.uuid)
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of matching tasks (newest first) and how many match in all."""
+
+    rows: pd.DataFrame
+    matching: int
+
+    @property
+    def complete(self) -> bool:
+        """True when the page holds every matching task."""
+        return len(self.rows) >= self.matching
+
+
+def conditions(wanted: TaskFilter) -> list[ColumnElement[bool]]:
+    """``wanted`` as WHERE conditions (all must hold; none: every task)."""
+    found: list[ColumnElement[bool]] = []
+    for column, values in zip(
+        FILTERED_COLUMNS, (wanted.states, wanted.names, wanted.workers, wanted.queues), strict=True
+    ):
+        if values:
+            found.append(TASKS.c[column].in_(list(values)))
+    if wanted.received_from is not None:
+        found.append(TASKS.c.received >= epoch(wanted.received_from))
+    if wanted.received_to is not None:
+        found.append(TASKS.c.received <= epoch(wanted.received_to))
+    if needle := wanted.needle:
+        found.append(
+            or_(*(func.lower(TASKS.c[c]).contains(needle, autoescape=True) for c in TEXT_SEARCHED))
+        )
+    return found
+
+
+def tasks_page(conn: Connection, wanted: TaskFilter, limit: int, offset: int = 0) -> TaskPage:
+    """The ``limit`` newest tasks matching ``wanted`` from ``offset``, and the matching count."""
+    where = and_(true(), *conditions(wanted))
+    count = conn.execute(select(func.count()).select_from(TASKS).where(where)).scalar()
+    query = select(TASKS).where(where).order_by(*NEWEST_FIRST).limit(limit).offset(offset)
+    return TaskPage(rows_frame(conn.execute(query).mappings().all()), int(count or 0))
+
+
+def matching_uuids(conn: Connection, wanted: TaskFilter) -> list[str]:
+    """Every matching task's id, newest first (what "act on all matching" sends)."""
+    query = select(TASKS.c.uuid).where(and_(true(), *conditions(wanted))).order_by(*NEWEST_FIRST)
+    return list(conn.execute(query).scalars())
+
+
+def task_values(conn: Connection, columns: Sequence[str] = FILTERED_COLUMNS) -> dict[str, list]:
+    """The distinct non-empty values of each column, sorted: what the page's choosers offer."""
+    found = {}
+    for column in columns:
+        col = TASKS.c[column]
+        query = select(col).where(col.is_not(None), col != "").distinct()
+        found[column] = sorted(conn.execute(query).scalars())
+    return found
+
+
+def newest_tasks(conn: Connection, limit: int) -> pd.DataFrame:
+    """The ``limit`` tasks with the latest last event (``last_at``), newest first."""
+    query = select(TASKS).order_by(TASKS.c.last_at.desc(), TASKS.c.uuid).limit(limit)
+    return rows_frame(conn.execute(query).mappings().all())
+
+
+def queue_traffic(conn: Connection, since: float) -> pd.DataFrame:
+    """What the queues frame reads of the tasks: those received (placed) since ``since`` and
+    every running one (STARTED or a custom state, effective: ``lib.frames.state.running``),
+    however long ago it was received. Two reads, each by an index (an OR would scan all)."""
+    held = task_values(conn, ("state",))["state"]
+    running = [s for s in held if s == "STARTED" or s not in BUILT_IN_STATES]  # a few, indexed
+    recent = select(TASKS).where(TASKS.c.placed_at >= since)
+    rows = {r["uuid"]: r for r in conn.execute(recent).mappings()}
+    older = select(TASKS).where(TASKS.c.state.in_(running), TASKS.c.placed_at < since)
+    for row in conn.execute(older).mappings():
+        rows[row["uuid"]] = row
+    return rows_frame(list(rows.values()))
+
+
+def trend_rows(conn: Connection, start: float, split: float, end: float) -> pd.DataFrame:
+    """The raw rows a range's analytics reads (``lib.trends.history.combined_window``): tasks
+    placed in ``[split, end)``, and unfinished ones placed in ``[start, split)`` (finished ones
+    there come from the rollups), without the masked text (trends read none of it)."""
+    lean = [null().label(c.name) if c.name in MASKED_COLUMNS else c for c in TASKS.columns]
+    finished = TASKS.c.state.in_(list(FINISH_COLUMNS))
+    early = and_(TASKS.c.placed_at >= start, TASKS.c.placed_at < split, ~finished)
+    late = and_(TASKS.c.placed_at >= split, TASKS.c.placed_at < end)
+    query = select(*lean).where(or_(late, early)).order_by(TASKS.c.placed_at.desc())
+    return rows_frame(conn.execute(query).mappings().all())
+
+
+def gone_count(conn: Connection) -> int:
+    """How many stored tasks Flower no longer holds."""
+    query = select(func.count()).select_from(TASKS).where(TASKS.c.in_flower.is_(False))
+    return int(conn.execute(query).scalar() or 0)
