@@ -23,14 +23,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
-from typing import Generic, Protocol, TypeVar
+from typing import TypeVar
 
 import pandas as pd
 
 from lib import failures, frames, trends
-from lib.collector.health import FLOWER, CollectorHealth, catch_up_sentence, health_sentence
+from lib.collector.health import CollectorHealth, catch_up_sentence, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
@@ -38,6 +38,14 @@ from lib.frames import attention, over_time
 from lib.frames.attention import Attention
 from lib.frames.filters import TaskFilter
 from lib.frames.over_time import Sampled
+from lib.reading import (
+    FIRST_READ,
+    CollectorFailing,
+    MonitorStatus,
+    Reading,
+    Readout,
+    not_yet,
+)
 from lib.redact import protect
 from lib.settings import Settings
 from lib.store import Store
@@ -58,8 +66,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: What a page says before the collector's first poll has ended.
-FIRST_READ = "The collector has not finished its first read of Flower yet."
 #: A single task's detail asks Flower at most this long (it is not in the store yet).
 TASK_TIMEOUT = 3.0
 #: The tasks ``tasks()`` holds: the newest by last event (a million stored never come in whole).
@@ -74,61 +80,6 @@ FAILED = ("FAILURE",)
 #: Range results kept for the current poll version (analytics and failures of a few ranges:
 #: the Overview's day, the range most sessions share, a custom one; least recent dropped first).
 RANGES_KEPT = 6
-
-
-@dataclass(frozen=True)
-class Reading(Generic[T]):
-    """A value with the time it was read (epoch s) and the error of the latest try, if any."""
-
-    value: T | None
-    at: float | None
-    error: ConsoleError | None = None
-    note: str = ""  # something true about the value the page should say (e.g. its source)
-
-    @property
-    def stale(self) -> bool:
-        return self.error is not None and self.value is not None
-
-
-@dataclass(frozen=True)
-class MonitorStatus:
-    """The collector at a glance, for the sidebar: where, when, how much, what failed."""
-
-    flower_url: str  # Flower's address without credentials
-    last_success: float | None  # epoch s when Flower's tasks last reached the store
-    last_error: CollectorFailing | None  # the collector's health when its last poll failed
-    tasks_held: int
-    catching_up: str = ""  # "Catching up: 12,000 of ~30,000 new tasks." while a full load runs
-
-
-class CollectorFailing(ConsoleError):
-    """The collector's last poll failed: its health at ``now``, said in any viewer's timezone.
-
-    ``str()`` is the sentence in UTC (logs, tests); a page says ``sentence(tz)`` in the viewer's
-    zone (``lib.ui``), so the monitor needs no viewer and builds no per-viewer text.
-    """
-
-    def __init__(self, health: CollectorHealth, now: float):
-        self.health, self.now = health, now
-        super().__init__(self.sentence(UTC))
-
-    def sentence(self, tz: tzinfo) -> str:
-        sentence = health_sentence(self.health, self.now, tz)
-        # Flower's short no-answer sentence leaves out the detail (refused, timed out): add it.
-        # Every other sentence already ends with it.
-        short = self.health.no_answer and self.health.source == FLOWER
-        return f"{sentence} {self.health.last_error}" if short else sentence
-
-
-class Readout(Protocol):
-    """A collector as the monitor reads it (``Collector`` or ``StoredReadout``)."""
-
-    @property
-    def health(self) -> CollectorHealth: ...
-    @property
-    def snapshot(self) -> CollectorSnapshot: ...
-    def wait_polled(self, version: int, timeout: float) -> bool: ...
-    def wake(self) -> None: ...
 
 
 class ClusterMonitor:
@@ -252,7 +203,7 @@ class ClusterMonitor:
         # the moment between a page's write and its progress line: not yet, then).
         at = health.data_until if health.data_until is not None else health.catching_up_at
         if at is None:
-            return _not_yet(self._error())
+            return not_yet(self._error())
         note = " ".join(filter(None, (catch_up_sentence(health), note)))
         return Reading(value, at, self._error(), note)
 
@@ -341,7 +292,7 @@ class ClusterMonitor:
         """``value`` with the collector's health and what was odd in the tasks Flower sent."""
         health = self.health
         if health.data_until is None and self._once("oldest", self.store.oldest_at) is None:
-            return _not_yet(self._error())
+            return not_yet(self._error())
         return Reading(value, health.data_until, self._error(), self.readout.snapshot.tasks_note)
 
     def _once_for(self, key: Hashable, build: Callable[[], T]) -> T:
@@ -366,14 +317,14 @@ class ClusterMonitor:
         """Every worker Flower knows, online or not (see ``frames.workers_frame``)."""
         snap, error = self._latest(force)
         if snap.workers is None:
-            return _not_yet(error)
+            return not_yet(error)
         return Reading(snap.workers, snap.workers_at, error, snap.workers_note)
 
     def queues(self, force: bool = False) -> Reading[pd.DataFrame]:
         """Depth, consumers and recent traffic per queue (see ``frames.queues_frame``)."""
         snap, error = self._latest(force)
         if snap.depths is None:
-            return _not_yet(error)
+            return not_yet(error)
         frame = self._once("queues", lambda: self._queues_frame(snap))
         return Reading(frame, snap.depths_at, error, snap.depths_note)
 
@@ -385,7 +336,7 @@ class ClusterMonitor:
             return Reading(list(snap.task_types), snap.workers_at, error)
         tasks = self._tasks_reading(None, "")
         if tasks.at is None:
-            return _not_yet(error)
+            return not_yet(error)
         names = [str(n) for n in self.task_values()["name"]]
         return Reading(names, tasks.at, error, "Task types the store holds tasks of.")
 
@@ -505,8 +456,3 @@ class ClusterMonitor:
         if health.last_error is None:
             return None
         return CollectorFailing(health, self.clock())
-
-
-def _not_yet(error: ConsoleError | None) -> Reading:
-    """Nothing to show: why (the collector's failure, else that it has not read yet)."""
-    return Reading(None, None, error or ConsoleError(FIRST_READ))
