@@ -23,13 +23,12 @@ def overview() -> None:
     ui.show_reading(queues, "queue depths")
     if tasks.value is None or workers.value is None:
         return
-    backlog = None if queues.value is None else queues.value["messages"].sum(min_count=1)
     result = tasks.value
     kpi = frames.range_kpis(
         result.totals,
         result.runtime,
         workers.value,
-        None if backlog is None else int(backlog),
+        frames.backlog(queues.value),
         result.plan.start,
         monitor.held_since(result.plan.start),
     )

@@ -29,7 +29,7 @@ By concern, each module with one job; callers use the names below (``frames.task
 from lib.frames.filters import TaskFilter, filter_params, filter_tasks, task_lineage
 from lib.frames.odd_values import OddValues
 from lib.frames.overview import overview_kpis, range_kpis
-from lib.frames.queues import flower_depths, idle_queues, queues_frame
+from lib.frames.queues import backlog, flower_depths, idle_queues, queues_frame
 from lib.frames.state import effective_state, effective_states
 from lib.frames.tasks import (
     TASK_COLUMNS,
@@ -48,6 +48,7 @@ __all__ = [
     "WORKER_COLUMNS",
     "OddValues",
     "TaskFilter",
+    "backlog",
     "effective_state",
     "effective_states",
     "filter_params",

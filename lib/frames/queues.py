@@ -15,7 +15,7 @@ import pandas as pd
 from lib.frames.odd_values import REPLACEMENT, OddValues
 from lib.frames.state import running
 
-__all__ = ["QUEUE_COLUMNS", "flower_depths", "idle_queues", "queues_frame"]
+__all__ = ["QUEUE_COLUMNS", "backlog", "flower_depths", "idle_queues", "queues_frame"]
 
 #: The queues frame's columns, in display order.
 QUEUE_COLUMNS = (
@@ -115,3 +115,12 @@ def _activity(routed: pd.DataFrame, since: pd.Timestamp, rate_window: float) -> 
         "received_per_min": len(recent) / (rate_window / 60.0),
         "avg_wait": started["wait"].mean() if len(started) else np.nan,
     }
+
+
+def backlog(queues: pd.DataFrame | None) -> int | None:
+    """Waiting messages over every queue whose depth is known; None when none is (no frame,
+    or every depth unknown: a sum of nothing is not zero)."""
+    if queues is None:
+        return None
+    known = pd.to_numeric(queues["messages"], errors="coerce").dropna()
+    return int(known.sum()) if len(known) else None

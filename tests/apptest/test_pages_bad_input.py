@@ -164,3 +164,16 @@ def test_text_that_could_not_be_decoded_is_shown_replaced(recorded_flower):
     invalid_utf8(recorded_flower)
     at = open_page("Tasks")
     assert "caf� �" in "".join(map(str, table(at, "args")))
+
+
+@pytest.mark.parametrize("page", ("Overview", "Queues"))
+def test_a_flower_that_cannot_read_queue_depths_leaves_the_backlog_unknown(recorded_flower, page):
+    """Flower answers 404 when it cannot read its broker's queues: every depth is unknown, so
+    the backlog is too — not a crash on a sum of nothing."""
+    recorded_flower.answers["queues_length"] = (404, "Unable to get queues", {})
+    at = open_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Flower cannot read queue depths from this broker" in texts(at)
+    if page == "Overview":
+        backlog = next(m for m in at.metric if m.label == "Queue backlog")
+        assert backlog.value == "—"

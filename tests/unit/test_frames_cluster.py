@@ -173,3 +173,12 @@ def test_flower_depths_read_odd_names_as_text_and_odd_counts_as_unknown():
     assert depths == {"default": None, "7": None, "['a']": 1, "ml": None}
     assert odd.sentence().startswith("2 queues had fields of an unexpected type")
     assert odd.sentence().endswith(": messages, name.")
+
+
+def test_backlog_sums_the_known_depths_and_is_unknown_when_none_is():
+    import pandas as pd
+
+    depths = pd.DataFrame({"messages": pd.array([3, None, 4], dtype="Int64")})
+    assert frames.backlog(depths) == 7
+    unknown = pd.DataFrame({"messages": pd.array([None, None], dtype="Int64")})
+    assert frames.backlog(unknown) is None and frames.backlog(None) is None
