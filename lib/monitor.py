@@ -8,11 +8,12 @@ task's detail (``task``: the stored row first) and actions do.
 
 Invariants: no reading holds every stored task (a million may be stored): ``tasks`` is the
 newest ``RECENT_TASKS``, ``task_page`` one page of a filter's matches read by query with their
-count, the queues frame reads the last ``TRAFFIC_WINDOW`` and every running task. The tasks
-and queues frames, and each range's analytics and failures
-(``lib.trends.history``; a preset range evaluated at the poll's time), are built once per
-collector poll (``version``), and once per page while a full load runs (the store then holds
-the newest tasks first), and are shared by every session; when the collector's last poll
+count, the queues frame reads the last ``TRAFFIC_WINDOW`` and every running task. What comes
+from the store's tasks (the tasks frame, each range's analytics and failures: a preset range
+evaluated at the poll's time, ``lib.trends.history``) is built once per change of the stored
+tasks (at most once a minute when none changes), what comes from samples and the snapshot
+once per collector poll (``version``); both once per page while a full load runs (the store
+then holds the newest tasks first), and shared by every session; when the collector's last poll
 failed, every reading carries its health as ``error`` and the last good value, so pages show
 their stale banner.
 """
@@ -295,17 +296,20 @@ class ClusterMonitor:
             return not_yet(self._error())
         return Reading(value, health.data_until, self._error(), self.readout.snapshot.tasks_note)
 
-    def _once_for(self, key: Hashable, build: Callable[[], T]) -> T:
-        """``build()`` once per poll version and ``key``; the last ``RANGES_KEPT`` are kept."""
-        versioned = (self._build_version(), key)
+    def _once_for(self, key: Hashable, build: Callable[[], T], per_poll: bool = False) -> T:
+        """``build()`` once per version (``_build_version``) and ``key``; the last
+        ``RANGES_KEPT`` are kept."""
+        version = self._build_version(per_poll)
+        versioned = (version, key)
         with self._lock:
             if versioned in self._ranges:
                 self._ranges.move_to_end(versioned)
                 return self._ranges[versioned]  # type: ignore[return-value]
             self.builds += 1
             value = build()
-            for old in [k for k in self._ranges if k[0] != versioned[0]]:
-                del self._ranges[old]  # an older poll's results are never read again
+            stale = [k for k in self._ranges if k[0][0] == version[0] and k[0] != version]
+            for old in stale:
+                del self._ranges[old]  # an older version's results are never read again
             self._ranges[versioned] = value
             while len(self._ranges) > RANGES_KEPT:
                 self._ranges.popitem(last=False)
@@ -325,7 +329,7 @@ class ClusterMonitor:
         snap, error = self._latest(force)
         if snap.depths is None:
             return not_yet(error)
-        frame = self._once("queues", lambda: self._queues_frame(snap))
+        frame = self._once("queues", lambda: self._queues_frame(snap), per_poll=True)
         return Reading(frame, snap.depths_at, error, snap.depths_note)
 
     def task_types(self) -> Reading[list[str]]:
@@ -396,7 +400,7 @@ class ClusterMonitor:
     def attention(self) -> Reading[list[Attention]]:
         """The Overview's "needs attention" items (``frames.attention``: offline workers,
         growing queues, a failure spike); built once per poll. Empty: all is well."""
-        items = self._once("attention", self._attention)
+        items = self._once("attention", self._attention, per_poll=True)
         return Reading(items, self.health.data_until, self._error())
 
     def queue_depths(self, start: datetime, end: datetime, label: str = "") -> Reading[Sampled]:
@@ -429,19 +433,30 @@ class ClusterMonitor:
         start, end = self._range(start, end, label)
         step = over_time.sample_step(start, end)
         key = (name, label if label in SPANS else (start, end))
-        result = self._once_for(key, lambda: Sampled(read(start, end, step), step, start, end))
+
+        def sampled() -> Sampled:
+            return Sampled(read(start, end, step), step, start, end)
+
+        result = self._once_for(key, sampled, per_poll=True)
         return self._reading(result)
 
     # -- shared work -------------------------------------------------------------------------
 
-    def _build_version(self) -> tuple[int, int | None]:
-        """What a built value is valid for: the poll, and the page of a full load that runs."""
-        return (self.version, self.health.catching_up)
+    def _build_version(self, per_poll: bool = False) -> tuple:
+        """What a built value is valid for. From the store's tasks (``per_poll`` False): the
+        task rows the collector has changed, the page of a full load that runs, and the minute
+        of its latest data, so an idle cluster costs one rebuild a minute, not one a poll (a
+        preset range then slides, and retention prunes, a minute at a time). From the
+        samples and the snapshot (``per_poll``): each poll."""
+        health = self.health
+        if per_poll:
+            return ("poll", self.version, health.catching_up)
+        minute = None if health.data_until is None else int(health.data_until // 60)
+        return ("tasks", health.tasks_written, health.catching_up, minute)
 
-    def _once(self, name: str, build: Callable[[], T]) -> T:
-        """``build()`` once per poll version (and per page of a full load that is running),
-        shared by every session and rerun."""
-        version = self._build_version()
+    def _once(self, name: str, build: Callable[[], T], per_poll: bool = False) -> T:
+        """``build()`` once per version (``_build_version``), shared by every session and rerun."""
+        version = self._build_version(per_poll)
         with self._lock:
             held = self._built.get(name)
             if held is None or held[0] != version:

@@ -7,6 +7,8 @@ what it left in the store (``StoredReadout``, OPS_COLLECTOR=external).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from lib.collector import Collector
@@ -75,7 +77,7 @@ def test_after_a_poll_every_reading_comes_from_the_collector(monitor, collector,
     assert len(flower.server.requests) == asked, "the readings asked Flower nothing"
 
 
-def test_the_tasks_frame_is_built_once_per_poll_version(monitor, collector):
+def test_the_tasks_frame_is_built_once_per_change_of_the_stored_tasks(monitor, collector, flower):
     collector.poll()
     builds = monitor.builds
     frames = {id(monitor.tasks().value) for _ in range(5)}
@@ -83,9 +85,23 @@ def test_the_tasks_frame_is_built_once_per_poll_version(monitor, collector):
     assert len(frames) == 1
     # the tasks frame, its note, the queues frame and the stored values it names queues from
     assert monitor.builds == builds + 4
+    for _ in range(3):  # a poll that changes nothing, within the minute of the last data
+        minute = collector.health.data_until // 60
+        collector.poll()
+        if collector.health.data_until // 60 == minute:
+            break
+    builds = monitor.builds
+    assert id(monitor.tasks().value) in frames, "nothing changed: the same frame"
+    monitor.queues()
+    assert monitor.builds == builds + 1, "the queues frame: samples change every poll"
+    flower.extra_tasks["late-task"] = {
+        **next(iter(flower.tasks.values())),
+        "uuid": "late-task",
+        "timestamp": time.time(),
+    }
     collector.poll()
     assert id(monitor.tasks().value) not in frames
-    assert monitor.builds == builds + 6, "the tasks frame and its note, again"
+    assert "late-task" in set(monitor.tasks().value["uuid"])
 
 
 def test_a_failing_flower_keeps_the_last_good_data_with_the_health_sentence(

@@ -9,7 +9,7 @@ percentiles within the histograms' documented bound of numpy's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -145,16 +145,24 @@ def test_a_range_held_raw_is_exact_and_not_estimated(filled, tmp_path):
     assert got.totals == want["totals"]
 
 
-def test_one_build_per_poll_version_and_preset_whatever_each_rerun_calls_now(filled, tmp_path):
+def test_one_build_per_change_of_the_tasks_and_preset_whatever_each_rerun_calls_now(
+    filled, tmp_path
+):
     readout = Fixed()
     monitor = monitor_over(filled, tmp_path, readout)
     builds = monitor.builds
     ends = [datetime.fromtimestamp(NOW + s, UTC) for s in (1, 7, 30)]  # three reruns' "now"
     results = {id(week_at(monitor, end)) for end in ends}
     assert len(results) == 1 and monitor.builds - builds <= 2  # the analytics + the oldest time
+    readout.version = 2  # a poll that wrote no task, within the minute: the same result
+    readout.health = replace(readout.health, data_until=NOW + 1)
+    assert id(week_at(monitor, ends[0])) in results
     counted = monitor.builds
-    readout.version = 2
+    readout.health = replace(readout.health, tasks_written=5)  # a poll wrote tasks
     assert id(week_at(monitor, ends[0])) not in results and monitor.builds > counted
+    results.add(id(week_at(monitor, ends[0])))
+    readout.health = replace(readout.health, data_until=NOW + 61)  # a minute on: the range slides
+    assert id(week_at(monitor, ends[0])) not in results
 
 
 def week_at(monitor: ClusterMonitor, end: datetime) -> history.RangeAnalytics:
