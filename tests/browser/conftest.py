@@ -531,15 +531,22 @@ def secured_console(
 # ------------------------------------------------------------------------------ browser
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium under Playwright's sync API."""
+@contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium under Playwright's sync API (the suite's and bench/'s)."""
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium under Playwright's sync API."""
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="session")
