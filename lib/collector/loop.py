@@ -345,9 +345,11 @@ class Collector:
 
     def _last_sampled(self) -> CollectorSnapshot:
         """The store's last figures, for pages before this run's first poll reads Flower (a
-        restarted console shows them at once; a hung Flower keeps them on screen)."""
+        restarted console shows them at once; a hung Flower keeps them on screen), as of the
+        last good poll: a console restarted hours after it keeps the figures it last had."""
         try:
-            return sampled_snapshot(self.store, self.clock(), 0, LAST_SAMPLED)
+            polled = self._health.data_until or self.clock()
+            return sampled_snapshot(self.store, polled, 0, LAST_SAMPLED)
         except ConsoleError as exc:
             log.info("no stored samples to start from: %s", exc)
             return CollectorSnapshot()

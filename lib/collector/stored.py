@@ -115,7 +115,8 @@ class StoredReadout:
         if health.polls == self._snapshot.version and self._snapshot.version:
             self._health = health
             return
-        snapshot = sampled_snapshot(self.store, now, health.polls, EXTERNAL)
+        # As of the collector's last good poll: a failing one's last figures stay on screen.
+        snapshot = sampled_snapshot(self.store, health.data_until or now, health.polls, EXTERNAL)
         metas = progress_records(self.store, now, self._figure_keys())
         self._snapshot = replace(snapshot, metas=metas, metas_at=_last_sample(metas, now))
         self._health = health
@@ -130,7 +131,7 @@ class StoredReadout:
 
 def sampled_snapshot(store: Store, now: float, version: int, source: str) -> CollectorSnapshot:
     """Workers, queue depths and consumers from the latest poll's samples in ``store`` (within
-    the last hour), the way a collector's snapshot holds them. ``source`` starts the notes."""
+    the hour before ``now``), the way a collector's snapshot holds them. ``source`` starts the notes."""
     workers = store.worker_samples(now - SAMPLES_LOOKBACK, now + 1)
     queues = store.queue_samples(now - SAMPLES_LOOKBACK, now + 1)
     unsampled = f"Not sampled, so not shown here: {UNSAMPLED}."

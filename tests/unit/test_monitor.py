@@ -250,3 +250,34 @@ def test_a_restarted_collector_shows_the_last_samples_before_its_first_poll(
     assert workers.note.startswith("Sampled before this console started")
     assert len(restarted.tasks().value) == TASKS and restarted.queues().value is not None
     assert restarted.task_types().value, "the stored tasks' names until Flower is read"
+
+
+HOURS_LATER = 3 * 3600.0  # longer than the hour of samples a snapshot is read from
+
+
+def test_a_console_restarted_hours_after_its_last_poll_still_shows_the_last_samples(
+    settings, collector, monitor, flower
+):
+    collector.poll()
+    flower.fault = "hang"
+    later = lambda: time.time() + HOURS_LATER  # noqa: E731
+    again = Collector(settings, collector.store, clock=later)
+    workers = ClusterMonitor(settings, collector.store, again, clock=later).workers()
+    assert figures(workers.value) == figures(monitor.workers().value)
+    assert workers.note.startswith("Sampled before this console started")
+
+
+def test_an_external_console_keeps_the_last_samples_of_a_collector_failing_for_hours(
+    settings, collector, monitor
+):
+    collector.poll()
+    store = Store.from_settings(settings)
+    later = lambda: time.time() + HOURS_LATER  # noqa: E731
+    try:
+        external = ClusterMonitor(
+            settings, store, StoredReadout(settings, store, clock=later), clock=later
+        )
+        assert figures(external.workers().value) == figures(monitor.workers().value)
+        assert external.queues().value is not None
+    finally:
+        store.close()
