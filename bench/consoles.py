@@ -7,6 +7,8 @@
   overloaded or stopped-but-listening Flower looks like to a client.
 - ``group_cpu_seconds`` sums user + system CPU of every live process in a process group
   (children included) from ``/proc``: no psutil needed.
+- ``QueueBroker`` is a real ``redis-server`` holding waiting messages in the synthetic cluster's
+  queues, so the collector samples queue depths from a broker (the synthetic Flower has none).
 - ``fill_store`` runs the console's own ``Collector`` in this process against a Flower until the
   store holds what Flower holds, so a console started later finds its history (and cursor) there.
 
@@ -34,6 +36,7 @@ import sqlalchemy as sa
 __all__ = [
     "ConsoleServer",
     "HungFlower",
+    "QueueBroker",
     "console_env",
     "copy_data_dir",
     "fill_store",
@@ -56,8 +59,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def console_env(flower_url: str, data_dir: Path, poll: float, timeout: float) -> dict[str, str]:
-    """The console's environment for a bench: login off, no broker, its own data directory."""
+def console_env(
+    flower_url: str, data_dir: Path, poll: float, timeout: float, broker: str | None = None
+) -> dict[str, str]:
+    """The console's environment for a bench: login off, its own data directory, the broker
+    ``broker`` (none when None)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPS_", "FLOWER_", "CELERY_"))}
     env.update(
         {
@@ -69,6 +75,8 @@ def console_env(flower_url: str, data_dir: Path, poll: float, timeout: float) ->
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if broker is not None:
+        env["CELERY_BROKER_URL"] = broker
     return env
 
 
@@ -233,7 +241,9 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / TICKS
 
 
-def fill_store(flower_url: str, data_dir: Path, expected: int, deadline_s: float) -> float:
+def fill_store(
+    flower_url: str, data_dir: Path, expected: int, deadline_s: float, broker: str | None = None
+) -> float:
     """Run the console's collector here until the store holds ``expected`` tasks; seconds taken.
 
     Imports from this checkout's ``lib`` (the current console): the older commit has no store.
@@ -242,7 +252,8 @@ def fill_store(flower_url: str, data_dir: Path, expected: int, deadline_s: float
     from lib.settings import load_settings
     from lib.store import Store
 
-    settings = load_settings(console_env(flower_url, data_dir, poll=2, timeout=120), {})
+    env = console_env(flower_url, data_dir, poll=2, timeout=120, broker=broker)
+    settings = load_settings(env, {})
     store = Store.from_settings(settings)
     collector = Collector(settings, store)
     began = time.monotonic()
@@ -279,3 +290,53 @@ def copy_data_dir(source: Path, target: Path) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target)
     return target
+
+
+class QueueBroker:
+    """A ``redis-server`` on a free loopback port (no persistence, data in ``workdir``) whose
+    queues hold ``waiting`` messages each, as Celery's Redis transport keeps them (a list per
+    queue): what the console's collector samples as queue depths."""
+
+    def __init__(self, workdir: Path, waiting: dict[str, int]) -> None:
+        from demo.cluster import find_redis_server
+
+        self.workdir, self.waiting, self.binary = workdir, waiting, find_redis_server()
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> QueueBroker:
+        import redis
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(self.workdir)]  # fmt: skip
+        with open(self.workdir / "redis.log", "ab") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.exceptions.ConnectionError as exc:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.__exit__(None, None, None)
+                    where = self.workdir / "redis.log"
+                    raise RuntimeError(f"redis-server did not start; see {where}") from exc
+                time.sleep(0.05)
+        for queue, count in self.waiting.items():
+            if count:  # RPUSH takes at least one value
+                client.rpush(queue, *[json.dumps({"body": "", "n": i}) for i in range(count)])
+        client.close()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

@@ -11,6 +11,8 @@ Times run from ``page.goto`` on a fresh browser context (a new Streamlit session
    tasks; the console's own collector fills a store from it (in this process); then the
    console is started ``--restarts`` times on that store and Flower: time from the server's
    first ``/_stcore/health`` answer to the Overview idle with data. Goal ≤ 3 s.
+   Its queues' depths are read from a real ``redis-server`` (``bench.consoles.QueueBroker``,
+   ``WAITING`` messages per queue), the broker of every console in parts 1, 2 and 2'.
 2. **hung**: a copy of that store, ``FLOWER_URL`` a loopback socket that accepts and never
    answers, ``FLOWER_TIMEOUT=10``: each page (Overview … Audit log) timed once, after one
    warm-up visit (printed apart). Goal ≤ 2 s each. This is a console *started* while Flower
@@ -57,6 +59,7 @@ from bench.browser import Shown, chromium, open_timed, processed_card, time_page
 from bench.consoles import (
     ConsoleServer,
     HungFlower,
+    QueueBroker,
     console_env,
     copy_data_dir,
     fill_store,
@@ -72,6 +75,17 @@ REPO = Path(__file__).resolve().parent.parent
 HUNG_GOAL, RESTART_GOAL, TABS_GOAL = 2.0, 3.0, 2.5
 HUNG_TITLE = "console started while Flower hangs (accepts, never answers; FLOWER_TIMEOUT=10):"
 STALL_TITLE = "running console, then Flower hangs (a relay stops answering), FLOWER_TIMEOUT=10:"
+#: Messages waiting in the synthetic cluster's queues (bench.synthetic_flower.WORKERS) on the
+#: restart/stall/hung runs' broker, so the Queues page has depths to show.
+WAITING = {
+    "default": 120,
+    "emails": 35,
+    "webhooks": 4,
+    "billing": 0,
+    "media": 12,
+    "reports": 2,
+    "etl": 60,
+}
 WARM_UP_SECONDS = 10.0  # tabs open and polling before a CPU window starts
 
 
@@ -96,7 +110,7 @@ def bench_restart(
     browser: Browser, app: Path, flower_url: str, data: Path, args: argparse.Namespace, r: Results
 ) -> None:
     for n in range(args.restarts):
-        env = console_env(flower_url, data, poll=args.poll, timeout=10)
+        env = console_env(flower_url, data, poll=args.poll, timeout=10, broker=args.broker)
         with ConsoleServer(app, env, data.parent / f"{r.label}-restart-{n}.log") as server:
             start = server.answered - server.spawned
             shown = time_page(browser, server.url + "/", True, args.cap_restart)
@@ -109,7 +123,7 @@ def bench_hung(
 ) -> None:
     """A console started while Flower hangs: only the store to show."""
     with HungFlower() as hung:
-        env = console_env(hung.url, data, poll=args.poll, timeout=10)
+        env = console_env(hung.url, data, poll=args.poll, timeout=10, broker=args.broker)
         with ConsoleServer(app, env, data.parent / f"{r.label}-hung.log") as server:
             r.hung_warm_up = time_page(browser, server.url + "/", True, args.cap)
             log(f"  {r.label} hung: warm-up Overview {r.hung_warm_up.cell()}")
@@ -128,7 +142,7 @@ def bench_stall(
     upstream = flower_url.split("//", 1)[1].rstrip("/").split(":")
     with HungFlower((upstream[0], int(upstream[1]))) as relay:
         retarget(data, relay.url)  # the same Flower: resume, as after a restart
-        env = console_env(relay.url, data, poll=args.poll, timeout=10)
+        env = console_env(relay.url, data, poll=args.poll, timeout=10, broker=args.broker)
         with ConsoleServer(app, env, data.parent / f"{r.label}-stall.log") as server:
             r.stall_warm_up = time_page(browser, server.url + "/", True, args.cap_restart)
             log(f"  {r.label} stall: Overview before the hang {r.stall_warm_up.cell()}")
@@ -323,24 +337,26 @@ def run_stored(run: Run) -> str:
     browser, apps, args, tmp, runs = run.browser, run.apps, run.args, run.tmp, run.runs
     max_tasks = max(110_000, int(args.tasks * 1.1))
     flog = tmp / "flower-big.log"
-    with SyntheticFlower(
-        args.tasks, max_tasks, 6.0, 20241122, 120 + args.tasks * 0.01, flog
-    ) as flower:
-        held = flower.ready["tasks_held"]
-        log(f"Flower holds {held:,} tasks; filling a store with the console's collector")
-        took = fill_store(flower.url, tmp / "filled", held, deadline_s=600)
-        if "restart" in args.only:
+    with QueueBroker(tmp / "broker", WAITING) as broker:
+        args.broker = broker.url  # every console of these runs samples its queues there
+        with SyntheticFlower(
+            args.tasks, max_tasks, 6.0, 20241122, 120 + args.tasks * 0.01, flog
+        ) as flower:
+            held = flower.ready["tasks_held"]
+            log(f"Flower holds {held:,} tasks; filling a store with the console's collector")
+            took = fill_store(flower.url, tmp / "filled", held, 600, broker=broker.url)
+            if "restart" in args.only:
+                for label, app in apps.items():
+                    data = copy_data_dir(tmp / "filled", tmp / f"{label}-restart" / "data")
+                    bench_restart(browser, app, flower.url, data, args, runs[label])
+            if "stall" in args.only:
+                for label, app in apps.items():
+                    data = copy_data_dir(tmp / "filled", tmp / f"{label}-stall" / "data")
+                    bench_stall(browser, app, flower.url, data, args, runs[label])
+        if "hung" in args.only:
             for label, app in apps.items():
-                data = copy_data_dir(tmp / "filled", tmp / f"{label}-restart" / "data")
-                bench_restart(browser, app, flower.url, data, args, runs[label])
-        if "stall" in args.only:
-            for label, app in apps.items():
-                data = copy_data_dir(tmp / "filled", tmp / f"{label}-stall" / "data")
-                bench_stall(browser, app, flower.url, data, args, runs[label])
-    if "hung" in args.only:
-        for label, app in apps.items():
-            data = copy_data_dir(tmp / "filled", tmp / f"{label}-hung" / "data")
-            bench_hung(browser, app, data, args, runs[label])
+                data = copy_data_dir(tmp / "filled", tmp / f"{label}-hung" / "data")
+                bench_hung(browser, app, data, args, runs[label])
     return f"restart/hung store: {held:,} tasks from a synthetic Flower, filled in {took:.0f} s"
 
 

@@ -581,7 +581,21 @@ def build_flower(port: int, max_tasks: int) -> Any:
     options.persistent = False
     options.enable_events = False  # only read by Events.start(), which never runs here
     capp = celery.Celery("synthetic", broker="memory://")
-    return Flower(capp=capp, options=options, io_loop=IOLoop.current(), **settings)
+    flower = Flower(capp=capp, options=options, io_loop=IOLoop.current(), **settings)
+    seed_inspect(flower.inspector.workers)
+    return flower
+
+
+def seed_inspect(cache: dict) -> None:
+    """What an inspect broadcast would have told Flower of each worker (its queues and pool),
+    in Flower's inspect cache: no worker answers a broadcast here, and an unanswered one keeps
+    the cache as it is."""
+    for host, queues in WORKERS.items():
+        cache[host]["active_queues"] = [
+            {"name": q, "routing_key": q, "exchange": {"name": q, "type": "direct"}} for q in queues
+        ]
+        cache[host]["stats"] = {"pool": {"max-concurrency": 4, "processes": [1, 2, 3, 4]}}
+        cache[host]["timestamp"] = time.time()
 
 
 def main(argv: list[str] | None = None) -> int:
