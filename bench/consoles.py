@@ -81,7 +81,8 @@ def console_env(
 
 
 class ConsoleServer:
-    """``streamlit run app.py`` in ``app_dir``; ``spawned``/``answered`` are monotonic times."""
+    """The console (``streamlit run app.py``) in ``app_dir``; ``spawned``/``answered`` are
+    monotonic times."""
 
     def __init__(
         self,
@@ -92,8 +93,10 @@ class ConsoleServer:
         launcher: list[str] | None = None,
     ):
         self.app_dir, self.env, self.log_path, self.startup = app_dir, env, log_path, startup
-        # what runs ``streamlit``'s command line: ``python -m streamlit`` unless told otherwise
-        self.launcher = launcher or [sys.executable, "-m", "streamlit"]
+        # what runs ``streamlit``'s command line: the checkout's own launcher (``serve``, as
+        # ``./ops start`` runs it) where it has one, else ``python -m streamlit``
+        own = (app_dir / "serve.py").exists()
+        self.launcher = launcher or [sys.executable, "-m", "serve" if own else "streamlit"]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None

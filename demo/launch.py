@@ -4,7 +4,8 @@
 
 Starts a `demo.cluster.Cluster` (redis, two workers, Flower with basic auth) with its data
 and logs in ``.ops-data/sandbox/``, a `demo.loadgen` child process sending work at
-``--rate`` units per second, and ``streamlit run app.py`` configured for that cluster
+``--rate`` units per second, and the console (``serve``: ``streamlit run app.py`` with the
+console started at once) configured for that cluster
 with login on: demo users ``viewer``, ``operator`` and ``admin`` get fresh passwords, printed
 at start (``OPS_AUTH=off`` or your own ``OPS_USERS_FILE`` are respected). Ctrl-C or SIGTERM
 stops all of it.
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             loadgen = spawn_logged(cmd, child_env, args.workdir / "loadgen.log")
         console_env, logins = _console_auth(child_env, args.workdir)
         streamlit = [
-            sys.executable, "-m", "streamlit", "run", str(app_py),
+            sys.executable, "-m", "serve", "run", str(app_py),
             "--server.port", str(args.port),
             "--server.address", "127.0.0.1",
             "--server.headless", "true",

@@ -55,6 +55,7 @@ __all__ = [
     "in_error_group",
     "load_rules",
     "parse_exception",
+    "rules_or_defaults",
     "signature",
     "task_group_ids",
 ]
@@ -178,6 +179,14 @@ def load_rules(extra: Path | None = None) -> tuple[Rule, ...]:
     own = _rules_from(Path(extra))
     mine = {rule.name for rule in own}
     return own + tuple(rule for rule in defaults if rule.name not in mine)
+
+
+def rules_or_defaults(extra: Path | None) -> tuple[tuple[Rule, ...], SettingsError | None]:
+    """``load_rules(extra)``; when ``extra`` cannot be used, the defaults and why not."""
+    try:
+        return load_rules(extra), None
+    except SettingsError as exc:
+        return load_rules(), exc
 
 
 def _rules_from(path: Path) -> tuple[Rule, ...]:

@@ -52,7 +52,7 @@ from lib.settings import Settings
 from lib.store import Store
 from lib.store.rows import payload_of
 from lib.store.task_query import TaskPage
-from lib.time_range import SPANS
+from lib.time_range import ANALYTICS, OVERVIEW, SPANS
 from lib.trends import history
 from lib.trends.history import RangeAnalytics
 
@@ -144,6 +144,21 @@ class ClusterMonitor:
     def wait_first_read(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the collector's first poll; True once it has ended."""
         return self.synced or self.readout.wait_polled(0, timeout)
+
+    def warm_up(self, rules: tuple = ()) -> None:
+        """Build what the pages open on, as of the collector's latest poll: the Overview's day
+        (KPIs, pulse, strip), the analytics pages' default range (failures categorized by
+        ``rules``), the sampled series, the newest tasks. A server does it at start, so its
+        first visitor (or a console started while Flower hangs) only waits for the layout."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        for label in (OVERVIEW, ANALYTICS.default):
+            self.analytics(now - SPANS[label], now, label)
+        default = ANALYTICS.default
+        self.failures(now - SPANS[default], now, default, rules)
+        self.worker_figures(now - SPANS[default], now, default)
+        self.queue_depths(now - SPANS[default], now, default)
+        self.pulse(), self.attention(), self.queues(), self.tasks(), self.status()
+        self.task_values(), self.held_since(now)
 
     # -- tasks -------------------------------------------------------------------------------
 

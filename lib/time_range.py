@@ -20,6 +20,7 @@ __all__ = [
     "ANALYTICS",
     "AUDIT",
     "CUSTOM",
+    "OVERVIEW",
     "SPANS",
     "TASKS",
     "RangeMenu",
@@ -56,6 +57,8 @@ class RangeMenu:
 _PRESETS = ("Last 15 minutes", "Last hour", "Last 6 hours", "Last 24 hours", "Last 7 days")
 #: Trends, Errors, Workflows: one choice shared by every analytics page of a session.
 ANALYTICS = RangeMenu((*_PRESETS, CUSTOM), "Last hour")
+#: The Overview's fixed range.
+OVERVIEW = "Last 24 hours"
 #: The Tasks filter on the received time.
 TASKS = RangeMenu(("Any time", *_PRESETS, CUSTOM), "Any time", ends_now=False)
 #: The Audit log.

@@ -1,12 +1,13 @@
 """Overview: the cluster at a glance — KPIs, what needs attention, the last hour's pulse, then
 workers and queues in brief."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import streamlit as st
 
 from lib import charts, frames, ui
 from lib.frames import attention
+from lib.time_range import OVERVIEW, SPANS
 
 console = ui.page("Overview")
 monitor = console.monitor
@@ -15,7 +16,7 @@ monitor = console.monitor
 @st.fragment(run_every=console.settings.poll_seconds)
 def overview() -> None:
     now = datetime.now(UTC)  # the preset is evaluated at the poll's time by the monitor
-    tasks = monitor.analytics(now - timedelta(hours=24), now, "Last 24 hours")
+    tasks = monitor.analytics(now - SPANS[OVERVIEW], now, OVERVIEW)
     workers = monitor.workers()
     queues = monitor.queues()
     ui.show_reading(tasks, "tasks")

@@ -130,11 +130,10 @@ def with_current_health(held: Reading[pd.DataFrame], monitor: ClusterMonitor) ->
 
 def error_rules(settings: Settings) -> tuple[failures.Rule, ...]:
     """The error categories: the user's file first, else (with the reason shown) the defaults."""
-    try:
-        return failures.load_rules(settings.error_rules_file)
-    except ConsoleError as exc:
-        st.error(f"{md_escape(exc)} Using the default categories.", icon="⚙️")
-        return failures.load_rules()
+    rules, problem = failures.rules_or_defaults(settings.error_rules_file)
+    if problem is not None:
+        st.error(f"{md_escape(problem)} Using the default categories.", icon="⚙️")
+    return rules
 
 
 @contextmanager

@@ -18,12 +18,13 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 
-from lib import session
+from lib import failures, session
 from lib.actions import ActionDesk
 from lib.audit import AuditError, AuditLog
 from lib.audit.legacy import LEGACY_FILE, import_legacy_audit
@@ -44,18 +45,23 @@ __all__ = [
     "book_for",
     "build_console",
     "console",
+    "file_secrets",
     "get_settings",
     "has_secrets",
     "open_store",
     "page",
     "revoked_sessions",
     "secret_for",
+    "start",
     "stop_collectors",
     "take_in_old_audit",
     "throttle",
 ]
 
 log = logging.getLogger(__name__)
+
+#: How long ``start`` waits for the collector's first poll to warm the pages as of it (s).
+FIRST_POLL_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,20 @@ def open_store(settings: Settings) -> Store:
         return Store(f"sqlite:///{where}", settings.sensitive_keys, settings.secrets)
 
 
+def start(settings: Settings) -> None:
+    """Build the console for ``settings`` ahead of any visit (``serve``: the embedded
+    collector then watches the cluster with no browser open) and warm what the pages open on
+    (``ClusterMonitor.warm_up``): first as the store holds it (a console started while Flower
+    hangs shows it at once), again once the collector's first poll has ended."""
+    began = time.monotonic()
+    monitor = console(settings).monitor
+    rules, _ = failures.rules_or_defaults(settings.error_rules_file)  # the page says why
+    monitor.warm_up(rules)
+    log.info("console started; its pages' readings built in %.1f s", time.monotonic() - began)
+    if monitor.readout.wait_polled(0, FIRST_POLL_WAIT):
+        monitor.warm_up(rules)
+
+
 def take_in_old_audit(settings: Settings) -> str | None:
     """Take the audit log's old file into the store, once; why it was not, when it was not."""
     try:
@@ -167,14 +187,18 @@ def console(settings: Settings) -> Console:
 def get_settings() -> Settings:
     """The configuration, or one clear error on screen and a stopped script."""
     try:
-        secrets = dict(st.secrets) if has_secrets() else {}
-        settings = load_settings(os.environ, secrets)
+        settings = load_settings(os.environ, file_secrets())
     except SettingsError as exc:
         st.error(SCRUBBER(str(exc)), icon="⚙️")  # load_settings scrubbed the raw values
         st.stop()
         raise  # st.stop() raises; this line is for type checkers
     protect(settings.secrets)
     return settings
+
+
+def file_secrets() -> dict:
+    """Streamlit's secrets file (``.streamlit/secrets.toml``) as a dict; empty without one."""
+    return dict(st.secrets) if has_secrets() else {}
 
 
 def has_secrets() -> bool:

@@ -1,0 +1,56 @@
+"""The console's server: Streamlit's own, with the console started at once, not at a first visit.
+
+``python -m serve run app.py [streamlit options]`` (what ``./ops start`` runs) is ``streamlit
+run`` plus one thread that, once Streamlit's runtime exists, reads the settings as the pages do
+and builds the shared console (``lib.ui.wiring.start``): the embedded collector then watches the
+cluster with no browser open, and the pages' first readings are built before anyone asks.
+The heavy imports happen in that thread, beside the server's own start.
+A configuration the console cannot use is left to the first page, which says what is wrong;
+here it is only logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+
+from streamlit.runtime import Runtime
+from streamlit.web import cli
+
+__all__ = ["main"]
+
+log = logging.getLogger("serve")
+
+#: How long the start waits for Streamlit's runtime (its config read, its server starting).
+RUNTIME_WAIT = 60.0
+
+
+def _start_console() -> None:
+    deadline = time.monotonic() + RUNTIME_WAIT
+    while not Runtime.exists():  # the command line's options are applied by then
+        if time.monotonic() > deadline:
+            log.warning("Streamlit's runtime did not start; the console starts at a first visit")
+            return
+        time.sleep(0.05)
+    from lib.errors import ConsoleError
+    from lib.settings import load_settings
+    from lib.ui import wiring
+
+    try:
+        wiring.start(load_settings(os.environ, wiring.file_secrets()))
+    except ConsoleError as exc:  # the first page says it, in the page's words
+        log.warning("the console is not started ahead of a first visit: %s", exc)
+
+
+def main() -> None:
+    """Streamlit's command line (``run app.py …``), the console started beside it."""
+    threading.Thread(target=_start_console, name="console-start", daemon=True).start()
+    sys.argv = ["streamlit", *sys.argv[1:]]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()
