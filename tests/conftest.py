@@ -96,6 +96,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "postgres: runs on a real PostgreSQL (the session's `postgres` fixture)"
     )
+    config.addinivalue_line(
+        "markers", "rabbitmq: runs on a real RabbitMQ node (the session's `rabbitmq` fixture)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -134,3 +137,21 @@ def any_store_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite3'}"
     return request.getfixturevalue("postgres_url")
+
+
+# -- a real RabbitMQ node for the broker's tests ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def rabbitmq():
+    """One RabbitMQ node for the whole session (Debian's server, its own ports and directory)."""
+    from tests.rabbitmq import RabbitServer, find_rabbitmq_server
+
+    server = find_rabbitmq_server()
+    if server is None:
+        pytest.skip(
+            "RabbitMQ is not installed (no /usr/lib/rabbitmq/bin/rabbitmq-server or no epmd); "
+            "`./ops install --test` installs Debian's rabbitmq-server package"
+        )
+    with RabbitServer(server) as node:
+        yield node
