@@ -106,13 +106,19 @@ def postgres():
     """One PostgreSQL server for the whole session (Debian's binaries, as the postgres user)."""
     from tests.postgres import PostgresServer, find_postgres_bin
 
-    bin_dir = find_postgres_bin()
-    if bin_dir is None:
-        pytest.skip(
-            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres); "
-            "`./ops install --test` installs Debian's postgresql package"
-        )
-    with PostgresServer(bin_dir) as server:
+    yield from _throwaway(
+        PostgresServer,
+        find_postgres_bin(),
+        "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres)",
+        "postgresql",
+    )
+
+
+def _throwaway(service, found, missing: str, package: str):
+    """The service started from what ``find_*`` ``found``, or the test skipped saying why."""
+    if found is None:
+        pytest.skip(f"{missing}; `./ops install --test` installs Debian's {package} package")
+    with service(found) as server:
         yield server
 
 
@@ -147,11 +153,9 @@ def rabbitmq():
     """One RabbitMQ node for the whole session (Debian's server, its own ports and directory)."""
     from tests.rabbitmq import RabbitServer, find_rabbitmq_server
 
-    server = find_rabbitmq_server()
-    if server is None:
-        pytest.skip(
-            "RabbitMQ is not installed (no /usr/lib/rabbitmq/bin/rabbitmq-server or no epmd); "
-            "`./ops install --test` installs Debian's rabbitmq-server package"
-        )
-    with RabbitServer(server) as node:
-        yield node
+    yield from _throwaway(
+        RabbitServer,
+        find_rabbitmq_server(),
+        "RabbitMQ is not installed (no /usr/lib/rabbitmq/bin/rabbitmq-server or no epmd)",
+        "rabbitmq-server",
+    )

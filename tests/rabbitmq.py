@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from demo.cluster import free_port
+from demo.cluster import free_port, spawn_logged
+from tests.services import Throwaway
 
 __all__ = ["RabbitServer", "find_rabbitmq_server"]
 
@@ -40,7 +41,7 @@ def find_rabbitmq_server() -> Path | None:
     return SERVER if SERVER.is_file() and shutil.which("epmd") else None
 
 
-class RabbitServer:
+class RabbitServer(Throwaway):
     """One RabbitMQ node in its own temporary directory (AMQP + management on loopback)."""
 
     def __init__(self, server: Path = SERVER):
@@ -57,17 +58,6 @@ class RabbitServer:
         self.log = self.dir / "server.log"
         self._server: subprocess.Popen | None = None
         self._epmd: subprocess.Popen | None = None
-
-    def __enter__(self) -> RabbitServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
@@ -89,20 +79,9 @@ class RabbitServer:
         self._wait_ready(time.monotonic() + timeout)
 
     def stop(self) -> None:
-        # SIGTERM makes the server script run a clean ``rabbitmqctl stop``-like shutdown.
-        for popen, grace in ((self._server, 30), (self._epmd, 5)):
-            if popen is None:
-                continue
-            if popen.poll() is None:
-                popen.terminate()
-                try:
-                    popen.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    popen.kill()
-                    popen.wait(timeout=5)
-            # The VM's helpers left in its group; a group already gone has nothing left.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(popen.pid, signal.SIGKILL)
+        # SIGTERM makes the server script stop the node cleanly; epmd goes after it.
+        _stop(self._server, grace=30)
+        _stop(self._epmd, grace=5)
         self._server = self._epmd = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -142,16 +121,7 @@ class RabbitServer:
         return env
 
     def _spawn(self, args: list[str], log_path: Path) -> subprocess.Popen:
-        with open(log_path, "ab") as log:
-            return subprocess.Popen(
-                args,
-                env=self._env(),
-                cwd=self.dir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        return spawn_logged(args, self._env(), log_path, cwd=self.dir)
 
     def _wait_ready(self, deadline: float) -> None:
         """Until the default user can open a channel and the management API answers."""
@@ -181,3 +151,15 @@ class RabbitServer:
             return requests.get(base, auth=(USER, self.password), timeout=1).ok
         except requests.RequestException:
             return False
+
+
+def _stop(popen: subprocess.Popen | None, grace: float) -> None:
+    """SIGTERM, ``grace`` seconds to finish, then the whole process group (the VM's helpers)."""
+    if popen is None:
+        return
+    popen.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        popen.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError):  # a group already gone has nothing left
+        os.killpg(popen.pid, signal.SIGKILL)
+    popen.wait(timeout=5)
