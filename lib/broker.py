@@ -3,8 +3,14 @@
 Redis: Celery's Redis transport keeps a queue as a list named after it, plus one list per
 priority step (``<queue>\\x06\\x16<p>`` for p = 3, 6, 9); waiting messages are the sum of their
 ``LLEN``. Messages already prefetched by workers, and ETA/countdown tasks they hold, are not
-waiting and are not counted (the same as Flower). RabbitMQ: a passive ``queue_declare``
-answers the ready-message and consumer counts without creating anything.
+waiting and are not counted (the same as Flower). Redis keeps no consumers per queue (workers
+poll the lists), so their count is unknown there. RabbitMQ (lib/rabbitmq.py): a passive
+``queue_declare`` answers the ready-message and consumer counts without creating anything.
+
+Purge removes a queue's waiting messages and returns how many the broker says it removed:
+on Redis the lists are counted and deleted in one MULTI/EXEC, so no message arriving between
+the count and the delete is removed uncounted; on RabbitMQ it is the count queue.purge answers.
+A queue the broker does not know holds nothing: its depth is 0 and purging it removes 0.
 
 Every broker failure is a ``BrokerError``, every result-backend failure a ``BackendError``, each
 with the URL shown without its password.
@@ -12,13 +18,22 @@ with the URL shown without its password.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from lib import rabbitmq
 from lib.errors import BackendError, BrokerError
 from lib.redact import redact_url
 
-__all__ = ["REDIS_PRIORITY_SEPARATOR", "BrokerProbe", "ResultBackend", "redis_queue_keys"]
+__all__ = [
+    "REDIS_PRIORITY_SEPARATOR",
+    "BrokerProbe",
+    "QueueStats",
+    "ResultBackend",
+    "redis_queue_keys",
+]
 
 #: kombu's Redis transport: separator and the non-zero priority steps it creates keys for.
 REDIS_PRIORITY_SEPARATOR = "\x06\x16"
@@ -32,8 +47,16 @@ def redis_queue_keys(queue: str) -> list[str]:
     return [queue] + [f"{queue}{REDIS_PRIORITY_SEPARATOR}{p}" for p in REDIS_PRIORITY_STEPS]
 
 
+@dataclass(frozen=True)
+class QueueStats:
+    """One queue as its broker sees it: waiting messages and consumers (None: not known)."""
+
+    messages: int
+    consumers: int | None
+
+
 class BrokerProbe:
-    """Reads waiting-message counts per queue from one broker."""
+    """Reads waiting-message and consumer counts per queue from one broker, and purges."""
 
     def __init__(self, broker_url: str, timeout: float = 3.0):
         self.url = broker_url
@@ -46,54 +69,60 @@ class BrokerProbe:
         return self.scheme in REDIS_SCHEMES + AMQP_SCHEMES
 
     def queue_depths(self, queues: Iterable[str]) -> dict[str, int]:
-        """``{queue: waiting messages}``; a queue the broker does not know counts 0 on Redis."""
+        """``{queue: waiting messages}``; a queue the broker does not know counts 0."""
+        return {name: stats.messages for name, stats in self.queue_stats(queues).items()}
+
+    def queue_stats(self, queues: Iterable[str]) -> dict[str, QueueStats]:
+        """``{queue: QueueStats}``; consumers are None on Redis, which does not know them."""
         names = sorted({q for q in queues if q})
-        if self.scheme in REDIS_SCHEMES:
-            return self._redis_depths(names)
         if self.scheme in AMQP_SCHEMES:
-            return self._amqp_depths(names)
-        raise BrokerError(
-            f"The console cannot read queue depths from a '{self.scheme}' broker "
-            f"({self.display_url}); Redis and RabbitMQ are supported."
-        )
+            found = rabbitmq.queue_counts(self.url, names, self.timeout, self._sentence)
+            return {name: QueueStats(*found[name]) for name in names}
+        counts = self._redis_depths(names)
+        return {name: QueueStats(counts[name], None) for name in names}
+
+    def purge(self, queue: str) -> int:
+        """Remove ``queue``'s waiting messages; the number the broker reports removed."""
+        if self.scheme in AMQP_SCHEMES:
+            return rabbitmq.purge(self.url, queue, self.timeout, self._sentence)
+        keys = redis_queue_keys(queue)
+        with self._redis() as client:
+            with client.pipeline(transaction=True) as pipe:
+                for key in keys:
+                    pipe.llen(key)
+                pipe.delete(*keys)
+                counts = pipe.execute()
+        return sum(counts[: len(keys)])
 
     def _redis_depths(self, names: list[str]) -> dict[str, int]:
+        with self._redis() as client:
+            with client.pipeline(transaction=False) as pipe:
+                for name in names:
+                    for key in redis_queue_keys(name):
+                        pipe.llen(key)
+                counts = pipe.execute()
+        steps = len(REDIS_PRIORITY_STEPS) + 1
+        return {name: sum(counts[i * steps : (i + 1) * steps]) for i, name in enumerate(names)}
+
+    @contextmanager
+    def _redis(self) -> Iterator:
+        """A Redis client for one read or purge; its failures become one ``BrokerError``."""
+        if self.scheme not in REDIS_SCHEMES:
+            raise BrokerError(
+                f"The console cannot read queues from a '{self.scheme}' broker "
+                f"({self.display_url}); Redis and RabbitMQ are supported."
+            )
         import redis
 
         client = redis.Redis.from_url(
             self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
         )
         try:
-            with client.pipeline(transaction=False) as pipe:
-                for name in names:
-                    for key in redis_queue_keys(name):
-                        pipe.llen(key)
-                counts = pipe.execute()
+            yield client
         except redis.RedisError as exc:
             raise BrokerError(self._sentence(exc)) from exc
         finally:
             client.close()
-        steps = len(REDIS_PRIORITY_STEPS) + 1
-        return {name: sum(counts[i * steps : (i + 1) * steps]) for i, name in enumerate(names)}
-
-    def _amqp_depths(self, names: list[str]) -> dict[str, int]:
-        from kombu import Connection
-        from kombu.exceptions import OperationalError
-
-        depths: dict[str, int] = {}
-        try:
-            with Connection(self.url, connect_timeout=self.timeout) as conn:
-                for name in names:
-                    channel = conn.channel()
-                    try:
-                        depths[name] = channel.queue_declare(name, passive=True).message_count
-                    except conn.channel_errors:
-                        depths[name] = 0  # the queue does not exist (yet): nothing waits in it
-                    finally:
-                        channel.close()
-        except (OperationalError, *Connection(self.url).connection_errors) as exc:
-            raise BrokerError(self._sentence(exc)) from exc
-        return depths
 
     def _sentence(self, exc: BaseException) -> str:
         reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__

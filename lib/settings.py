@@ -66,6 +66,8 @@ class Settings:
     flower_timeout: float = DEFAULT_TIMEOUT
     broker_url: str | None = None
     result_backend: str | None = None
+    #: Optional RabbitMQ management API (message rates per queue); credentials may be in it.
+    rabbitmq_management_url: str | None = None
     poll_seconds: float = DEFAULT_POLL_SECONDS
     data_dir: Path = REPO_ROOT / ".ops-data"
     auth_enabled: bool = True
@@ -262,6 +264,7 @@ SIMPLE = (
     ("FLOWER_TIMEOUT", "flower_timeout", _positive_seconds(0.1), DEFAULT_TIMEOUT),
     ("CELERY_BROKER_URL", "broker_url", _parse_service_url, None),
     ("CELERY_RESULT_BACKEND", "result_backend", _parse_service_url, None),
+    ("RABBITMQ_MANAGEMENT_URL", "rabbitmq_management_url", _parse_service_url, None),
     ("OPS_POLL_SECONDS", "poll_seconds", _positive_seconds(MIN_POLL_SECONDS), DEFAULT_POLL_SECONDS),
     ("OPS_DATA_DIR", "data_dir", Path, REPO_ROOT / ".ops-data"),
     ("OPS_AUTH", "auth_enabled", _parse_switch, True),

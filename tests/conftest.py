@@ -96,6 +96,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "postgres: runs on a real PostgreSQL (the session's `postgres` fixture)"
     )
+    config.addinivalue_line(
+        "markers", "rabbitmq: runs on a real RabbitMQ node (the session's `rabbitmq` fixture)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -103,13 +106,19 @@ def postgres():
     """One PostgreSQL server for the whole session (Debian's binaries, as the postgres user)."""
     from tests.postgres import PostgresServer, find_postgres_bin
 
-    bin_dir = find_postgres_bin()
-    if bin_dir is None:
-        pytest.skip(
-            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres); "
-            "`./ops install --test` installs Debian's postgresql package"
-        )
-    with PostgresServer(bin_dir) as server:
+    yield from _throwaway(
+        PostgresServer,
+        find_postgres_bin(),
+        "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres)",
+        "postgresql",
+    )
+
+
+def _throwaway(service, found, missing: str, package: str):
+    """The service started from what ``find_*`` ``found``, or the test skipped saying why."""
+    if found is None:
+        pytest.skip(f"{missing}; `./ops install --test` installs Debian's {package} package")
+    with service(found) as server:
         yield server
 
 
@@ -134,3 +143,19 @@ def any_store_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite3'}"
     return request.getfixturevalue("postgres_url")
+
+
+# -- a real RabbitMQ node for the broker's tests ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def rabbitmq():
+    """One RabbitMQ node for the whole session (Debian's server, its own ports and directory)."""
+    from tests.rabbitmq import RabbitServer, find_rabbitmq_server
+
+    yield from _throwaway(
+        RabbitServer,
+        find_rabbitmq_server(),
+        "RabbitMQ is not installed (no /usr/lib/rabbitmq/bin/rabbitmq-server or no epmd)",
+        "rabbitmq-server",
+    )

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from demo.cluster import free_port
+from tests.services import Throwaway
 
 __all__ = ["PostgresServer", "find_postgres_bin"]
 
@@ -37,7 +38,7 @@ def find_postgres_bin() -> Path | None:
     return max(found, key=lambda p: int(p.parent.name), default=None)
 
 
-class PostgresServer:
+class PostgresServer(Throwaway):
     """One PostgreSQL instance in its own temporary directory; ``database()`` hands out URLs."""
 
     def __init__(self, bin_dir: Path):
@@ -49,17 +50,6 @@ class PostgresServer:
         self._as_root = os.geteuid() == 0
         self._names = itertools.count(1)
         self._popen: subprocess.Popen | None = None
-
-    def __enter__(self) -> PostgresServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()
 
     @property
     def admin_url(self) -> str:

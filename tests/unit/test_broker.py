@@ -35,3 +35,25 @@ def test_a_dead_broker_is_one_sentence_with_one_full_stop_and_no_password():
     assert said.startswith("The broker at redis://") and "cannot be read: " in said
     assert said.endswith(".") and not said.endswith(".."), said
     assert "secretpw" not in said
+
+
+def test_purging_on_a_dead_redis_is_the_same_plain_error():
+    from lib.broker import BrokerProbe
+
+    probe = BrokerProbe(f"redis://:secretpw@127.0.0.1:{free_port()}/0", timeout=1)
+    with pytest.raises(BrokerError) as err:
+        probe.purge("celery")
+    assert "cannot be read: " in str(err.value) and "secretpw" not in str(err.value)
+
+
+def test_a_broker_neither_redis_nor_rabbitmq_is_said_not_guessed():
+    from lib.broker import BrokerProbe
+
+    probe = BrokerProbe("sqs://key:secretpw@")
+    assert not probe.supported
+    for read in (lambda: probe.queue_stats(["celery"]), lambda: probe.purge("celery")):
+        with pytest.raises(BrokerError) as err:
+            read()
+        said = str(err.value)
+        assert "'sqs' broker" in said and "Redis and RabbitMQ are supported" in said, said
+        assert "secretpw" not in said

@@ -196,3 +196,12 @@ def test_a_bad_collector_mode_names_the_variable():
         SettingsError, match="OPS_COLLECTOR: 'sidecar' is neither embedded nor external"
     ):
         load_settings({"OPS_COLLECTOR": "sidecar"})
+
+
+def test_the_rabbitmq_management_url_is_read_and_its_password_is_a_secret():
+    s = load_settings({"RABBITMQ_MANAGEMENT_URL": "http://ops:Mgmt%2Fpw@rabbit:15672"})
+    assert s.rabbitmq_management_url == "http://ops:Mgmt%2Fpw@rabbit:15672"
+    assert {"Mgmt%2Fpw", "Mgmt/pw"} <= set(s.secrets)
+    with pytest.raises(SettingsError) as err:
+        load_settings({"RABBITMQ_MANAGEMENT_URL": "ops:Mgmt-pw@rabbit:15672"})
+    assert "RABBITMQ_MANAGEMENT_URL" in str(err.value) and "Mgmt-pw" not in str(err.value)
