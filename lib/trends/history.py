@@ -236,10 +236,13 @@ def _histograms(window: pd.DataFrame, sources: Sources) -> tuple[pd.DataFrame, p
     runs = raw[run_mask(raw)]
     runtime = histogram_of(runs["at"], runs["name"], runs["duration"])
     waits = histogram_of(raw["at"], raw["queue"], raw["wait"])
-    return (
-        pd.concat([_labelled(sources.runtime), runtime], ignore_index=True),
-        pd.concat([_labelled(sources.waits), waits], ignore_index=True),
-    )
+    return _joined(_labelled(sources.runtime), runtime), _joined(_labelled(sources.waits), waits)
+
+
+def _joined(stored: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    # An empty part (a raw tail with no run) would turn the joined times' dtype to object.
+    parts = [part for part in (stored, raw) if len(part)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts or [stored])[0]
 
 
 def _labelled(histograms: pd.DataFrame) -> pd.DataFrame:
