@@ -290,10 +290,13 @@ class ClusterMonitor:
         p, store = self._plan(start, end), self.store
         raw = store.trend_rows(p.start, p.split, p.end)  # not the successes rollups hold
         step = p.step_minutes
-        keys = history.COUNT_KEYS
+        counts = {
+            key: store.rollup_counts(p.start, p.split, by, step)
+            for key, by in history.GROUPINGS.items()
+        }
         sources = history.Sources(
             raw,
-            store.rollup_counts(p.start, p.split, keys, step),
+            counts,
             store.histograms("runtime", p.start, p.split, step),
             store.histograms("wait", p.start, p.split, step),
         )

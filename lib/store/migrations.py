@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
 from lib.errors import StoreError
-from lib.store import schema
+from lib.store import hourly, schema
 from lib.store.engine import writing
 
 __all__ = ["LATEST", "STEPS", "Step", "current_version", "migrate"]
@@ -106,6 +106,13 @@ def _task_page_indexes(conn: Connection) -> None:
         conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON tasks ({order})"))
 
 
+def _hourly_rollups(conn: Connection) -> None:
+    # Built from the per-minute rollups the store holds (lib.store.hourly: the same sums).
+    for table in (schema.ROLLUP_HOUR_COUNTS, schema.ROLLUP_HOUR_HISTOGRAMS):
+        table.create(conn)
+    hourly.backfill(conn)
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
@@ -119,6 +126,7 @@ STEPS: tuple[Step, ...] = (
         "task page indexes: newest first, alone and by state, name, worker, queue",
         _task_page_indexes,
     ),
+    Step(8, "hourly rollups: counts by name, queue or worker, and histograms", _hourly_rollups),
 )
 LATEST = STEPS[-1].version
 

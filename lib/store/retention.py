@@ -4,7 +4,8 @@ Raw successful tasks go after ``success_days`` (by their last event); every othe
 timeline rows of each deleted task, samples and rollups after ``retention_days``. Each batch
 selects at most ``batch_size`` keys and deletes them in its own transaction, so a writer or
 reader waits at most one batch (SQLite: WAL readers never wait; a writer waits one batch).
-Rollups are deleted whole minutes at a time (a minute's rows are never half gone).
+Rollups are deleted whole minutes at a time (a minute's rows are never half gone); hourly rollups
+whole hours, once the hour has ended by the horizon (one statement: they are few).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, delete, or_, select
 
 from lib.store.engine import writing
+from lib.store.hourly import prune_hours
 from lib.store.schema import (
     PROGRESS_SAMPLES,
     QUEUE_SAMPLES,
@@ -67,6 +69,7 @@ def prune(
         ("worker_samples", lambda conn: _ids_batch(conn, WORKER_SAMPLES, keep_from, batch_size)),
         ("progress_samples", lambda c: _ids_batch(c, PROGRESS_SAMPLES, keep_from, batch_size)),
         ("rollups", lambda conn: _minutes_batch(conn, keep_from, batch_size)),
+        ("hourly_rollups", lambda conn: prune_hours(conn, keep_from)),
     ]
     for name, batch in jobs:
         while True:

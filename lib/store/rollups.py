@@ -9,6 +9,8 @@ Invariant: the rollups equal the sum of the contributions of the task rows whose
 flag is set. A task is counted once, the first time it is seen finished; if a later record
 changes what it contributes (a newer event moves its finish, say), the old contribution is
 taken out and the new one put in, in the same transaction. Pruning raw rows leaves the rollups.
+The same deltas keep the hourly rollups (``lib.store.hourly``); a range's whole hours are read
+from those when its buckets are whole hours, its edge minutes from the per-minute tables.
 """
 
 from __future__ import annotations
@@ -21,9 +23,17 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
+from lib.store import hourly
 from lib.store.histogram import bucket_of, estimate_percentiles
 from lib.store.rows import duration, wait
-from lib.store.schema import ROLLUP_COUNTS, ROLLUP_HISTOGRAMS, epoch, utc_times
+from lib.store.schema import (
+    ROLLUP_COUNTS,
+    ROLLUP_HISTOGRAMS,
+    ROLLUP_HOUR_COUNTS,
+    ROLLUP_HOUR_HISTOGRAMS,
+    epoch,
+    utc_times,
+)
 from lib.trends.window import FINISH_COLUMNS
 
 __all__ = [
@@ -67,9 +77,14 @@ class RollupDeltas:
 
 
 def apply_deltas(conn: Connection, deltas: RollupDeltas) -> None:
-    """Add ``deltas`` to the rollup tables (read, then update existing keys, insert the rest)."""
+    """Add ``deltas`` to the rollup tables, per minute and per hour (read, then update existing
+    keys, insert the rest)."""
+    histogram_keys = ("minute", "metric", "subject", "bucket")
     _apply(conn, ROLLUP_COUNTS, ("minute", *COUNT_KEYS), deltas.counts)
-    _apply(conn, ROLLUP_HISTOGRAMS, ("minute", "metric", "subject", "bucket"), deltas.histograms)
+    _apply(conn, ROLLUP_HISTOGRAMS, histogram_keys, deltas.histograms)
+    hour_counts, hour_histograms = hourly.hourly_deltas(deltas.counts, deltas.histograms)
+    _apply(conn, ROLLUP_HOUR_COUNTS, ("minute", "dimension", "value", "state"), hour_counts)
+    _apply(conn, ROLLUP_HOUR_HISTOGRAMS, histogram_keys, hour_histograms)
 
 
 def _apply(conn: Connection, table, keys: Sequence[str], deltas: Counter) -> None:
@@ -111,12 +126,10 @@ def counts_frame(
     step = 60 * int(step_minutes)
     at = (ROLLUP_COUNTS.c.minute - ROLLUP_COUNTS.c.minute % step).label("at")
     keys = [ROLLUP_COUNTS.c[k] for k in by]
-    query = (
-        select(at, *keys, func.sum(ROLLUP_COUNTS.c.tasks).label("tasks"))
-        .where(_in_range(ROLLUP_COUNTS, start, end))
-        .group_by(at, *keys)
-    )
-    frame = pd.DataFrame(conn.execute(query).all(), columns=["at", *by, "tasks"])
+    minutes = select(at, *keys, func.sum(ROLLUP_COUNTS.c.tasks)).group_by(at, *keys)
+    hours = hourly.whole_hours(epoch(start), epoch(end), step_minutes)
+    query = None if hours is None else hourly.counts_query(by, *hours, step)
+    frame = _summed(conn, ROLLUP_COUNTS, minutes, query, (start, end, hours), ["at", *by, "tasks"])
     # Sorted here, by code point: databases order text by their own collations.
     frame = frame[frame["tasks"] != 0].sort_values(["at", *by], ignore_index=True)
     frame["at"] = utc_times(frame["at"])
@@ -137,15 +150,39 @@ def histograms_frame(
         raise ValueError(f"steps of ≥ 1 minute, not {step_minutes}")
     table, step = ROLLUP_HISTOGRAMS, 60 * int(step_minutes)
     at = (table.c.minute - table.c.minute % step).label("at")
-    query = (
-        select(at, table.c.subject, table.c.bucket, func.sum(table.c.tasks))
-        .where(table.c.metric == metric, _in_range(table, start, end))
-        .group_by(at, table.c.subject, table.c.bucket)
-    )
-    frame = pd.DataFrame(conn.execute(query).all(), columns=["at", "subject", "bucket", "tasks"])
+    keys = (table.c.subject, table.c.bucket)
+    minutes = select(at, *keys, func.sum(table.c.tasks)).where(table.c.metric == metric)
+    minutes = minutes.group_by(at, *keys)
+    hours = hourly.whole_hours(epoch(start), epoch(end), step_minutes)
+    query = None if hours is None else hourly.histograms_query(metric, *hours, step)
+    columns = ["at", "subject", "bucket", "tasks"]
+    frame = _summed(conn, table, minutes, query, (start, end, hours), columns)
     frame = frame[frame["tasks"] > 0].reset_index(drop=True)
     frame["at"] = utc_times(frame["at"])
     return frame.astype({"bucket": "int64", "tasks": "int64"})
+
+
+def _summed(conn: Connection, table, minutes, hours_query, span: tuple, columns: list[str]):
+    """The rows of ``minutes`` (a per-minute query, grouped) over ``[start, end)``; with an
+    hourly query for the whole ``hours`` in it, those hours from it and the edges from minutes,
+    summed per key. Built column-wise (frames from SQLAlchemy rows probe every row's attributes).
+    """
+    start, end, hours = span
+    if hours_query is None or hours is None:
+        return _frame(conn.execute(minutes.where(_in_range(table, start, end))).all(), columns)
+    first, last = hours
+    rows = conn.execute(hours_query).all()
+    for lo, hi in ((epoch(start), first), (last, epoch(end))):
+        if lo < hi:
+            rows += conn.execute(minutes.where(_in_range(table, lo, hi))).all()
+    frame = _frame(rows, columns)
+    return frame.groupby(columns[:-1], sort=False, as_index=False)[columns[-1]].sum()
+
+
+def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame({c: [] for c in columns})
+    return pd.DataFrame(dict(zip(columns, zip(*rows, strict=True), strict=True)))
 
 
 def oldest_minute(conn: Connection) -> float | None:

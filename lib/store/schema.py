@@ -42,6 +42,8 @@ __all__ = [
     "QUEUE_SAMPLES",
     "ROLLUP_COUNTS",
     "ROLLUP_HISTOGRAMS",
+    "ROLLUP_HOUR_COUNTS",
+    "ROLLUP_HOUR_HISTOGRAMS",
     "SCHEMA_VERSION",
     "TASKS",
     "TASK_EVENTS",
@@ -163,6 +165,16 @@ ROLLUP_COUNTS = _rollup(
 #: (lib.store.histogram has the buckets).
 ROLLUP_HISTOGRAMS = _rollup(
     "rollup_histograms", ("metric", Text), ("subject", Text), ("bucket", Integer)
+)
+#: The per-minute counts summed per hour (``minute`` = the hour's first minute) by one
+#: ``dimension`` at a time (name, queue or worker), its ``value`` and the state; added by
+#: migration step 8 (``lib.store.hourly``).
+ROLLUP_HOUR_COUNTS = _rollup(
+    "rollup_hour_counts", ("dimension", Text), ("value", Text), ("state", Text)
+)
+#: The per-minute histograms summed per hour; added by migration step 8.
+ROLLUP_HOUR_HISTOGRAMS = _rollup(
+    "rollup_hour_histograms", ("metric", Text), ("subject", Text), ("bucket", Integer)
 )
 
 

@@ -1,4 +1,10 @@
-"""A range's analytics from the store: raw task rows where they are all held, rollups before.
+"""A range's analytics from the store: raw task rows for a short range, rollups for a long one.
+
+The rule (``plan``). A range of at most ``EXACT_SPAN`` (24 h: the Overview's, Trends' "Last 24
+hours") reads raw rows wherever they are all held — exact percentiles — and rollups before.
+A longer range reads its finished tasks from the rollups up to the last whole minute before its
+end (``split``), and raw rows only for that tail and for unfinished tasks: a week of rollups is
+read per hour (``lib.store.hourly``), a week of raw rows would be a week of tasks.
 
 The honest rule. Retention deletes a raw SUCCESS row once its last event (``last_at``) is older
 than ``OPS_RETENTION_SUCCESS_DAYS``; every other row, and the per-minute rollups of every
@@ -6,6 +12,9 @@ finished task, stay ``OPS_RETENTION_DAYS``. A success's finish is never after it
 (the succeeded event is one of its events), so every success placed at or after
 ``now − success_days`` is still held raw. ``raw_from`` is that moment rounded up to a whole
 minute (the rollups' grain): the ``split`` of a range is ``raw_from`` clamped into it.
+
+A long range's ``split`` is the later of its end's whole minute and ``raw_from`` (clamped into
+the range), so its raw tail is always held.
 
 - Finished tasks placed before ``split`` are counted from the rollups (exact: every finished
   task is in them), those placed from ``split`` on from the raw rows; unfinished tasks always
@@ -20,15 +29,17 @@ minute (the rollups' grain): the ``split`` of a range is ``raw_from`` clamped in
   with a rollup part they cover ``[split, end)`` only (``Plan.split``); processed and failed
   cover the whole range.
 
-A rollup row enters the window as one row with ``weight`` tasks and ``rolled`` True; the trend
-functions count rows by their weight (``lib.trends.window.weights``). Pure: frames in, frames out.
+A rollup row enters a window as one row with ``weight`` tasks and ``rolled`` True; the trend
+functions count rows by their weight (``lib.trends.window.weights``). The rollups are read by
+one key at a time (``GROUPINGS``: state; name, queue or worker with the state), one window each,
+so a window holds about buckets × values rows, not one per task. Pure: frames in, frames out.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -49,7 +60,19 @@ from lib.trends.throughput import state_trend_frame, trend_frame
 from lib.trends.usage import worker_usage_frame
 from lib.trends.window import FINISH_COLUMNS, check_range, run_mask, window_frame, window_summary
 
-__all__ = ["COUNT_KEYS", "TOP", "Plan", "RangeAnalytics", "Sources", "analyze", "plan", "raw_from"]
+__all__ = [
+    "COUNT_KEYS",
+    "EXACT_SPAN",
+    "GROUPINGS",
+    "TOP",
+    "Plan",
+    "RangeAnalytics",
+    "Sources",
+    "analyze",
+    "combined_windows",
+    "plan",
+    "raw_from",
+]
 
 DAY = 86400.0
 MINUTE = 60
@@ -57,6 +80,16 @@ MINUTE = 60
 TOP = 5
 #: What the rollup counts a window reads are grouped by (``lib.store.rollups.COUNT_KEYS``).
 COUNT_KEYS = ("name", "queue", "worker", "state")
+#: The rollup groupings a rolled range reads, by what they serve: totals and the state trend;
+#: the per-name trend and table; the per-queue trend; worker usage.
+GROUPINGS = {
+    "state": ("state",),
+    "name": ("name", "state"),
+    "queue": ("queue", "state"),
+    "worker": ("worker", "state"),
+}
+#: The longest range read raw where raw rows are held (exact percentiles).
+EXACT_SPAN = timedelta(hours=24)
 
 
 def raw_from(now: float, success_days: float) -> float:
@@ -87,7 +120,10 @@ class Plan:
 def plan(start: datetime, end: datetime, held_raw_from: float) -> Plan:
     """The plan for ``[start, end)`` when raw successes are all held from ``held_raw_from``."""
     check_range(start, end)
-    split = min(max(datetime.fromtimestamp(held_raw_from, UTC), start), end)
+    held = datetime.fromtimestamp(held_raw_from, UTC)
+    if end - start > EXACT_SPAN:  # the tail from the end's whole minute, when held raw
+        held = max(held, pd.Timestamp(end).floor("1min").to_pydatetime())
+    split = min(max(held, start), end)
     if split <= start:
         return Plan(start, end, start, start)
     shown = pd.Timestamp(start).floor("1min").to_pydatetime()
@@ -97,11 +133,12 @@ def plan(start: datetime, end: datetime, held_raw_from: float) -> Plan:
 @dataclass(frozen=True)
 class Sources:
     """What the store gave for a plan: raw rows placed in ``[start, end)`` (a tasks frame), and
-    for ``[start, split)`` the rollup counts by ``COUNT_KEYS`` and the runtime and wait
-    histograms, per bucket (``Store.rollup_counts`` / ``Store.histograms`` frames)."""
+    for ``[start, split)`` the rollup counts by each of ``GROUPINGS`` (by its name) and the
+    runtime and wait histograms, per bucket (``Store.rollup_counts`` / ``Store.histograms``
+    frames)."""
 
     raw: pd.DataFrame
-    counts: pd.DataFrame
+    counts: dict[str, pd.DataFrame]
     runtime: pd.DataFrame
     waits: pd.DataFrame
 
@@ -111,7 +148,7 @@ class RangeAnalytics:
     """Everything the analytics pages show for one range (see the module docstring)."""
 
     plan: Plan
-    window: pd.DataFrame
+    window: pd.DataFrame  # by state (rollup rows carry no name, queue or worker when rolled)
     totals: dict
     state_trend: pd.DataFrame
     trend: pd.DataFrame
@@ -132,12 +169,13 @@ def analyze(
     sources: Sources, p: Plan, workers: pd.DataFrame | None = None, top: int = TOP
 ) -> RangeAnalytics:
     """The range's analytics (trend frames as ``lib.trends`` builds them)."""
-    window = combined_window(sources.raw, sources.counts, p)
+    windows = combined_windows(sources, p)
+    window = windows["state"]
     size = bucket_size(p.start, p.end)
     start, end = p.start, p.end
     if p.rolled:
-        runtime_hist, wait_hist = _histograms(window, sources, p)
-        names = _estimated_names(runtime_percentiles_frame(window), runtime_hist)
+        runtime_hist, wait_hist = _histograms(window, sources)
+        names = _estimated_names(runtime_percentiles_frame(windows["name"]), runtime_hist)
         runtime_trend = estimated_trend(runtime_hist, start, end, size, top)
         waits = _estimated_waits(wait_hist)
         overall = _overall(estimated_stats(runtime_hist.assign(subject="")))
@@ -152,56 +190,59 @@ def analyze(
         totals=window_summary(window),
         state_trend=state_trend_frame(window, start, end, size),
         trend=trend_frame(window, start, end, size),
-        by_name=trend_frame(window, start, end, size, by="name", top=top),
-        by_queue=trend_frame(window, start, end, size, by="queue", top=top),
+        by_name=trend_frame(windows["name"], start, end, size, by="name", top=top),
+        by_queue=trend_frame(windows["queue"], start, end, size, by="queue", top=top),
         names=names,
         runtime_trend=runtime_trend,
         waits=waits,
-        usage=_usage(window, p, workers),
+        usage=_usage(windows["worker"], p, workers),
         runtime=overall,
     )
 
 
-def combined_window(raw: pd.DataFrame, counts: pd.DataFrame, p: Plan) -> pd.DataFrame:
-    """The window of the plan: raw rows (minus finished ones before ``split``) + rollup rows.
-
-    Columns: a ``window_frame``'s, then weight (tasks a row stands for) and rolled.
-    """
-    window = window_frame(raw, p.start, p.end)
-    window["weight"] = np.ones(len(window), dtype="int64")
-    window["rolled"] = np.zeros(len(window), dtype=bool)
+def combined_windows(sources: Sources, p: Plan) -> dict[str, pd.DataFrame]:
+    """One window per grouping: the raw rows' (minus finished ones before ``split``) + that
+    grouping's rollup rows; a range held raw has a single window."""
+    raw = window_frame(sources.raw, p.start, p.end)
+    raw["weight"] = np.ones(len(raw), dtype="int64")
+    raw["rolled"] = np.zeros(len(raw), dtype=bool)
     if not p.rolled:
-        return window
-    finished = window["state"].isin(list(FINISH_COLUMNS)).to_numpy(bool, na_value=False)
-    early = (window["at"] < pd.Timestamp(p.split)).to_numpy(bool, na_value=False)
-    window = window[~(finished & early)]
+        return dict.fromkeys(GROUPINGS, raw)
+    finished = raw["state"].isin(list(FINISH_COLUMNS)).to_numpy(bool, na_value=False)
+    early = (raw["at"] < pd.Timestamp(p.split)).to_numpy(bool, na_value=False)
+    raw = raw[~(finished & early)]
+    return {key: _with_rollups(raw, sources.counts[key]) for key in GROUPINGS}
+
+
+def _with_rollups(window: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     rolled = window.iloc[:0].reindex(range(len(counts)))
     for key in COUNT_KEYS:
-        rolled[key] = counts[key].replace("", pd.NA).to_numpy()
+        if key in counts:
+            rolled[key] = counts[key].replace("", pd.NA).to_numpy()
     rolled["at"] = counts["at"].to_numpy()
     rolled["weight"] = counts["tasks"].to_numpy(dtype="int64")
     rolled["rolled"] = True
-    combined = pd.concat([window, rolled.astype(window.dtypes.to_dict())], ignore_index=True)
-    return combined
+    return pd.concat([window, rolled.astype(window.dtypes.to_dict())], ignore_index=True)
 
 
 def _raw_rows(window: pd.DataFrame) -> pd.DataFrame:
     return window[~window["rolled"].to_numpy(bool)]
 
 
-def _histograms(
-    window: pd.DataFrame, sources: Sources, p: Plan
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _histograms(window: pd.DataFrame, sources: Sources) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runtime (by name) and wait (by queue) histograms of the whole range: the rollups' before
     ``split``, the raw rows' (the runs, and every task with a wait) from it."""
     raw = _raw_rows(window)
     runs = raw[run_mask(raw)]
     runtime = histogram_of(runs["at"], runs["name"], runs["duration"])
     waits = histogram_of(raw["at"], raw["queue"], raw["wait"])
-    return (
-        pd.concat([_labelled(sources.runtime), runtime], ignore_index=True),
-        pd.concat([_labelled(sources.waits), waits], ignore_index=True),
-    )
+    return _joined(_labelled(sources.runtime), runtime), _joined(_labelled(sources.waits), waits)
+
+
+def _joined(stored: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    # An empty part (a raw tail with no run) would turn the joined times' dtype to object.
+    parts = [part for part in (stored, raw) if len(part)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts or [stored])[0]
 
 
 def _labelled(histograms: pd.DataFrame) -> pd.DataFrame:
