@@ -5,7 +5,8 @@ opened), the reads pages make of stored tasks: ``trend_rows`` over the last 24 h
 (planned as the monitor plans them, default retention), ``tasks_window`` of FAILUREs over 7 days,
 ``newest_tasks(10_000)``, ``queue_traffic`` of the last 5 minutes, and the Tasks page filtered
 to "received in the last day + SUCCESS" (a page of 200 and its count). "Now" is the store's
-newest ``timestamp``. Wall-clock seconds, the median of ``--runs`` (3), and the rows read.
+newest ``timestamp``. Wall-clock seconds and this process's CPU seconds (steadier on a shared
+machine), each the median of ``--runs`` (3), and the rows read.
 Prints figures, never asserts.
 
 Run from the repo root: ``.venv/bin/python -m bench.store_reads --store PATH [--runs 3]``.
@@ -70,12 +71,14 @@ def main() -> None:
             now = conn.exec_driver_sql("SELECT max(timestamp) FROM tasks").scalar()
         print(f"{store.task_count()} tasks stored; now = newest timestamp {now:.0f}")
         for label, read in reads(store, float(now)).items():
-            seconds = []
+            seconds, cpu = [], []
             for _ in range(args.runs):
-                began = time.perf_counter()
+                began, began_cpu = time.perf_counter(), time.process_time()
                 value = read()
                 seconds.append(time.perf_counter() - began)
-            print(f"{label:<26} {statistics.median(seconds):7.3f} s  {_rows(value):>7} rows")
+                cpu.append(time.process_time() - began_cpu)
+            wall, used = statistics.median(seconds), statistics.median(cpu)
+            print(f"{label:<26} {wall:7.3f} s  (CPU {used:.3f} s)  {_rows(value):>7} rows")
         store.close()
 
 
