@@ -98,14 +98,17 @@ def test_every_filter_matches_what_pandas_matches_in_the_same_order(filled, ever
     assert len(narrowed) >= len(sizes) - 4, f"most filters pick some rows, not all: {sizes}"
 
 
-def test_a_page_is_the_newest_few_with_the_count_of_all_matching(filled, every):
-    wanted = TaskFilter(states=("SUCCESS",))
+@pytest.mark.parametrize("in_time", [False, True], ids=["any-time", "received-since"])
+def test_a_page_is_the_newest_few_with_the_count_of_all_matching(filled, every, in_time):
+    since = every["received"].min().to_pydatetime() if in_time else None
+    wanted = TaskFilter(states=("SUCCESS",), received_from=since)  # in time: step 8's indexes
     expected = newest_first(wanted.apply(every))
     assert len(expected) > 4
     first, second = filled.tasks_page(wanted, 3), filled.tasks_page(wanted, 3, offset=3)
     assert list(first.rows["uuid"]) + list(second.rows["uuid"]) == expected[:6]
     assert first.matching == second.matching == len(expected) and not first.complete
     assert expected[-1] == "no-time" or "no-time" not in expected
+    assert in_time == ("tie-b" not in expected)  # never received: outside any range
     pd.testing.assert_frame_equal(
         first.rows, every.set_index("uuid").loc[expected[:3]].reset_index()
     )
