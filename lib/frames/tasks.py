@@ -9,6 +9,8 @@ Payloads that keep to the types Flower sends are read by Arrow in one pass; any 
 sends the whole read down the Python path, which reads it as text (or missing where a number
 or time belongs) and, with an ``OddValues`` given, names it. Both paths give the same frame.
 ``state`` is the effective state (``frames.state``); Flower's own is ``flower_state``.
+Both paths end in ``columns_frame``, which the store's reader (``lib.store.task_frames``) also
+gives its columns to: one place derives ``duration``, ``wait`` and the states.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "TASK_COLUMNS",
     "TASK_TABLE_COLUMNS",
     "TASK_TIME_COLUMNS",
+    "columns_frame",
     "odd_fields",
     "odd_values_of",
     "tasks_frame",
@@ -108,30 +111,53 @@ def tasks_frame(tasks: Iterable[Mapping], odd: OddValues | None = None) -> pd.Da
     fields = _read(payloads)
     if odd is not None:
         _count_odd(fields, odd)
+    source = {name: fields[name] for name in SOURCE_COLUMNS if name not in ("queue", "children")}
+    source["queue"] = _queues(payloads, fields["routing_key"])
+    source["children"] = _joined_ids(fields["children"])
+    return columns_frame(source, len(payloads))
+
+
+#: What ``columns_frame`` builds the frame from: Flower's fields as they are read.
+SOURCE_COLUMNS = (*TEXT_COLUMNS, *TASK_TIME_COLUMNS, "runtime", "retries")
+
+
+def columns_frame(source: Mapping[str, pa.Array | Sequence], length: int) -> pd.DataFrame:
+    """The tasks frame (``TASK_COLUMNS``) of ``length`` tasks from their ``SOURCE_COLUMNS``.
+
+    Each source column holds one value per task, in order: ``state`` is Flower's state (the
+    effective state is derived here), ``queue`` the routing key, ``children`` comma-joined ids,
+    times epoch seconds. Text that is not a string becomes its ``repr``/``str``, a number or
+    time that is not one becomes missing; a column not given is missing throughout (a reader
+    that leaves out what its consumers never read).
+    """
     columns: dict[str, object] = {}
     for col in TEXT_COLUMNS:
-        if col == "queue":
-            values = _queues(payloads, fields["routing_key"])
-        elif col == "children":
-            values = _joined_ids(fields["children"])
-        else:
-            values = fields[col]
+        values = source.get(col, pa.nulls(length, pa.string()))
         columns[col] = _text(values, repr if col in REPR_COLUMNS else str)
     for col in TASK_TIME_COLUMNS:
-        columns[col] = _utc_times(_floats(fields[col]))
-    runtime = _floats(fields["runtime"])
-    columns["runtime"] = runtime
-    columns["retries"] = _integers(fields["retries"])
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(payloads)))
-    failed_for = (frame["failed"] - frame["started"]).dt.total_seconds().to_numpy()
-    is_success = (frame["state"] == "SUCCESS").fillna(False).to_numpy(bool)
-    is_failure = (frame["state"] == "FAILURE").fillna(False).to_numpy(bool)
-    frame["duration"] = np.where(is_success, runtime, np.where(is_failure, failed_for, np.nan))
-    queued_from = frame["sent"].fillna(frame["received"])
-    frame["wait"] = (frame["started"] - queued_from).dt.total_seconds()
-    frame["flower_state"] = frame["state"]
-    frame["state"] = effective_states(frame)
-    return frame[list(TASK_COLUMNS)]
+        columns[col] = _utc_times(_floats(source.get(col, pa.nulls(length, pa.float64()))))
+    columns["runtime"] = _floats(source.get("runtime", pa.nulls(length, pa.float64())))
+    columns["retries"] = _integers(source.get("retries", pa.nulls(length, pa.int64())))
+    columns.update(_derived(columns))
+    # Built once in display order: reordering a built frame copies every column.
+    return pd.DataFrame({c: columns[c] for c in TASK_COLUMNS}, index=pd.RangeIndex(length))
+
+
+def _derived(columns: Mapping[str, object]) -> dict[str, object]:
+    """``duration``, ``wait``, the effective ``state`` and Flower's as ``flower_state``."""
+    flower_state = pd.Series(columns["state"])
+    is_success = (flower_state == "SUCCESS").fillna(False).to_numpy(bool)
+    is_failure = (flower_state == "FAILURE").fillna(False).to_numpy(bool)
+    failed_for = (columns["failed"] - columns["started"]).total_seconds().to_numpy()
+    runtime = columns["runtime"]
+    queued_from = columns["sent"].where(columns["sent"].notna(), columns["received"])
+    stated = pd.DataFrame({"state": flower_state, "revoked": columns["revoked"]}, copy=False)
+    return {
+        "duration": np.where(is_success, runtime, np.where(is_failure, failed_for, np.nan)),
+        "wait": (columns["started"] - queued_from).total_seconds().to_numpy(),
+        "flower_state": columns["state"],
+        "state": effective_states(stated).array,
+    }
 
 
 #: The fields read from each payload; ``queue`` is not one (Flower sends ``routing_key``).

@@ -13,6 +13,7 @@ By concern, each module with one job; callers hold a ``Store`` (``from lib.store
 - ``rows``: a Flower payload ↔ a stored row (masking, caps, effective state, placement);
 - ``tasks``: upserts by Celery precedence, the timeline, window reads;
 - ``task_query``: the Tasks page's filters, order, page and count as SQL;
+- ``task_frames``: stored rows → the tasks frame, column by column (every read of tasks);
 - ``rollups``: per-minute counts and histograms; ``histogram``: buckets and percentile estimates;
 - ``samples``: queue and worker time series; ``retention``: batched pruning;
 - ``kept``: small named values kept between runs (a collector's cursor and health);

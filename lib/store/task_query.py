@@ -12,8 +12,10 @@ Invariants:
   Case folds letters as the database's ``lower`` does: every letter on PostgreSQL, ASCII letters
   on SQLite (pandas folds every letter, so a search with other capitals differs there).
 - A page is newest first: ``timestamp`` descending, tasks without one last, ties by ``uuid``;
-  migration step 7 indexes that order, alone and within a state, name, worker or queue.
-- Frames are built as ``tasks_window_frame`` builds them: ``TASK_COLUMNS`` + ``in_flower``.
+  migration step 7 indexes that order, alone and within a state, name, worker or queue; step 9
+  indexes ``received`` (alone and within a state) followed by it, for the time filter.
+- Frames are built as ``tasks_window_frame`` builds them (``lib.store.task_frames``):
+  ``TASK_COLUMNS`` + ``in_flower``; ``trend_rows`` reads only what analytics read.
 """
 
 from __future__ import annotations
@@ -22,17 +24,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, and_, func, null, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
 
 from lib.frames.filters import TEXT_SEARCHED, TaskFilter
 from lib.frames.state import BUILT_IN_STATES
 from lib.redact import MASKED_COLUMNS
 from lib.store.schema import TASKS, epoch
-from lib.store.tasks import rows_frame
-from lib.trends.window import FINISH_COLUMNS
+from lib.store.task_frames import tasks_frame_of
+from lib.trends.window import FINISH_COLUMNS, WINDOW_COLUMNS
 
 __all__ = [
     "FILTERED_COLUMNS",
+    "TREND_SOURCES",
     "TaskPage",
     "conditions",
     "gone_count",
@@ -46,6 +49,14 @@ __all__ = [
 
 #: The columns the page's choosers offer values of (each indexed with the newest-first order).
 FILTERED_COLUMNS = ("state", "name", "worker", "queue")
+#: What a range's analytics reads of a stored task: a window's columns (``WINDOW_COLUMNS``)
+#: but the masked text, and what ``duration``, ``wait`` and the effective ``state`` derive from.
+TREND_SOURCES = (
+    *(c for c in WINDOW_COLUMNS if c in TASKS.c and c not in (*MASKED_COLUMNS, "state")),
+    "flower_state",
+    "runtime",
+    "in_flower",
+)
 #: Newest first, as every page reads.
 NEWEST_FIRST = (TASKS.c.timestamp.desc().nulls_last(), TASKS.c.uuid)
 
@@ -87,7 +98,12 @@ def tasks_page(conn: Connection, wanted: TaskFilter, limit: int, offset: int = 0
     where = and_(true(), *conditions(wanted))
     count = conn.execute(select(func.count()).select_from(TASKS).where(where)).scalar()
     query = select(TASKS).where(where).order_by(*NEWEST_FIRST).limit(limit).offset(offset)
-    return TaskPage(rows_frame(conn.execute(query).mappings().all()), int(count or 0))
+    if wanted.received_from is not None or wanted.received_to is not None:
+        # A time range is read by step 9's indexes: the page's ids ordered within the index
+        # (databases would rather sort whole rows there), then only those rows read.
+        ids = query.with_only_columns(TASKS.c.uuid)
+        query = select(TASKS).where(TASKS.c.uuid.in_(ids)).order_by(*NEWEST_FIRST)
+    return TaskPage(tasks_frame_of(conn, query), int(count or 0))
 
 
 def matching_uuids(conn: Connection, wanted: TaskFilter) -> list[str]:
@@ -109,33 +125,32 @@ def task_values(conn: Connection, columns: Sequence[str] = FILTERED_COLUMNS) -> 
 def newest_tasks(conn: Connection, limit: int) -> pd.DataFrame:
     """The ``limit`` tasks with the latest last event (``last_at``), newest first."""
     query = select(TASKS).order_by(TASKS.c.last_at.desc(), TASKS.c.uuid).limit(limit)
-    return rows_frame(conn.execute(query).mappings().all())
+    return tasks_frame_of(conn, query)
 
 
 def queue_traffic(conn: Connection, since: float) -> pd.DataFrame:
     """What the queues frame reads of the tasks: those received (placed) since ``since`` and
     every running one (STARTED or a custom state, effective: ``lib.frames.state.running``),
-    however long ago it was received. Two reads, each by an index (an OR would scan all)."""
+    however long ago it was received. Two reads, each by an index (an OR would scan all); no
+    task is in both, since they split on ``placed_at``."""
     held = task_values(conn, ("state",))["state"]
     running = [s for s in held if s == "STARTED" or s not in BUILT_IN_STATES]  # a few, indexed
     recent = select(TASKS).where(TASKS.c.placed_at >= since)
-    rows = {r["uuid"]: r for r in conn.execute(recent).mappings()}
     older = select(TASKS).where(TASKS.c.state.in_(running), TASKS.c.placed_at < since)
-    for row in conn.execute(older).mappings():
-        rows[row["uuid"]] = row
-    return rows_frame(list(rows.values()))
+    return tasks_frame_of(conn, recent, older)
 
 
 def trend_rows(conn: Connection, start: float, split: float, end: float) -> pd.DataFrame:
     """The raw rows a range's analytics reads (``lib.trends.history.combined_window``): tasks
     placed in ``[split, end)``, and unfinished ones placed in ``[start, split)`` (finished ones
-    there come from the rollups), without the masked text (trends read none of it)."""
-    lean = [null().label(c.name) if c.name in MASKED_COLUMNS else c for c in TASKS.columns]
+    there come from the rollups). Only the ``TREND_SOURCES`` are read: the frame's other
+    columns are missing (a window keeps only ``WINDOW_COLUMNS``; no masked text)."""
     finished = TASKS.c.state.in_(list(FINISH_COLUMNS))
     early = and_(TASKS.c.placed_at >= start, TASKS.c.placed_at < split, ~finished)
     late = and_(TASKS.c.placed_at >= split, TASKS.c.placed_at < end)
+    lean = [TASKS.c[name] for name in TREND_SOURCES]
     query = select(*lean).where(or_(late, early)).order_by(TASKS.c.placed_at.desc())
-    return rows_frame(conn.execute(query).mappings().all())
+    return tasks_frame_of(conn, query)
 
 
 def gone_count(conn: Connection) -> int:

@@ -19,16 +19,15 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from lib.frames import TASK_COLUMNS, tasks_frame
 from lib.store.rollups import RollupDeltas, apply_deltas, contributes
 from lib.store.rows import Masking, payload_of, row_of
 from lib.store.schema import TASK_EVENTS, TASKS, epoch, utc_times
+from lib.store.task_frames import tasks_frame_of
 from lib.sync import apply_task_payload, is_newer
 
 __all__ = [
     "mark_gone",
     "oldest_last_event",
-    "rows_frame",
     "task_count",
     "task_row",
     "tasks_window_frame",
@@ -156,15 +155,7 @@ def tasks_window_frame(
     )
     if states is not None:
         query = query.where(TASKS.c.state.in_(list(states)))
-    return rows_frame(conn.execute(query).mappings().all())
-
-
-def rows_frame(rows: Sequence[Mapping]) -> pd.DataFrame:
-    """Stored rows as ``tasks_frame`` builds them (same dtypes, in the rows' order), +
-    ``in_flower``."""
-    frame = tasks_frame([payload_of(row) for row in rows])
-    frame["in_flower"] = pd.array([bool(r["in_flower"]) for r in rows], dtype="bool")
-    return frame[[*TASK_COLUMNS, "in_flower"]]
+    return tasks_frame_of(conn, query)
 
 
 def task_count(conn: Connection) -> int:

@@ -16,7 +16,8 @@ from lib.redact import MASKED_COLUMNS
 from lib.store import Store
 from lib.store.engine import open_engine, reading
 from lib.store.migrations import STEPS, TASK_PAGE_INDEXES, migrate
-from lib.trends.window import FINISH_COLUMNS
+from lib.store.task_query import TREND_SOURCES
+from lib.trends.window import FINISH_COLUMNS, WINDOW_COLUMNS
 from tests.recorded import recorded_tasks, special
 
 NOW = 1_800_000_000.0
@@ -97,14 +98,17 @@ def test_every_filter_matches_what_pandas_matches_in_the_same_order(filled, ever
     assert len(narrowed) >= len(sizes) - 4, f"most filters pick some rows, not all: {sizes}"
 
 
-def test_a_page_is_the_newest_few_with_the_count_of_all_matching(filled, every):
-    wanted = TaskFilter(states=("SUCCESS",))
+@pytest.mark.parametrize("in_time", [False, True], ids=["any-time", "received-since"])
+def test_a_page_is_the_newest_few_with_the_count_of_all_matching(filled, every, in_time):
+    since = every["received"].min().to_pydatetime() if in_time else None
+    wanted = TaskFilter(states=("SUCCESS",), received_from=since)  # in time: step 8's indexes
     expected = newest_first(wanted.apply(every))
     assert len(expected) > 4
     first, second = filled.tasks_page(wanted, 3), filled.tasks_page(wanted, 3, offset=3)
     assert list(first.rows["uuid"]) + list(second.rows["uuid"]) == expected[:6]
     assert first.matching == second.matching == len(expected) and not first.complete
     assert expected[-1] == "no-time" or "no-time" not in expected
+    assert in_time == ("tie-b" not in expected)  # never received: outside any range
     pd.testing.assert_frame_equal(
         first.rows, every.set_index("uuid").loc[expected[:3]].reset_index()
     )
@@ -149,7 +153,7 @@ def test_a_time_filter_needs_an_aware_time(filled):
     assert filled.tasks_page(aware, 10).matching >= 0
 
 
-def test_trend_rows_are_what_the_combined_window_keeps_without_the_text(filled, every):
+def test_trend_rows_are_what_the_combined_window_keeps_with_only_what_analytics_read(filled, every):
     placed = every["received"].dropna().sort_values()
     start, split = placed.iloc[0].to_pydatetime(), placed.iloc[len(placed) // 2].to_pydatetime()
     end = placed.iloc[-1].to_pydatetime() + timedelta(seconds=1)
@@ -160,9 +164,11 @@ def test_trend_rows_are_what_the_combined_window_keeps_without_the_text(filled, 
     kept = window[~(early & finished)]
     rows = filled.trend_rows(start, split, end)
     assert list(rows["uuid"]) == list(kept["uuid"]) and 0 < len(rows) < len(window)
-    assert rows[list(MASKED_COLUMNS)].isna().all().all()
-    others = [c for c in rows.columns if c not in MASKED_COLUMNS]
-    pd.testing.assert_frame_equal(rows[others], kept[others].reset_index(drop=True))
+    wanted = (*WINDOW_COLUMNS, *TREND_SOURCES)
+    read = [c for c in rows.columns if c in wanted and c not in MASKED_COLUMNS]
+    assert rows.drop(columns=read).isna().all().all()  # masked text and what no window reads
+    pd.testing.assert_frame_equal(rows[read], kept[read].reset_index(drop=True))
+    pd.testing.assert_series_equal(rows.dtypes, kept.dtypes)
 
 
 def test_a_store_of_step_5_gets_the_page_indexes_and_its_rows_read_by_them(store_url):
