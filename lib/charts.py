@@ -63,6 +63,8 @@ WORKER_FIGURES = {
 THROUGHPUT_LINES = {"succeeded_per_s": "succeeded", "failed_per_s": "failed"}
 #: Tooltip time in UTC units: the data holds the wall clock stamped as UTC (see the docstring).
 TIME_UNIT = "utcyearmonthdatehoursminutesseconds"
+#: Time ticks on a 24-hour clock, as the tables show times; days, months keep Vega's defaults.
+CLOCK = {"hours": "%H:%M", "minutes": "%H:%M"}
 #: A bar's span when a frame has one bucket, so no step to read from (the bar fills the axis).
 LONE_BUCKET = pd.Timedelta(minutes=1)
 #: A missing value breaks the line (a gap) instead of joining its neighbours.
@@ -275,7 +277,9 @@ def _time_encoding(
     """x: the time on a UTC scale (see the docstring); y: the column; colour: the series."""
     tips = [alt.Tooltip(f"{x}:T", title=f"time ({tz})", timeUnit=TIME_UNIT)]
     encoding = {
-        "x": alt.X(f"{x}:T", title=f"time ({tz})", scale=alt.Scale(type="utc")),
+        "x": alt.X(
+            f"{x}:T", title=f"time ({tz})", scale=alt.Scale(type="utc"), axis=alt.Axis(format=CLOCK)
+        ),
         "y": alt.Y(f"{y}:Q", title=title, axis=_suffixed(suffix)),
     }
     if by:
