@@ -64,7 +64,7 @@ THROUGHPUT_LINES = {"succeeded_per_s": "succeeded", "failed_per_s": "failed"}
 #: Tooltip time in UTC units: the data holds the wall clock stamped as UTC (see the docstring).
 TIME_UNIT = "utcyearmonthdatehoursminutesseconds"
 #: Time ticks on a 24-hour clock, as the tables show times; days, months keep Vega's defaults.
-CLOCK = {"hours": "%H:%M", "minutes": "%H:%M"}
+CLOCK = {"hours": "%H:%M", "minutes": "%H:%M", "seconds": "%H:%M:%S"}
 #: A bar's span when a frame has one bucket, so no step to read from (the bar fills the axis).
 LONE_BUCKET = pd.Timedelta(minutes=1)
 #: A missing value breaks the line (a gap) instead of joining its neighbours.
@@ -136,7 +136,7 @@ def queue_wait_chart(queue_wait: pd.DataFrame) -> alt.Chart:
         alt.Chart(long, height=HEIGHT)
         .mark_bar()
         .encode(
-            x=alt.X("queue:N", title="queue", sort=order),
+            x=alt.X("queue:N", title="queue", sort=order, axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("percentile:N", sort=["p50", "p95", "p99"]),
             y=alt.Y("wait:Q", title="wait", axis=_suffixed(" s")),
             color=_color("percentile", ["p50", "p95", "p99"]),
@@ -261,7 +261,9 @@ def _bars(
     encoding["order"] = alt.Order("series_order:Q")  # stack in the legend's order
     order = {name: i for i, name in enumerate(_order(frame, by))}
     frame["series_order"] = frame[by].map(order)
-    return alt.Chart(frame, height=HEIGHT).mark_bar().encode(x2="end:T", **encoding)
+    # A bar ranged on x (start to end) reads as horizontal unless told: it stacks upwards.
+    bars = alt.Chart(frame, height=HEIGHT).mark_bar(orient="vertical")
+    return bars.encode(x2="end:T", **encoding)
 
 
 def _time_encoding(

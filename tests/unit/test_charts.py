@@ -233,6 +233,8 @@ def test_state_chart_colours_axis_title_and_bars_spanning_their_bucket():
     paris = [pd.Timestamp("2026-11-22 12:58"), pd.Timestamp("2026-11-22 12:59")]
     assert chart.times(ok) == paris
     assert chart.times(ok, "x2") == [t + pd.Timedelta(minutes=1) for t in paris]
+    # Ranged on x, a bar would lie flat (a thin line at its value) unless it stands upright.
+    assert chart.spec["mark"]["orient"] == "vertical" and "stack" not in chart.encoding["y"]
     scale = chart.encoding["color"]["scale"]
     assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
         "SUCCESS": charts.STATE_COLORS["SUCCESS"],
