@@ -42,13 +42,13 @@ cols[3].metric("Signatures", len(groups))
 left, right = st.columns(2)
 with left:
     st.subheader("By category")
-    st.plotly_chart(charts.category_chart(categories))
+    st.altair_chart(charts.category_chart(categories), width="stretch")
     ui.download_csv(categories, "error-categories", key="categories_csv")
 with right:
     st.subheader("Over time")
     trend = failures.category_trend_frame(failed, start, end, size)
     st.caption(f"Failures per {trends.bucket_label(size)}.")
-    st.plotly_chart(charts.category_trend_chart(trend, tz))
+    st.altair_chart(charts.category_trend_chart(trend, tz), width="stretch")
 
 st.subheader("Signatures")
 st.caption(

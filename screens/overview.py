@@ -80,7 +80,7 @@ def attention_and_pulse(tz) -> None:
         if reading.value is None or not reading.value["processed"].any():
             st.info("No task finished in the last hour.", icon="💤")
             return
-        st.plotly_chart(charts.pulse_chart(reading.value, tz), key="pulse")
+        st.altair_chart(charts.pulse_chart(reading.value, tz), key="pulse", width="stretch")
         st.caption("Tasks processed (succeeded + failed) and failed per minute, at their finish.")
 
 

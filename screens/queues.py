@@ -24,7 +24,9 @@ def queues_table() -> None:
     sampled = ui.sampled_range(history, "queue samples", span, console.settings.poll_seconds, HOW)
     if sampled is not None:
         depths = sampled.frame[sampled.frame["queue"] == picked] if picked else sampled.frame
-        st.plotly_chart(charts.queue_depth_chart(depths, ui.viewer_tz()), key="depths")
+        st.altair_chart(
+            charts.queue_depth_chart(depths, ui.viewer_tz()), key="depths", width="stretch"
+        )
     st.subheader("Now")
     if not ui.show_reading(reading, "queue depths"):
         return

@@ -40,19 +40,21 @@ overall, by_name, by_queue, latency, workers = st.tabs(
 with overall:
     trend = result.trend
     st.subheader("Tasks per bucket, by state")
-    st.plotly_chart(charts.state_trend_chart(result.state_trend, tz))
+    st.altair_chart(charts.state_trend_chart(result.state_trend, tz), width="stretch")
     st.subheader("Throughput")
-    st.plotly_chart(charts.throughput_chart(trend, tz))
+    st.altair_chart(charts.throughput_chart(trend, tz), width="stretch")
     st.subheader("Failure rate")
     st.caption("Failed ÷ (succeeded + failed) per bucket; no point where nothing finished.")
-    st.plotly_chart(charts.failure_rate_chart(trend, tz))
+    st.altair_chart(charts.failure_rate_chart(trend, tz), width="stretch")
     table(trend, "trend")
 
 for tab, by, grouped in ((by_name, "name", result.by_name), (by_queue, "queue", result.by_queue)):
     with tab:
         st.caption(f"The {TOP_N} {by}s with most tasks in the range; the rest as (other).")
-        st.plotly_chart(charts.breakdown_chart(grouped, tz, by), key=f"{by}_tasks")
-        st.plotly_chart(charts.failure_rate_chart(grouped, tz, by), key=f"{by}_rate")
+        st.altair_chart(charts.breakdown_chart(grouped, tz, by), key=f"{by}_tasks", width="stretch")
+        st.altair_chart(
+            charts.failure_rate_chart(grouped, tz, by), key=f"{by}_rate", width="stretch"
+        )
         table(grouped, f"trend-by-{by}")
 
 with latency:
@@ -76,14 +78,14 @@ with latency:
     if p95.empty:
         st.info("No task finished in this range with a runtime.")
     else:
-        st.plotly_chart(charts.runtime_trend_chart(p95, tz))
+        st.altair_chart(charts.runtime_trend_chart(p95, tz), width="stretch")
     st.subheader("Queue wait")
     st.caption("Wait: started − sent (started − received when the sent event is missing).")
     waits = result.waits
     if waits.empty:
         st.info("No task in this range has both a start and a sent or received time.")
     else:
-        st.plotly_chart(charts.queue_wait_chart(waits))
+        st.altair_chart(charts.queue_wait_chart(waits), width="stretch")
         table(waits, "queue-wait")
 
 with workers:

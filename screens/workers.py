@@ -27,14 +27,20 @@ def workers_over_time() -> None:
         figures = figures[figures["worker"] == picked]
     cluster = over_time.workers_over_time_frame(figures)
     online, busy = st.columns(2)
-    online.plotly_chart(charts.workers_online_chart(cluster, tz), key="online")
-    busy.plotly_chart(charts.pool_utilization_chart(cluster, tz), key="utilization")
+    online.altair_chart(charts.workers_online_chart(cluster, tz), key="online", width="stretch")
+    busy.altair_chart(
+        charts.pool_utilization_chart(cluster, tz), key="utilization", width="stretch"
+    )
     busy.caption("Pool utilization: busy slots ÷ slots (active tasks ÷ pool size, online workers).")
     active, load = st.columns(2)
-    active.plotly_chart(charts.worker_figure_chart(figures, tz, "active"), key="active")
-    load.plotly_chart(charts.worker_figure_chart(figures, tz, "load"), key="load")
+    active.altair_chart(
+        charts.worker_figure_chart(figures, tz, "active"), key="active", width="stretch"
+    )
+    load.altair_chart(charts.worker_figure_chart(figures, tz, "load"), key="load", width="stretch")
     load.caption("Host load: the 1-minute load average of each worker's host, from its heartbeats.")
-    st.plotly_chart(charts.worker_figure_chart(figures, tz, "main_peak_rss_mib"), key="rss")
+    st.altair_chart(
+        charts.worker_figure_chart(figures, tz, "main_peak_rss_mib"), key="rss", width="stretch"
+    )
     st.caption(
         "Main process peak RSS: Celery's rusage maxrss, the peak memory of each worker's main "
         "process only; its prefork child processes are not included."

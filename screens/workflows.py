@@ -84,7 +84,7 @@ def curves(view, jobs) -> None:
     tz = ui.viewer_tz()
     for column, metric in zip(st.columns(len(wf.CURVE_METRICS)), wf.CURVE_METRICS, strict=True):
         chart = charts.training_curve_chart(shown, metric, x, tz)
-        column.plotly_chart(chart, key=f"curve_{metric}_{view.key}")
+        column.altair_chart(chart, key=f"curve_{metric}_{view.key}", width="stretch")
 
 
 def pipeline(view) -> None:

@@ -81,7 +81,7 @@ def test_page_renders_every_range(flower, page, time_range):
     assert at.title[0].value == page
     assert at.selectbox(key="time_range_pick").value == time_range
     assert csv_buttons(at) >= 2
-    assert at.get("plotly_chart")
+    assert at.get("vega_lite_chart")
     if page == "Trends":
         assert metrics(at) == {
             "Tasks": "62",
@@ -100,7 +100,7 @@ def test_empty_cluster_says_so_instead_of_drawing(empty_flower, page):
         at = open_analytics(page, time_range)
         assert not at.exception, (time_range, [e.message for e in at.exception])
         assert "No tasks in this range" in texts(at), time_range
-        assert not at.get("plotly_chart"), time_range
+        assert not at.get("vega_lite_chart"), time_range
 
 
 def test_trends_states_bucket_size_and_placement_rule(flower):

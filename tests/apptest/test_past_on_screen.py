@@ -4,7 +4,6 @@ real Collector wrote from a (recorded) Flower over HTTP, with empty states that 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import time
@@ -12,30 +11,23 @@ import time
 import numpy as np
 import pytest
 
+from lib.charts import WORKER_FIGURES
 from lib.frames import attention
 from lib.store import Store
 from tests import factories
 from tests.apptest.conftest import collector_caught_up, console_on, open_page, run_until, texts
 from tests.recorded import RecordedFlower, recorded
+from tests.vega import on_page
+
+#: The charts read here, by the title of their y axis (Vega-Lite charts carry no key).
+PULSE, ONLINE, DEPTHS = "tasks / min", "workers online", "waiting messages"
+RSS = WORKER_FIGURES["main_peak_rss_mib"]
 
 
-def figure(at, key: str) -> dict:
-    """The Plotly figure a page drew under ``key``, as the browser gets it."""
-    for chart in at.get("plotly_chart"):
-        if f"-{key}" in chart.proto.id or chart.proto.id.endswith(key):
-            return json.loads(chart.proto.spec)
-    raise AssertionError(f"no chart {key!r} among {[c.proto.id for c in at.get('plotly_chart')]}")
-
-
-def values(array: list | dict) -> list[float]:
-    """A trace's x or y: a list, or Plotly's typed array (``dtype`` + base64 ``bdata``)."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), array["dtype"]).tolist()
-    return list(array)
-
-
-def traces(at, key: str) -> dict[str, list]:
-    return {t["name"]: values(t["y"]) for t in figure(at, key)["data"]}
+def traces(at, title: str) -> dict[str, list]:
+    """The y values per series of the chart titled ``title``, as the browser gets them."""
+    chart = on_page(at, title)
+    return {name: rows[chart.field("y")].tolist() for name, rows in chart.series().items()}
 
 
 def links(at) -> list[tuple[str, str, str]]:
@@ -58,7 +50,7 @@ def busy_flower(monkeypatch, tmp_path):
 def test_overview_draws_the_last_hours_pulse_from_the_rollups(busy_flower):
     at = open_page("Overview")
     assert not at.exception, [e.message for e in at.exception]
-    pulse = traces(at, "pulse")
+    pulse = traces(at, PULSE)
     assert sum(pulse["processed"]) == 9 and sum(pulse["failed"]) == 6
     assert len(pulse["processed"]) == 60, "every minute of the hour, quiet ones as 0"
 
@@ -92,21 +84,20 @@ def test_queues_and_workers_draw_the_real_collectors_samples(recorded_flower):
     HTTP and writes the store; the charts carry exactly what it sampled."""
     at = open_page("Workers")
     collector_caught_up()
-    run_until(at, lambda at: len(values(figure(at, "online")["data"][0]["x"])) >= 2, timeout=15)
+    run_until(at, lambda at: len(on_page(at, ONLINE).rows) >= 2, timeout=15)
     assert not at.exception, [e.message for e in at.exception]
-    rss = traces(at, "rss")
+    rss = traces(at, RSS)
     info = recorded("workers")
     assert set(rss) == set(info)
     for worker, drawn in rss.items():
         assert set(drawn) == {info[worker]["stats"]["rusage"]["maxrss"] / 1024}, worker
-    assert set(traces(at, "online")[""]) == {2}
-    assert "main process" in figure(at, "rss")["layout"]["yaxis"]["title"]["text"]
+    assert set(traces(at, ONLINE)[""]) == {2}  # rss found by its title: "main process …"
     assert "one point per 10 s" in texts(at)
 
     queues = open_page("Queues")
     store = Store(_store_url())  # the console's store (left open: the console uses it)
     samples = store.queue_samples(0, time.time() + 1)
-    depths = traces(queues, "depths")
+    depths = traces(queues, DEPTHS)
     assert set(depths) == set(samples["queue"]) and depths
     for queue, drawn in depths.items():
         sampled = samples[samples["queue"] == queue]["messages"]
@@ -131,14 +122,14 @@ def test_a_range_without_samples_says_why(recorded_flower, monkeypatch):
         said = texts(at)
         assert f"No {what} samples in this range (last hour)" in said, said
         assert "the collector samples every 1 s; the first appear after its next poll" in said
-        assert not at.get("plotly_chart")
+        assert not at.get("vega_lite_chart")
 
 
 def test_a_deep_link_opens_that_worker_or_queue_with_a_way_back(recorded_flower):
     at = open_page("Workers", query={"worker": "w2@vm"})
     assert not at.exception, [e.message for e in at.exception]
     assert at.dataframe[0].value["worker"].tolist() == ["w2@vm"]
-    assert set(traces(at, "rss")) == {"w2@vm"}
+    assert set(traces(at, RSS)) == {"w2@vm"}
     assert "Showing worker w2@vm only." in texts(at)
     at.button(key="all_worker").click().run()
     assert len(at.dataframe[0].value) == 2 and "worker" not in at.query_params
@@ -147,7 +138,7 @@ def test_a_deep_link_opens_that_worker_or_queue_with_a_way_back(recorded_flower)
     name = queues.dataframe[0].value["queue"].iloc[0]
     one = open_page("Queues", query={"queue": name})
     assert one.dataframe[0].value["queue"].tolist() == [name]
-    assert set(traces(one, "depths")) == {name}
+    assert set(traces(one, DEPTHS)) == {name}
     unknown = open_page("Queues", query={"queue": "nope"})
     assert "No queue named nope is known." in texts(unknown)
 

@@ -10,12 +10,9 @@ only come from the store.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import time
 
-import numpy as np
 import pytest
 
 from lib.collector import Collector
@@ -23,6 +20,7 @@ from lib.settings import load_settings
 from lib.store import Store
 from tests.apptest.conftest import open_page
 from tests.apptest.test_workflows_page import recent_flower, tables  # noqa: F401 - a fixture
+from tests.vega import Drawn, on_page
 
 FIRST, SECOND = "b3601207-4b5d-4a54-8e8a-2e7b84c4befa", "82892938-3adb-4d00-9279-fd60f62830e3"
 #: What three polls read: (poll, uuid, progress, loss, accuracy); FIRST's second report is
@@ -52,18 +50,13 @@ def sampled(recent_flower, monkeypatch):  # noqa: F811 - the fixture imported ab
     monkeypatch.setenv("OPS_COLLECTOR", "external")
 
 
-def values(data: object) -> list:
-    """A figure's array as a list: Plotly sends numbers base64-encoded (``bdata``)."""
-    if isinstance(data, dict) and "bdata" in data:
-        raw = base64.b64decode(data["bdata"])
-        return np.frombuffer(raw, dtype=np.dtype(data["dtype"])).tolist()
-    return list(data)
+def charts_on(at) -> dict[str, Drawn]:
+    """The page's charts by y-axis title (loss, accuracy), as the browser gets them."""
+    return {title: on_page(at, title) for title in ("loss", "accuracy")}
 
 
-def charts_on(at) -> dict[str, dict]:
-    """The page's plotly figures by y-axis title (loss, accuracy)."""
-    figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    return {f["layout"]["yaxis"]["title"]["text"]: f for f in figures}
+def xy(chart: Drawn, rows) -> tuple[list, list]:
+    return rows[chart.field("x")].tolist(), rows[chart.field("y")].tolist()
 
 
 def test_jobs_show_the_stores_latest_progress_without_reading_a_backend(sampled):
@@ -85,17 +78,18 @@ def test_curves_draw_each_compared_jobs_reports(sampled):
     assert set(picked.value) >= {FIRST, SECOND}, "running jobs are compared by default"
     drawn = charts_on(at)
     assert set(drawn) == {"loss", "accuracy"}
-    lines = {t["name"].split(" · ")[1]: t for t in drawn["loss"]["data"]}
+    loss = drawn["loss"]
+    lines = {name.split(" · ")[1]: rows for name, rows in loss.series().items()}
     assert set(lines) == {FIRST[:8], SECOND[:8]}
-    first, second = lines[FIRST[:8]], lines[SECOND[:8]]
-    assert (values(first["x"]), values(first["y"])) == ([2.5, 5.0], [2.2, 1.8])
-    assert (values(second["x"]), values(second["y"])) == ([2.5, 5.0], [2.9, 2.4])
-    assert drawn["loss"]["layout"]["xaxis"]["title"]["text"] == "training progress (%)"
+    assert xy(loss, lines[FIRST[:8]]) == ([2.5, 5.0], [2.2, 1.8])
+    assert xy(loss, lines[SECOND[:8]]) == ([2.5, 5.0], [2.9, 2.4])
+    assert loss.title("x") == "training progress (%)"
 
     picked.set_value([SECOND]).run()
     at.radio(key="curves_x_training").set_value("at").run()
     assert not at.exception
     drawn = charts_on(at)
-    (line,) = drawn["accuracy"]["data"]
-    assert values(line["y"]) == [0.1, 0.22] and len(values(line["x"])) == 2
-    assert drawn["accuracy"]["layout"]["xaxis"]["title"]["text"] == "time (UTC)"
+    accuracy = drawn["accuracy"]
+    (line,) = accuracy.series().values()
+    assert line[accuracy.field("y")].tolist() == [0.1, 0.22] and len(accuracy.times(line)) == 2
+    assert accuracy.title("x") == "time (UTC)"

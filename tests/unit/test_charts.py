@@ -1,14 +1,14 @@
-"""Charts carry the frames' numbers, at the viewer's wall-clock time, with labels made inert.
+"""Charts carry the frames' numbers, at the viewer's wall-clock time, with labels as data.
 
 Every chart is checked against the frame it draws, built by the real builders of
-``lib/trends.py`` and ``lib/failures.py`` from factory payloads: one trace per group (named
-as the group, HTML-escaped), x the frame's bucket times in the viewer's timezone and sorted,
-y exactly the documented column.
+``lib/trends.py`` and ``lib/failures.py`` from factory payloads: one series per group (named
+as the group, the label verbatim: Vega-Lite draws it as text), x the frame's bucket times as
+the viewer's wall clock on a UTC scale and sorted, y exactly the documented column — read
+from the chart's Vega-Lite spec and dataset (``tests/vega.py``).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import pytest
 
 from lib import charts, failures, frames, trends
 from tests import factories
+from tests.vega import Drawn, drawn
 
 PARIS = ZoneInfo("Europe/Paris")  # UTC+1 in November
 KOLKATA = ZoneInfo("Asia/Kolkata")  # UTC+5:30: a half-hour offset shows a wrong conversion
@@ -32,7 +32,7 @@ T0 = NOW.timestamp()
 # (per second of the bucket inside the range) differs from count ÷ 60 there.
 START = NOW - timedelta(minutes=9, seconds=30)
 SIZE = trends.bucket_size(START, NOW)
-ODD = "<b>x</b> & co"  # a task name and queue Plotly would render as HTML unless escaped
+ODD = "<b>x</b> & co"  # a task name and queue: must reach the chart verbatim, never as markup
 
 task = factories.task_payload
 PAYLOADS = [
@@ -58,39 +58,34 @@ def failed(window) -> pd.DataFrame:
     return failures.failures_frame(window, failures.load_rules())
 
 
-def x_values(trace) -> list[pd.Timestamp]:
-    return [pd.Timestamp(x) for x in np.asarray(trace.x)]
-
-
 def local_times(buckets: pd.Series, tz: ZoneInfo) -> list[pd.Timestamp]:
     """Bucket starts as the wall-clock times a viewer in ``tz`` reads."""
     return [pd.Timestamp(b).tz_convert(tz).tz_localize(None) for b in buckets]
 
 
-def escaped(label: object) -> str:
-    return html.escape(str(label), quote=False)
-
-
 def per_group(frame: pd.DataFrame, by: str, column: str) -> dict[str, tuple[pd.DataFrame, str]]:
-    """The expected traces of a chart with one series per ``by`` group: escaped name → rows."""
-    return {escaped(g): (frame[frame[by] == g], column) for g in dict.fromkeys(frame[by])}
+    """The expected series of a chart with one per ``by`` group: the name as is → rows."""
+    return {str(g): (frame[frame[by] == g], column) for g in dict.fromkeys(frame[by])}
 
 
-def assert_time_traces(
-    fig: go.Figure, expected: dict[str, tuple[pd.DataFrame, str]], tz: ZoneInfo
+def assert_time_series(
+    chart: Drawn, expected: dict[str, tuple[pd.DataFrame, str]], tz: ZoneInfo
 ) -> None:
-    """One trace per expected series, in order; x the rows' buckets in ``tz``, y the column."""
-    assert [trace.name for trace in fig.data] == list(expected)
-    for trace in fig.data:
-        rows, column = expected[trace.name]
-        xs = x_values(trace)
-        assert xs == sorted(xs), f"{trace.name}: x runs back in time"
-        assert xs == local_times(rows["bucket"], tz), trace.name
+    """One series per expected one, in order; x the rows' buckets in ``tz``, y the column."""
+    series = chart.series()
+    assert list(series) == list(expected)
+    assert len(chart.rows) == sum(len(rows) for rows, _ in expected.values()), "extra rows"
+    for name, drawn_rows in series.items():
+        rows, column = expected[name]
+        xs = chart.times(drawn_rows)
+        assert xs == sorted(xs), f"{name}: x runs back in time"
+        assert xs == local_times(rows["bucket"], tz), name
         np.testing.assert_array_equal(
-            np.asarray(trace.y, dtype="float64"),
+            drawn_rows[chart.field("y")].to_numpy(dtype="float64"),
             rows[column].to_numpy(dtype="float64"),
-            err_msg=f"{trace.name}: y is not the frame's {column}",
+            err_msg=f"{name}: y is not the frame's {column}",
         )
+    assert chart.title("x") == f"time ({tz})"
 
 
 def assert_has_data(frame: pd.DataFrame, column: str) -> None:
@@ -104,8 +99,8 @@ def assert_has_data(frame: pd.DataFrame, column: str) -> None:
 def check_state_trend(window, failed):
     frame = trends.state_trend_frame(window, START, NOW, SIZE)
     assert set(frame["state"]) == {"SUCCESS", "FAILURE", "REVOKED", "STARTED"}
-    assert_time_traces(
-        charts.state_trend_chart(frame, KOLKATA), per_group(frame, "state", "tasks"), KOLKATA
+    assert_time_series(
+        drawn(charts.state_trend_chart(frame, KOLKATA)), per_group(frame, "state", "tasks"), KOLKATA
     )
 
 
@@ -115,63 +110,75 @@ def check_throughput(window, failed):
     # The counts differ from the rates, so drawing a count would show.
     assert (frame["succeeded"] != frame["succeeded_per_s"]).any()
     expected = {"succeeded": (frame, "succeeded_per_s"), "failed": (frame, "failed_per_s")}
-    fig = charts.throughput_chart(frame, KOLKATA)
-    assert_time_traces(fig, expected, KOLKATA)
-    assert fig.layout.yaxis.title.text == "tasks / s"
+    chart = drawn(charts.throughput_chart(frame, KOLKATA))
+    assert_time_series(chart, expected, KOLKATA)
+    assert chart.title("y") == "tasks / s"
 
 
 def check_failure_rate(window, failed):
     frame = trends.trend_frame(window, START, NOW, SIZE)
     assert frame["failure_rate"].isna().any() and frame["failure_rate"].gt(0).any()
-    fig = charts.failure_rate_chart(frame, KOLKATA)
-    assert_time_traces(fig, {"": (frame, "failure_rate")}, KOLKATA)
+    chart = drawn(charts.failure_rate_chart(frame, KOLKATA))
+    assert_time_series(chart, {"": (frame, "failure_rate")}, KOLKATA)
+    assert chart.encoding["y"]["axis"]["labelExpr"].endswith("'%'")
 
 
 def check_failure_rate_by(window, failed, by):
     frame = trends.trend_frame(window, START, NOW, SIZE, by=by, top=2)
     assert trends.OTHER in set(frame[by]) and ODD in set(frame[by])
-    fig = charts.failure_rate_chart(frame, KOLKATA, by)
-    assert_time_traces(fig, per_group(frame, by, "failure_rate"), KOLKATA)
+    assert_time_series(
+        drawn(charts.failure_rate_chart(frame, KOLKATA, by)),
+        per_group(frame, by, "failure_rate"),
+        KOLKATA,
+    )
 
 
 def check_breakdown(window, failed, by):
     frame = trends.trend_frame(window, START, NOW, SIZE, by=by, top=2)
     assert trends.OTHER in set(frame[by]) and ODD in set(frame[by])
-    fig = charts.breakdown_chart(frame, KOLKATA, by)
-    assert_time_traces(fig, per_group(frame, by, "tasks"), KOLKATA)
+    assert_time_series(
+        drawn(charts.breakdown_chart(frame, KOLKATA, by)), per_group(frame, by, "tasks"), KOLKATA
+    )
 
 
 def check_runtime_trend(window, failed):
     frame = trends.runtime_trend_frame(window, START, NOW, SIZE, top=2)
     assert trends.ALL in set(frame["name"]) and ODD in set(frame["name"])
     assert frame["p95"].isna().any() and frame["p95"].notna().any()
-    fig = charts.runtime_trend_chart(frame, KOLKATA)
-    assert_time_traces(fig, per_group(frame, "name", "p95"), KOLKATA)
+    assert_time_series(
+        drawn(charts.runtime_trend_chart(frame, KOLKATA)), per_group(frame, "name", "p95"), KOLKATA
+    )
 
 
 def check_category_trend(window, failed):
     frame = failures.category_trend_frame(failed, START, NOW, SIZE)
     assert frame["category"].nunique() >= 3
-    fig = charts.category_trend_chart(frame, KOLKATA)
-    assert_time_traces(fig, per_group(frame, "category", "failures"), KOLKATA)
+    assert_time_series(
+        drawn(charts.category_trend_chart(frame, KOLKATA)),
+        per_group(frame, "category", "failures"),
+        KOLKATA,
+    )
 
 
 def check_queue_wait(window, failed):
     frame = trends.queue_wait_frame(window)
     assert ODD in set(frame["queue"])
-    fig = charts.queue_wait_chart(frame)
-    assert [trace.name for trace in fig.data] == ["p50", "p95", "p99"]
-    for trace in fig.data:
-        assert list(trace.x) == [escaped(q) for q in frame["queue"]]
-        np.testing.assert_array_equal(np.asarray(trace.y, dtype="float64"), frame[trace.name])
+    chart = drawn(charts.queue_wait_chart(frame))
+    assert chart.encoding["xOffset"]["field"] == "percentile", "bars grouped, not stacked"
+    series = chart.series()
+    assert list(series) == ["p50", "p95", "p99"]
+    for name, rows in series.items():
+        assert rows[chart.field("x")].tolist() == [str(q) for q in frame["queue"]]
+        np.testing.assert_array_equal(rows[chart.field("y")].to_numpy("float64"), frame[name])
 
 
 def check_category(window, failed):
     frame = failures.category_frame(failed)
     assert len(frame) >= 3
-    (bar,) = charts.category_chart(frame).data
-    assert list(bar.y) == [escaped(c) for c in frame["category"]]
-    np.testing.assert_array_equal(np.asarray(bar.x), frame["failures"])
+    chart = drawn(charts.category_chart(frame))
+    assert chart.rows[chart.field("y")].tolist() == [str(c) for c in frame["category"]]
+    assert chart.encoding["y"]["sort"] == [str(c) for c in frame["category"]], "the frame's order"
+    np.testing.assert_array_equal(chart.rows[chart.field("x")], frame["failures"])
 
 
 #: Every chart of lib/charts.py with the check(s) of the figure against its frame.
@@ -213,7 +220,7 @@ def test_chart_draws_exactly_its_frame(check, window, failed):
 # -- details ----------------------------------------------------------------------------------
 
 
-def test_state_chart_colours_and_axis_title():
+def test_state_chart_colours_axis_title_and_bars_spanning_their_bucket():
     frame = pd.DataFrame(
         {
             "bucket": BUCKETS.repeat(2),
@@ -221,22 +228,39 @@ def test_state_chart_colours_and_axis_title():
             "tasks": [3, 1, 0, 2],
         }
     )
-    fig = charts.state_trend_chart(frame, PARIS)
-    traces = {t.name: t for t in fig.data}
-    assert x_values(traces["SUCCESS"]) == [
-        pd.Timestamp("2026-11-22 12:58"),
-        pd.Timestamp("2026-11-22 12:59"),
+    chart = drawn(charts.state_trend_chart(frame, PARIS))
+    ok = chart.series()["SUCCESS"]
+    paris = [pd.Timestamp("2026-11-22 12:58"), pd.Timestamp("2026-11-22 12:59")]
+    assert chart.times(ok) == paris
+    assert chart.times(ok, "x2") == [t + pd.Timedelta(minutes=1) for t in paris]
+    # Ranged on x, a bar would lie flat (a thin line at its value) unless it stands upright.
+    assert chart.spec["mark"]["orient"] == "vertical" and "stack" not in chart.encoding["y"]
+    scale = chart.encoding["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+        "SUCCESS": charts.STATE_COLORS["SUCCESS"],
+        "FAILURE": charts.STATE_COLORS["FAILURE"],
+    }
+    assert chart.title("x") == "time (Europe/Paris)"
+
+
+def test_times_are_the_viewers_wall_clock_stamped_utc_so_no_browser_shifts_them():
+    """Kolkata is UTC+5:30: 11:58 UTC is 17:28 there, and the data says 17:28 in UTC, on a UTC
+    scale with UTC tooltips — a browser in any zone shows 17:28."""
+    frame = pd.DataFrame({"bucket": BUCKETS, "name": ["a", "a"], "failure_rate": [0.0, 50.0]})
+    chart = drawn(charts.failure_rate_chart(frame, KOLKATA, "name"))
+    assert chart.rows["bucket"].tolist() == [
+        "2026-11-22T17:28:00+00:00",
+        "2026-11-22T17:29:00+00:00",
     ]
-    assert traces["FAILURE"].marker.color == charts.STATE_COLORS["FAILURE"]
-    assert fig.layout.xaxis.title.text == "time (Europe/Paris)"
+    assert chart.encoding["x"]["scale"] == {"type": "utc"}
+    (tip,) = [t for t in chart.encoding["tooltip"] if t["field"] == "bucket"]
+    assert tip["timeUnit"].startswith("utc") and tip["title"] == "time (Asia/Kolkata)"
 
 
-@pytest.mark.parametrize(
-    ("label", "shown"),
-    [("<b>x</b>", "&lt;b&gt;x&lt;/b&gt;"), ("a & b", "a &amp; b"), ("it's", "it's")],
-    ids=["tags", "ampersand", "quote-kept"],
-)
-def test_cluster_labels_are_escaped(label, shown):
+@pytest.mark.parametrize("label", ["<b>x</b>", "a & b", "it's", "&lt;"], ids=str)
+def test_cluster_labels_are_drawn_verbatim_as_data(label):
+    """Vega-Lite draws legends as text and its tooltips escape HTML: escaping here would show
+    ``&lt;b&gt;``; the label reaches the chart as the cluster sent it."""
     frame = pd.DataFrame(
         {
             "bucket": BUCKETS,
@@ -245,17 +269,30 @@ def test_cluster_labels_are_escaped(label, shown):
             "failure_rate": [0.0, 50.0],
         }
     )
-    assert charts.breakdown_chart(frame, PARIS, "name").data[0].name == shown
-    assert charts.failure_rate_chart(frame, PARIS, "name").data[0].name == shown
+    for chart in (
+        charts.breakdown_chart(frame, PARIS, "name"),
+        charts.failure_rate_chart(frame, PARIS, "name"),
+    ):
+        assert list(drawn(chart).series()) == [label]
+
+
+def test_lines_mark_every_value_break_at_gaps_and_tell_values_on_hover():
+    """A series with one value is a point, not nothing; a missing value is a gap."""
+    frame = pd.DataFrame({"bucket": BUCKETS, "failure_rate": [float("nan"), 50.0]})
+    chart = drawn(charts.failure_rate_chart(frame, PARIS))
+    assert chart.spec["mark"]["point"] is True
+    assert chart.spec["mark"]["invalid"].startswith("break-paths")
+    assert {t["field"] for t in chart.encoding["tooltip"]} == {"bucket", "failure_rate"}
 
 
 def test_category_chart_says_count_and_share():
     frame = pd.DataFrame(
         {"category": ["memory", "timeout"], "failures": [3, 1], "share": [75.0, 25.0]}
     )
-    bar = charts.category_chart(frame).data[0]
-    assert list(bar.x) == [3, 1]
-    assert list(bar.text) == ["3 (75.0%)", "1 (25.0%)"]
+    chart = drawn(charts.category_chart(frame))
+    assert chart.rows["failures"].tolist() == [3, 1]
+    (text,) = [layer for layer in chart.spec["layer"] if "text" in layer["encoding"]]
+    assert chart.rows[text["encoding"]["text"]["field"]].tolist() == ["3 (75.0%)", "1 (25.0%)"]
 
 
 # -- training curves: drawn from the store's progress samples, checked there ------------------

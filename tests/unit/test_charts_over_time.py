@@ -7,7 +7,6 @@ samples recorded per poll as the collector records them, read back downsampled p
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -19,11 +18,12 @@ from lib import charts
 from lib.frames import over_time
 from lib.store import Store
 from tests import factories
-from tests.unit.test_charts import KOLKATA, PARIS, local_times, x_values
+from tests.unit.test_charts import KOLKATA, PARIS, local_times
+from tests.vega import Drawn, drawn
 
 NOW = datetime(2026, 11, 22, 12, 0, 40, tzinfo=UTC)
 T0 = NOW.timestamp()
-ODD = "<b>x</b> & co"  # a queue and a worker Plotly would render as HTML unless escaped
+ODD = "<b>x</b> & co"  # a queue and a worker: must reach the chart verbatim, never as markup
 STEP = 60
 #: Queue depths per poll (every 20 s over the last 10 minutes): mail rises, ODD has a gap.
 POLLS = [T0 - 600 + 20 * i for i in range(30)]
@@ -73,26 +73,24 @@ def figures(store) -> pd.DataFrame:
     return store.worker_figures(NOW - timedelta(minutes=10), NOW, STEP)
 
 
-def escaped(label: object) -> str:
-    return html.escape(str(label), quote=False)
-
-
-def assert_traces(fig, expected: dict[str, tuple[pd.DataFrame, str]], tz) -> None:
-    """One trace per expected series, in order; x the rows' ``at`` in ``tz``, y the column."""
-    assert [trace.name for trace in fig.data] == list(expected)
-    for trace in fig.data:
-        rows, column = expected[trace.name]
-        assert x_values(trace) == local_times(rows["at"], tz), trace.name
+def assert_series(chart: Drawn, expected: dict[str, tuple[pd.DataFrame, str]], tz) -> None:
+    """One series per expected one, in order; x the rows' ``at`` in ``tz``, y the column."""
+    series = chart.series()
+    assert list(series) == list(expected)
+    assert len(chart.rows) == sum(len(rows) for rows, _ in expected.values()), "extra rows"
+    for name, drawn_rows in series.items():
+        rows, column = expected[name]
+        assert chart.times(drawn_rows) == local_times(rows["at"], tz), name
         np.testing.assert_array_equal(
-            np.asarray(trace.y, dtype="float64"),
+            drawn_rows[chart.field("y")].to_numpy(dtype="float64"),
             rows[column].astype("float64").to_numpy(),
-            err_msg=f"{trace.name}: y is not the frame's {column}",
+            err_msg=f"{name}: y is not the frame's {column}",
         )
-    assert fig.layout.xaxis.title.text == f"time ({tz})"
+    assert chart.title("x") == f"time ({tz})"
 
 
 def per_subject(frame: pd.DataFrame, by: str, column: str) -> dict:
-    return {escaped(s): (frame[frame[by] == s], column) for s in sorted(set(frame[by]))}
+    return {str(s): (frame[frame[by] == s], column) for s in sorted(set(frame[by]))}
 
 
 # -- the frames themselves, against the raw data ---------------------------------------------
@@ -139,35 +137,37 @@ def test_workers_over_time_counts_online_workers_and_divides_busy_by_slots(figur
 def check_pulse(pulse, figures, store):
     expected = {"processed": (pulse, "processed"), "failed": (pulse, "failed")}
     assert pulse["failed"].gt(0).any()
-    fig = charts.pulse_chart(pulse, KOLKATA)
-    assert_traces(fig, expected, KOLKATA)
-    assert fig.layout.yaxis.title.text == "tasks / min"
+    chart = drawn(charts.pulse_chart(pulse, KOLKATA))
+    assert_series(chart, expected, KOLKATA)
+    assert chart.title("y") == "tasks / min"
 
 
 def check_queue_depth(pulse, figures, store):
     depths = store.queue_depths(NOW - timedelta(minutes=10), NOW, STEP)
     assert depths["messages"].isna().any() and ODD in set(depths["queue"])
-    fig = charts.queue_depth_chart(depths, KOLKATA)
-    assert_traces(fig, per_subject(depths, "queue", "messages"), KOLKATA)
+    chart = drawn(charts.queue_depth_chart(depths, KOLKATA))
+    assert_series(chart, per_subject(depths, "queue", "messages"), KOLKATA)
 
 
 def check_workers_online(pulse, figures, store):
     frame = over_time.workers_over_time_frame(figures)
-    assert_traces(charts.workers_online_chart(frame, PARIS), {"": (frame, "online")}, PARIS)
+    chart = drawn(charts.workers_online_chart(frame, PARIS))
+    assert_series(chart, {"": (frame, "online")}, PARIS)
+    assert chart.spec["mark"]["interpolate"] == "step-after", "a count holds until the next"
 
 
 def check_pool_utilization(pulse, figures, store):
     frame = over_time.workers_over_time_frame(figures)
-    fig = charts.pool_utilization_chart(frame, PARIS)
-    assert_traces(fig, {"": (frame, "utilization")}, PARIS)
-    assert fig.layout.yaxis.ticksuffix == "%"
+    chart = drawn(charts.pool_utilization_chart(frame, PARIS))
+    assert_series(chart, {"": (frame, "utilization")}, PARIS)
+    assert chart.encoding["y"]["axis"]["labelExpr"].endswith("'%'")
 
 
 def check_worker_figure(pulse, figures, store, figure):
     assert (figures[figure].fillna(0) != 0).any()
-    fig = charts.worker_figure_chart(figures, KOLKATA, figure)
-    assert_traces(fig, per_subject(figures, "worker", figure), KOLKATA)
-    assert fig.layout.yaxis.title.text == charts.WORKER_FIGURES[figure]
+    chart = drawn(charts.worker_figure_chart(figures, KOLKATA, figure))
+    assert_series(chart, per_subject(figures, "worker", figure), KOLKATA)
+    assert chart.title("y") == charts.WORKER_FIGURES[figure]
 
 
 CHECKS = {

@@ -3,12 +3,11 @@
 The samples go through a real store (SQLite, then PostgreSQL) as the collector writes them;
 the jobs frame is the training view's own (``training_jobs_frame``) over factory payloads.
 The chart is checked against the frame it draws: one line per job (named as the frame names
-it, HTML-escaped), x the progress or the sample time in the viewer's timezone, y the figure.
+it, verbatim), x the progress or the sample time in the viewer's timezone, y the figure.
 """
 
 from __future__ import annotations
 
-import html
 import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -22,11 +21,12 @@ from lib.collector.stored import progress_records
 from lib.store import Store
 from lib.workflows.config import load_workflows
 from tests.factories import task_payload
+from tests.vega import drawn
 
 KOLKATA = ZoneInfo("Asia/Kolkata")  # UTC+5:30: a half-hour offset shows a wrong conversion
 T0 = float(int(time.time()) - 600)  # whole seconds: times compare exactly
 TRAINING = load_workflows().views[0]
-ODD = "<b>net</b>"  # a model name Plotly would render as HTML unless escaped
+ODD = "<b>net</b>"  # a model name: must reach the chart verbatim, never as markup
 
 
 def job(uuid: str, state: str, model: str, at: float) -> dict:
@@ -100,21 +100,25 @@ def test_the_chart_draws_exactly_its_frame(store, jobs, metric, x):
 
 
 def check_training_curves(curves: pd.DataFrame, metric: str, x: str) -> None:
-    fig = charts.training_curve_chart(curves, metric, x, KOLKATA)
-    assert [t.name for t in fig.data] == [
-        html.escape(j, quote=False) for j in curves["job"].unique()
-    ]
-    for trace, (_, rows) in zip(fig.data, curves.groupby("job", sort=False), strict=True):
+    chart = drawn(charts.training_curve_chart(curves, metric, x, KOLKATA))
+    series = chart.series()
+    assert list(series) == list(curves["job"].unique())
+    assert len(chart.rows) == len(curves), "extra rows"
+    for (name, lines), (_, rows) in zip(
+        series.items(), curves.groupby("job", sort=False), strict=True
+    ):
         want_x = (
             rows["at"].dt.tz_convert(KOLKATA).dt.tz_localize(None).tolist()
             if x == "at"
             else rows["progress"].tolist()
         )
-        assert [pd.Timestamp(v) if x == "at" else v for v in trace.x] == want_x
-        assert pd.Series(trace.y, dtype="float64").equals(rows[metric].reset_index(drop=True))
-    title = fig.layout.xaxis.title.text
-    assert title == ("time (Asia/Kolkata)" if x == "at" else "training progress (%)")
-    assert fig.layout.yaxis.title.text == metric
+        got_x = chart.times(lines) if x == "at" else lines[chart.field("x")].tolist()
+        assert got_x == want_x, name
+        got_y = lines[chart.field("y")].astype("float64").reset_index(drop=True)
+        assert got_y.equals(rows[metric].reset_index(drop=True)), name
+    assert chart.spec["mark"]["point"] is True, "a marker per progress report"
+    assert chart.title("x") == ("time (Asia/Kolkata)" if x == "at" else "training progress (%)")
+    assert chart.title("y") == metric
 
 
 def test_external_mode_records_from_the_samples_make_the_same_jobs(store):
