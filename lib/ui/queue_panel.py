@@ -15,13 +15,14 @@ from lib.actions import ACTIONS, ActionDesk
 from lib.auth import Actor, allows
 from lib.errors import ConsoleError
 from lib.ui.controls import action_button
+from lib.ui.formatting import md_escape
 
 __all__ = ["queue_panel"]
 
 
 def queue_panel(desk: ActionDesk, actor: Actor, queue: str) -> None:
     """The panel of ``queue``: waiting messages now and, for admins, ``Purge``."""
-    st.subheader(f"Queue {queue}")
+    st.subheader(f"Queue {md_escape(queue)}")
     why_not = _waiting_now(desk, queue)
     if allows(actor.role, ACTIONS["purge"].role):
         action_button(actor, "purge", [queue], key="queue_purge", why_not=why_not)

@@ -53,7 +53,9 @@ def test_purge_from_the_queue_panel_with_the_typed_name(parked, tmp_path):
 
 def test_without_a_broker_url_the_purge_button_says_why(recorded_flower, monkeypatch):
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    at = open_page("Queues", {"queue": "default"})
+    at = open_page("Queues", {"queue": "**loud**"})
     assert not at.exception
+    # the queue's name is the link's text: shown as typed, never as markdown
+    assert r"Queue \*\*loud\*\*" in [s.value for s in at.subheader]
     assert at.button(key="queue_purge").disabled
     assert "CELERY_BROKER_URL is not set" in texts(at)
