@@ -100,9 +100,14 @@ class ActionDesk:
         """The messages waiting in ``queue`` now, read from the broker: what purge would remove.
 
         ``ActionRefused`` without a usable broker, ``BrokerError`` when it can't be read."""
+        self._check_queue(queue)
+        return self.broker.queue_stats([queue])[queue].messages
+
+    def _check_queue(self, queue: str) -> None:
+        if not queue.strip():  # a crafted request: the broker would be asked for key ""
+            raise ActionRefused("Name the queue.")
         if why := self.broker_refusal():
             raise ActionRefused(why)
-        return self.broker.queue_stats([queue])[queue].messages
 
     def preview(self, action: str, task_ids: Iterable[str]) -> Preview:
         """Which of ``task_ids`` the task action would act on, and why the others are skipped."""
@@ -198,8 +203,7 @@ class ActionDesk:
             self._check_worker(params["worker"])
             return spec, None
         if spec.target == "queue":
-            if why := self.broker_refusal():
-                raise ActionRefused(why)
+            self._check_queue(targets[0])
             return spec, None
         if too_many := self.limit_refusal(len(targets)):  # before any target is looked up
             raise ActionRefused(too_many)

@@ -39,6 +39,7 @@ def closed_redis(tmp_path) -> ActionDesk:
         ({"confirm_name": "celery"}, ["celery"], "the number of waiting messages"),
         ({**ASKED, "previewed": -1}, ["celery"], "the number of waiting messages"),
         ({**ASKED, "previewed": "many"}, ["celery"], "the number of waiting messages"),
+        ({"confirm_name": " ", "previewed": 0}, [" "], "Name the queue."),
     ],
 )
 def test_a_request_without_the_typed_name_or_the_preview_is_refused(
@@ -76,8 +77,10 @@ def test_without_a_usable_broker_purge_is_refused_and_says_why(tmp_path, url, wh
 
 
 def test_a_broker_that_is_down_fails_the_purge_in_plain_words_audited(closed_redis):
-    from lib.errors import BrokerError
+    from lib.errors import ActionRefused, BrokerError
 
+    with pytest.raises(ActionRefused, match="Name the queue"):
+        closed_redis.queue_depth("")
     with pytest.raises(BrokerError, match="cannot be read") as raised:
         closed_redis.queue_depth("celery")
     assert "s3cret" not in str(raised.value)
