@@ -59,3 +59,14 @@ def test_without_a_broker_url_the_purge_button_says_why(recorded_flower, monkeyp
     assert r"Queue \*\*loud\*\*" in [s.value for s in at.subheader]
     assert at.button(key="queue_purge").disabled
     assert "CELERY_BROKER_URL is not set" in texts(at)
+
+
+def test_with_the_broker_down_the_purge_button_says_why(recorded_flower, monkeypatch):
+    from demo.cluster import free_port
+
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://:s3cret@127.0.0.1:{free_port()}/0")
+    at = open_page("Queues", {"queue": "default"})
+    assert not at.exception
+    assert at.button(key="queue_purge").disabled
+    said = texts(at)
+    assert "cannot be read" in said and "s3cret" not in said
