@@ -1,5 +1,5 @@
 """Queues: depth per queue over the chosen range, then waiting messages per queue from the
-broker, who consumes them, and recent traffic."""
+broker, who consumes them, and recent traffic; ``?queue=<name>`` adds that queue's panel."""
 
 import streamlit as st
 
@@ -47,6 +47,8 @@ def queues_table() -> None:
 queues_table()
 
 actor = ui.current_actor(console.settings)
+if picked:
+    ui.queue_panel(console.desk, actor, picked)
 ui.action_dialog(console, actor)
 workers = monitor.workers().value
 if workers is not None and not workers.empty and ui.allows_admin(actor):

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from celery import states
 
+from lib.broker import BrokerProbe
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
 from lib.original_call import OriginalCall, RetryRefused, original_call
@@ -26,16 +27,20 @@ __all__ = [
     "Cluster",
     "Eligibility",
     "autoscale_bounds",
+    "broker_refusal",
     "held_by_flower",
     "in_flower",
     "limits_for_a_worker",
+    "name_typed",
     "named_queue",
     "original_of",
     "positive_processes",
+    "previewed_count",
     "rate_for_a_worker",
     "rebuildable",
     "signal_known",
     "typed_name",
+    "typed_queue_name",
     "unfinished",
 ]
 
@@ -48,6 +53,7 @@ class Cluster(Protocol):
     """What a declaration may use to check and send: the action desk gives itself."""
 
     client: FlowerClient
+    broker: BrokerProbe | None  # None without CELERY_BROKER_URL
 
     def task(self, task_id: str) -> dict | None: ...
 
@@ -123,6 +129,18 @@ def held_by_flower(cluster: Cluster, task: Mapping[str, Any]) -> str:
 GONE = "Flower no longer holds this task (evicted or restarted)"
 
 
+def broker_refusal(broker: BrokerProbe | None) -> str:
+    """Why queue actions can't reach this broker (no I/O: a broker down shows when read), or ""."""
+    if broker is None:
+        return "CELERY_BROKER_URL is not set: the console cannot reach the broker's queues."
+    if not broker.supported:
+        return (
+            f"The broker at {broker.display_url} is not Redis or RabbitMQ: the console acts "
+            "on queues only there."
+        )
+    return ""
+
+
 # -- parameters ------------------------------------------------------------------------------
 
 
@@ -149,9 +167,26 @@ def named_queue(targets: list[str], params: Mapping[str, Any]) -> str:
     return "" if str(params.get("queue", "")).strip() else "Name the queue."
 
 
-def typed_name(targets: list[str], params: Mapping[str, Any]) -> str:
-    if params.get("confirm_name") != targets[0]:
-        return "To shut a worker down, type its exact name to confirm."
+def name_typed(refusal: str) -> Check:
+    """A check that one target was chosen and its exact name typed again (``confirm_name``):
+    an action this hard to undo acts on one named thing, whatever the request holds."""
+
+    def check(targets: list[str], params: Mapping[str, Any]) -> str:
+        if len(targets) != 1 or params.get("confirm_name") != targets[0]:
+            return refusal
+        return ""
+
+    return check
+
+
+typed_name = name_typed("To shut a worker down, type its exact name to confirm.")
+typed_queue_name = name_typed("To purge a queue, type its exact name to confirm.")
+
+
+def previewed_count(targets: list[str], params: Mapping[str, Any]) -> str:
+    """Purge is audited with the count the dialog showed: a request without it was not previewed."""
+    if not _whole(params.get("previewed"), 0):
+        return "Purge needs the number of waiting messages the dialog showed; open it again."
     return ""
 
 

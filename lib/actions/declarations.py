@@ -4,7 +4,8 @@ An ``ActionSpec`` says who may do it (the weakest role), what it acts on (``task
 or ``task_type``), how its targets are checked (parameter checks, and for task actions which
 tasks qualify), how one target is sent (``send(cluster, target, params) -> Flower's reply``),
 what the control form asks before the button (``form``, grouped in tabs by ``group``) and what
-the confirmation dialog asks (``asks``). The desk (lib/actions/desk.py) and the ui read these
+the confirmation dialog asks (``asks``). Purge acts on a ``queue`` through the broker
+(``cluster.broker``), not Flower. The desk (lib/actions/desk.py) and the ui read these
 fields; neither names an action.
 
 Invariants: ``ACTIONS`` keeps declaration order (the control tabs and their buttons follow it);
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 from lib.actions import checks
 from lib.actions.checks import SIGNALS, Check, Cluster, Eligibility
 from lib.actions.inputs import Choice, Input, Number, RetryAgain, Seconds, Text, TypeName
+from lib.errors import ActionRefused
 
 __all__ = ["ACTIONS", "CONSUMERS", "ActionSpec", "Send", "control_groups"]
 
@@ -39,7 +41,7 @@ class ActionSpec:
     name: str
     label: str  # the button; the dialog's title is "<label>?"
     role: str  # the weakest role allowed to do it
-    target: str  # "task", "worker" or "task_type" (then params["worker"] names the worker)
+    target: str  # "task", "worker", "task_type" (params["worker"] names the worker) or "queue"
     send: Send
     checks: tuple[Check, ...] = ()
     why_not: Eligibility | None = None  # task actions: why a task is skipped, "" if it qualifies
@@ -51,6 +53,7 @@ class ActionSpec:
     links_reply: bool = False  # the reply is a new task's id: audited as a link, not quoted
     reveals: bool = False  # on success the ui shows the task's unmasked values
     gone: str = ""  # task actions: what it can still do to a task Flower no longer holds
+    replier: str = "Flower"  # who answers ``send``: the result quotes "<replier> said: ..."
 
     def refusal(self, targets: list[str], params: Mapping[str, Any]) -> str:
         """Why these parameters can't be used, or ""."""
@@ -69,6 +72,18 @@ class ActionSpec:
     def asked(self) -> frozenset[str]:
         """The parameters the dialog fills: asked again for each new confirmation."""
         return frozenset(item.param for item in self.asks)
+
+
+def _purge(cluster: Cluster, queue: str, params: Mapping[str, Any]) -> str:
+    # The desk refuses before the claim without a usable broker; this guards a direct call.
+    if why := checks.broker_refusal(cluster.broker):
+        raise ActionRefused(why)
+    removed = cluster.broker.purge(queue)
+    return f"{_messages(removed)} removed ({_messages(int(params['previewed']))} previewed)"
+
+
+def _messages(count: int) -> str:
+    return f"{count:,} message" if count == 1 else f"{count:,} messages"
 
 
 def _retry(cluster: Cluster, task_id: str, params: Mapping[str, Any]) -> str:
@@ -97,6 +112,11 @@ GONE_RETRY = (
 GONE_REVEAL = (
     "Reveal is not possible: the store keeps only masked values and Flower no longer has the "
     "task to ask."
+)
+
+PURGE_NOTE = (
+    "Purge deletes every message waiting in the queue; it cannot be undone. Tasks a worker "
+    "has already reserved (prefetched) and ETA/countdown tasks it holds are not removed."
 )
 
 PROCESSES = Number("n", "Processes", minimum=1, default=1)
@@ -172,6 +192,12 @@ ACTIONS: dict[str, ActionSpec] = {
             checks=(checks.typed_name,), group=SHUTDOWN,
             note="The worker finishes its running tasks, then exits; nothing restarts it.",
             asks=(TypeName("confirm_name", "Type the worker's name to confirm"),),
+        ),
+        # Sent to the broker, not Flower: one purge of the queue's waiting messages.
+        ActionSpec(
+            "purge", "Purge", "admin", "queue", send=_purge, replier="The broker",
+            checks=(checks.typed_queue_name, checks.previewed_count),
+            note=PURGE_NOTE, asks=(TypeName("confirm_name", "Type the queue's name to confirm"),),
         ),
         # Not sent to Flower: shows one task's unmasked values; audited like any action.
         ActionSpec(

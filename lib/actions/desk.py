@@ -6,6 +6,10 @@
     → claim: audit intent, atomically → one request per target → audit each target's outcome
     → audit the outcome → a one-line result
 
+A queue action (purge) goes to the broker (``BrokerProbe``), not Flower: refused before the
+claim without a usable one; its audit row's preview count is the number of waiting messages
+the dialog showed (``params["previewed"]``), its target's reply the number the broker removed.
+
 A refusal (role, bad parameters, nothing eligible, over the bulk limit) is audited too. An
 operation id makes each click one action: a rerun or a double confirm with the same id finds
 the audit row already written and sends nothing. POSTs are never retried (lib/flower.py).
@@ -27,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from lib.actions.checks import in_flower
+from lib.actions.checks import broker_refusal, in_flower
 from lib.actions.declarations import ACTIONS, ActionSpec
 from lib.actions.outcomes import (
     ActionResult,
@@ -41,7 +45,7 @@ from lib.actions.outcomes import (
 )
 from lib.audit import UNKNOWN, AuditError, AuditLog, DuplicateOperation
 from lib.auth import Actor, allows
-from lib.broker import ResultBackend
+from lib.broker import BrokerProbe, ResultBackend
 from lib.errors import ActionRefused, ConsoleError, FlowerNotFound
 from lib.flower import FlowerClient
 
@@ -66,8 +70,10 @@ class ActionDesk:
         bulk_limit: int = 500,
         bulk_budget: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        broker: BrokerProbe | None = None,
     ):
         self.client = client
+        self.broker = broker
         self.audit = audit
         self.lookup_task = lookup_task
         self.backend = backend
@@ -85,6 +91,23 @@ class ActionDesk:
         )
 
     # -- dry run -----------------------------------------------------------------------------
+
+    def broker_refusal(self) -> str:
+        """Why queue actions (purge) can't be done on this broker, or "" (no I/O)."""
+        return broker_refusal(self.broker)
+
+    def queue_depth(self, queue: str) -> int:
+        """The messages waiting in ``queue`` now, read from the broker: what purge would remove.
+
+        ``ActionRefused`` without a usable broker, ``BrokerError`` when it can't be read."""
+        self._check_queue(queue)
+        return self.broker.queue_stats([queue])[queue].messages
+
+    def _check_queue(self, queue: str) -> None:
+        if not queue.strip():  # a crafted request: the broker would be asked for key ""
+            raise ActionRefused("Name the queue.")
+        if why := self.broker_refusal():
+            raise ActionRefused(why)
 
     def preview(self, action: str, task_ids: Iterable[str]) -> Preview:
         """Which of ``task_ids`` the task action would act on, and why the others are skipped."""
@@ -135,9 +158,11 @@ class ActionDesk:
         chosen = list(preview.eligible) if preview else targets
         skipped = dict(preview.skipped) if preview else {}
         again = acknowledged(params.get(spec.repeat_param)) if spec.repeat_param else set()
+        # A purge is audited with the messages the dialog showed; other actions, their targets.
+        count = int(params["previewed"]) if spec.target == "queue" else len(chosen)
         try:
             claim = self.audit.claim(
-                op_id, actor.user, actor.role, action, chosen, params, len(chosen), skipped, again
+                op_id, actor.user, actor.role, action, chosen, params, count, skipped, again
             )
         except DuplicateOperation as dup:
             return from_row(dup.row)
@@ -176,6 +201,9 @@ class ActionDesk:
             return spec, None
         if spec.target == "task_type":
             self._check_worker(params["worker"])
+            return spec, None
+        if spec.target == "queue":
+            self._check_queue(targets[0])
             return spec, None
         if too_many := self.limit_refusal(len(targets)):  # before any target is looked up
             raise ActionRefused(too_many)

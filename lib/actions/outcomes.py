@@ -106,7 +106,7 @@ def summary(
         )
     elif not errors and len(targets) == 1:
         reply = replies[0]
-        said = f" Flower said: {reply}" if reply and not spec.links_reply else ""
+        said = f" {spec.replier} said: {reply}" if reply and not spec.links_reply else ""
         target = f"{targets[0]} as {run.links[targets[0]]}" if run.links else targets[0]
         message = f"{spec.label}: {target}.{said}"
     elif not errors:

@@ -12,7 +12,8 @@ each lives in the module of its concern:
 - ``time_picker``: the one time-range picker (ranges: ``lib.time_range``);
 - ``task_detail``: one task in full;
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
-- ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow.
+- ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow;
+- ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``.
 """
 
 from lib.ui.controls import (
@@ -40,6 +41,7 @@ from lib.ui.login import (
     signed_in,
 )
 from lib.ui.past import attention_strip, focus, sampled_range
+from lib.ui.queue_panel import queue_panel
 from lib.ui.readings import (
     analytics_notes,
     audit_guard,
@@ -98,6 +100,7 @@ __all__ = [
     "metrics",
     "page",
     "pick_row",
+    "queue_panel",
     "read_at",
     "sampled_range",
     "show_reading",

@@ -35,8 +35,10 @@ def action_button(
     params: dict | None = None,
     key: str = "",
     label: str | None = None,
+    why_not: str = "",
 ) -> None:
-    """A button that opens the confirmation for ``action``; hidden when the role can't act.
+    """A button that opens the confirmation for ``action``; hidden when the role can't act,
+    disabled with ``why_not`` said under it when the action can't be done now.
 
     Hiding is a courtesy: ``ActionDesk.perform`` checks the role again.
     """
@@ -46,10 +48,12 @@ def action_button(
     st.button(
         label or spec.label,
         key=key or f"btn_{action}",
-        disabled=not targets or keys.PENDING in st.session_state,
+        disabled=not targets or bool(why_not) or keys.PENDING in st.session_state,
         on_click=request_action,
         args=(action, list(targets), dict(params or {})),
     )
+    if why_not:
+        st.caption(md_escape(why_not))
 
 
 def allows_admin(actor: Actor) -> bool:

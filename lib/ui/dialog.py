@@ -1,7 +1,8 @@
 """The action dialog: confirm the pending action, perform it once, report and follow up.
 
 The state machine lives in session state (``lib/ui/keys.py``): a button sets ``keys.PENDING``; the
-dialog shows what the declaration asks (a task action's dry run, typed names, "retry again"),
+dialog shows what the declaration asks (a task action's dry run, a queue's waiting messages,
+typed names — Confirm waits for the exact name —, "retry again"),
 and Confirm performs it through ``ActionDesk.perform`` once per operation id (a double click
 acts once). The result is toasted once; a bulk action that stopped early offers the unsent rest
 as a new action with its own confirmation. For a few seconds after, pages follow Flower.
@@ -19,6 +20,7 @@ import streamlit as st
 from lib.actions import ACTIONS, ActionDesk, ActionResult, ActionSpec, Choice, RetryAgain, TypeName
 from lib.audit import AuditError, AuditLog
 from lib.auth import Actor
+from lib.errors import ConsoleError
 from lib.monitor import ClusterMonitor
 from lib.ui import keys
 from lib.ui.controls import request_action
@@ -78,6 +80,8 @@ def _confirm(console: Console, actor: Actor, pending: dict) -> None:
     params = dict(pending["params"])
     if spec.target == "task":
         ready = _task_preview(desk, pending)
+    elif spec.target == "queue":
+        ready = _queue_preview(desk, pending, params)
     else:
         ready = True
         st.text(f"{spec.label} on {pending['targets'][0]}")
@@ -173,6 +177,22 @@ def _task_preview(desk: ActionDesk, pending: dict) -> bool:
     return _show_preview(preview)
 
 
+def _queue_preview(desk: ActionDesk, pending: dict, params: dict) -> bool:
+    """The messages waiting in the queue, read from the broker once per dialog: the count the
+    operator confirms, audited beside the count the broker reports removed."""
+    queue = pending["targets"][0]
+    if "previewed" not in pending:
+        try:
+            pending["previewed"] = desk.queue_depth(queue)
+        except ConsoleError as exc:  # no usable broker, or it is down: nothing can be sent
+            st.error(f"{md_escape(exc)} Nothing was sent.")
+            return False
+    params["previewed"] = count = pending["previewed"]
+    st.write(f"**{count:,}** message(s) wait in queue **{md_escape(queue)}** now.")
+    st.caption(md_escape(ACTIONS[pending["action"]].note))
+    return True
+
+
 def _gone_note(preview) -> None:
     """Before the click: what this action can still do to tasks Flower no longer holds."""
     if not preview.gone:
@@ -193,8 +213,9 @@ def _dialog_inputs(
         key = keys.dialog_input(item.param)
         if isinstance(item, Choice):
             params[item.param] = st.selectbox(item.label, item.options, key=key)
-        elif isinstance(item, TypeName):
+        elif isinstance(item, TypeName):  # the desk checks it again: this only guides
             params[item.param] = st.text_input(item.label, key=key)
+            ready = ready and params[item.param] == pending["targets"][0]
         elif isinstance(item, RetryAgain) and ready:
             ready = _retry_again(audit, pending["preview"], params, item)
     return ready

@@ -29,7 +29,7 @@ from lib.actions import ActionDesk
 from lib.audit import AuditError, AuditLog
 from lib.audit.legacy import LEGACY_FILE, import_legacy_audit
 from lib.auth import LoginThrottle, UserBook, load_users
-from lib.broker import ResultBackend
+from lib.broker import BrokerProbe, ResultBackend
 from lib.collector import Collector
 from lib.collector.stored import StoredReadout
 from lib.errors import SettingsError, StoreError
@@ -126,8 +126,15 @@ def build_console(settings: Settings, key: str | None = None) -> Console:
     metas = MetaCache(backend.task_meta, settings.poll_seconds) if backend else None
     notice = take_in_old_audit(settings)  # before the log opens: its retention prunes them too
     audit = AuditLog(settings.store_url, retention_days=settings.audit_retention_days)
+    broker = BrokerProbe(settings.broker_url) if settings.broker_url else None
     desk = ActionDesk(
-        client, audit, monitor.task, backend, settings.bulk_limit, settings.bulk_budget_seconds
+        client,
+        audit,
+        monitor.task,
+        backend,
+        settings.bulk_limit,
+        settings.bulk_budget_seconds,
+        broker=broker,
     )
     return Console(settings, client, monitor, backend, metas, audit, desk, notice)
 

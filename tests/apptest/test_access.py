@@ -105,6 +105,7 @@ def test_operator_can_revoke_but_not_shut_down(users_on, tmp_path):
         "op_id": "op-shutdown",
     }
     at.run()
+    at.text_input(key="dialog_confirm_name").input("w1@vm").run()  # Confirm waits for it
     at.button(key="dialog_confirm").click().run()
     assert len(users_on.posts) == 1, "the shutdown was not sent"
     outcomes = {r.action: (r.user, r.outcome) for r in audit(tmp_path).rows()}

@@ -72,6 +72,7 @@ PARAMS = {
     "rate_limit": ({"worker": "w1@h", "rate": "10/m"}, ["demo.add"]),
     "time_limit": ({"worker": "w1@h", "soft": 5, "hard": 10}, ["demo.add"]),
     "reveal": ({}, ["failed"]),
+    "purge": ({"confirm_name": "celery", "previewed": 3}, ["celery"]),
 }
 ROLE_OF = {name: spec.role for name, spec in ACTIONS.items()}
 
@@ -135,6 +136,9 @@ def test_every_action_checks_the_role_in_lib(desk, action, role):
     assert row.user == "ann" and row.role == role and row.action == action
     if allowed and action == "reveal":  # audited, but nothing to send to Flower
         assert result.outcome == "sent" and posts(desk) == [] and row.outcome == "sent"
+    elif allowed and action == "purge":  # sent to the broker, which this desk has none of
+        assert result.outcome == "refused" and "CELERY_BROKER_URL is not set" in result.message
+        assert posts(desk) == [] and row.outcome == "refused"
     elif allowed:
         assert result.outcome == "sent", result.message
         assert len(posts(desk)) == 1 and desk.script.intent_first == [True]
@@ -572,11 +576,11 @@ def test_every_declaration_is_complete():
 
     assert set(PARAMS) == set(ACTIONS), "every action has a test case here"
     for spec in ACTIONS.values():
-        assert spec.target in ("task", "worker", "task_type"), spec.name
+        assert spec.target in ("task", "worker", "task_type", "queue"), spec.name
         assert spec.role in ("operator", "admin"), spec.name
         params = [item.param for item in (*spec.form, *spec.asks)]
         assert len(params) == len(set(params)), f"{spec.name} asks for a parameter twice"
-        assert (spec.target == "task") == (not spec.group), spec.name
+        assert (spec.target in ("task", "queue")) == (not spec.group), spec.name
     assert list(control_groups()) == ["Pool", "Consumers", "Task limits", "Shut down"]
 
 
