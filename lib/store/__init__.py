@@ -14,6 +14,7 @@ By concern, each module with one job; callers hold a ``Store`` (``from lib.store
 - ``tasks``: upserts by Celery precedence, the timeline, window reads;
 - ``task_query``: the Tasks page's filters, order, page and count as SQL;
 - ``rollups``: per-minute counts and histograms; ``histogram``: buckets and percentile estimates;
+  ``hourly``: the same per hour; ``usage``: per-worker runs, runtime and busy time per minute/hour;
 - ``samples``: queue and worker time series; ``retention``: batched pruning;
 - ``kept``: small named values kept between runs (a collector's cursor and health);
 - ``store``: the ``Store`` facade.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
 from lib.errors import StoreError
-from lib.store import hourly, schema
+from lib.store import hourly, schema, usage
 from lib.store.engine import writing
 
 __all__ = ["LATEST", "STEPS", "Step", "current_version", "migrate"]
@@ -113,6 +113,13 @@ def _hourly_rollups(conn: Connection) -> None:
     hourly.backfill(conn)
 
 
+def _usage_rollups(conn: Connection) -> None:
+    # Built from the counted raw rows held (lib.store.usage: pruned successes stay out).
+    for table in (schema.ROLLUP_USAGE, schema.ROLLUP_HOUR_USAGE):
+        table.create(conn)
+    usage.backfill(conn)
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
@@ -127,6 +134,7 @@ STEPS: tuple[Step, ...] = (
         _task_page_indexes,
     ),
     Step(8, "hourly rollups: counts by name, queue or worker, and histograms", _hourly_rollups),
+    Step(9, "usage rollups: per worker runs, runtime and busy seconds", _usage_rollups),
 )
 LATEST = STEPS[-1].version
 
