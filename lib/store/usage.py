@@ -64,7 +64,7 @@ def usage_of(row: Mapping) -> tuple[int, float, float]:
     """One finished row's (runs, runtime, busy seconds): see the module docstring."""
     ran = duration(row)
     run = row["state"] in RUNS and ran is not None
-    finish = _first(*(row[column] for column in FINISH_COLUMNS.values()))
+    finish = _first(*(row.get(column) for column in FINISH_COLUMNS.values()))
     began = row["started"]
     if began is None and ran is not None and finish is not None:
         began = finish - ran
