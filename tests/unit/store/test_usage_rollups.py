@@ -23,21 +23,12 @@ from lib.store.migrations import migrate
 from lib.store.schema import ROLLUP_HOUR_USAGE, ROLLUP_USAGE, SCHEMA_VERSION
 from lib.store.usage import USAGE_FROM
 from lib.trends.usage import busy_seconds, run_sums, worker_usage_frame
-from tests.history_tasks import spread_tasks
 from tests.unit.store.test_history import NOW, monitor_over, week
 from tests.unit.store.test_hourly_rollups import table_frame
 from tests.unit.store.test_rollups import NOW as CLUSTER_NOW
 from tests.unit.store.test_rollups import _cluster, _replay
 
 FIGURES = ["processed", "failed", "avg_runtime", "busy_seconds", "utilization"]
-
-
-@pytest.fixture
-def filled(any_store_url) -> Store:
-    store = Store(any_store_url)
-    store.upsert_tasks(spread_tasks(NOW, days=8), now=NOW)
-    yield store
-    store.close()
 
 
 def raw_usage(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
