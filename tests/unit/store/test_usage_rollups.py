@@ -124,3 +124,15 @@ def test_step_9_on_pruned_successes_says_from_when_busy_time_is_whole(filled, tm
     assert usage["busy_seconds"].to_dict() == pytest.approx(want["busy_seconds"].to_dict())
     assert usage["utilization"].to_dict() == pytest.approx(want["utilization"].to_dict())
     assert usage["processed"].sum() > want["processed"].sum() * 2
+
+
+def test_retention_deletes_usage_minutes_and_the_hours_ended_by_the_horizon(store):
+    _replay(store, _cluster(seed=22, n=300), seed=6)
+    keep_from = CLUSTER_NOW - 2 * 3600 + 600  # inside an hour: that hour stays whole
+    before = table_frame(store, ROLLUP_USAGE)["minute"]
+    store.prune(CLUSTER_NOW, retention_days=(CLUSTER_NOW - keep_from) / 86400, success_days=1)
+    minutes = table_frame(store, ROLLUP_USAGE)["minute"]
+    hours = table_frame(store, ROLLUP_HOUR_USAGE)["minute"]
+    assert before.min() < keep_from and len(minutes) > 10
+    assert minutes.min() >= keep_from and (hours + 3600 > keep_from).all()
+    assert hours.min() < keep_from  # the hour the horizon falls in is kept whole
