@@ -294,11 +294,14 @@ class ClusterMonitor:
             key: store.rollup_counts(p.start, p.split, by, step)
             for key, by in history.GROUPINGS.items()
         }
+        busy_from = history.busy_from(p, store.usage_from()) if p.rolled else p.start
         sources = history.Sources(
             raw,
             counts,
             store.histograms("runtime", p.start, p.split, step),
             store.histograms("wait", p.start, p.split, step),
+            store.worker_usage(busy_from, p.split) if p.rolled else None,
+            busy_from,
         )
         return history.analyze(sources, p, self.readout.snapshot.workers)
 

@@ -93,9 +93,10 @@ with workers:
         "Processed: succeeded + failed in the range. Utilization: busy time ÷ the range's wall "
         "time (400% = four pool processes busy throughout); pool utilization divides by the pool size."
     )
-    if result.estimated:
+    if result.busy_from > result.plan.start:
         st.caption(
-            f"Busy time, utilization and avg runtime cover {result.plan.split.astimezone(tz):%Y-%m-%d %H:%M} "
-            "on (raw task rows: the rollups keep no start times); processed and failed the whole range."
+            f"Busy time, utilization and avg runtime cover {result.busy_from.astimezone(tz):%Y-%m-%d %H:%M} "
+            "on (the store's usage rollups begin then: older raw successes were pruned before); "
+            "processed and failed the whole range."
         )
     table(result.usage, "worker-usage")

@@ -7,6 +7,8 @@ import random
 from tests.factories import task_payload
 
 DAY = 86400.0
+#: The analytics-over-history tests' "now": not on a whole minute (a range's start is not either).
+HISTORY_NOW = 1_780_000_123.4
 NAMES = [f"demo.task{i}" for i in range(7)]  # more than the top 5: "(other)" is exercised
 STATES = ["SUCCESS"] * 14 + ["FAILURE"] * 3 + ["REVOKED", "STARTED", "RECEIVED"]
 

@@ -15,6 +15,7 @@ By concern, each module with one job; callers hold a ``Store`` (``from lib.store
 - ``task_query``: the Tasks page's filters, order, page and count as SQL;
 - ``task_frames``: stored rows → the tasks frame, column by column (every read of tasks);
 - ``rollups``: per-minute counts and histograms; ``histogram``: buckets and percentile estimates;
+  ``hourly``: the same per hour; ``usage``: per-worker runs, runtime and busy time per minute/hour;
 - ``samples``: queue and worker time series; ``retention``: batched pruning;
 - ``kept``: small named values kept between runs (a collector's cursor and health);
 - ``store``: the ``Store`` facade.

@@ -28,6 +28,7 @@ from lib.store.schema import (
     ROLLUP_HISTOGRAMS,
     ROLLUP_HOUR_COUNTS,
     ROLLUP_HOUR_HISTOGRAMS,
+    ROLLUP_HOUR_USAGE,
 )
 
 __all__ = [
@@ -120,7 +121,7 @@ def histograms_query(metric: str, first: float, last: float, step: int):
 def prune_hours(conn: Connection, keep_from: float) -> int:
     """Delete the hours that end by ``keep_from``; how many rows went."""
     deleted = 0
-    for table in (ROLLUP_HOUR_COUNTS, ROLLUP_HOUR_HISTOGRAMS):
+    for table in (ROLLUP_HOUR_COUNTS, ROLLUP_HOUR_HISTOGRAMS, ROLLUP_HOUR_USAGE):
         gone = delete(table).where(table.c.minute + HOUR <= keep_from)
         deleted += conn.execute(gone).rowcount
     return deleted

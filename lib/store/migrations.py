@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
 from lib.errors import StoreError
-from lib.store import hourly, schema
+from lib.store import hourly, schema, usage
 from lib.store.engine import writing
 
 __all__ = [
@@ -136,6 +136,13 @@ def _received_indexes(conn: Connection) -> None:
         conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON tasks ({order})"))
 
 
+def _usage_rollups(conn: Connection) -> None:
+    # Built from the counted raw rows held (lib.store.usage: pruned successes stay out).
+    for table in (schema.ROLLUP_USAGE, schema.ROLLUP_HOUR_USAGE):
+        table.create(conn)
+    usage.backfill(conn)
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
@@ -153,6 +160,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         9, "received indexes: the Tasks page's time filter, alone and by state", _received_indexes
     ),
+    Step(10, "usage rollups: per worker runs, runtime and busy seconds", _usage_rollups),
 )
 LATEST = STEPS[-1].version
 

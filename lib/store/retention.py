@@ -23,6 +23,7 @@ from lib.store.schema import (
     QUEUE_SAMPLES,
     ROLLUP_COUNTS,
     ROLLUP_HISTOGRAMS,
+    ROLLUP_USAGE,
     TASK_EVENTS,
     TASKS,
     WORKER_SAMPLES,
@@ -116,13 +117,15 @@ def _minutes_batch(conn: Connection, keep_from: float, batch_size: int) -> int:
     if not minutes:
         return _orphan_histograms(conn, keep_from)
     deleted = 0
-    for table in (ROLLUP_COUNTS, ROLLUP_HISTOGRAMS):
+    for table in (ROLLUP_COUNTS, ROLLUP_HISTOGRAMS, ROLLUP_USAGE):
         deleted += conn.execute(delete(table).where(table.c.minute.in_(minutes))).rowcount
     return deleted
 
 
 def _orphan_histograms(conn: Connection, keep_from: float) -> int:
-    """Histogram minutes with no count row left (none in practice); one statement."""
-    return conn.execute(
-        delete(ROLLUP_HISTOGRAMS).where(ROLLUP_HISTOGRAMS.c.minute < keep_from)
-    ).rowcount
+    """Histogram and usage minutes with no count row left (none in practice); one statement
+    each."""
+    return sum(
+        conn.execute(delete(table).where(table.c.minute < keep_from)).rowcount
+        for table in (ROLLUP_HISTOGRAMS, ROLLUP_USAGE)
+    )

@@ -3,13 +3,14 @@
 A finished task (effective state SUCCESS, FAILURE, REVOKED or REJECTED) contributes, in the
 minute of its ``placed_at`` (its finish: the Trends rule), one to ``rollup_counts`` under its
 name, queue, worker and state; a run (SUCCESS or FAILURE with a duration) one to the ``runtime``
-histogram of its name; a task with a wait one to the ``wait`` histogram of its queue.
+histogram of its name; a task with a wait one to the ``wait`` histogram of its queue; and its
+worker's runs, runtime and busy seconds to ``rollup_usage`` (``lib.store.usage``).
 
 Invariant: the rollups equal the sum of the contributions of the task rows whose ``counted``
 flag is set. A task is counted once, the first time it is seen finished; if a later record
 changes what it contributes (a newer event moves its finish, say), the old contribution is
 taken out and the new one put in, in the same transaction. Pruning raw rows leaves the rollups.
-The same deltas keep the hourly rollups (``lib.store.hourly``); a range's whole hours are read
+The same deltas keep the hourly rollups (``lib.store.hourly``, ``lib.store.usage``); a range's whole hours are read
 from those when its buckets are whole hours, its edge minutes from the per-minute tables.
 """
 
@@ -23,7 +24,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
-from lib.store import hourly
+from lib.store import hourly, usage
 from lib.store.histogram import bucket_of, estimate_percentiles
 from lib.store.rows import duration, wait
 from lib.store.schema import (
@@ -31,6 +32,8 @@ from lib.store.schema import (
     ROLLUP_HISTOGRAMS,
     ROLLUP_HOUR_COUNTS,
     ROLLUP_HOUR_HISTOGRAMS,
+    ROLLUP_HOUR_USAGE,
+    ROLLUP_USAGE,
     epoch,
     utc_times,
 )
@@ -63,6 +66,7 @@ class RollupDeltas:
 
     counts: Counter = field(default_factory=Counter)
     histograms: Counter = field(default_factory=Counter)
+    usage: dict = field(default_factory=dict)  # (minute, worker) → (runs, runtime, busy)
 
     def add(self, row: Mapping, sign: int = 1) -> None:
         """Add (``sign`` 1) or take out (−1) one row's contribution."""
@@ -74,6 +78,7 @@ class RollupDeltas:
         waited = wait(row)
         if waited is not None:
             self.histograms[(minute, "wait", row["queue"] or "", bucket_of(waited))] += sign
+        usage.add_usage(self.usage, row, sign)
 
 
 def apply_deltas(conn: Connection, deltas: RollupDeltas) -> None:
@@ -85,25 +90,44 @@ def apply_deltas(conn: Connection, deltas: RollupDeltas) -> None:
     hour_counts, hour_histograms = hourly.hourly_deltas(deltas.counts, deltas.histograms)
     _apply(conn, ROLLUP_HOUR_COUNTS, ("minute", "dimension", "value", "state"), hour_counts)
     _apply(conn, ROLLUP_HOUR_HISTOGRAMS, histogram_keys, hour_histograms)
+    usage_keys = ("minute", "worker")
+    _apply(conn, ROLLUP_USAGE, usage_keys, deltas.usage, usage.FIGURES)
+    _apply(conn, ROLLUP_HOUR_USAGE, usage_keys, usage.hourly_usage(deltas.usage), usage.FIGURES)
 
 
-def _apply(conn: Connection, table, keys: Sequence[str], deltas: Counter) -> None:
-    changes = {key: n for key, n in deltas.items() if n}
+def _apply(
+    conn: Connection,
+    table,
+    keys: Sequence[str],
+    deltas: Mapping,
+    figures: Sequence[str] = ("tasks",),
+) -> None:
+    """Add ``deltas`` (key → a number, or a tuple of one per ``figures``) to ``table``."""
+    changes = {}
+    for key, values in deltas.items():
+        values = values if isinstance(values, tuple) else (values,)
+        if any(values):
+            changes[key] = values
     if not changes:
         return
     minutes = sorted({key[0] for key in changes})
     columns = [table.c[k] for k in keys]
     held = {tuple(r) for r in conn.execute(select(*columns).where(table.c.minute.in_(minutes)))}
-    old = [dict(zip(keys, key, strict=True), delta=n) for key, n in changes.items() if key in held]
+    rows = {key: dict(zip(keys, key, strict=True)) for key in changes}
+    old = [
+        {f"k_{k}": v for k, v in (*rows[key].items(), *zip(figures, values, strict=True))}
+        for key, values in changes.items()
+        if key in held
+    ]
     new = [
-        {**dict(zip(keys, key, strict=True)), "tasks": n}
-        for key, n in changes.items()
+        {**rows[key], **dict(zip(figures, values, strict=True))}
+        for key, values in changes.items()
         if key not in held
     ]
     if old:
         match = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
-        statement = update(table).where(match).values(tasks=table.c.tasks + bindparam("k_delta"))
-        conn.execute(statement, [{f"k_{k}": v for k, v in row.items()} for row in old])
+        added = {f: table.c[f] + bindparam(f"k_{f}") for f in figures}
+        conn.execute(update(table).where(match).values(**added), old)
     if new:
         conn.execute(insert(table), new)
 

@@ -44,6 +44,8 @@ __all__ = [
     "ROLLUP_HISTOGRAMS",
     "ROLLUP_HOUR_COUNTS",
     "ROLLUP_HOUR_HISTOGRAMS",
+    "ROLLUP_HOUR_USAGE",
+    "ROLLUP_USAGE",
     "SCHEMA_VERSION",
     "TASKS",
     "TASK_EVENTS",
@@ -176,6 +178,27 @@ ROLLUP_HOUR_COUNTS = _rollup(
 ROLLUP_HOUR_HISTOGRAMS = _rollup(
     "rollup_hour_histograms", ("metric", Text), ("subject", Text), ("bucket", Integer)
 )
+
+
+def _usage(name: str) -> Table:
+    """Per minute (or hour) and worker: runs, their runtime and busy seconds, summed by readers."""
+    return Table(
+        name,
+        METADATA,
+        Column("minute", BigInteger, nullable=False),
+        Column("worker", Text, nullable=False),
+        Column("runs", Integer, nullable=False),
+        Column("runtime", Float, nullable=False),
+        Column("busy", Float, nullable=False),
+        PrimaryKeyConstraint("minute", "worker"),
+    )
+
+
+#: Worker usage of the finished tasks per minute of their finish (``lib.store.usage``); added by
+#: migration step 10.
+ROLLUP_USAGE = _usage("rollup_usage")
+#: The same summed per hour (``minute`` = the hour's first minute); added by migration step 10.
+ROLLUP_HOUR_USAGE = _usage("rollup_hour_usage")
 
 
 #: Small named values a process keeps between runs (a collector's sync cursor and health), as

@@ -17,7 +17,7 @@ import pandas as pd
 from lib.frames.filters import TaskFilter
 from lib.redact import DEFAULT_SENSITIVE_KEYS
 from lib.settings import Settings
-from lib.store import kept, rollups, samples, task_query, tasks
+from lib.store import kept, rollups, samples, task_query, tasks, usage
 from lib.store.engine import close_engine, open_engine, reading, writing
 from lib.store.migrations import migrate
 from lib.store.retention import DEFAULT_BATCH, PruneReport, prune
@@ -180,6 +180,17 @@ class Store:
         """Estimated ``runtime`` (by name) or ``wait`` (by queue) percentiles in a range."""
         with reading(self.engine) as conn:
             return rollups.percentiles_frame(conn, metric, start, end, quantiles)
+
+    def worker_usage(self, start: Moment, end: Moment) -> pd.DataFrame:
+        """Per worker over the rollup minutes in ``[start, end)``: runs, runtime (their sum)
+        and busy_seconds of the finished tasks (``usage.usage_frame``)."""
+        with reading(self.engine) as conn:
+            return usage.usage_frame(conn, start, end)
+
+    def usage_from(self) -> float | None:
+        """From when the usage rollups are whole (epoch s); None: always (``usage``)."""
+        with reading(self.engine) as conn:
+            return usage.usage_from(conn)
 
     def queue_samples(self, start: Moment, end: Moment) -> pd.DataFrame:
         with reading(self.engine) as conn:

@@ -25,9 +25,12 @@ the range), so its raw tail is always held.
 - Percentiles, means and maxima are exact (numpy's linear rule on the raw runs) when the range
   has no rollup part; otherwise they are estimated from log-scale histograms (the rollups'
   before ``split``, the raw runs' from it) within ``lib.store.histogram.RELATIVE_ERROR``.
-- Worker busy time and utilization need each run's start and finish, which rollups do not keep:
-  with a rollup part they cover ``[split, end)`` only (``Plan.split``); processed and failed
-  cover the whole range.
+- Worker usage over a rollup part adds the usage rollups' runs, runtime and busy seconds
+  (``lib.store.usage``) to the raw rows': a task finished before ``split`` counts its whole busy
+  time at its finish (the rollups keep no start), raw rows the part inside the range. A store
+  whose raw successes were pruned before it had usage rollups (migration step 10) has them whole
+  only from ``usage_from``: busy time, utilization and avg runtime then cover ``busy_from`` on
+  (``RangeAnalytics.busy_from``); processed and failed always cover the whole range.
 
 A rollup row enters a window as one row with ``weight`` tasks and ``rolled`` True; the trend
 functions count rows by their weight (``lib.trends.window.weights``). The rollups are read by
@@ -57,7 +60,7 @@ from lib.trends.latency import (
     runtime_trend_frame,
 )
 from lib.trends.throughput import state_trend_frame, trend_frame
-from lib.trends.usage import worker_usage_frame
+from lib.trends.usage import busy_seconds, run_sums, usage_frame, worker_usage_frame
 from lib.trends.window import FINISH_COLUMNS, check_range, run_mask, window_frame, window_summary
 
 __all__ = [
@@ -69,6 +72,7 @@ __all__ = [
     "RangeAnalytics",
     "Sources",
     "analyze",
+    "busy_from",
     "combined_windows",
     "plan",
     "raw_from",
@@ -130,17 +134,27 @@ def plan(start: datetime, end: datetime, held_raw_from: float) -> Plan:
     return Plan(shown, end, split, start)
 
 
+def busy_from(p: Plan, usage_from: float | None) -> datetime:
+    """From when a plan's busy time is covered: its start, unless the usage rollups are whole
+    only from ``usage_from`` (epoch s, ``Store.usage_from``), later: then that, up to ``split``."""
+    if not p.rolled or usage_from is None:
+        return p.start
+    return min(max(datetime.fromtimestamp(usage_from, UTC), p.start), p.split)
+
+
 @dataclass(frozen=True)
 class Sources:
     """What the store gave for a plan: raw rows placed in ``[start, end)`` (a tasks frame), and
     for ``[start, split)`` the rollup counts by each of ``GROUPINGS`` (by its name) and the
     runtime and wait histograms, per bucket (``Store.rollup_counts`` / ``Store.histograms``
-    frames)."""
+    frames); for ``[busy_from, split)`` the usage rollups by worker (``Store.worker_usage``)."""
 
     raw: pd.DataFrame
     counts: dict[str, pd.DataFrame]
     runtime: pd.DataFrame
     waits: pd.DataFrame
+    usage: pd.DataFrame | None = None
+    busy_from: datetime | None = None  # None: the plan's start
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,7 @@ class RangeAnalytics:
     waits: pd.DataFrame
     usage: pd.DataFrame
     runtime: dict  # over every run: runs, mean, p95 (None when no run)
+    busy_from: datetime  # busy time, utilization and avg runtime cover from here (``busy_from``)
 
     @property
     def estimated(self) -> bool:
@@ -195,8 +210,9 @@ def analyze(
         names=names,
         runtime_trend=runtime_trend,
         waits=waits,
-        usage=_usage(windows["worker"], p, workers),
+        usage=_usage(windows["worker"], p, workers, sources),
         runtime=overall,
+        busy_from=sources.busy_from or p.start,
     )
 
 
@@ -289,25 +305,40 @@ def _exact_overall(window: pd.DataFrame) -> dict:
     }
 
 
-def _usage(window: pd.DataFrame, p: Plan, workers: pd.DataFrame | None) -> pd.DataFrame:
-    """``worker_usage_frame``; with a rollup part, busy time and utilization over the raw part
-    ``[split, end)`` and processed / failed counted over the whole range."""
+def _usage(
+    window: pd.DataFrame, p: Plan, workers: pd.DataFrame | None, sources: Sources
+) -> pd.DataFrame:
+    """``worker_usage_frame``; with a rollup part, the raw rows' figures plus the usage
+    rollups' from ``busy_from``, processed / failed counted over the whole range."""
     raw = _raw_rows(window)
     if not p.rolled:
         return worker_usage_frame(raw, p.start, p.end, workers, raw)
-    usage = worker_usage_frame(raw, p.split, p.end, workers) if p.split < p.end else None
+    start = sources.busy_from or p.start
+    rolled = _rolled_usage(sources.usage)
+    runs = run_sums(raw).add(rolled[["runs", "runtime"]], fill_value=0)
+    busy = busy_seconds(raw, start, p.end).add(rolled["busy_seconds"], fill_value=0)
+    done = _weighted_counts(window)
+    done["avg_runtime"] = runs["runtime"] / runs["runs"].where(runs["runs"] > 0)
+    return usage_frame(done, busy, start, p.end, workers)
+
+
+def _rolled_usage(usage: pd.DataFrame | None) -> pd.DataFrame:
+    """A ``Store.worker_usage`` frame indexed by worker, its missing worker as ``(unknown)``."""
+    columns = ["runs", "runtime", "busy_seconds"]
+    if usage is None or usage.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    hosts = usage["worker"].replace("", UNKNOWN).astype(str)
+    return usage[columns].groupby(hosts.to_numpy()).sum()
+
+
+def _weighted_counts(window: pd.DataFrame) -> pd.DataFrame:
+    """By worker, processed and failed: raw rows and rollup rows counted by their weight."""
     finished = window[window["state"].isin(["SUCCESS", "FAILURE"]).to_numpy(bool, na_value=False)]
-    hosts = finished["worker"].fillna(UNKNOWN).astype(str)
+    hosts = finished["worker"].fillna(UNKNOWN).astype(str).to_numpy()
     failed = (finished["state"] == "FAILURE").to_numpy(bool)
-    counts = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "processed": finished["weight"].groupby(hosts.to_numpy()).sum(),
-            "failed": finished["weight"].where(failed, 0).groupby(hosts.to_numpy()).sum(),
+            "processed": finished["weight"].groupby(hosts).sum(),
+            "failed": finished["weight"].where(failed, 0).groupby(hosts).sum(),
         }
     ).astype("int64")
-    if usage is None or usage.empty:
-        return counts.rename_axis("worker").reset_index()
-    merged = usage.drop(columns=["processed", "failed"]).set_index("worker")
-    merged = counts.join(merged, how="outer").fillna({"processed": 0, "failed": 0})
-    merged = merged.astype({"processed": "int64", "failed": "int64"})
-    return merged.rename_axis("worker").reset_index()[list(usage.columns)]

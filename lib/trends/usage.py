@@ -4,6 +4,9 @@ A task is busy for the part of its execution ``[started, finish]`` inside the ra
 it started before; a started task with no finish that is not waiting for a retry is busy until
 the range's end. Utilization is busy seconds ÷ the range's wall time (a pool of 4 fully busy
 reads 400 %); pool utilization divides that by the pool's size.
+
+The parts (``run_sums``, ``busy_seconds``, ``usage_frame``) are public so a range read partly
+from rollups (``lib.trends.history``) adds the rollups' sums to the raw rows' before finishing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from lib.trends.buckets import first_known, labelled, time_value, time_values
 from lib.trends.window import FINISH_COLUMNS, check_range, run_mask, window_frame
 
 __all__ = [
+    "busy_seconds",
+    "run_sums",
+    "usage_frame",
     "worker_usage_frame",
 ]
 
@@ -43,10 +49,22 @@ def worker_usage_frame(
     ``window``: ``window_frame(tasks, start, end)`` when the caller has it already.
     """
     check_range(start, end)
-    wall = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds()
     if window is None:
         window = window_frame(tasks, start, end)
-    out = _processed(window).join(_busy_seconds(tasks, start, end), how="outer")
+    return usage_frame(_processed(window), busy_seconds(tasks, start, end), start, end, workers)
+
+
+def usage_frame(
+    done: pd.DataFrame,
+    busy: pd.Series,
+    start: datetime,
+    end: datetime,
+    workers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """``worker_usage_frame``'s columns from its parts: ``done`` (by worker: processed, failed,
+    avg_runtime) and ``busy`` (busy seconds by worker) over ``[start, end)``."""
+    wall = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds()
+    out = done.join(busy.rename("busy_seconds"), how="outer")
     out[["processed", "failed"]] = out[["processed", "failed"]].fillna(0).astype("int64")
     out["busy_seconds"] = out["busy_seconds"].fillna(0.0)
     out["utilization"] = 100.0 * out["busy_seconds"] / wall
@@ -54,6 +72,15 @@ def worker_usage_frame(
     out["pool_utilization"] = out["utilization"] / out["concurrency"].astype("float64")
     out = out.rename_axis("worker").reset_index()
     return out.sort_values("worker", kind="stable").reset_index(drop=True)
+
+
+def run_sums(window: pd.DataFrame) -> pd.DataFrame:
+    """By worker, the window's runs and their runtime summed (s)."""
+    codes, hosts = labelled(window["worker"])
+    ran = run_mask(window)
+    grouped = pd.Series(window["duration"].to_numpy(dtype="float64")[ran]).groupby(codes[ran])
+    out = pd.DataFrame({"runs": grouped.size().astype("int64"), "runtime": grouped.sum()})
+    return out.set_axis(hosts[out.index])
 
 
 def _processed(window: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +106,8 @@ def _pool_sizes(workers: pd.DataFrame | None) -> pd.Series:
     return pool[~pool.index.duplicated()]
 
 
-def _busy_seconds(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.Series:
+def busy_seconds(tasks: pd.DataFrame, start: datetime, end: datetime) -> pd.Series:
+    """By worker, the busy seconds of ``tasks`` inside ``[start, end)`` (module docstring)."""
     finish = first_known(*(time_values(tasks[column]) for column in FINISH_COLUMNS.values()))
     waiting = tasks["state"].isin([*FINISH_COLUMNS, "RETRY"]).to_numpy(bool, na_value=False)
     finish[np.isnat(finish) & ~waiting] = time_value(end)

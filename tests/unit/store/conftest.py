@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lib.store import Store
+from tests.history_tasks import HISTORY_NOW, spread_tasks
 
 
 @pytest.fixture
@@ -17,3 +18,12 @@ def store(store_url):
     opened = Store(store_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def filled(any_store_url) -> Store:
+    """A store holding eight days of tasks before ``HISTORY_NOW`` (``spread_tasks``)."""
+    store = Store(any_store_url)
+    store.upsert_tasks(spread_tasks(HISTORY_NOW, days=8), now=HISTORY_NOW)
+    yield store
+    store.close()

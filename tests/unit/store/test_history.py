@@ -24,9 +24,9 @@ from lib.settings import Settings
 from lib.store import Store
 from lib.store.histogram import RELATIVE_ERROR
 from lib.trends import history
-from tests.history_tasks import spread_tasks
+from tests.history_tasks import HISTORY_NOW
 
-NOW = 1_780_000_123.4  # not on a whole minute: the range's start is not either
+NOW = HISTORY_NOW  # not on a whole minute: the range's start is not either
 DAY = 86400.0
 
 
@@ -46,14 +46,6 @@ class Fixed:
 
     def wake(self) -> None:
         pass
-
-
-@pytest.fixture
-def filled(any_store_url) -> Store:
-    store = Store(any_store_url)
-    store.upsert_tasks(spread_tasks(NOW, days=8), now=NOW)
-    yield store
-    store.close()
 
 
 def monitor_over(store: Store, tmp_path, readout: Fixed | None = None) -> ClusterMonitor:
