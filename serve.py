@@ -35,9 +35,16 @@ def _start_console() -> None:
             log.warning("Streamlit's runtime did not start; the console starts at a first visit")
             return
         time.sleep(0.05)
+    from streamlit import delta_generator
+
     from lib.errors import ConsoleError
     from lib.settings import load_settings
     from lib.ui import wiring
+
+    # Streamlit checks once per process, at the first element any page draws, whether it runs
+    # in a REPL, by ``inspect.stack()`` over that page's deep stack (0.2-0.5 s of the first
+    # visit). Done here, on a shallow stack, it costs nothing and the flag is set.
+    delta_generator._maybe_print_use_warning()
 
     try:
         wiring.start(load_settings(os.environ, wiring.file_secrets()))
