@@ -19,7 +19,7 @@ from lib import trends
 from lib.store import Store
 from lib.store.engine import writing
 from lib.store.kept import get_kept
-from lib.store.migrations import migrate
+from lib.store.migrations import STEPS, migrate
 from lib.store.schema import ROLLUP_HOUR_USAGE, ROLLUP_USAGE, SCHEMA_VERSION
 from lib.store.usage import USAGE_FROM
 from lib.trends.usage import busy_seconds, run_sums, worker_usage_frame
@@ -45,11 +45,11 @@ def same_usage(got: pd.DataFrame, want: pd.DataFrame) -> None:
 
 
 def drop_to_step_9(store: Store) -> None:
-    """The store as step 9 left it: no usage tables, no step 10 (its task rows and rollups kept)."""
+    """The store as step 9 left it: no usage tables, no later step (task rows and rollups kept)."""
     with writing(store.engine) as conn:
         for table in (ROLLUP_USAGE, ROLLUP_HOUR_USAGE):
             table.drop(conn)
-        conn.execute(delete(SCHEMA_VERSION).where(SCHEMA_VERSION.c.version == 10))
+        conn.execute(delete(SCHEMA_VERSION).where(SCHEMA_VERSION.c.version >= 10))
 
 
 def test_week_usage_from_rollups_equals_raw_usage_before_and_after_pruning(filled, tmp_path):
@@ -93,10 +93,10 @@ def test_usage_rollups_follow_each_change_of_a_task_per_minute_and_per_hour(stor
     assert hours.set_index("worker")["runs"].to_dict() == summed["runs"].to_dict()
 
 
-def test_step_9_builds_the_usage_rollups_of_a_step_8_store(filled):
+def test_step_10_builds_the_usage_rollups_of_a_step_9_store(filled):
     written = {t.name: table_frame(filled, t) for t in (ROLLUP_USAGE, ROLLUP_HOUR_USAGE)}
     drop_to_step_9(filled)
-    assert migrate(filled.engine) == 1
+    assert migrate(filled.engine, STEPS[:10]) == 1
     for table in (ROLLUP_USAGE, ROLLUP_HOUR_USAGE):
         keys = ["minute", "worker"]
         got = table_frame(filled, table).sort_values(keys, ignore_index=True)
@@ -106,7 +106,7 @@ def test_step_9_builds_the_usage_rollups_of_a_step_8_store(filled):
     assert filled.usage_from() is None
 
 
-def test_step_9_on_pruned_successes_says_from_when_busy_time_is_whole(filled, tmp_path):
+def test_step_10_on_pruned_successes_says_from_when_busy_time_is_whole(filled, tmp_path):
     p = week(monitor_over(filled, tmp_path)).plan
     placed = filled.tasks_window(p.start, p.end)  # before pruning
     filled.prune(NOW, retention_days=14, success_days=2)
