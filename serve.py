@@ -4,7 +4,10 @@
 run`` plus one thread that, once Streamlit's runtime exists, reads the settings as the pages do
 and builds the shared console (``lib.ui.wiring.start``): the embedded collector then watches the
 cluster with no browser open, and the pages' first readings are built before anyone asks.
-The heavy imports happen in that thread, beside the server's own start.
+The console's modules are imported before the server listens and before any thread starts (as
+a preloading server does): CPython 3.11 fills ``sysconfig``'s variables without a lock, and a
+page importing ``zoneinfo`` while another thread did so once found no time zone path at all —
+every ``ZoneInfo("UTC")`` of that server failed.
 A configuration the console cannot use is left to the first page, which says what is wrong;
 here it is only logged.
 """
@@ -14,13 +17,24 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import sysconfig
 import threading
 import time
+import zoneinfo
 
+from streamlit import delta_generator
 from streamlit.runtime import Runtime
 from streamlit.web import cli
 
+from lib import charts  # noqa: F401  (what the pages import beyond lib.ui: Altair)
+from lib.errors import ConsoleError
+from lib.settings import load_settings
+from lib.ui import wiring
+
 __all__ = ["main"]
+
+sysconfig.get_config_vars()  # here, in the one thread there is (see the module docstring)
+zoneinfo.ZoneInfo("UTC")
 
 log = logging.getLogger("serve")
 
@@ -35,12 +49,6 @@ def _start_console() -> None:
             log.warning("Streamlit's runtime did not start; the console starts at a first visit")
             return
         time.sleep(0.05)
-    from streamlit import delta_generator
-
-    from lib.errors import ConsoleError
-    from lib.settings import load_settings
-    from lib.ui import wiring
-
     # Streamlit checks once per process, at the first element any page draws, whether it runs
     # in a REPL, by ``inspect.stack()`` over that page's deep stack (0.2-0.5 s of the first
     # visit). Done here, on a shallow stack, it costs nothing and the flag is set.

@@ -13,16 +13,15 @@ from the store's tasks (the tasks frame, each range's analytics and failures: a 
 evaluated at the poll's time, ``lib.trends.history``) is built once per change of the stored
 tasks (at most once a minute when none changes), what comes from samples and the snapshot
 once per collector poll (``version``); both once per page while a full load runs (the store
-then holds the newest tasks first), and shared by every session; when the collector's last poll
+then holds the newest tasks first), and shared by every session; a session that asks while
+another builds gets the last value built (a poll old, its time said) instead of waiting; when the collector's last poll
 failed, every reading carries its health as ``error`` and the last good value, so pages show
 their stale banner.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
@@ -31,6 +30,7 @@ from typing import TypeVar
 import pandas as pd
 
 from lib import failures, frames, trends
+from lib.built import Built
 from lib.collector.health import CollectorHealth, catch_up_sentence, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
@@ -101,10 +101,12 @@ class ClusterMonitor:
         self._detail_client = FlowerClient(
             settings.flower_url, settings.flower_auth, min(TASK_TIMEOUT, settings.flower_timeout)
         )
-        self._lock = threading.RLock()  # the queues frame reads the task values inside it
-        self._built: dict[str, tuple[tuple[int, int | None], object]] = {}
-        self._ranges: OrderedDict[Hashable, object] = OrderedDict()  # (version, range) → result
-        self.builds = 0  # frames built (once per poll version each), for tests and benches
+        self._built = Built(RANGES_KEPT)  # what readings build, once per version
+
+    @property
+    def builds(self) -> int:
+        """Values built so far (each once per version), for tests and benches."""
+        return self._built.builds
 
     # -- the collector at a glance -----------------------------------------------------------
 
@@ -151,14 +153,14 @@ class ClusterMonitor:
         ``rules``), the sampled series, the newest tasks. A server does it at start, so its
         first visitor (or a console started while Flower hangs) only waits for the layout."""
         now = datetime.fromtimestamp(self.clock(), UTC)
-        for label in (OVERVIEW, ANALYTICS.default):
-            self.analytics(now - SPANS[label], now, label)
+        self.analytics(now - SPANS[OVERVIEW], now, OVERVIEW)  # the Overview's first
+        self.status(), self.held_since(now), self.queues(), self.attention()
         default = ANALYTICS.default
+        self.analytics(now - SPANS[default], now, default)
         self.failures(now - SPANS[default], now, default, rules)
         self.worker_figures(now - SPANS[default], now, default)
         self.queue_depths(now - SPANS[default], now, default)
-        self.pulse(), self.attention(), self.queues(), self.tasks(), self.status()
-        self.task_values(), self.held_since(now)
+        self.tasks(), self.task_values()
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -318,23 +320,8 @@ class ClusterMonitor:
         return Reading(value, health.data_until, self._error(), self.readout.snapshot.tasks_note)
 
     def _once_for(self, key: Hashable, build: Callable[[], T], per_poll: bool = False) -> T:
-        """``build()`` once per version (``_build_version``) and ``key``; the last
-        ``RANGES_KEPT`` are kept."""
-        version = self._build_version(per_poll)
-        versioned = (version, key)
-        with self._lock:
-            if versioned in self._ranges:
-                self._ranges.move_to_end(versioned)
-                return self._ranges[versioned]  # type: ignore[return-value]
-            self.builds += 1
-            value = build()
-            stale = [k for k in self._ranges if k[0][0] == version[0] and k[0] != version]
-            for old in stale:
-                del self._ranges[old]  # an older version's results are never read again
-            self._ranges[versioned] = value
-            while len(self._ranges) > RANGES_KEPT:
-                self._ranges.popitem(last=False)
-            return value
+        """``build()`` once per version (``_build_version``) and ``key`` (``lib.built``)."""
+        return self._built.once_for(key, self._build_version(per_poll), build)
 
     # -- workers and queues ------------------------------------------------------------------
 
@@ -476,15 +463,9 @@ class ClusterMonitor:
         return ("tasks", health.tasks_written, health.catching_up, minute)
 
     def _once(self, name: str, build: Callable[[], T], per_poll: bool = False) -> T:
-        """``build()`` once per version (``_build_version``), shared by every session and rerun."""
-        version = self._build_version(per_poll)
-        with self._lock:
-            held = self._built.get(name)
-            if held is None or held[0] != version:
-                self.builds += 1
-                held = (version, build())
-                self._built[name] = held
-            return held[1]  # type: ignore[return-value]
+        """``build()`` once per version (``_build_version``), shared by every session and
+        rerun (``lib.built``)."""
+        return self._built.once(name, self._build_version(per_poll), build)
 
     def _error(self) -> CollectorFailing | None:
         """The collector's health when its last poll failed (said per viewer: ``sentence``)."""
