@@ -154,13 +154,17 @@ class ClusterMonitor:
         first visitor (or a console started while Flower hangs) only waits for the layout."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         self.analytics(now - SPANS[OVERVIEW], now, OVERVIEW)  # the Overview's first
-        self.status(), self.held_since(now), self.queues(), self.attention()
+        self.status()
+        self.held_since(now)
+        self.queues()
+        self.attention()
         default = ANALYTICS.default
         self.analytics(now - SPANS[default], now, default)
         self.failures(now - SPANS[default], now, default, rules)
         self.worker_figures(now - SPANS[default], now, default)
         self.queue_depths(now - SPANS[default], now, default)
-        self.tasks(), self.task_values()
+        self.tasks()
+        self.task_values()
 
     # -- tasks -------------------------------------------------------------------------------
 

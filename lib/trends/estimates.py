@@ -67,6 +67,7 @@ def estimated_stats(histograms: pd.DataFrame) -> pd.DataFrame:
     }
     columns = ["runs", "mean", *QUANTILES, "max", "busy_seconds"]
     out = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    out.index = out.index.astype(str)  # no histogram at all: an empty index of text, not integers
     return out.astype({"runs": "int64"}).rename_axis("subject")
 
 

@@ -271,7 +271,6 @@ def _labelled(histograms: pd.DataFrame) -> pd.DataFrame:
 def _estimated_names(names: pd.DataFrame, runtime_hist: pd.DataFrame) -> pd.DataFrame:
     """``runtime_percentiles_frame`` with its runtime statistics estimated from histograms."""
     stats = estimated_stats(runtime_hist)
-    stats.index = stats.index.astype(str)  # no histogram at all: an empty integer index
     columns = list(stats.columns)
     out = names.drop(columns=columns).join(stats, on="name")
     out["runs"] = out["runs"].fillna(0).astype("int64")
