@@ -62,12 +62,10 @@ def test_an_eta_that_is_no_time_is_missing_and_sorted_last():
 
 def test_reserved_active_and_revoked_per_worker():
     reserved = frames.reserved_frame(WAITING)
-    assert reserved.to_dict("list") == {
-        "uuid": ["r1", "r2"],
-        "name": ["demo.add", None],  # missing, not made up
-        "queue": ["etl", "ml"],
-        "worker": ["w1@a", "w2@b"],
-    }
+    assert list(reserved.columns) == list(frames.RESERVED_COLUMNS)
+    assert reserved["uuid"].tolist() == ["r1", "r2"]
+    assert reserved["name"].iloc[0] == "demo.add" and pd.isna(reserved["name"].iloc[1])
+    assert reserved[["queue", "worker"]].values.tolist() == [["etl", "w1@a"], ["ml", "w2@b"]]
     active = frames.active_frame(WAITING)
     assert list(active.columns) == list(frames.ACTIVE_COLUMNS)
     assert active["started"].tolist() == [pd.Timestamp(1.8e9, unit="s", tz="UTC")]

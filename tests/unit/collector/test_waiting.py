@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from lib.collector import Collector
-from lib.collector.stored import StoredReadout
 from lib.collector import waiting as waiting_work
+from lib.collector.stored import StoredReadout
 from lib.collector.waiting import MAX_LISTED, WaitingReader, waiting_key, worker_record
 from lib.flower import FlowerClient
 from lib.settings import Settings
