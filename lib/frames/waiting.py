@@ -68,7 +68,7 @@ def active_frame(waiting: Mapping | None) -> pd.DataFrame:
 def revoked_frame(waiting: Mapping | None) -> pd.DataFrame:
     """One row per revoked id a worker holds (``REVOKED_COLUMNS``)."""
     rows = [
-        {"worker": worker, "uuid": str(uuid)}
+        {"worker": worker, "id": str(uuid)}
         for worker, record in _records(waiting).items()
         for uuid in record.get("revoked") or ()
     ]

@@ -111,7 +111,8 @@ def test_a_hung_worker_is_said_by_name_and_does_not_hide_the_others(tmp_path):
     assert again["workers"]["slow@b"]["error"] == "" and again["workers"]["slow@b"]["scheduled"]
 
 
-def test_a_worker_that_failed_keeps_its_last_good_lists_and_goes_first(tmp_path):
+def test_a_worker_that_failed_keeps_its_last_good_lists_and_goes_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(waiting_work, "PARALLEL", 1)  # one at a time: the order is the server's
     online = ["w1@a", "w2@b"]
     with served(InspectFlower(online)) as flower:
         reader = reader_for(flower, tmp_path)
