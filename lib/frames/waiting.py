@@ -24,6 +24,7 @@ __all__ = [
     "REVOKED_COLUMNS",
     "SCHEDULED_COLUMNS",
     "active_frame",
+    "eta_time",
     "for_queue",
     "for_worker",
     "reserved_frame",
@@ -47,7 +48,9 @@ def scheduled_frame(waiting: Mapping | None) -> pd.DataFrame:
     """One row per scheduled task (``SCHEDULED_COLUMNS``), soonest ETA first."""
     rows = _rows(waiting, "scheduled")
     frame = _frame(rows, SCHEDULED_COLUMNS)
-    frame["eta"] = pd.to_datetime(frame["eta"], utc=True, errors="coerce", format="ISO8601")
+    frame["eta"] = pd.to_datetime(
+        frame["eta"].map(eta_time, na_action="ignore"), utc=True, errors="coerce"
+    )
     frame["priority"] = pd.to_numeric(frame["priority"], errors="coerce").astype("Int64")
     return frame.sort_values("eta", kind="stable", na_position="last").reset_index(drop=True)
 
@@ -88,6 +91,15 @@ def for_worker(frame: pd.DataFrame, worker: str) -> pd.DataFrame:
 def unanswered(waiting: Mapping | None) -> dict[str, str]:
     """Each worker whose latest inspect failed, with why (its lists are the last good ones)."""
     return {w: str(r["error"]) for w, r in _records(waiting).items() if r.get("error")}
+
+
+def eta_time(eta: object) -> pd.Timestamp | None:
+    """An ETA as Celery and Flower write it (ISO text) as a UTC time; None when there is none
+    or it is not a time (Flower sends ``None`` for a task without one)."""
+    if not isinstance(eta, str) or not eta.strip():
+        return None
+    when = pd.to_datetime(eta, utc=True, errors="coerce", format="ISO8601")
+    return None if pd.isna(when) else when
 
 
 def until_words(eta: pd.Timestamp | None, now: pd.Timestamp) -> str:
