@@ -9,6 +9,7 @@ says when the workers were read and which did not answer (their rows are the las
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -38,12 +39,8 @@ NOT_READ = (
 def waiting_for_queue(console: Console, actor: Actor, queue: str) -> None:
     """``queue``'s scheduled (ETA/countdown) and reserved (prefetched) tasks on the workers."""
     reading = _reading(console, f"Scheduled and reserved in {queue}")
-    if reading is None:
-        return
-    scheduled = frames.for_queue(frames.scheduled_frame(reading.value), queue)
-    _scheduled(scheduled, actor, f"queue_{queue}")
-    reserved = frames.for_queue(frames.reserved_frame(reading.value), queue)
-    _selectable("Reserved (prefetched, not started)", reserved, actor, f"reserved_queue_{queue}")
+    if reading is not None:
+        _waiting(reading.value, actor, lambda f: frames.for_queue(f, queue), f"queue_{queue}")
 
 
 def waiting_for_worker(console: Console, actor: Actor, worker: str) -> None:
@@ -51,10 +48,7 @@ def waiting_for_worker(console: Console, actor: Actor, worker: str) -> None:
     reading = _reading(console, f"Waiting on {worker}")
     if reading is None:
         return
-    scheduled = frames.for_worker(frames.scheduled_frame(reading.value), worker)
-    _scheduled(scheduled, actor, f"worker_{worker}")
-    reserved = frames.for_worker(frames.reserved_frame(reading.value), worker)
-    _selectable("Reserved (prefetched, not started)", reserved, actor, f"reserved_worker_{worker}")
+    _waiting(reading.value, actor, lambda f: frames.for_worker(f, worker), f"worker_{worker}")
     revoked = frames.for_worker(frames.revoked_frame(reading.value), worker)
     st.markdown(f"**Revoked ids this worker holds** ({len(revoked):,})")
     if revoked.empty:
@@ -62,6 +56,18 @@ def waiting_for_worker(console: Console, actor: Actor, worker: str) -> None:
     else:
         table(revoked, "revoked", csv_key=f"revoked_worker_{worker}_csv")
     _capped(reading.value, worker)
+
+
+def _waiting(
+    waiting: dict, actor: Actor, pick: Callable[[pd.DataFrame], pd.DataFrame], key: str
+) -> None:
+    """The scheduled and reserved tasks ``pick`` keeps (one queue's, one worker's)."""
+    now = pd.Timestamp.now(tz="UTC")
+    scheduled = pick(frames.scheduled_frame(waiting))
+    scheduled.insert(3, "due", [frames.until_words(eta, now) for eta in scheduled["eta"]])
+    _selectable("Scheduled (waiting for their ETA)", scheduled, actor, f"scheduled_{key}")
+    reserved = pick(frames.reserved_frame(waiting))
+    _selectable("Reserved (prefetched, not started)", reserved, actor, f"reserved_{key}")
 
 
 def task_eta(eta: object, tz: ZoneInfo) -> None:
@@ -88,14 +94,6 @@ def _reading(console: Console, title: str) -> Reading[dict] | None:
         said += f" {worker} did not answer ({why}): its rows are from its last answer."
     st.caption(md_escape(said))
     return reading
-
-
-def _scheduled(frame: pd.DataFrame, actor: Actor, key: str) -> None:
-    """Scheduled tasks with their ETA and how far off it is."""
-    now = pd.Timestamp.now(tz="UTC")
-    shown = frame.copy()
-    shown.insert(3, "due", [frames.until_words(eta, now) for eta in frame["eta"]])
-    _selectable("Scheduled (waiting for their ETA)", shown, actor, f"scheduled_{key}")
 
 
 def _selectable(title: str, frame: pd.DataFrame, actor: Actor, key: str) -> None:

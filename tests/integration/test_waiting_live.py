@@ -17,7 +17,7 @@ from lib.collector import waiting as waiting_work
 from lib.collector.waiting import waiting_key
 from lib.flower import FlowerClient
 from lib.frames import waiting as frames
-from lib.settings import Settings
+from lib.settings import load_settings
 from lib.store import Store
 from tests.live import flower_tasks, wait_until
 
@@ -28,14 +28,8 @@ OPERATOR = Actor("olga", "operator")
 def collector(cluster, tmp_path, monkeypatch):
     """A collector inspecting the workers at every poll (the interval tuned down)."""
     monkeypatch.setattr(waiting_work, "WAITING_EVERY_SECONDS", 0.0)
-    settings = Settings(
-        flower_url=cluster.flower_url,
-        flower_auth=cluster.http_auth(),
-        broker_url=cluster.broker_url,
-        flower_timeout=5.0,
-        poll_seconds=1.0,
-        data_dir=tmp_path,
-    )
+    chosen = {"OPS_POLL_SECONDS": "1", "FLOWER_TIMEOUT": "5", "OPS_DATA_DIR": str(tmp_path)}
+    settings = load_settings({**cluster.env(), **chosen}, {})
     store = Store.from_settings(settings)
     yield Collector(settings, store)
     store.close()
