@@ -45,7 +45,7 @@ def waiting_for_queue(console: Console, actor: Actor, queue: str) -> None:
 
 def waiting_for_worker(console: Console, actor: Actor, worker: str) -> None:
     """``worker``'s scheduled, reserved and revoked tasks."""
-    reading = _reading(console, f"Waiting on {worker}")
+    reading = _reading(console, f"Waiting on {worker}", only=worker)
     if reading is None:
         return
     _waiting(reading.value, actor, lambda f: frames.for_worker(f, worker), f"worker_{worker}")
@@ -80,8 +80,9 @@ def task_eta(eta: object, tz: ZoneInfo) -> None:
     st.markdown(f"**ETA** {when.tz_convert(tz):%Y-%m-%d %H:%M:%S %Z} ({words})")
 
 
-def _reading(console: Console, title: str) -> Reading[dict] | None:
-    """The collector's latest round, its heading and caption; None (said) when none yet."""
+def _reading(console: Console, title: str, only: str | None = None) -> Reading[dict] | None:
+    """The collector's latest round, its heading and caption (the workers that did not answer,
+    or whether ``only`` did); None (said) when none yet."""
     st.markdown(f"#### {md_escape(title)}")
     reading = console.monitor.waiting()
     if reading.value is None:
@@ -91,6 +92,8 @@ def _reading(console: Console, title: str) -> Reading[dict] | None:
     tz = viewer_tz()
     said = f"Read from the workers' inspect at {read_at(reading.at, tz)}; times in {tz}."
     for worker, why in frames.unanswered(reading.value).items():
+        if only is not None and worker != only:
+            continue
         said += f" {worker} did not answer ({why}): its rows are from its last answer."
     st.caption(md_escape(said))
     return reading

@@ -98,6 +98,9 @@ def test_the_worker_detail_lists_its_scheduled_reserved_and_revoked(seeded):
     revoked = next(v for v in values if list(v.columns) == ["worker", "uuid"])
     assert revoked["uuid"].tolist() == ["gone-1", "gone-2"]
     assert "other-1" not in str([v.to_dict() for v in values]), "w2@vm's are not listed"
+    assert "w2@vm did not answer" not in texts(at), "another worker's silence is not this one's"
+    silent = open_page("Workers", {"worker": "w2@vm"})
+    assert "w2@vm did not answer (No answer within 2 s" in texts(silent)
 
 
 def test_before_any_round_the_sections_say_so(recorded_flower, monkeypatch):
