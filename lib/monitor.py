@@ -344,6 +344,16 @@ class ClusterMonitor:
         frame = self._once("queues", lambda: self._queues_frame(snap), per_poll=True)
         return Reading(frame, snap.depths_at, error, snap.depths_note)
 
+    def waiting(self) -> Reading[dict]:
+        """What waits on each worker (scheduled, reserved, active, revoked) as the collector's
+        latest per-worker inspect found it (``lib.collector.waiting``; frames:
+        ``lib.frames.waiting``), at the time of that round."""
+        snap, error = self._latest(False)
+        at = (snap.waiting or {}).get("read_at")
+        if not isinstance(at, int | float):  # never read (or kept by an older collector)
+            return not_yet(error)
+        return Reading(snap.waiting, float(at), error)
+
     def task_types(self) -> Reading[list[str]]:
         """Every task name Flower has seen, as the collector last read them; else (an external
         collector, or none read yet) every name the store holds tasks of."""

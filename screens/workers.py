@@ -76,6 +76,8 @@ st.subheader("Over time")
 workers_over_time()
 st.subheader("Now")
 workers_table()
+if picked:
+    ui.waiting_for_worker(console, actor, picked)
 
 known = monitor.workers().value
 if known is not None and not known.empty and ui.allows_admin(actor):

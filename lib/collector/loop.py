@@ -3,7 +3,8 @@
 Every ``OPS_POLL_SECONDS`` a poll: (1) Flower's tasks, incrementally (``lib.sync.TaskSync``
 over a ``StoreMirror``: a full reload marks the tasks Flower forgot instead of deleting them);
 (2) workers (``lib.readers.WorkerReader``) and queue depths (``lib.readers.read_queues``) as
-samples; (3) with a result backend, the progress meta of running training jobs
+samples, and every ``WAITING_EVERY_SECONDS`` what waits on each worker (``lib.collector.waiting``:
+scheduled, reserved, active, revoked); (3) with a result backend, the progress meta of running training jobs
 (``lib.collector.progress``) into the snapshot; (4) retention, at most every
 ``PRUNE_EVERY_SECONDS``; (5) the sync cursor and when
 data last came in, kept in the store, so a restarted collector resumes incrementally. A full load
@@ -40,6 +41,7 @@ from lib.collector.mirror import StoreMirror
 from lib.collector.progress import TrainingProgress
 from lib.collector.snapshot import CollectorSnapshot
 from lib.collector.stored import sampled_snapshot
+from lib.collector.waiting import WaitingReader, waiting_every, waiting_key
 from lib.errors import BrokerError, ConsoleError, FlowerError, FlowerUnreachable, StoreError
 from lib.flower import FlowerClient
 from lib.readers import WorkerReader, read_queues
@@ -109,6 +111,9 @@ class Collector:
         )
         self.workers = WorkerReader(self.client, clock)
         self.progress = self._training_progress()
+        self.waiting = WaitingReader(
+            self.client, waiting_every(settings), settings.flower_timeout, clock, self._stop.is_set
+        )
         self.on_poll = on_poll
         self._key = f"collector/{cluster}"
         self._wake = threading.Event()  # set by stop() and wake(): the next poll comes now
@@ -135,6 +140,7 @@ class Collector:
 
     def wake(self) -> None:
         """Poll now rather than at the next interval (after an action, say)."""
+        self.waiting.expire()  # an action may have changed what waits on the workers
         self._wake.set()
 
     # -- running -----------------------------------------------------------------------------
@@ -194,6 +200,8 @@ class Collector:
         synced = self._step(report, self._sync_tasks)
         if not report.flower_silent and not self._stop.is_set():
             self._step(report, self._sample)
+        if not report.flower_silent and not self._stop.is_set():
+            self._step(report, self._read_waiting)
         if self.progress is not None and not self._stop.is_set():
             self._step(report, self._read_progress)
         if not self._stop.is_set():
@@ -271,6 +279,14 @@ class Collector:
         report.samples = self.store.record_samples(queues.frame, workers, self.clock())
         if queues.broker_error is not None:  # Flower's counts were sampled instead: say so
             raise queues.broker_error
+
+    def _read_waiting(self, report: PollReport) -> None:
+        """What waits on each online worker, when a round is due (``lib.collector.waiting``):
+        into the snapshot, and the store for a console reading it (OPS_COLLECTOR=external)."""
+        got = self.waiting.read_due(self._snapshot.workers)
+        if got is not None:
+            self._snapshot = replace(self._snapshot, waiting=got)
+            self.store.keep(waiting_key(self.cluster), got, self.clock())
 
     def _read_task_types(self) -> None:
         """Every task name Flower has seen; a failure keeps the last list (pages only offer

@@ -39,3 +39,5 @@ class CollectorSnapshot:
     metas_error: str | None = None  # why some records may be old or absent
     metas_skipped: int = 0
     metas_at: float | None = None
+    #: scheduled, reserved, active and revoked per worker (``lib.collector.waiting``)
+    waiting: dict | None = None

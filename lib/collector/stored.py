@@ -32,6 +32,7 @@ import pandas as pd
 from lib import frames
 from lib.collector.health import CollectorHealth
 from lib.collector.snapshot import CollectorSnapshot
+from lib.collector.waiting import waiting_key
 from lib.errors import ConsoleError
 from lib.settings import Settings
 from lib.store import Store
@@ -71,6 +72,7 @@ class StoredReadout:
     ):
         self.settings, self.store, self.clock = settings, store, clock
         self._key = f"collector/{cluster}"
+        self._waiting_key = waiting_key(cluster)
         self._lock = threading.Lock()
         self._read_at: float | None = None
         self._health = CollectorHealth(
@@ -118,7 +120,10 @@ class StoredReadout:
         # As of the collector's last good poll: a failing one's last figures stay on screen.
         snapshot = sampled_snapshot(self.store, health.data_until or now, health.polls, EXTERNAL)
         metas = progress_records(self.store, now, self._figure_keys())
-        self._snapshot = replace(snapshot, metas=metas, metas_at=_last_sample(metas, now))
+        waiting = self.store.kept(self._waiting_key)  # the external collector's latest round
+        self._snapshot = replace(
+            snapshot, metas=metas, metas_at=_last_sample(metas, now), waiting=waiting
+        )
         self._health = health
 
     def _figure_keys(self) -> dict[str, tuple[str, ...]]:

@@ -13,7 +13,8 @@ each lives in the module of its concern:
 - ``task_detail``: one task in full;
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
 - ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow;
-- ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``.
+- ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``;
+- ``waiting``: scheduled, reserved and revoked tasks per queue and per worker, ``Revoke``.
 """
 
 from lib.ui.controls import (
@@ -61,6 +62,7 @@ from lib.ui.readings import (
 from lib.ui.tables import download_csv, keep_selection_valid, pick_row, table
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
+from lib.ui.waiting import waiting_for_queue, waiting_for_worker
 from lib.ui.wiring import Console, console, get_settings, page
 
 __all__ = [
@@ -114,6 +116,8 @@ __all__ = [
     "time_range",
     "training_records",
     "viewer_tz",
+    "waiting_for_queue",
+    "waiting_for_worker",
     "with_current_health",
     "worker_controls",
 ]

@@ -16,6 +16,8 @@ from lib.auth import Actor, allows
 from lib.errors import ConsoleError
 from lib.ui.controls import action_button
 from lib.ui.formatting import md_escape
+from lib.ui.waiting import waiting_for_queue
+from lib.ui.wiring import console, get_settings
 
 __all__ = ["queue_panel"]
 
@@ -24,6 +26,7 @@ def queue_panel(desk: ActionDesk, actor: Actor, queue: str) -> None:
     """The panel of ``queue``: waiting messages now and, for admins, ``Purge``."""
     st.subheader(f"Queue {md_escape(queue)}")
     why_not = _waiting_now(desk, queue)
+    waiting_for_queue(console(get_settings()), actor, queue)  # the desk holds no monitor
     if allows(actor.role, ACTIONS["purge"].role):
         action_button(actor, "purge", [queue], key="queue_purge", why_not=why_not)
 

@@ -21,6 +21,7 @@ from lib.redact import SCRUBBER, mask_frame
 from lib.ui import keys
 from lib.ui.controls import action_button
 from lib.ui.formatting import fmt_seconds, local_frame, md_escape, text
+from lib.ui.waiting import task_eta
 from lib.ui.wiring import Console
 
 __all__ = ["task_detail"]
@@ -51,6 +52,7 @@ def task_detail(console: Console, task_id: str, tz: ZoneInfo, actor: Actor | Non
         st.caption("Sensitive values are shown unmasked for this task (recorded in the audit log).")
     _identity(row)
     _times(row, tz)
+    task_eta(row["eta"], tz)
     for field in ("args", "kwargs", "result", "exception", "traceback"):
         if pd.notna(row[field]) and row[field] != "":
             st.text(field)
