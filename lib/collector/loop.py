@@ -4,7 +4,8 @@ Every ``OPS_POLL_SECONDS`` a poll: (1) Flower's tasks, incrementally (``lib.sync
 over a ``StoreMirror``: a full reload marks the tasks Flower forgot instead of deleting them);
 (2) workers (``lib.readers.WorkerReader``) and queue depths (``lib.readers.read_queues``) as
 samples; (3) with a result backend, the progress meta of running training jobs
-(``lib.collector.progress``) into the snapshot; (4) retention, at most every
+(``lib.collector.progress``) into the snapshot; (3b) paused queues kept paused on the workers
+(``lib.collector.pauses``, audited as "collector"); (4) retention, at most every
 ``PRUNE_EVERY_SECONDS``; (5) the sync cursor and when
 data last came in, kept in the store, so a restarted collector resumes incrementally. A full load
 (first sync, Flower restarted, the periodic reload) writes page by page and says how far it is in
@@ -37,6 +38,7 @@ from lib import frames
 from lib.broker import BrokerProbe, ResultBackend
 from lib.collector.health import FLOWER, CollectorHealth, PollProblem
 from lib.collector.mirror import StoreMirror
+from lib.collector.pauses import PauseKeeper
 from lib.collector.progress import TrainingProgress
 from lib.collector.snapshot import CollectorSnapshot
 from lib.collector.stored import sampled_snapshot
@@ -108,6 +110,7 @@ class Collector:
             self.client, self.mirror, PAGE_SIZE, clock=clock, stopping=self._stop.is_set
         )
         self.workers = WorkerReader(self.client, clock)
+        self.pauses = PauseKeeper(self.client, store, clock)
         self.progress = self._training_progress()
         self.on_poll = on_poll
         self._key = f"collector/{cluster}"
@@ -194,6 +197,8 @@ class Collector:
         synced = self._step(report, self._sync_tasks)
         if not report.flower_silent and not self._stop.is_set():
             self._step(report, self._sample)
+        if not report.flower_silent and not self._stop.is_set():
+            self._step(report, self._keep_paused)
         if self.progress is not None and not self._stop.is_set():
             self._step(report, self._read_progress)
         if not self._stop.is_set():
@@ -271,6 +276,11 @@ class Collector:
         report.samples = self.store.record_samples(queues.frame, workers, self.clock())
         if queues.broker_error is not None:  # Flower's counts were sampled instead: say so
             raise queues.broker_error
+
+    def _keep_paused(self, report: PollReport) -> None:
+        """Cancel paused queues' consumers again on workers that consume them (this poll's)."""
+        if self._snapshot.workers_at is not None and self._snapshot.workers_at >= report.started:
+            self.pauses.enforce(self._snapshot.workers, self.workers.remember)
 
     def _read_task_types(self) -> None:
         """Every task name Flower has seen; a failure keeps the last list (pages only offer
