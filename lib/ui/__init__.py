@@ -13,7 +13,8 @@ each lives in the module of its concern:
 - ``task_detail``: one task in full;
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
 - ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow;
-- ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``.
+- ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``;
+  ``queue_pause``: its pause, ``Pause``/``Resume``, the queues table's paused columns.
 """
 
 from lib.ui.controls import (
@@ -42,6 +43,7 @@ from lib.ui.login import (
 )
 from lib.ui.past import attention_strip, focus, sampled_range
 from lib.ui.queue_panel import queue_panel
+from lib.ui.queue_pause import with_pauses
 from lib.ui.readings import (
     analytics_notes,
     audit_guard,
@@ -115,5 +117,6 @@ __all__ = [
     "training_records",
     "viewer_tz",
     "with_current_health",
+    "with_pauses",
     "worker_controls",
 ]
