@@ -60,7 +60,9 @@ class PauseBook:
 
     def paused(self) -> dict[str, QueuePause]:
         """Every paused queue, by name."""
-        query = select(KEPT_STATE.c.value).where(KEPT_STATE.c.key.startswith(PREFIX, autoescape=True))
+        query = select(KEPT_STATE.c.value).where(
+            KEPT_STATE.c.key.startswith(PREFIX, autoescape=True)
+        )
         with reading(self.engine) as conn:
             values = conn.execute(query).scalars().all()
         pauses = (QueuePause.from_kept(_object(v)) for v in values)
