@@ -366,19 +366,22 @@ class Cluster:
 
     def restart_worker(self, hostname: str, timeout: float = 60.0) -> int:
         """Stop the worker ``hostname`` and start it again under the same name; return its new
-        pid once Flower has its heartbeat (the old process's queues are forgotten)."""
+        pid once Flower has its heartbeat and it answers Flower's inspect (its first heartbeat
+        comes a moment before it listens for control commands)."""
         with self._lock:
             index = self.worker_names.index(hostname)
             self._workers[index].stop(5)
             self._workers[index] = proc = self._spawn_worker(self.workers[index])
-        deadline = time.monotonic() + timeout
+        pid, deadline = proc.popen.pid, time.monotonic() + timeout
         while time.monotonic() < deadline:
             proc.check_alive()
             rows = self.flower_get("/workers", json=1).json().get("data", [])
-            if any(r.get("hostname") == hostname and r.get("pid") == proc.popen.pid for r in rows):
-                return proc.popen.pid
+            beating = any(r.get("hostname") == hostname and r.get("pid") == pid for r in rows)
+            info = self.flower_get("/api/workers", refresh=1, workername=hostname)
+            if beating and info.ok and info.json()[hostname].get("stats", {}).get("pid") == pid:
+                return pid
             time.sleep(POLL_INTERVAL)
-        raise TimeoutError(f"Flower saw no heartbeat of the restarted {hostname}")
+        raise TimeoutError(f"the restarted {hostname} did not answer Flower in {timeout:g} s")
 
     def __enter__(self) -> Cluster:
         return self.start()

@@ -51,7 +51,7 @@ class WorkerReader:
         unknown = set(status) - set(self._info)
         due = self._inspected is None or now - self._inspected >= INSPECT_EVERY_SECONDS
         slow = ""
-        if due or ((unknown or _restarted(summaries, self._info)) and self._inspected_ok):
+        if due or ((unknown or _restarted(summaries, self._info, status)) and self._inspected_ok):
             # A worker that started after Flower is missing from Flower's inspect cache; one
             # restarted under the same name is there with its old process's queues.
             slow = self._inspect(now)
@@ -82,9 +82,12 @@ class WorkerReader:
             )
 
 
-def _restarted(summaries: list[dict], info: dict) -> bool:
-    """True when a worker's heartbeats come from another process than the one inspected."""
+def _restarted(summaries: list[dict], info: dict, status: dict) -> bool:
+    """True when an online worker's heartbeats come from another process than the one
+    inspected (an offline one would not answer: asking again each poll would cost a timeout)."""
     for summary in summaries:
+        if status.get(summary.get("hostname")) is not True:
+            continue
         inspected = info.get(summary.get("hostname"))
         stats = inspected.get("stats") if isinstance(inspected, dict) else None
         pid = stats.get("pid") if isinstance(stats, dict) else None

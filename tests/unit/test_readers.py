@@ -61,3 +61,8 @@ def test_a_worker_restarted_under_the_same_name_is_inspected_again_at_once():
         reader.read()
         reader.read()
         assert refreshes() == 3, "once inspected, the new process is not asked again"
+        beats["data"][1]["pid"] += 100  # w2's new process, but offline: it would not answer
+        flower.answers["workers_ui"] = (200, json.dumps(beats), {})
+        flower.answers["workers_status"] = (200, json.dumps({"w1@vm": True, "w2@vm": False}), {})
+        reader.read()
+        assert refreshes() == 3, "an offline worker is not inspected each poll"
