@@ -82,7 +82,10 @@ def test_pause_then_resume_from_the_queue_panel(consuming_flower, tmp_path):
     assert "Not paused" in texts(at) and book(tmp_path).paused() == {}
 
 
-def test_a_viewer_sees_the_pause_but_no_button(users_on, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("collector", ["embedded", "external"])
+def test_a_viewer_sees_the_pause_but_no_button(users_on, tmp_path, monkeypatch, collector):  # noqa: F811
+    """The pause another console wrote into the store, read back by this one either way."""
+    monkeypatch.setenv("OPS_COLLECTOR", collector)
     book(tmp_path).pause(QueuePause("etl", 0.0, "olga"))
     at = log_in("vic")
     at.query_params["queue"] = "etl"
