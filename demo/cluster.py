@@ -187,7 +187,9 @@ class Cluster:
     ``flower_auth``: ``"user:password"`` for Flower's basic auth; a value ending in ``:``
     (the default ``"admin:"``) gets a random password; ``None`` runs Flower without auth and
     with ``FLOWER_UNAUTHENTICATED_API=true``. ``url_prefix`` (e.g. ``"flower"``) is passed to
-    Flower's ``--url_prefix`` and is part of `flower_url`.
+    Flower's ``--url_prefix`` and is part of `flower_url`. ``broker_url`` (e.g. a RabbitMQ
+    node's ``amqp://…``) is the workers' and Flower's broker instead of redis, which is still
+    started for the result backend.
     """
 
     def __init__(
@@ -198,8 +200,10 @@ class Cluster:
         workers: Sequence[WorkerSpec] = DEFAULT_WORKERS,
         python: str | None = None,
         flower_args: Sequence[str] = (),
+        broker_url: str | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
+        self._broker_url = broker_url
         if flower_auth is not None:
             user, sep, password = flower_auth.partition(":")
             if not user or not sep:
@@ -235,7 +239,7 @@ class Cluster:
 
     @property
     def broker_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        return self._broker_url or f"redis://127.0.0.1:{self.redis_port}/0"
 
     @property
     def backend_url(self) -> str:
@@ -359,6 +363,25 @@ class Cluster:
         with self._lock:
             self.stop_flower(grace)
             self.start_flower(timeout)
+
+    def restart_worker(self, hostname: str, timeout: float = 60.0) -> int:
+        """Stop the worker ``hostname`` and start it again under the same name; return its new
+        pid once Flower has its heartbeat and it answers Flower's inspect (its first heartbeat
+        comes a moment before it listens for control commands)."""
+        with self._lock:
+            index = self.worker_names.index(hostname)
+            self._workers[index].stop(5)
+            self._workers[index] = proc = self._spawn_worker(self.workers[index])
+        pid, deadline = proc.popen.pid, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc.check_alive()
+            rows = self.flower_get("/workers", json=1).json().get("data", [])
+            beating = any(r.get("hostname") == hostname and r.get("pid") == pid for r in rows)
+            info = self.flower_get("/api/workers", refresh=1, workername=hostname)
+            if beating and info.ok and info.json()[hostname].get("stats", {}).get("pid") == pid:
+                return pid
+            time.sleep(POLL_INTERVAL)
+        raise TimeoutError(f"the restarted {hostname} did not answer Flower in {timeout:g} s")
 
     def __enter__(self) -> Cluster:
         return self.start()

@@ -2,8 +2,9 @@
 read them, so both tell the same story.
 
 ``WorkerReader`` reads Flower's heartbeat summaries and liveness each time and its inspect cache
-(pool, queues) only when a worker appears or once a minute, because ``/api/workers?refresh=1``
-broadcasts an inspect. ``read_queues`` takes depths from the broker when ``CELERY_BROKER_URL``
+(pool, queues) only when a worker appears, restarts under the same name (its heartbeats' pid
+is not the inspected one) or once a minute, because ``/api/workers?refresh=1`` broadcasts an
+inspect. ``read_queues`` takes depths from the broker when ``CELERY_BROKER_URL``
 names a Redis or RabbitMQ broker, else (or when the broker fails) from Flower, and says which.
 
 Invariants: a broker failure never hides the queues (Flower's counts stand in, the note says
@@ -50,12 +51,17 @@ class WorkerReader:
         unknown = set(status) - set(self._info)
         due = self._inspected is None or now - self._inspected >= INSPECT_EVERY_SECONDS
         slow = ""
-        if due or (unknown and self._inspected_ok):
-            # A worker that started after Flower is missing from Flower's inspect cache.
+        if due or ((unknown or _restarted(summaries, self._info, status)) and self._inspected_ok):
+            # A worker that started after Flower is missing from Flower's inspect cache; one
+            # restarted under the same name is there with its old process's queues.
             slow = self._inspect(now)
         odd = frames.OddValues("worker")
         frame = frames.workers_frame(summaries, self._info, status, now, odd)
         return frame, " ".join(filter(None, (slow, odd.sentence())))
+
+    def remember(self, info: dict) -> None:
+        """Take a fresher inspect answer for some workers (``{worker: info}``) into the cache."""
+        self._info = {**self._info, **info}
 
     def _inspect(self, now: float) -> str:
         """Refresh Flower's inspect cache; when the broadcast outlasts FLOWER_TIMEOUT (Flower
@@ -74,6 +80,21 @@ class WorkerReader:
                 f"Flower's inspect of the workers did not answer ({said}), so pool and queue "
                 "details are Flower's last known ones."
             )
+
+
+def _restarted(summaries: list[dict], info: dict, status: dict) -> bool:
+    """True when an online worker's heartbeats come from another process than the one
+    inspected (an offline one would not answer: asking again each poll would cost a timeout)."""
+    for summary in summaries:
+        if status.get(summary.get("hostname")) is not True:
+            continue
+        inspected = info.get(summary.get("hostname"))
+        stats = inspected.get("stats") if isinstance(inspected, dict) else None
+        pid = stats.get("pid") if isinstance(stats, dict) else None
+        beating = summary.get("pid")
+        if isinstance(pid, int) and isinstance(beating, int) and pid != beating:
+            return True
+    return False
 
 
 @dataclass(frozen=True)

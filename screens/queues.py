@@ -41,7 +41,7 @@ def queues_table() -> None:
     if idle := frames.idle_queues(frame):
         waiting = ui.md_escape(", ".join(idle))
         st.warning(f"Messages wait with no consumer in: {waiting}.", icon="⚠️")
-    ui.table(frame, "queues")
+    ui.table(ui.with_pauses(frame, console.desk), "queues")
 
 
 queues_table()

@@ -159,3 +159,15 @@ def rabbitmq():
         "RabbitMQ is not installed (no /usr/lib/rabbitmq/bin/rabbitmq-server or no epmd)",
         "rabbitmq-server",
     )
+
+
+@pytest.fixture(scope="session")
+def rabbit_cluster(rabbitmq, tmp_path_factory):
+    """Celery on the session's RabbitMQ node: one worker (``default``, ``etl``) and Flower;
+    redis only for the result backend. One per session: a node and a worker are slow to start."""
+    from demo.cluster import Cluster, WorkerSpec
+
+    workers = (WorkerSpec("rw1@%h", ("default", "etl"), concurrency=2),)
+    where = tmp_path_factory.mktemp("rabbit-cluster")
+    with Cluster(where, broker_url=rabbitmq.url, workers=workers) as running:
+        yield running

@@ -5,7 +5,10 @@ or ``task_type``), how its targets are checked (parameter checks, and for task a
 tasks qualify), how one target is sent (``send(cluster, target, params) -> Flower's reply``),
 what the control form asks before the button (``form``, grouped in tabs by ``group``) and what
 the confirmation dialog asks (``asks``). Purge acts on a ``queue`` through the broker
-(``cluster.broker``), not Flower. The desk (lib/actions/desk.py) and the ui read these
+(``cluster.broker``), not Flower. Pause and resume act on a queue through each worker
+consuming it: ``workers_of`` names those workers (the targets the desk sends to and audits, the
+queue becomes ``params["queue"]``) and ``settle`` records the queue's new state in the store
+after the audit's claim, before the first request (lib/actions/pausing.py). The desk (lib/actions/desk.py) and the ui read these
 fields; neither names an action.
 
 Invariants: ``ACTIONS`` keeps declaration order (the control tabs and their buttons follow it);
@@ -19,12 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lib.actions import checks
+from lib.actions import checks, pausing
 from lib.actions.checks import SIGNALS, Check, Cluster, Eligibility
 from lib.actions.inputs import Choice, Input, Number, RetryAgain, Seconds, Text, TypeName
 from lib.errors import ActionRefused
 
-__all__ = ["ACTIONS", "CONSUMERS", "ActionSpec", "Send", "control_groups"]
+__all__ = ["ACTIONS", "CONSUMERS", "ActionSpec", "Send", "Settle", "WorkersOf", "control_groups"]
 
 #: The worker control tabs, in the order the declarations below first name them.
 POOL, CONSUMERS, TASK_LIMITS, SHUTDOWN = "Pool", "Consumers", "Task limits", "Shut down"
@@ -32,6 +35,20 @@ POOL, CONSUMERS, TASK_LIMITS, SHUTDOWN = "Pool", "Consumers", "Task limits", "Sh
 
 class Send(Protocol):
     def __call__(self, cluster: Cluster, target: str, params: Mapping[str, Any]) -> str: ...
+
+
+class WorkersOf(Protocol):
+    """A queue action's workers: ``ActionRefused`` when there is none to act on."""
+
+    def __call__(self, cluster: Any, queue: str, params: Mapping[str, Any]) -> list[str]: ...
+
+
+class Settle(Protocol):
+    """Record a queue action's new state (who, queue, workers, epoch s) before sending."""
+
+    def __call__(
+        self, cluster: Any, user: str, queue: str, workers: list[str], now: float
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,8 @@ class ActionSpec:
     reveals: bool = False  # on success the ui shows the task's unmasked values
     gone: str = ""  # task actions: what it can still do to a task Flower no longer holds
     replier: str = "Flower"  # who answers ``send``: the result quotes "<replier> said: ..."
+    workers_of: WorkersOf | None = None  # queue actions sent to workers: which ones
+    settle: Settle | None = None  # records the queue's new state before the first request
 
     def refusal(self, targets: list[str], params: Mapping[str, Any]) -> str:
         """Why these parameters can't be used, or ""."""
@@ -198,6 +217,20 @@ ACTIONS: dict[str, ActionSpec] = {
             "purge", "Purge", "admin", "queue", send=_purge, replier="The broker",
             checks=(checks.typed_queue_name, checks.previewed_count),
             note=PURGE_NOTE, asks=(TypeName("confirm_name", "Type the queue's name to confirm"),),
+        ),
+        # Sent to each worker consuming the queue (Flower's cancel/add-consumer), the paused
+        # state kept in the store for the collector to enforce (lib/collector/pauses.py).
+        ActionSpec(
+            "pause", "Pause", "operator", "queue",
+            send=lambda c, t, p: c.client.cancel_consumer(t, p["queue"]),
+            workers_of=pausing.workers_to_pause, settle=pausing.record_pause,
+            note=pausing.PAUSE_NOTE,
+        ),
+        ActionSpec(
+            "resume", "Resume", "operator", "queue",
+            send=lambda c, t, p: c.client.add_consumer(t, p["queue"]),
+            workers_of=pausing.workers_to_resume, settle=pausing.record_resume,
+            note=pausing.RESUME_NOTE,
         ),
         # Not sent to Flower: shows one task's unmasked values; audited like any action.
         ActionSpec(

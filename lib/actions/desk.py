@@ -9,6 +9,9 @@
 A queue action (purge) goes to the broker (``BrokerProbe``), not Flower: refused before the
 claim without a usable one; its audit row's preview count is the number of waiting messages
 the dialog showed (``params["previewed"]``), its target's reply the number the broker removed.
+Pause and resume go to each worker consuming the queue (``ActionSpec.workers_of``): the
+workers are the audited targets, each with its own outcome; their ``settle`` keeps the queue's
+state in the store (``pauses``) once claimed, before the first request.
 
 A refusal (role, bad parameters, nothing eligible, over the bulk limit) is audited too. An
 operation id makes each click one action: a rerun or a double confirm with the same id finds
@@ -48,6 +51,7 @@ from lib.auth import Actor, allows
 from lib.broker import BrokerProbe, ResultBackend
 from lib.errors import ActionRefused, ConsoleError, FlowerNotFound
 from lib.flower import FlowerClient
+from lib.store.pauses import PauseBook
 
 __all__ = ["MAX_FAILURES_IN_A_ROW", "ActionDesk"]
 
@@ -71,9 +75,11 @@ class ActionDesk:
         bulk_budget: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         broker: BrokerProbe | None = None,
+        pauses: PauseBook | None = None,
     ):
         self.client = client
         self.broker = broker
+        self.pauses = pauses
         self.audit = audit
         self.lookup_task = lookup_task
         self.backend = backend
@@ -159,7 +165,8 @@ class ActionDesk:
         skipped = dict(preview.skipped) if preview else {}
         again = acknowledged(params.get(spec.repeat_param)) if spec.repeat_param else set()
         # A purge is audited with the messages the dialog showed; other actions, their targets.
-        count = int(params["previewed"]) if spec.target == "queue" else len(chosen)
+        purge = spec.target == "queue" and spec.workers_of is None
+        count = int(params["previewed"]) if purge else len(chosen)
         try:
             claim = self.audit.claim(
                 op_id, actor.user, actor.role, action, chosen, params, count, skipped, again
@@ -170,6 +177,8 @@ class ActionDesk:
             return ActionResult(action, "failed", f"Nothing was sent: {exc}", None)
         held = {t: found[-1].describe() for t, found in claim.held.items()}
         free = [t for t in chosen if t not in held]
+        if unsettled := self._settle(spec, actor, params, free, claim.row_id):
+            return unsettled
         run = self._send(spec, free, params, claim.row_id, progress) if free else Run()
         outcome, message, status = summary(spec, free, run, held)
         try:
@@ -202,6 +211,8 @@ class ActionDesk:
         if spec.target == "task_type":
             self._check_worker(params["worker"])
             return spec, None
+        if spec.workers_of is not None:
+            return spec, self._fan_out(spec, targets, params)
         if spec.target == "queue":
             self._check_queue(targets[0])
             return spec, None
@@ -214,6 +225,34 @@ class ActionDesk:
                 f"None of the selected tasks can be {spec.past or spec.name}: {reasons}"
             )
         return spec, preview
+
+    def _fan_out(self, spec: ActionSpec, targets: list[str], params: dict) -> Preview:
+        """A queue action sent to workers: the queue becomes the parameter, its workers the
+        targets (pause: those consuming it now; resume: those the pause recorded)."""
+        if len(targets) != 1 or not targets[0].strip():
+            raise ActionRefused("Name one queue.")
+        params["queue"] = targets[0]
+        return Preview(spec.name, tuple(spec.workers_of(self, targets[0], params)), ())
+
+    def _settle(
+        self, spec: ActionSpec, actor: Actor, params: dict, workers: list[str], row: int
+    ) -> ActionResult | None:
+        """Record a queue action's new state before its first request; the failed result
+        (nothing sent, audited) when it can't be recorded, else None."""
+        if spec.settle is None:
+            return None
+        try:
+            spec.settle(self, actor.user, params["queue"], workers, time.time())
+        except ConsoleError as exc:
+            message = f"Nothing was sent: {exc}"
+            outcome = "refused" if isinstance(exc, ActionRefused) else "failed"
+            try:
+                self.audit.record_targets(row, [(w, "not tried", str(exc), "") for w in workers])
+                self.audit.record_outcome(row, outcome, message)
+            except AuditError as audit_exc:
+                message = f"{message} (Not recorded: {audit_exc})"
+            return ActionResult(spec.name, outcome, message, row)
+        return None
 
     def _check_worker(self, worker: str) -> None:
         # Flower's inspect cache misses workers started after it: refresh before acting.

@@ -5,7 +5,8 @@ over a ``StoreMirror``: a full reload marks the tasks Flower forgot instead of d
 (2) workers (``lib.readers.WorkerReader``) and queue depths (``lib.readers.read_queues``) as
 samples, and every ``WAITING_EVERY_SECONDS`` what waits on each worker (``lib.collector.waiting``:
 scheduled, reserved, active, revoked); (3) with a result backend, the progress meta of running training jobs
-(``lib.collector.progress``) into the snapshot; (4) retention, at most every
+(``lib.collector.progress``) into the snapshot; (3b) paused queues kept paused on the workers
+(``lib.collector.pauses``, audited as "collector"); (4) retention, at most every
 ``PRUNE_EVERY_SECONDS``; (5) the sync cursor and when
 data last came in, kept in the store, so a restarted collector resumes incrementally. A full load
 (first sync, Flower restarted, the periodic reload) writes page by page and says how far it is in
@@ -38,6 +39,7 @@ from lib import frames
 from lib.broker import BrokerProbe, ResultBackend
 from lib.collector.health import FLOWER, CollectorHealth, PollProblem
 from lib.collector.mirror import StoreMirror
+from lib.collector.pauses import PauseKeeper
 from lib.collector.progress import TrainingProgress
 from lib.collector.snapshot import CollectorSnapshot
 from lib.collector.stored import sampled_snapshot
@@ -110,6 +112,7 @@ class Collector:
             self.client, self.mirror, PAGE_SIZE, clock=clock, stopping=self._stop.is_set
         )
         self.workers = WorkerReader(self.client, clock)
+        self.pauses = PauseKeeper(self.client, store, clock)
         self.progress = self._training_progress()
         self.waiting = WaitingReader(
             self.client, waiting_every(settings), settings.flower_timeout, clock, self._stop.is_set
@@ -201,6 +204,8 @@ class Collector:
         if not report.flower_silent and not self._stop.is_set():
             self._step(report, self._sample)
         if not report.flower_silent and not self._stop.is_set():
+            self._step(report, self._keep_paused)
+        if not report.flower_silent and not self._stop.is_set():
             self._step(report, self._read_waiting)
         if self.progress is not None and not self._stop.is_set():
             self._step(report, self._read_progress)
@@ -287,6 +292,11 @@ class Collector:
         if got is not None:
             self._snapshot = replace(self._snapshot, waiting=got)
             self.store.keep(waiting_key(self.cluster), got, self.clock())
+
+    def _keep_paused(self, report: PollReport) -> None:
+        """Cancel paused queues' consumers again on workers that consume them (this poll's)."""
+        if self._snapshot.workers_at is not None and self._snapshot.workers_at >= report.started:
+            self.pauses.enforce(self._snapshot.workers, self.workers.remember)
 
     def _read_task_types(self) -> None:
         """Every task name Flower has seen; a failure keeps the last list (pages only offer

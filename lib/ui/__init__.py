@@ -14,6 +14,7 @@ each lives in the module of its concern:
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
 - ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow;
 - ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``;
+  ``queue_pause``: its pause, ``Pause``/``Resume``, the queues table's paused columns.
 - ``waiting``: scheduled, reserved and revoked tasks per queue and per worker, ``Revoke``.
 """
 
@@ -43,6 +44,7 @@ from lib.ui.login import (
 )
 from lib.ui.past import attention_strip, focus, sampled_range
 from lib.ui.queue_panel import queue_panel
+from lib.ui.queue_pause import with_pauses
 from lib.ui.readings import (
     analytics_notes,
     audit_guard,
@@ -119,5 +121,6 @@ __all__ = [
     "waiting_for_queue",
     "waiting_for_worker",
     "with_current_health",
+    "with_pauses",
     "worker_controls",
 ]

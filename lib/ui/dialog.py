@@ -80,6 +80,10 @@ def _confirm(console: Console, actor: Actor, pending: dict) -> None:
     params = dict(pending["params"])
     if spec.target == "task":
         ready = _task_preview(desk, pending)
+    elif spec.workers_of is not None:  # pause, resume: sent to the queue's workers
+        ready = True
+        st.text(f"{spec.label} queue {pending['targets'][0]}")
+        st.caption(md_escape(spec.note))
     elif spec.target == "queue":
         ready = _queue_preview(desk, pending, params)
     else:

@@ -1,8 +1,9 @@
 """One queue's panel on the Queues page (``Queues?queue=<name>``): what waits in it now, read
 from the broker, and the actions on it.
 
-Parts so far: the waiting messages and ``Purge`` (admin). The panel's other parts (pause and
-resume, the drain estimate, scheduled tasks) join here as their own sections. The button is a
+Parts so far: the waiting messages and ``Purge`` (admin); the pause and ``Pause``/``Resume``
+(operator, lib/ui/queue_pause.py). The panel's other parts (the drain estimate, scheduled
+tasks) join here as their own sections. The button is a
 courtesy: the desk checks the role, the typed name and the broker again
 (``ActionDesk.perform``); a broker that can't be used disables it and says why.
 """
@@ -16,6 +17,7 @@ from lib.auth import Actor, allows
 from lib.errors import ConsoleError
 from lib.ui.controls import action_button
 from lib.ui.formatting import md_escape
+from lib.ui.queue_pause import pause_controls
 from lib.ui.waiting import waiting_for_queue
 from lib.ui.wiring import console, get_settings
 
@@ -29,6 +31,7 @@ def queue_panel(desk: ActionDesk, actor: Actor, queue: str) -> None:
     waiting_for_queue(console(get_settings()), actor, queue)  # the desk holds no monitor
     if allows(actor.role, ACTIONS["purge"].role):
         action_button(actor, "purge", [queue], key="queue_purge", why_not=why_not)
+    pause_controls(desk, actor, queue)
 
 
 def _waiting_now(desk: ActionDesk, queue: str) -> str:

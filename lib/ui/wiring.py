@@ -38,6 +38,7 @@ from lib.monitor import ClusterMonitor
 from lib.redact import SCRUBBER, protect
 from lib.settings import Settings, load_settings
 from lib.store import Store
+from lib.store.pauses import PauseBook
 from lib.workflows import KnownNames, MetaCache
 
 __all__ = [
@@ -135,6 +136,7 @@ def build_console(settings: Settings, key: str | None = None) -> Console:
         settings.bulk_limit,
         settings.bulk_budget_seconds,
         broker=broker,
+        pauses=PauseBook(store),
     )
     return Console(settings, client, monitor, backend, metas, audit, desk, notice)
 

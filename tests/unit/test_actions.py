@@ -73,6 +73,8 @@ PARAMS = {
     "time_limit": ({"worker": "w1@h", "soft": 5, "hard": 10}, ["demo.add"]),
     "reveal": ({}, ["failed"]),
     "purge": ({"confirm_name": "celery", "previewed": 3}, ["celery"]),
+    "pause": ({}, ["etl"]),
+    "resume": ({}, ["etl"]),
 }
 ROLE_OF = {name: spec.role for name, spec in ACTIONS.items()}
 
@@ -138,6 +140,9 @@ def test_every_action_checks_the_role_in_lib(desk, action, role):
         assert result.outcome == "sent" and posts(desk) == [] and row.outcome == "sent"
     elif allowed and action == "purge":  # sent to the broker, which this desk has none of
         assert result.outcome == "refused" and "CELERY_BROKER_URL is not set" in result.message
+        assert posts(desk) == [] and row.outcome == "refused"
+    elif allowed and action in ("pause", "resume"):  # kept in the store, which this desk lacks
+        assert result.outcome == "refused" and "store is not available" in result.message
         assert posts(desk) == [] and row.outcome == "refused"
     elif allowed:
         assert result.outcome == "sent", result.message
