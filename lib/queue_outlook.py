@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -105,7 +106,8 @@ def read_outlook(
 
 def consumers_frame(workers: pd.DataFrame | None, queue: str) -> pd.DataFrame:
     """The online workers consuming ``queue`` now. Columns: ``CONSUMER_COLUMNS``; ``link`` is
-    the worker's deep link ``Workers?worker=<name>`` (relative, as the console's pages link)."""
+    the worker's deep link ``Workers?worker=<name>``, relative and lower case as the page's
+    URL path is (``workers?worker=``), its name quoted."""
     if workers is None or workers.empty:
         return pd.DataFrame(columns=list(CONSUMER_COLUMNS))
     listed = workers["queues"].map(
@@ -113,7 +115,7 @@ def consumers_frame(workers: pd.DataFrame | None, queue: str) -> pd.DataFrame:
     )
     consuming = workers[workers["online"].fillna(False).astype(bool) & listed]
     frame = consuming.loc[:, ["worker", "active", "last_heartbeat"]].copy()
-    frame.insert(1, "link", [f"Workers?worker={name}" for name in frame["worker"]])
+    frame.insert(1, "link", [f"workers?worker={quote(name)}" for name in frame["worker"]])
     return frame.sort_values("worker", ignore_index=True)
 
 

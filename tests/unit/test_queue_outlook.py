@@ -37,7 +37,7 @@ def test_the_consumers_are_the_online_workers_listing_the_queue_with_their_links
         "q",
     )
     assert frame["worker"].tolist() == ["w1@h", "w2@h"]
-    assert frame["link"].tolist() == ["Workers?worker=w1@h", "Workers?worker=w2@h"]
+    assert frame["link"].tolist() == ["workers?worker=w1%40h", "workers?worker=w2%40h"]
     assert frame["active"].tolist() == [0, 1]
 
 
