@@ -169,6 +169,10 @@ def _waiting_index(conn: Connection) -> None:
     conn.execute(text(WAITING_INDEX))
 
 
+def _purge_marks(conn: Connection) -> None:
+    schema.PURGED_TASKS.create(conn)
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
@@ -189,6 +193,7 @@ STEPS: tuple[Step, ...] = (
     Step(10, "usage rollups: per worker runs, runtime and busy seconds", _usage_rollups),
     Step(11, "lean task indexes: the Tasks page's orders without the uuid", _lean_task_indexes),
     Step(12, "waiting tasks: PENDING tasks by queue and sent time", _waiting_index),
+    Step(13, "purge marks: the tasks each purge removed", _purge_marks),
 )
 LATEST = STEPS[-1].version
 
