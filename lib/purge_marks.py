@@ -22,7 +22,19 @@ from datetime import UTC, datetime, tzinfo
 
 import pandas as pd
 
-__all__ = ["PurgeMark", "PurgedReply", "purged_column", "task_id_of"]
+__all__ = [
+    "PURGED_COLUMN",
+    "PurgeMark",
+    "PurgedReply",
+    "pending_ids",
+    "purged_column",
+    "task_id_of",
+    "with_purged",
+]
+
+
+#: The Tasks table's column saying which task a purge removed (after ``state``).
+PURGED_COLUMN = "purged"
 
 
 class PurgedReply(str):
@@ -74,3 +86,18 @@ def purged_column(
         for uuid, state in zip(tasks["uuid"], tasks["state"], strict=True)
     ]
     return pd.Series(said, index=tasks.index, dtype=object)
+
+
+def pending_ids(tasks: pd.DataFrame) -> list[str]:
+    """The ids of the PENDING tasks of a tasks frame: the only ones a mark shows on."""
+    return tasks.loc[tasks["state"] == "PENDING", "uuid"].tolist()
+
+
+def with_purged(
+    tasks: pd.DataFrame, marks: Mapping[str, PurgeMark], tz: tzinfo = UTC
+) -> pd.DataFrame:
+    """A copy of ``tasks`` with ``PURGED_COLUMN`` (``purged_column``) right after ``state``."""
+    marked = tasks.copy()
+    at = list(marked.columns).index("state") + 1 if "state" in marked.columns else 0
+    marked.insert(at, PURGED_COLUMN, purged_column(tasks, marks, tz))
+    return marked

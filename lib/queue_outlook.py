@@ -86,20 +86,15 @@ class Outlook:
 
 
 def read_outlook(
-    store: Store,
-    queue: str,
-    depth: int | None,
-    now: float,
-    poll_seconds: float,
-    purged_at: float | None = None,
+    store: Store, queue: str, depth: int | None, now: float, poll_seconds: float
 ) -> Outlook:
     """Read ``queue``'s counts from ``store`` and judge them; ``depth`` is the broker's now.
 
-    ``purged_at``: the queue's last purge (PENDING tasks sent before it are not waiting). The
-    depth 10 minutes ago is the latest sample within a few polls before then."""
+    PENDING tasks sent before the queue's last purge are not waiting; the depth 10 minutes ago
+    is the latest sample within a few polls before then."""
     since = now - DRAIN_WINDOW
     flow = store.queue_flow(queue, since, now)
-    sent = store.oldest_waiting_sent(queue, purged_at)
+    sent = store.oldest_waiting_sent(queue, store.last_purge_at(queue))
     depth_then = store.depth_near(queue, since, max(3 * poll_seconds, 30.0))
     return Outlook(oldest_waiting(depth, sent, flow, now), drain_estimate(depth, flow, depth_then))
 

@@ -13,7 +13,9 @@ each lives in the module of its concern:
 - ``task_detail``: one task in full;
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
 - ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow;
-- ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``.
+- ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``;
+  ``queue_outlook`` its consumers, oldest waiting age and drain estimate;
+- ``purge_notes``: "purged from <queue> at <time> by <actor>" on the Tasks table and a task.
 """
 
 from lib.ui.controls import (
@@ -41,6 +43,7 @@ from lib.ui.login import (
     signed_in,
 )
 from lib.ui.past import attention_strip, focus, sampled_range
+from lib.ui.purge_notes import purge_marked, purge_note
 from lib.ui.queue_panel import queue_panel
 from lib.ui.readings import (
     analytics_notes,
@@ -100,6 +103,8 @@ __all__ = [
     "metrics",
     "page",
     "pick_row",
+    "purge_marked",
+    "purge_note",
     "queue_panel",
     "read_at",
     "sampled_range",

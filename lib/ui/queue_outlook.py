@@ -19,14 +19,12 @@ __all__ = ["queue_outlook"]
 CONSUMER_LINK = {"link": st.column_config.LinkColumn("open", display_text=r"worker=(.*)$")}
 
 
-def queue_outlook(
-    monitor: ClusterMonitor, queue: str, depth: int | None, purged_at: float | None = None
-) -> None:
+def queue_outlook(monitor: ClusterMonitor, queue: str, depth: int | None) -> None:
     """Consumers of ``queue``, its oldest waiting age and its drain estimate."""
     _consumers(monitor, queue)
     try:
         outlook = read_outlook(
-            monitor.store, queue, depth, monitor.clock(), monitor.settings.poll_seconds, purged_at
+            monitor.store, queue, depth, monitor.clock(), monitor.settings.poll_seconds
         )
     except ConsoleError as exc:  # the store is down: the rest of the panel still works
         st.error(f"The queue's history can't be read: {md_escape(str(exc))}", icon="🚫")
