@@ -170,7 +170,8 @@ def _waiting_index(conn: Connection) -> None:
 
 
 def _purge_marks(conn: Connection) -> None:
-    schema.PURGED_TASKS.create(conn)
+    # checkfirst: a store rolled back to an earlier version by hand keeps the table it had.
+    schema.PURGED_TASKS.create(conn, checkfirst=True)
 
 
 #: Every step in order.
