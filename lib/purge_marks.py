@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 
-#: The Tasks table's column saying which task a purge removed (after ``state``).
+#: The Tasks table's column saying which task a purge removed (after the states).
 PURGED_COLUMN = "purged"
 
 
@@ -96,8 +96,10 @@ def pending_ids(tasks: pd.DataFrame) -> list[str]:
 def with_purged(
     tasks: pd.DataFrame, marks: Mapping[str, PurgeMark], tz: tzinfo = UTC
 ) -> pd.DataFrame:
-    """A copy of ``tasks`` with ``PURGED_COLUMN`` (``purged_column``) right after ``state``."""
+    """A copy of ``tasks`` with ``PURGED_COLUMN`` (``purged_column``) after the states (``state``
+    then Flower's own, ``flower_state``, when the frame has it)."""
     marked = tasks.copy()
-    at = list(marked.columns).index("state") + 1 if "state" in marked.columns else 0
+    states = [c for c in ("state", "flower_state") if c in marked.columns]
+    at = max((list(marked.columns).index(c) for c in states), default=len(marked.columns) - 1) + 1
     marked.insert(at, PURGED_COLUMN, purged_column(tasks, marks, tz))
     return marked

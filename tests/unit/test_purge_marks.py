@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from lib.purge_marks import PurgedReply, PurgeMark, purged_column, task_id_of
+from lib.purge_marks import PurgedReply, PurgeMark, purged_column, task_id_of, with_purged
 
 AT = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 
@@ -47,3 +47,13 @@ def test_only_pending_tasks_a_purge_removed_carry_the_sentence():
 def test_a_purged_reply_is_its_text_with_the_ids_once():
     reply = PurgedReply("2 messages removed", ["x", "y", "x"])
     assert reply == "2 messages removed" and reply.task_ids == ("x", "y")
+
+
+def test_the_purged_column_comes_after_the_states():
+    tasks = pd.DataFrame(
+        {"uuid": ["a"], "state": ["PENDING"], "flower_state": ["PENDING"], "name": ["n"]}
+    )
+    marked = with_purged(tasks, {"a": PurgeMark("jobs", AT, "olga")})
+    assert list(marked.columns) == ["uuid", "state", "flower_state", "purged", "name"]
+    assert marked.loc[0, "purged"].startswith("purged from jobs at 2027-01-15 08:00:00 (UTC)")
+    assert list(tasks.columns) == ["uuid", "state", "flower_state", "name"], "a copy"
