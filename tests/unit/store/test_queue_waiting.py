@@ -10,7 +10,7 @@ from sqlalchemy import func, literal_column, select
 from lib.store import Store
 from lib.store.engine import reading
 from lib.store.schema import TASKS
-from lib.store.waiting import WAITING_STATE, QueueFlow, oldest_waiting_sent
+from lib.store.waiting import WAITING_STATE, QueueFlow, flow_query, oldest_waiting_sent
 from tests.factories import task_payload
 from tests.unit.store.test_received_indexes import plan_of
 
@@ -45,6 +45,17 @@ def test_the_flow_counts_what_was_received_and_sent_in_the_window(store: Store):
     flow = store.queue_flow("q", NOW - WINDOW, NOW)
     assert flow == QueueFlow(consumed=4, arrived=3, with_sent=4)
     assert store.queue_flow("nobody", NOW - WINDOW, NOW) == QueueFlow(0, 0, 0)
+
+
+def test_the_flow_reads_the_windows_tasks_by_last_at_not_every_task_of_the_queue(store: Store):
+    # SQLite without statistics walked the queue's index over every task it ever had.
+    store.upsert_tasks(
+        [task_payload(f"t-{i}", at=NOW - 60 * i, routing_key="q") for i in range(200)], now=NOW
+    )
+    with reading(store.engine) as conn:
+        plan = plan_of(conn, flow_query("q", NOW - WINDOW, NOW))
+    assert "ix_tasks_last_at" in plan, plan
+    assert store.queue_flow("q", NOW - WINDOW, NOW).consumed == 10
 
 
 def test_the_oldest_waiting_task_is_the_earliest_sent_pending_one_after_a_purge(store: Store):
