@@ -10,7 +10,8 @@ Definitions (contract.md, kept exactly):
 - Oldest waiting age = now − the sent time of the oldest PENDING task of the queue in the store
   (``task-sent`` events: producers need ``task_send_sent_event``). PENDING tasks sent before the
   queue's last purge are not waiting (the purge removed them). Else "—" with why: no task
-  waiting (the broker's depth is 0), no sent events seen (none of the queue's tasks of the last
+  waiting (the broker's depth is 0, whatever PENDING task the store still holds: its later
+  events were lost), no sent events seen (none of the queue's tasks of the last
   10 minutes carried a sent time), or none of the waiting messages' tasks is in the store.
 - Drain estimate = depth ÷ net rate, net rate = consumed − arrived over the last 10 minutes;
   "not draining" when the net rate ≤ 0. Sources, said on screen:
@@ -116,10 +117,10 @@ def consumers_frame(workers: pd.DataFrame | None, queue: str) -> pd.DataFrame:
 
 def oldest_waiting(depth: int | None, sent: float | None, flow: QueueFlow, now: float) -> Figure:
     """The oldest waiting task's age from its sent time (epoch s), or "—" with why."""
+    if depth == 0:  # a PENDING task in the store then is one whose later events were lost
+        return Figure(DASH, "no task waiting")
     if sent is not None:
         return Figure(age_text(now - sent), "from the oldest PENDING task's sent time")
-    if depth == 0:
-        return Figure(DASH, "no task waiting")
     if flow.with_sent == 0:
         return Figure(
             DASH,

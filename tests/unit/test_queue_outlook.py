@@ -52,11 +52,19 @@ def test_without_workers_a_queue_has_no_consumers(given):
     [
         (5, NOW - 250, QueueFlow(0, 1, 1), "4 min 10 s", "oldest PENDING task's sent time"),
         (0, None, QueueFlow(3, 3, 3), "—", "no task waiting"),
+        (0, NOW - 250, QueueFlow(3, 3, 3), "—", "no task waiting"),  # its events were lost
         (5, None, QueueFlow(3, 0, 0), "—", "no sent events seen"),
         (None, None, QueueFlow(0, 0, 0), "—", "no sent events seen"),
         (5, None, QueueFlow(3, 3, 3), "—", "no waiting task of this queue is in the store"),
     ],
-    ids=["sent", "empty", "events off", "depth unknown, events off", "not in the store"],
+    ids=[
+        "sent",
+        "empty",
+        "empty, a stale PENDING task",
+        "events off",
+        "depth unknown, events off",
+        "not in the store",
+    ],
 )
 def test_the_oldest_waiting_age_or_why_not(depth, sent, flow, text, why):
     figure = oldest_waiting(depth, sent, flow, NOW)
