@@ -32,7 +32,7 @@ from lib.audit.records import (
     row_from,
 )
 from lib.redact import SCRUBBER
-from lib.store.purged import record_purged
+from lib.store.purged import purged_frame, record_purged
 from lib.store.schema import AUDIT, AUDIT_TARGET, PURGED_TASKS
 
 __all__ = ["AuditLog"]
@@ -138,6 +138,12 @@ class AuditLog:
         """One action's targets for the Audit log page: target, outcome, reason, reply, at."""
         with self._store.reading() as db:
             return reading.targets_frame(db, op_id)
+
+    def purged_frame(self, op_id: str) -> pd.DataFrame:
+        """The tasks a purge removed, by id (``lib.store.purged.purged_frame``); empty for any
+        other action, and for a RabbitMQ purge (its broker names none)."""
+        with self._store.reading() as db:
+            return purged_frame(db, op_id)
 
     def earlier_retries(self, task_ids: Iterable[str]) -> dict[str, list[EarlierRetry]]:
         """Retries of these tasks that were sent or are under way, oldest first, by task."""

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pandas as pd
 from sqlalchemy import Connection, func, insert, select
 
 from lib.purge_marks import PurgeMark
 from lib.store.schema import AUDIT, AUDIT_TARGET, PURGED_TASKS
 
-__all__ = ["last_purge_at", "purge_marks", "record_purged"]
+__all__ = ["PURGED_FRAME_COLUMNS", "last_purge_at", "purge_marks", "purged_frame", "record_purged"]
+
+#: The tasks one purge removed, as the Audit log lists them.
+PURGED_FRAME_COLUMNS = ("task", "queue", "at")
 
 #: Ids per read or insert.
 BATCH = 1000
@@ -62,3 +66,18 @@ def last_purge_at(conn: Connection, queue: str) -> float | None:
         .where(t.target == queue, t.outcome == "sent", AUDIT.c.action == "purge")
     )
     return conn.execute(query).scalar()
+
+
+def purged_frame(conn: Connection, op_id: str) -> pd.DataFrame:
+    """The tasks the purge of operation ``op_id`` removed, by id. Columns:
+    ``PURGED_FRAME_COLUMNS`` (``at``: UTC datetime, when the broker answered)."""
+    p = PURGED_TASKS.c
+    query = (
+        select(p.uuid, p.queue, p.at)
+        .join(AUDIT, AUDIT.c.id == p.audit_id)
+        .where(AUDIT.c.op_id == op_id)
+        .order_by(p.uuid)
+    )
+    frame = pd.DataFrame(conn.execute(query).all(), columns=list(PURGED_FRAME_COLUMNS))
+    frame["at"] = pd.to_datetime(frame["at"], unit="s", utc=True)
+    return frame

@@ -43,7 +43,7 @@ from lib.ui.login import (
     signed_in,
 )
 from lib.ui.past import attention_strip, focus, sampled_range
-from lib.ui.purge_notes import purge_marked, purge_note
+from lib.ui.purge_notes import purge_marked, purge_note, purged_tasks
 from lib.ui.queue_panel import queue_panel
 from lib.ui.readings import (
     analytics_notes,
@@ -105,6 +105,7 @@ __all__ = [
     "pick_row",
     "purge_marked",
     "purge_note",
+    "purged_tasks",
     "queue_panel",
     "read_at",
     "sampled_range",

@@ -1,6 +1,6 @@
 """Purge marks on screen: the Tasks table's ``purged`` column and a task detail's note, each
 "purged from <queue> at <time> by <actor>" (``lib.purge_marks``) on a PENDING task a purge
-removed. Read from the store per page (only its PENDING tasks' ids); a store that can't be read
+removed; on the Audit log, the ids a purge removed. Read from the store per page (only its PENDING tasks' ids); a store that can't be read
 leaves the column empty and says why, the table still shows.
 """
 
@@ -12,12 +12,14 @@ from datetime import tzinfo
 import pandas as pd
 import streamlit as st
 
+from lib.audit import AuditLog
 from lib.errors import ConsoleError
 from lib.purge_marks import pending_ids, with_purged
 from lib.store import Store
 from lib.ui.formatting import md_escape
+from lib.ui.tables import table
 
-__all__ = ["purge_marked", "purge_note"]
+__all__ = ["purge_marked", "purge_note", "purged_tasks"]
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +50,16 @@ def purge_note(store: Store, task_id: str, state: str, tz: tzinfo) -> None:
             "will run it and Flower keeps showing it as PENDING.",
             icon="🧹",
         )
+
+
+def purged_tasks(log: AuditLog, op_id: str) -> None:
+    """The tasks one purge removed, listed under its targets on the Audit log (none: nothing)."""
+    try:
+        removed = log.purged_frame(op_id)
+    except ConsoleError as exc:
+        st.caption(f"The purge's task ids can't be read now: {md_escape(str(exc))}")
+        return
+    if removed.empty:
+        return
+    st.caption(f"{len(removed):,} task(s) removed by this purge, by the id their message carried.")
+    table(removed, "purged-tasks", csv_key="purged_tasks_csv", key="purged_tasks")

@@ -65,3 +65,8 @@ def test_purged_pending_tasks_say_so_on_the_tasks_table_and_their_detail(parked,
     at = open_page("Tasks", {"task": ids[0]})
     assert not at.exception
     assert f"This task was {said}" in texts(at) and f"by {row.user}" in texts(at)
+    at = open_page("Audit log")
+    at.selectbox(key="audit_pick").set_value(row.op_id).run()
+    assert not at.exception
+    (removed,) = [df.value for df in at.dataframe if "task" in df.value.columns]
+    assert sorted(removed["task"]) == sorted(ids), "the audit lists the ids it removed"

@@ -50,3 +50,13 @@ def test_marks_are_pruned_with_their_audit_row(store: Store, store_url):
     clock[0] = NOW + 2 * DAY
     assert audit.prune() == 1
     assert store.purge_marks(["a"]) == {}
+
+
+def test_the_audit_lists_the_tasks_one_purge_removed(store: Store, store_url):
+    audit = AuditLog(store_url)
+    purge(audit, "olga", "jobs", ["b", "a"], "op-1")
+    purge(audit, "olga", "jobs", ["c"], "op-2")
+    removed = audit.purged_frame("op-1")
+    assert removed["task"].tolist() == ["a", "b"] and set(removed["queue"]) == {"jobs"}
+    assert str(removed["at"].dt.tz) == "UTC"
+    assert audit.purged_frame("op-unknown").empty
