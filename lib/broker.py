@@ -9,7 +9,9 @@ poll the lists), so their count is unknown there. RabbitMQ (lib/rabbitmq.py): a 
 
 Purge removes a queue's waiting messages and returns how many the broker says it removed:
 on Redis the lists are counted and deleted in one MULTI/EXEC, so no message arriving between
-the count and the delete is removed uncounted; on RabbitMQ it is the count queue.purge answers.
+the count and the delete is removed uncounted, and the messages are read (``LRANGE``) in that same
+MULTI/EXEC so the ids of the tasks removed are known (``purge_tasks``; ``lib.purge_marks``); on
+RabbitMQ it is the count queue.purge answers, with no ids.
 A queue the broker does not know holds nothing: its depth is 0 and purging it removes 0.
 
 Every broker failure is a ``BrokerError``, every result-backend failure a ``BackendError``, each
@@ -25,11 +27,13 @@ from urllib.parse import urlsplit
 
 from lib import rabbitmq
 from lib.errors import BackendError, BrokerError
+from lib.purge_marks import task_id_of
 from lib.redact import redact_url
 
 __all__ = [
     "REDIS_PRIORITY_SEPARATOR",
     "BrokerProbe",
+    "Purged",
     "QueueStats",
     "ResultBackend",
     "redis_queue_keys",
@@ -53,6 +57,15 @@ class QueueStats:
 
     messages: int
     consumers: int | None
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What a purge removed: the broker's count, and the removed tasks' ids (None: the broker
+    gives none, as RabbitMQ)."""
+
+    removed: int
+    task_ids: tuple[str, ...] | None
 
 
 class BrokerProbe:
@@ -83,16 +96,24 @@ class BrokerProbe:
 
     def purge(self, queue: str) -> int:
         """Remove ``queue``'s waiting messages; the number the broker reports removed."""
+        return self.purge_tasks(queue).removed
+
+    def purge_tasks(self, queue: str) -> Purged:
+        """Remove ``queue``'s waiting messages: how many, and (Redis) their tasks' ids."""
         if self.scheme in AMQP_SCHEMES:
-            return rabbitmq.purge(self.url, queue, self.timeout, self._sentence)
+            return Purged(rabbitmq.purge(self.url, queue, self.timeout, self._sentence), None)
         keys = redis_queue_keys(queue)
         with self._redis() as client:
             with client.pipeline(transaction=True) as pipe:
                 for key in keys:
                     pipe.llen(key)
+                for key in keys:
+                    pipe.lrange(key, 0, -1)
                 pipe.delete(*keys)
-                counts = pipe.execute()
-        return sum(counts[: len(keys)])
+                found = pipe.execute()
+        messages = [m for listed in found[len(keys) : 2 * len(keys)] for m in listed]
+        ids = tuple(i for i in map(task_id_of, messages) if i is not None)
+        return Purged(sum(found[: len(keys)]), ids)
 
     def _redis_depths(self, names: list[str]) -> dict[str, int]:
         with self._redis() as client:

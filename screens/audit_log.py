@@ -87,3 +87,4 @@ with ui.audit_guard():
             counts = targets["outcome"].value_counts().items()
             st.caption(", ".join(f"{n:,} {outcome}" for outcome, n in counts))
             ui.table(targets, "audit-targets", csv_key="audit_targets_csv", key="audit_targets")
+            ui.purged_tasks(log, op_id)  # a Redis purge: the removed tasks' ids

@@ -48,7 +48,7 @@ queues_table()
 
 actor = ui.current_actor(console.settings)
 if picked:
-    ui.queue_panel(console.desk, actor, picked)
+    ui.queue_panel(console, actor, picked)
 ui.action_dialog(console, actor)
 workers = monitor.workers().value
 if workers is not None and not workers.empty and ui.allows_admin(actor):

@@ -68,6 +68,7 @@ if group:
     st.info(f"Showing the failures of error group {ui.md_escape(group)} (from the Errors page).")
     st.button("Show all tasks", on_click=lambda: st.query_params.pop("error_group", None))
 shown = page.rows.head(MAX_ROWS)[list(frames.TASK_TABLE_COLUMNS)].reset_index(drop=True)
+shown = ui.purge_marked(shown, monitor.store, tz)  # "purged from <queue> at <time> by <actor>"
 if len(shown) < page.matching:
     st.caption(
         f"Showing the newest {len(shown):,} of {page.matching:,} matching tasks; narrow the filters."

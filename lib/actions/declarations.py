@@ -26,6 +26,7 @@ from lib.actions import checks, pausing
 from lib.actions.checks import SIGNALS, Check, Cluster, Eligibility
 from lib.actions.inputs import Choice, Input, Number, RetryAgain, Seconds, Text, TypeName
 from lib.errors import ActionRefused
+from lib.purge_marks import PurgedReply
 
 __all__ = ["ACTIONS", "CONSUMERS", "ActionSpec", "Send", "Settle", "WorkersOf", "control_groups"]
 
@@ -97,8 +98,9 @@ def _purge(cluster: Cluster, queue: str, params: Mapping[str, Any]) -> str:
     # The desk refuses before the claim without a usable broker; this guards a direct call.
     if why := checks.broker_refusal(cluster.broker):
         raise ActionRefused(why)
-    removed = cluster.broker.purge(queue)
-    return f"{_messages(removed)} removed ({_messages(int(params['previewed']))} previewed)"
+    purged = cluster.broker.purge_tasks(queue)
+    said = f"{_messages(purged.removed)} removed ({_messages(int(params['previewed']))} previewed)"
+    return PurgedReply(said, purged.task_ids or ())  # the desk keeps the ids with the audit
 
 
 def _messages(count: int) -> str:

@@ -8,7 +8,8 @@
 
 A queue action (purge) goes to the broker (``BrokerProbe``), not Flower: refused before the
 claim without a usable one; its audit row's preview count is the number of waiting messages
-the dialog showed (``params["previewed"]``), its target's reply the number the broker removed.
+the dialog showed (``params["previewed"]``), its target's reply the number the broker removed;
+the ids of the tasks it removed (Redis) are kept with that reply (``lib.purge_marks``).
 Pause and resume go to each worker consuming the queue (``ActionSpec.workers_of``): the
 workers are the audited targets, each with its own outcome; their ``settle`` keeps the queue's
 state in the store (``pauses``) once claimed, before the first request.
@@ -308,7 +309,10 @@ class ActionDesk:
                 if spec.links_reply:
                     run.links[target] = reply
                 done = (target, "sent", "", reply)
-            if not self._record(run, row, [done]):
+            # A purge's reply carries the removed tasks' ids: kept with its outcome (purge marks).
+            said = done[3]  # a failed send has no reply
+            purged = {target: said.task_ids} if isinstance(said, PurgedReply) else None
+            if not self._record(run, row, [done], purged):
                 run.not_sent = tuple(targets[index + 1 :])  # what can't be recorded isn't sent
                 break
             if progress is not None:
@@ -325,9 +329,18 @@ class ActionDesk:
             return f"the time budget of {self.bulk_budget:g} s ran out (OPS_BULK_BUDGET_SECONDS)"
         return ""
 
-    def _record(self, run: Run, row: int, outcomes: list[tuple[str, str, str, str]]) -> bool:
+    def _record(
+        self,
+        run: Run,
+        row: int,
+        outcomes: list[tuple[str, str, str, str]],
+        purged: dict[str, tuple[str, ...]] | None = None,
+    ) -> bool:
         try:
-            self.audit.record_targets(row, outcomes)
+            if purged:
+                self.audit.record_targets(row, outcomes, purged)
+            else:
+                self.audit.record_targets(row, outcomes)
         except AuditError as exc:
             run.audit_error, run.stop = exc, f"the audit log could not record it ({exc})"
             return False

@@ -32,7 +32,8 @@ from lib.audit.records import (
     row_from,
 )
 from lib.redact import SCRUBBER
-from lib.store.schema import AUDIT, AUDIT_TARGET
+from lib.store.purged import purged_frame, record_purged
+from lib.store.schema import AUDIT, AUDIT_TARGET, PURGED_TASKS
 
 __all__ = ["AuditLog"]
 
@@ -99,11 +100,19 @@ class AuditLog:
                 db, op_id, user, role, action, targets, params, preview_count, skipped, again
             )
 
-    def record_targets(self, row_id: int, outcomes: Iterable[tuple[str, str, str, str]]) -> None:
-        """Complete target rows once: ``(target, outcome, reason, reply)`` each."""
+    def record_targets(
+        self,
+        row_id: int,
+        outcomes: Iterable[tuple[str, str, str, str]],
+        purged: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        """Complete target rows once: ``(target, outcome, reason, reply)`` each; ``purged``
+        (queue → task ids a purge removed) is kept with them, in the same transaction."""
         updates = writing.target_updates(row_id, outcomes)
         with self._lock, self._store.writing() as db:
             writing.complete_targets(db, updates)
+            for queue, task_ids in (purged or {}).items():
+                record_purged(db, row_id, queue, time.time(), task_ids)
 
     def record_outcome(
         self,
@@ -129,6 +138,12 @@ class AuditLog:
         """One action's targets for the Audit log page: target, outcome, reason, reply, at."""
         with self._store.reading() as db:
             return reading.targets_frame(db, op_id)
+
+    def purged_frame(self, op_id: str) -> pd.DataFrame:
+        """The tasks a purge removed, by id (``lib.store.purged.purged_frame``); empty for any
+        other action, and for a RabbitMQ purge (its broker names none)."""
+        with self._store.reading() as db:
+            return purged_frame(db, op_id)
 
     def earlier_retries(self, task_ids: Iterable[str]) -> dict[str, list[EarlierRetry]]:
         """Retries of these tasks that were sent or are under way, oldest first, by task."""
@@ -192,8 +207,10 @@ class AuditLog:
                 return 0
             old = AUDIT.c.at < now - self.retention_days * DAY
             with self._store.writing("pruned") as db:
-                targets = AUDIT_TARGET.c.audit_id.in_(select(AUDIT.c.id).where(old))
+                ids = select(AUDIT.c.id).where(old)
+                targets = AUDIT_TARGET.c.audit_id.in_(ids)
                 db.execute(delete(AUDIT_TARGET).where(targets))
+                db.execute(delete(PURGED_TASKS).where(PURGED_TASKS.c.audit_id.in_(ids)))
                 return db.execute(delete(AUDIT).where(old)).rowcount
 
     def _read(self, query: Select) -> list[tuple]:

@@ -158,6 +158,22 @@ def _lean_task_indexes(conn: Connection) -> None:
         conn.execute(text(f"CREATE INDEX {name} ON tasks ({', '.join(columns)})"))
 
 
+#: A queue's oldest waiting task (``lib.store.waiting``): only PENDING rows are indexed, a few
+#: beside the finished ones, so the index stays small whatever the store holds.
+WAITING_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_tasks_waiting ON tasks (queue, sent) WHERE state = 'PENDING'"
+)
+
+
+def _waiting_index(conn: Connection) -> None:
+    conn.execute(text(WAITING_INDEX))
+
+
+def _purge_marks(conn: Connection) -> None:
+    # checkfirst: a store rolled back to an earlier version by hand keeps the table it had.
+    schema.PURGED_TASKS.create(conn, checkfirst=True)
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
@@ -177,6 +193,8 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(10, "usage rollups: per worker runs, runtime and busy seconds", _usage_rollups),
     Step(11, "lean task indexes: the Tasks page's orders without the uuid", _lean_task_indexes),
+    Step(12, "waiting tasks: PENDING tasks by queue and sent time", _waiting_index),
+    Step(13, "purge marks: the tasks each purge removed", _purge_marks),
 )
 LATEST = STEPS[-1].version
 

@@ -39,6 +39,7 @@ __all__ = [
     "KEPT_STATE",
     "METADATA",
     "PROGRESS_SAMPLES",
+    "PURGED_TASKS",
     "QUEUE_SAMPLES",
     "ROLLUP_COUNTS",
     "ROLLUP_HISTOGRAMS",
@@ -257,6 +258,20 @@ AUDIT_TARGET = Table(
     ),
     UniqueConstraint("audit_id", "target", name="uq_audit_target"),
     Index("ix_audit_target_target", "target"),
+)
+
+#: Tasks a purge removed (``lib.purge_marks``): one row per task id and purge, part of that
+#: purge's audit record (``audit_id``: who and the queue's audit row; ``at``: when the broker
+#: answered). Pruned with the audit row; added by the purge-marks migration step.
+PURGED_TASKS = Table(
+    "purged_tasks",
+    METADATA,
+    Column("audit_id", Integer, ForeignKey("audit.id"), nullable=False),
+    Column("uuid", Text, nullable=False),
+    Column("queue", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    PrimaryKeyConstraint("audit_id", "uuid"),
+    Index("ix_purged_tasks_uuid", "uuid"),
 )
 
 

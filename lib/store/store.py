@@ -15,9 +15,10 @@ from datetime import datetime
 import pandas as pd
 
 from lib.frames.filters import TaskFilter
+from lib.purge_marks import PurgeMark
 from lib.redact import DEFAULT_SENSITIVE_KEYS
 from lib.settings import Settings
-from lib.store import kept, rollups, samples, task_query, tasks, usage
+from lib.store import kept, purged, rollups, samples, task_query, tasks, usage, waiting
 from lib.store.engine import close_engine, open_engine, reading, writing
 from lib.store.migrations import migrate
 from lib.store.retention import DEFAULT_BATCH, PruneReport, prune
@@ -209,6 +210,34 @@ class Store:
         """Each worker's figures per ``step`` seconds (``samples.worker_figures_frame``)."""
         with reading(self.engine) as conn:
             return samples.worker_figures_frame(conn, start, end, step)
+
+    def queue_flow(self, queue: str, since: Moment, until: Moment) -> waiting.QueueFlow:
+        """The tasks of ``queue`` received and sent in ``[since, until)`` (``waiting``)."""
+        with reading(self.engine) as conn:
+            return waiting.queue_flow(conn, queue, epoch(since), epoch(until))
+
+    def oldest_waiting_sent(self, queue: str, after: Moment | None = None) -> float | None:
+        """The earliest sent time of a PENDING task of ``queue`` sent after ``after``."""
+        with reading(self.engine) as conn:
+            found = waiting.oldest_waiting_sent(
+                conn, queue, None if after is None else epoch(after)
+            )
+        return found
+
+    def depth_near(self, queue: str, at: Moment, slack: float) -> int | None:
+        """The queue's sampled depth nearest before ``at``, within ``slack`` s (``waiting``)."""
+        with reading(self.engine) as conn:
+            return waiting.depth_near(conn, queue, epoch(at), slack)
+
+    def purge_marks(self, uuids: Iterable[str]) -> dict[str, PurgeMark]:
+        """The latest purge mark of each of ``uuids`` that a purge removed (``purged``)."""
+        with reading(self.engine) as conn:
+            return purged.purge_marks(conn, uuids)
+
+    def last_purge_at(self, queue: str) -> float | None:
+        """When ``queue`` was last purged (epoch s), from the audit; None: never."""
+        with reading(self.engine) as conn:
+            return purged.last_purge_at(conn, queue)
 
     def record_progress(self, jobs: Iterable[Mapping], now: float) -> int:
         """Store one poll's training progress figures (``lib.store.samples``)."""

@@ -14,8 +14,10 @@ each lives in the module of its concern:
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
 - ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow;
 - ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``;
-  ``queue_pause``: its pause, ``Pause``/``Resume``, the queues table's paused columns.
+  ``queue_pause``: its pause, ``Pause``/``Resume``, the queues table's paused columns;
+  ``queue_outlook``: its consumers, oldest waiting age and drain estimate;
 - ``waiting``: scheduled, reserved and revoked tasks per queue and per worker, ``Revoke``.
+- ``purge_notes``: "purged from <queue> at <time> by <actor>" on the Tasks table and a task.
 """
 
 from lib.ui.controls import (
@@ -43,6 +45,7 @@ from lib.ui.login import (
     signed_in,
 )
 from lib.ui.past import attention_strip, focus, sampled_range
+from lib.ui.purge_notes import purge_marked, purge_note, purged_tasks
 from lib.ui.queue_panel import queue_panel
 from lib.ui.queue_pause import with_pauses
 from lib.ui.readings import (
@@ -104,6 +107,9 @@ __all__ = [
     "metrics",
     "page",
     "pick_row",
+    "purge_marked",
+    "purge_note",
+    "purged_tasks",
     "queue_panel",
     "read_at",
     "sampled_range",

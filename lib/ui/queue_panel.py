@@ -1,11 +1,12 @@
 """One queue's panel on the Queues page (``Queues?queue=<name>``): what waits in it now, read
 from the broker, and the actions on it.
 
-Parts so far: the waiting messages and ``Purge`` (admin); the pause and ``Pause``/``Resume``
-(operator, lib/ui/queue_pause.py). The panel's other parts (the drain estimate, scheduled
-tasks) join here as their own sections. The button is a
-courtesy: the desk checks the role, the typed name and the broker again
-(``ActionDesk.perform``); a broker that can't be used disables it and says why.
+Sections, in order: the waiting messages; the outlook (consumers, oldest waiting, drain
+estimate: ``lib.ui.queue_outlook``); the pause and ``Pause``/``Resume`` (operator,
+``lib.ui.queue_pause``); the scheduled and reserved tasks the workers hold for it
+(``lib.ui.waiting``); ``Purge`` (admin). The buttons are a courtesy: the desk checks the role,
+the typed name and the broker again (``ActionDesk.perform``); a broker that can't be used
+disables purge and says why.
 """
 
 from __future__ import annotations
@@ -17,28 +18,32 @@ from lib.auth import Actor, allows
 from lib.errors import ConsoleError
 from lib.ui.controls import action_button
 from lib.ui.formatting import md_escape
+from lib.ui.queue_outlook import queue_outlook
 from lib.ui.queue_pause import pause_controls
 from lib.ui.waiting import waiting_for_queue
-from lib.ui.wiring import console, get_settings
+from lib.ui.wiring import Console
 
 __all__ = ["queue_panel"]
 
 
-def queue_panel(desk: ActionDesk, actor: Actor, queue: str) -> None:
-    """The panel of ``queue``: waiting messages now and, for admins, ``Purge``."""
+def queue_panel(console: Console, actor: Actor, queue: str) -> None:
+    """The panel of ``queue``: waiting now, its outlook, its pause, what workers hold for it
+    and, for admins, ``Purge``."""
     st.subheader(f"Queue {md_escape(queue)}")
-    why_not = _waiting_now(desk, queue)
-    waiting_for_queue(console(get_settings()), actor, queue)  # the desk holds no monitor
+    depth, why_not = _waiting_now(console.desk, queue)
+    queue_outlook(console.monitor, queue, depth)
+    pause_controls(console.desk, actor, queue)
+    waiting_for_queue(console, actor, queue)
     if allows(actor.role, ACTIONS["purge"].role):
         action_button(actor, "purge", [queue], key="queue_purge", why_not=why_not)
-    pause_controls(desk, actor, queue)
 
 
-def _waiting_now(desk: ActionDesk, queue: str) -> str:
-    """Say how many messages wait, read from the broker now; why it can't be read, or ""."""
+def _waiting_now(desk: ActionDesk, queue: str) -> tuple[int | None, str]:
+    """Say how many messages wait, read from the broker now: that count (None when it can't be
+    read) and why it can't, or ""."""
     try:
         waiting = desk.queue_depth(queue)
     except ConsoleError as exc:  # no usable broker, or it is down: purge can't be sent either
-        return str(exc)
+        return None, str(exc)
     st.metric("Waiting now (broker)", f"{waiting:,}")
-    return ""
+    return waiting, ""

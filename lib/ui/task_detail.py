@@ -21,6 +21,7 @@ from lib.redact import SCRUBBER, mask_frame
 from lib.ui import keys
 from lib.ui.controls import action_button
 from lib.ui.formatting import fmt_seconds, local_frame, md_escape, text
+from lib.ui.purge_notes import purge_note
 from lib.ui.waiting import task_eta
 from lib.ui.wiring import Console
 
@@ -48,6 +49,7 @@ def task_detail(console: Console, task_id: str, tz: ZoneInfo, actor: Actor | Non
                 action_button(actor, action, [task_id], key=f"one_{action}")
     if not row["in_flower"]:
         _gone_note(row, actor)
+    purge_note(console.monitor.store, task_id, text(row["state"]), tz)
     if revealed:
         st.caption("Sensitive values are shown unmasked for this task (recorded in the audit log).")
     _identity(row)

@@ -6,7 +6,7 @@ import uuid
 
 import redis
 
-from lib.broker import BrokerProbe, QueueStats, redis_queue_keys
+from lib.broker import BrokerProbe, Purged, QueueStats, redis_queue_keys
 
 
 def test_purge_empties_the_list_and_its_priority_lists_and_returns_the_count(cluster, producer):
@@ -33,3 +33,21 @@ def test_redis_knows_no_consumers_per_queue(cluster):
     stats = BrokerProbe(cluster.broker_url).queue_stats(["default"])
     assert stats["default"].consumers is None
     assert isinstance(stats["default"], QueueStats)
+
+
+def test_purge_reads_the_removed_tasks_ids_in_the_same_transaction(cluster, producer):
+    queue = f"parked-{uuid.uuid4().hex[:8]}"
+    sent = [
+        producer.send_task("demo.add", args=[i, 1], queue=queue, priority=(0, 3, 9)[i % 3]).id
+        for i in range(5)
+    ]
+    client = redis.Redis.from_url(cluster.broker_url)
+    try:
+        client.lpush(queue, b"not a kombu message")  # counted as removed, marks no task
+        purged = BrokerProbe(cluster.broker_url).purge_tasks(queue)
+        assert purged.removed == 6
+        assert sorted(purged.task_ids) == sorted(sent), "every task of every priority list"
+        assert BrokerProbe(cluster.broker_url).purge_tasks(queue) == Purged(0, ())
+    finally:
+        client.delete(*redis_queue_keys(queue))
+        client.close()

@@ -16,6 +16,7 @@ from lib.audit import AuditLog
 from lib.auth import Actor
 from lib.broker import BrokerProbe
 from lib.flower import FlowerClient
+from lib.store import Store
 
 ADMIN = Actor("ada", "admin")
 
@@ -101,3 +102,22 @@ def test_a_wrong_name_or_a_lesser_role_removes_nothing(desk, sender, queues, act
     assert result.outcome == "refused" and why in result.message
     assert desk.audit.row(result.audit_id).outcome == "refused"
     assert desk.broker.queue_depths([queue]) == {queue: 3}
+
+
+def test_a_purge_keeps_the_removed_tasks_ids_on_redis_and_none_on_rabbitmq(
+    desk, sender, queues, broker_url, tmp_path
+):
+    queue, _ = queues
+    ids = [sender.send_task("demo.add", args=[i, 1], queue=queue).id for i in range(4)]
+    asked = {"confirm_name": queue, "previewed": 4}
+    result = desk.perform(ADMIN, "purge", [queue], asked, "op-marks")
+    assert result.outcome == "sent", result.message
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    marks = store.purge_marks(ids)
+    store.close()
+    if broker_url.startswith("redis"):
+        assert sorted(marks) == sorted(ids)
+        assert {(m.queue, m.user) for m in marks.values()} == {(queue, "ada")}
+    else:  # queue.purge answers a count only: nothing to mark
+        assert marks == {}
+    assert desk.broker.queue_depths([queue]) == {queue: 0}
