@@ -3,10 +3,11 @@
 Raw successful tasks go after ``success_days`` (by their last event); every other task, the
 timeline rows of each deleted task, samples and rollups after ``retention_days``. Each batch
 takes one range of an indexed key (a task's ``last_at``, a sample's ``at``, a rollup's
-``minute``) holding about ``batch_size`` rows and deletes it in its own transaction, so a writer
-waits at most one batch (SQLite: WAL readers never wait for it).
+``minute``) and deletes it in its own transaction, so a writer waits at most one batch (SQLite:
+WAL readers never wait for it). A batch holds at most ``batch_size`` rows, fewer when the last
+one was slow: each is sized to take about ``TARGET_SECONDS`` at the pace of the one before.
 
-A batch is a few statements whatever its size: the range's upper bound (the key ``batch_size``
+A batch is a few statements whatever its size: the range's upper bound (the key its size in
 rows on, read in the index), then one ``DELETE`` per table of the rows in the range. No key
 travels through Python: on SQLite every fetched row and every statement hands the
 interpreter's lock to the other threads of the process (the pages' readers), and fetching a
@@ -14,7 +15,7 @@ thousand keys made a batch wait on them a thousand times (bench.store: 0.1-0.5 s
 long a stall for the readers waiting on it in turn).
 
 A range ends at a key, so rows sharing the bound's key go in the same batch (a batch may exceed
-``batch_size`` by them): a rollup minute or a poll's samples are never half gone, and a task's
+its size by them): a rollup minute or a poll's samples are never half gone, and a task's
 timeline goes in the transaction that deletes the task. Successes are walked from where the
 previous batch ended (``_Walk.start``), so the failures they are interleaved with, kept longer,
 are read once per prune, not once per batch. Hourly rollups go whole hours at a time once the
@@ -43,7 +44,7 @@ from lib.store.schema import (
     WORKER_SAMPLES,
 )
 
-__all__ = ["DEFAULT_BATCH", "PruneReport", "prune"]
+__all__ = ["DEFAULT_BATCH", "MIN_BATCH", "TARGET_SECONDS", "PruneReport", "next_size", "prune"]
 
 DAY = 86400.0
 #: The time series pruned by their poll time.
@@ -53,8 +54,15 @@ SAMPLES = (QUEUE_SAMPLES, WORKER_SAMPLES, PROGRESS_SAMPLES)
 #: every success held and sorted them to find a batch's bound (0.2 s a batch at 90k tasks);
 #: the walk must read ``ix_tasks_last_at`` in order.
 SUCCEEDED = func.coalesce(TASKS.c.state, "") == "SUCCESS"
-#: Rows per delete transaction (tasks with their timeline rows): ~10-15 ms on SQLite (bench.store).
+#: Most rows per delete transaction (tasks with their timeline rows): ~10-15 ms on a quiet
+#: machine on SQLite (bench.store), 0.1 s and more on a loaded one or with random uuids.
 DEFAULT_BATCH = 1000
+#: What one transaction aims to take: a walk's next batch is sized by the last one's pace, so a
+#: loaded machine or a slow disk shortens the batches (the write lock's hold) instead of
+#: lengthening them.
+TARGET_SECONDS = 0.025
+#: The fewest rows a batch takes however slow the last was (each has its own overhead).
+MIN_BATCH = 50
 
 
 @dataclass
@@ -132,20 +140,33 @@ def prune(
         ("rollups", _Walk([ROLLUP_COUNTS, ROLLUP_HISTOGRAMS, ROLLUP_USAGE], "minute", keep_from)),
     ]  # fmt: skip
     for name, walk in walks:
-        over = False
+        size, over = batch_size, False
         while not over:
-            deleted, over = _timed(engine, report, clock, partial(walk.batch, size=batch_size))
+            took, (deleted, over) = _timed(engine, report, clock, partial(walk.batch, size=size))
             report.deleted[name] = report.deleted.get(name, 0) + deleted
-    hours, _ = _timed(engine, report, clock, lambda conn: (prune_hours(conn, keep_from), True))
+            size = next_size(size, took, batch_size)
+    _, hours = _timed(engine, report, clock, partial(prune_hours, keep_from=keep_from))
     report.deleted["hourly_rollups"] = hours
     return report
 
 
-def _timed(engine: Engine, report: PruneReport, clock: Callable[[], float], batch: Callable):
-    """Run ``batch`` in one write transaction, counted and timed in ``report``."""
+def next_size(size: int, took: float, most: int) -> int:
+    """Rows for a walk's next batch after ``size`` took ``took`` seconds: what ``TARGET_SECONDS``
+    takes at that pace, at most twice ``size`` (one quick batch is no promise), within
+    ``MIN_BATCH`` and ``most``."""
+    pace = int(size * TARGET_SECONDS / max(took, 1e-6))
+    return max(min(MIN_BATCH, most), min(most, 2 * size, pace))
+
+
+def _timed(
+    engine: Engine, report: PruneReport, clock: Callable[[], float], batch: Callable
+) -> tuple[float, object]:
+    """Run ``batch`` in one write transaction, counted and timed in ``report``; its time and
+    result."""
     started = clock()
     with writing(engine) as conn:
         done = batch(conn)
+    took = clock() - started
     report.batches += 1
-    report.longest = max(report.longest, clock() - started)
-    return done
+    report.longest = max(report.longest, took)
+    return took, done

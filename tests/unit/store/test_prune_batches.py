@@ -1,4 +1,5 @@
-"""Retention's batches: key ranges read in the index, rows sharing a bound deleted together.
+"""Retention's batches: key ranges read in the index, rows sharing a bound deleted together,
+each sized by the pace of the one before.
 
 On SQLite every statement a prune runs is checked with ``EXPLAIN QUERY PLAN``: a search of an
 index range, never a table scan nor a sort (a batch once read every success held through the
@@ -7,11 +8,16 @@ state index and sorted them; the hourly prune read every hourly row).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pandas as pd
 from sqlalchemy import event, func, insert, select
 
 from lib.store import Store
 from lib.store.engine import reading, writing
+from lib.store.retention import MIN_BATCH, TARGET_SECONDS, next_size, prune
 from lib.store.schema import ROLLUP_COUNTS, ROLLUP_HISTOGRAMS, TASK_EVENTS
 from tests.unit.store.histories import retried_history, success_history
 
@@ -98,3 +104,42 @@ def test_a_rollup_minute_larger_than_a_batch_goes_whole(store):
         left = conn.execute(select(ROLLUP_COUNTS.c.minute)).scalars().all()
         assert left == [int(NOW) // 60 * 60]
         assert conn.execute(select(func.count()).select_from(ROLLUP_HISTOGRAMS)).scalar() == 0
+
+
+def test_a_batch_is_sized_by_the_last_ones_pace():
+    assert next_size(1000, TARGET_SECONDS * 4, 1000) == 250  # 4× too slow: a quarter
+    assert next_size(100, TARGET_SECONDS / 100, 1000) == 200  # quick: at most twice as many
+    assert next_size(800, TARGET_SECONDS / 100, 1000) == 1000  # never past the most asked
+    assert next_size(1000, 60.0, 1000) == MIN_BATCH  # however slow, a floor
+    assert next_size(2, 60.0, 2) == 2  # a smaller most wins over the floor
+
+
+@contextmanager
+def _task_deletes(store: Store) -> Iterator[list[int]]:
+    """The rows each DELETE of tasks removes within the block (the non-empty ones)."""
+    sizes: list[int] = []
+
+    def deleted(_conn, cursor, statement, _parameters, _context, _many) -> None:
+        if statement.startswith("DELETE FROM tasks") and cursor.rowcount > 0:
+            sizes.append(cursor.rowcount)
+
+    event.listen(store.engine, "after_cursor_execute", deleted)
+    try:
+        yield sizes
+    finally:
+        event.remove(store.engine, "after_cursor_execute", deleted)
+
+
+def test_slow_transactions_shrink_the_next_batches_and_every_row_still_goes(store):
+    rows = 2 * 100 + MIN_BATCH
+    for label, clock, want in (
+        ("slow", itertools.count(0.0, 1.0).__next__, [100, MIN_BATCH, MIN_BATCH, MIN_BATCH]),
+        ("quick", lambda: 0.0, [100, 100, MIN_BATCH]),
+    ):
+        histories = [success_history(f"{label}-{i}", NOW - 3 * DAY + i, 1.0) for i in range(rows)]
+        store.upsert_tasks([p for history in histories for p in history], NOW)
+        with _task_deletes(store) as sizes:
+            report = prune(store.engine, NOW, 14, 2, batch_size=100, clock=clock)
+        assert sizes == want, label
+        assert report.deleted["tasks"] == rows and store.task_count() == 0
+        assert report.longest == (1.0 if label == "slow" else 0.0)
