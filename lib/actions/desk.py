@@ -52,6 +52,7 @@ from lib.auth import Actor, allows
 from lib.broker import BrokerProbe, ResultBackend
 from lib.errors import ActionRefused, ConsoleError, FlowerNotFound
 from lib.flower import FlowerClient
+from lib.purge_marks import PurgedReply
 from lib.store.pauses import PauseBook
 
 __all__ = ["MAX_FAILURES_IN_A_ROW", "ActionDesk"]
