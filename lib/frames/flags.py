@@ -10,7 +10,9 @@ contract's (contract.md, Definitions):
   keeps only the last few per worker and no "online since"). The inspect is refreshed about
   once a minute (``lib.readers.INSPECT_EVERY_SECONDS``), so a stale uptime makes the process
   look *older*: a restart is seen up to a minute late, and a task is never flagged orphaned
-  by a stale reading. A worker Flower does not list is not known to be offline: not flagged.
+  by a stale reading. A worker Flower does not list is not known to be offline: not flagged;
+  nor is one whose liveness is unknown. Without an uptime (``./ops collect``'s samples keep
+  none) only the offline rule applies.
 - *stuck*: RECEIVED or STARTED for more than ``STUCK_TIMES`` × its name's p99 runtime over
   ``P99_DAYS`` days, when that p99 rests on at least ``STUCK_SAMPLES`` runs and the task has
   been in that state at least ``STUCK_MINIMUM`` s; a task whose ETA is in the future is not
@@ -111,7 +113,8 @@ def orphaned_frame(tasks: pd.DataFrame, workers: pd.DataFrame | None, now: float
     if run.empty:
         return _empty()
     worker = known.reindex(run["worker"]).set_axis(run.index)
-    online = worker["online"].astype(bool)
+    # Unknown liveness (an external collector's sample without it) is not "offline".
+    online = worker["online"].astype("boolean").fillna(True).astype(bool)
     came_up = pd.to_datetime(now - worker["uptime"], unit="s", utc=True)  # NaN uptime: NaT
     began = run["started"].fillna(run["received"])
     restarted = online & (came_up > began).fillna(False)  # NaT compares False: not flagged
@@ -173,8 +176,11 @@ def flag_column(uuids: pd.Series, flags: pd.DataFrame) -> pd.Series:
     return uuids.map(by_uuid).fillna("").astype("string")
 
 
-def flag_of(flags: pd.DataFrame, uuid: str) -> dict | None:
-    """One task's flags-frame row as a dict, or None when it is not flagged."""
+def flag_of(flags: pd.DataFrame | None, uuid: str) -> dict | None:
+    """One task's flags-frame row as a dict, or None when it is not flagged (or no flags were
+    read yet: ``flags`` None)."""
+    if flags is None:
+        return None
     rows = flags[flags["uuid"] == uuid]
     return None if rows.empty else rows.iloc[0].to_dict()
 

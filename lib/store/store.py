@@ -17,7 +17,7 @@ import pandas as pd
 from lib.frames.filters import TaskFilter
 from lib.redact import DEFAULT_SENSITIVE_KEYS
 from lib.settings import Settings
-from lib.store import kept, rollups, samples, task_query, tasks, usage
+from lib.store import flag_rows, kept, rollups, samples, task_query, tasks, usage
 from lib.store.engine import close_engine, open_engine, reading, writing
 from lib.store.migrations import migrate
 from lib.store.retention import DEFAULT_BATCH, PruneReport, prune
@@ -126,6 +126,11 @@ class Store:
         """Tasks placed since ``since`` and every running task: the queues frame's reading."""
         with reading(self.engine) as conn:
             return task_query.queue_traffic(conn, epoch(since))
+
+    def flag_candidates(self) -> pd.DataFrame:
+        """Every task RECEIVED, STARTED or in a custom state (``flag_rows.flag_candidates``)."""
+        with reading(self.engine) as conn:
+            return flag_rows.flag_candidates(conn)
 
     def trend_rows(self, start: Moment, split: Moment, end: Moment) -> pd.DataFrame:
         """The raw rows a range's analytics reads: placed in ``[split, end)``, and unfinished
