@@ -13,6 +13,7 @@ each lives in the module of its concern:
 - ``task_detail``: one task in full;
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
 - ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow;
+- ``flags``: orphaned and stuck tasks: the ``?flag=`` filter, counts, column, sentence;
 - ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``.
 """
 
@@ -24,6 +25,7 @@ from lib.ui.controls import (
     worker_controls,
 )
 from lib.ui.dialog import action_dialog, follow_up
+from lib.ui.flags import flag_counts_line, flag_filter, flag_note, flagged, with_flag_column
 from lib.ui.formatting import (
     ago,
     fmt_percent,
@@ -84,6 +86,10 @@ __all__ = [
     "download_csv",
     "end_idle_session",
     "error_rules",
+    "flag_counts_line",
+    "flag_filter",
+    "flag_note",
+    "flagged",
     "fmt_percent",
     "fmt_seconds",
     "focus",
@@ -115,5 +121,6 @@ __all__ = [
     "training_records",
     "viewer_tz",
     "with_current_health",
+    "with_flag_column",
     "worker_controls",
 ]
