@@ -5,14 +5,16 @@ contract's (contract.md, Definitions):
 
 - *orphaned*: running (STARTED or a custom state such as PROGRESS, ``frames.state.running``)
   on a worker that is offline, or whose current process came online after the task started
-  (a restart under the same name). The process's start is ``now − uptime`` from the worker's
-  inspect stats: Celery reports it directly, while heartbeats cannot tell a restart (Flower
-  keeps only the last few per worker and no "online since"). The inspect is refreshed about
-  once a minute (``lib.readers.INSPECT_EVERY_SECONDS``), so a stale uptime makes the process
-  look *older*: a restart is seen up to a minute late, and a task is never flagged orphaned
-  by a stale reading. A worker Flower does not list is not known to be offline: not flagged;
-  nor is one whose liveness is unknown. Without an uptime (``./ops collect``'s samples keep
-  none) only the offline rule applies.
+  (a restart under the same name). The process's start is the workers frame's ``up_since``:
+  the time of Flower's inspect reply − the ``stats.uptime`` in it. Celery reports it
+  directly, while heartbeats cannot tell a restart (Flower keeps only the last few per worker
+  and no "online since"). ``now − uptime`` would be wrong: the inspect is refreshed about once
+  a minute (``lib.readers.INSPECT_EVERY_SECONDS``), and a minute-old uptime read as now would
+  make every task of that minute look older than its process. A stale inspect reply is of an
+  older process or the same one, so a restart is seen up to a minute late, never invented;
+  ``RESTART_GRACE`` covers the reply's own lag. A worker Flower does not list is not known to
+  be offline: not flagged; nor is one whose liveness is unknown. Without ``up_since``
+  (``./ops collect``'s samples keep none) only the offline rule applies.
 - *stuck*: RECEIVED or STARTED for more than ``STUCK_TIMES`` × its name's p99 runtime over
   ``P99_DAYS`` days, when that p99 rests on at least ``STUCK_SAMPLES`` runs and the task has
   been in that state at least ``STUCK_MINIMUM`` s; a task whose ETA is in the future is not
@@ -66,6 +68,9 @@ STUCK_TIMES = 3.0
 STUCK_SAMPLES = 20
 #: ... and never before this long (s): a 2-second task 7 s in is slow, not stuck.
 STUCK_MINIMUM = 300.0
+#: Flower stamps an inspect reply when it lands, up to a broadcast's length after the worker
+#: measured its uptime: a task started this soon after the computed start is not flagged.
+RESTART_GRACE = pd.Timedelta(seconds=2)
 #: The p99 is read over this many days of rollups.
 P99_DAYS = 7
 #: The states a stuck task is in (contract: RECEIVED/STARTED; a custom state is the task's
@@ -102,7 +107,7 @@ def _p99(counts: Iterable[tuple[int, int]]) -> float:
     return estimate_percentiles(((int(b), int(n)) for b, n in counts), [99])[0]
 
 
-def orphaned_frame(tasks: pd.DataFrame, workers: pd.DataFrame | None, now: float) -> pd.DataFrame:
+def orphaned_frame(tasks: pd.DataFrame, workers: pd.DataFrame | None) -> pd.DataFrame:
     """The running ``tasks`` (a tasks frame) whose worker is offline or restarted since the task
     started, from a workers frame (``frames.workers_frame``; None: not read yet, none flagged)."""
     if workers is None or workers.empty or tasks.empty:
@@ -115,9 +120,9 @@ def orphaned_frame(tasks: pd.DataFrame, workers: pd.DataFrame | None, now: float
     worker = known.reindex(run["worker"]).set_axis(run.index)
     # Unknown liveness (an external collector's sample without it) is not "offline".
     online = worker["online"].astype("boolean").fillna(True).astype(bool)
-    came_up = pd.to_datetime(now - worker["uptime"], unit="s", utc=True)  # NaN uptime: NaT
+    came_up = pd.to_datetime(worker["up_since"], utc=True)
     began = run["started"].fillna(run["received"])
-    restarted = online & (came_up > began).fillna(False)  # NaT compares False: not flagged
+    restarted = online & (came_up > began + RESTART_GRACE).fillna(False)  # NaT: False
     flagged = ~online | restarted
     since = worker["last_heartbeat"].where(~online, came_up)
     cause = pd.Series(np.where(online, "restarted", "offline"), index=run.index)
@@ -157,7 +162,7 @@ def flags_frame(
     tasks: pd.DataFrame, workers: pd.DataFrame | None, p99: pd.DataFrame, now: float
 ) -> pd.DataFrame:
     """Every flagged task among ``tasks`` (``FLAG_COLUMNS``), one flag each: orphaned first."""
-    orphaned = orphaned_frame(tasks, workers, now)
+    orphaned = orphaned_frame(tasks, workers)
     stuck = stuck_frame(tasks, p99, now)
     stuck = stuck[~stuck["uuid"].isin(orphaned["uuid"])]
     parts = [f for f in (orphaned, stuck) if not f.empty]

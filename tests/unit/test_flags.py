@@ -35,14 +35,15 @@ def waiting(uuid: str, received: float, **kw) -> dict:
 
 
 def workers(*rows: tuple[str, bool, float | None, float | None]) -> pd.DataFrame:
-    """A workers frame from (name, online, last heartbeat, uptime) rows."""
+    """A workers frame from (name, online, last heartbeat, uptime at the inspect) rows."""
     summaries = [
         {"hostname": n, "status": on, "heartbeats": [] if b is None else [b]}
         for n, on, b, _ in rows
     ]
-    info = {n: {"stats": {"uptime": u}} for n, _, _, u in rows if u is not None}
+    # Flower stamps each inspect reply; here it came a minute ago, as a cached one would.
+    info = {n: {"stats": {"uptime": u}, "timestamp": NOW - MIN} for n, _, _, u in rows if u}
     status = {n: on for n, on, _, _ in rows}
-    return frames.workers_frame(summaries, info, status, NOW)
+    return frames.workers_frame(summaries, info, status)
 
 
 def p99_of(name: str, seconds: float, samples: int) -> pd.DataFrame:
@@ -60,6 +61,9 @@ def p99_of(name: str, seconds: float, samples: int) -> pd.DataFrame:
         pytest.param("PROGRESS", False, 3600.0, True, "offline", id="custom-state-offline"),
         pytest.param("STARTED", True, 3600.0, False, None, id="worker-up-since-before"),
         pytest.param("STARTED", True, 60.0, True, "restarted", id="restart-same-name"),
+        # Inspected a minute ago with 9.5 min up: up since 10.5 min ago, before the task (now −
+        # uptime would say 9.5 min ago, after it: a false restart).
+        pytest.param("STARTED", True, 570.0, False, None, id="stale-inspect-same-process"),
         pytest.param("PROGRESS", True, 60.0, True, "restarted", id="custom-state-restart"),
         pytest.param("STARTED", True, None, False, None, id="uptime-unknown"),
         pytest.param("RECEIVED", False, 3600.0, False, None, id="received-is-not-running"),
@@ -68,9 +72,7 @@ def p99_of(name: str, seconds: float, samples: int) -> pd.DataFrame:
 )
 def test_orphaned(state, online, uptime, flagged, cause):
     task = running("t1", NOW - 10 * MIN, state)
-    found = flags.orphaned_frame(
-        tasks(task), workers(("w1@host", online, NOW - 5 * MIN, uptime)), NOW
-    )
+    found = flags.orphaned_frame(tasks(task), workers(("w1@host", online, NOW - 5 * MIN, uptime)))
     assert found["uuid"].tolist() == (["t1"] if flagged else [])
     if flagged:
         assert found["cause"].iloc[0] == cause
@@ -80,32 +82,32 @@ def test_orphaned(state, online, uptime, flagged, cause):
 def test_orphaned_says_when_the_worker_went_offline_or_came_back():
     beat = NOW - 5 * MIN
     offline = flags.orphaned_frame(
-        tasks(running("t1", NOW - 10 * MIN)), workers(("w1@host", False, beat, 3600.0)), NOW
+        tasks(running("t1", NOW - 10 * MIN)), workers(("w1@host", False, beat, 3600.0))
     )
     assert offline["since"].iloc[0] == pd.Timestamp(beat, unit="s", tz="UTC")
     restarted = flags.orphaned_frame(
-        tasks(running("t1", NOW - 10 * MIN)), workers(("w1@host", True, NOW, 120.0)), NOW
+        tasks(running("t1", NOW - 10 * MIN)), workers(("w1@host", True, NOW, 120.0))
     )
-    assert restarted["since"].iloc[0] == pd.Timestamp(NOW - 120, unit="s", tz="UTC")
+    inspected = NOW - MIN  # the reply's time, not the page's
+    assert restarted["since"].iloc[0] == pd.Timestamp(inspected - 120, unit="s", tz="UTC")
 
 
 def test_a_revoked_progress_task_is_not_running_so_not_orphaned():
     task = running("t1", NOW - 10 * MIN, "PROGRESS", revoked=NOW - 9 * MIN)
-    found = flags.orphaned_frame(tasks(task), workers(("w1@host", False, NOW, 1.0)), NOW)
+    found = flags.orphaned_frame(tasks(task), workers(("w1@host", False, NOW, 1.0)))
     assert found.empty
 
 
 def test_a_worker_flower_does_not_list_or_no_workers_read_flags_nothing():
     task = tasks(running("t1", NOW - 10 * MIN, worker="w9@gone"))
-    assert flags.orphaned_frame(task, workers(("w1@host", False, NOW, 1.0)), NOW).empty
-    assert flags.orphaned_frame(task, None, NOW).empty
+    assert flags.orphaned_frame(task, workers(("w1@host", False, NOW, 1.0))).empty
+    assert flags.orphaned_frame(task, None).empty
 
 
 def test_orphaned_sentence_names_worker_and_time_in_the_zone():
     found = flags.orphaned_frame(
         tasks(running("t1", NOW - 10 * MIN)),
         workers(("w1@host", False, NOW - 5 * MIN, 3600.0)),
-        NOW,
     )
     said = flags.flag_sentence(flags.flag_of(found, "t1"), UTC)
     at = datetime.fromtimestamp(NOW - 5 * MIN, UTC).strftime("%Y-%m-%d %H:%M:%S")
