@@ -13,9 +13,8 @@ import pytest
 from demo.cluster import Cluster, WorkerSpec
 from lib.collector import Collector
 from lib.monitor import ClusterMonitor
-from lib.settings import Settings
 from lib.store import Store
-from tests.live import flower_tasks, producer_app, send, wait_until
+from tests.live import flower_tasks, live_settings, producer_app, send, wait_until
 
 #: The issue's bound from the kill to the flag.
 FLAGGED_WITHIN = 30.0
@@ -32,14 +31,7 @@ def doomed(tmp_path_factory):
 @pytest.fixture
 def watched(doomed, tmp_path):
     """A collector polling ``doomed`` every second in its thread, and the monitor over it."""
-    settings = Settings(
-        flower_url=doomed.flower_url,
-        flower_auth=doomed.http_auth(),
-        broker_url=doomed.broker_url,
-        flower_timeout=2.0,
-        poll_seconds=1.0,
-        data_dir=tmp_path,
-    )
+    settings = live_settings(doomed, tmp_path)
     store = Store.from_settings(settings)
     collector = Collector(settings, store).start()
     yield ClusterMonitor(settings, store, collector)
