@@ -259,7 +259,8 @@ class ClusterMonitor:
     def _flags(self) -> pd.DataFrame:
         snap = self.readout.snapshot
         now = snap.workers_at or self.clock()
-        week = self.store.histograms("runtime", now - flags.P99_DAYS * 86400, now, 60)
+        start, step = now - flags.P99_DAYS * 86400, flags.P99_STEP_MINUTES
+        week = self.store.histograms("runtime", start, now, step)
         p99 = flags.runtime_p99_frame(week)
         return flags.flags_frame(self.store.flag_candidates(), snap.workers, p99, now)
 

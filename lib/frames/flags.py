@@ -45,6 +45,7 @@ __all__ = [
     "FLAG_COLUMNS",
     "ORPHANED",
     "P99_DAYS",
+    "P99_STEP_MINUTES",
     "STUCK",
     "STUCK_MINIMUM",
     "STUCK_SAMPLES",
@@ -71,8 +72,12 @@ STUCK_MINIMUM = 300.0
 #: Flower stamps an inspect reply when it lands, up to a broadcast's length after the worker
 #: measured its uptime: a task started this soon after the computed start is not flagged.
 RESTART_GRACE = pd.Timedelta(seconds=2)
-#: The p99 is read over this many days of rollups.
+#: The p99 is read over this many days of rollups ...
 P99_DAYS = 7
+#: ... summed by the database into buckets this long (a multiple of 60: whole hours come from
+#: the hourly rollups), so it returns a row or two per name and histogram bucket, not one
+#: per hour (at 100k tasks: 0.23 s a read, against 1.0 s from hour rows; bench/flags.py).
+P99_STEP_MINUTES = P99_DAYS * 24 * 60
 #: The states a stuck task is in (contract: RECEIVED/STARTED; a custom state is the task's
 #: own progress report, so it is not judged by its name's runtime).
 STUCK_STATES = (states.RECEIVED, states.STARTED)
