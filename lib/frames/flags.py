@@ -198,7 +198,9 @@ def flag_of(flags: pd.DataFrame | None, uuid: str) -> dict | None:
 def flag_sentence(flag: dict, tz: tzinfo) -> str:
     """What a task's detail says of its flag, times in ``tz`` (named by the caller)."""
     at = pd.Timestamp(flag["since"])
-    when = "an unknown time" if pd.isna(at) else at.tz_convert(tz).strftime("%Y-%m-%d %H:%M:%S")
+    when = None if pd.isna(at) else at.tz_convert(tz).strftime("%Y-%m-%d %H:%M:%S")
+    if flag["cause"] == "offline" and when is None:  # ``./ops collect`` samples no heartbeat
+        return f"orphaned: worker {flag['worker']} is offline (when it went is not sampled)"
     if flag["cause"] == "offline":
         return f"orphaned: worker {flag['worker']} went offline at {when}"
     if flag["cause"] == "restarted":

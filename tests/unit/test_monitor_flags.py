@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC
 
+from lib.collector.stored import StoredReadout
 from lib.frames import TaskFilter
+from lib.frames.flags import flag_sentence
+from lib.monitor import ClusterMonitor
+from lib.store import Store
 from tests.factories import task_payload
 from tests.recorded import recorded
 from tests.unit import test_monitor as base
@@ -68,3 +73,17 @@ def test_the_flagged_ids_filter_the_page_by_query(monitor, collector, flower):
     assert sorted(page.rows["uuid"]) == sorted(ids) and page.matching == len(ids)
     assert monitor.task_page(TaskFilter(uuids=()), 100).value.matching == 0
     assert sorted(monitor.matching_uuids(TaskFilter(uuids=ids))) == sorted(ids)
+
+
+def test_external_mode_flags_a_task_on_a_worker_sampled_offline(settings, collector, flower):
+    flower.extra_tasks = {"lost": started("lost", "w1@vm"), "fine": started("fine", "w2@vm")}
+    flower.answers["workers_status"] = OFFLINE
+    collector.poll()
+    store = Store.from_settings(settings)  # ``./ops collect`` wrote it; this console reads
+    external = ClusterMonitor(settings, store, StoredReadout(settings, store))
+    try:
+        assert flagged(external, "lost", "fine") == [["lost", "orphaned", "offline"]]
+        said = flag_sentence(external.task("lost")["flag"], UTC)
+        assert said == "orphaned: worker w1@vm is offline (when it went is not sampled)"
+    finally:
+        store.close()
