@@ -182,8 +182,8 @@ def flag_counts(flags: pd.DataFrame) -> dict[str, int]:
 
 def flag_column(uuids: pd.Series, flags: pd.DataFrame) -> pd.Series:
     """Each task's flag ("" when none), for a table's ``flag`` column."""
-    by_uuid = pd.Series(flags["flag"].to_numpy(), index=flags["uuid"].to_numpy())
-    return uuids.map(by_uuid).fillna("").astype("string")
+    by_uuid = dict(zip(flags["uuid"], flags["flag"], strict=True))  # a few flagged tasks
+    return pd.Series([by_uuid.get(u, "") for u in uuids], index=uuids.index, dtype="string")
 
 
 def flag_of(flags: pd.DataFrame | None, uuid: str) -> dict | None:

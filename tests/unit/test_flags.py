@@ -188,10 +188,9 @@ def test_one_flag_per_task_orphaned_first_and_counts_and_column():
     }
     assert flags.flag_counts(found) == {"orphaned": 1, "stuck": 1}
     assert flags.flag_column(held["uuid"], found).tolist() == ["orphaned", "stuck", ""]
-    assert flags.flag_counts(flags.flags_frame(held.iloc[0:0], None, p99, NOW)) == {
-        "orphaned": 0,
-        "stuck": 0,
-    }
+    none = flags.flags_frame(held.iloc[0:0], None, p99, NOW)
+    assert flags.flag_counts(none) == {"orphaned": 0, "stuck": 0}
+    assert flags.flag_column(held["uuid"], none).tolist() == ["", "", ""], "no flag anywhere"
 
 
 def _iso(epoch: float) -> str:
