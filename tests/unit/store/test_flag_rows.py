@@ -3,7 +3,8 @@ one however old, by its effective state, and the uuid filter a flag's page reads
 
 from __future__ import annotations
 
-from lib.frames import TaskFilter
+from lib.frames import TaskFilter, flags
+from lib.store.histogram import RELATIVE_ERROR
 from tests.factories import task_payload
 
 NOW = 1_800_000_000.0
@@ -34,3 +35,20 @@ def test_a_uuid_filter_matches_those_tasks_and_an_empty_one_none(store):
     assert page.rows["uuid"].tolist() == ["t1", "t3"] and page.matching == 2
     assert store.tasks_page(TaskFilter(uuids=()), 10).matching == 0
     assert store.tasks_page(TaskFilter(), 10).matching == 5
+
+
+def test_a_names_p99_over_a_week_sums_hours_and_edge_minutes_alike(store):
+    # Runs spread over six days (whole hours from the hourly rollups, the edges from minutes).
+    runs = [
+        task_payload(f"r{i}", at=NOW - i * 20_000 - 7, runtime=2.0 if i % 10 else 40.0)
+        for i in range(26)
+    ]
+    store.upsert_tasks(runs, now=NOW)
+    start = NOW - flags.P99_DAYS * 86400
+    weekly = flags.runtime_p99_frame(
+        store.histograms("runtime", start, NOW, flags.P99_STEP_MINUTES)
+    )
+    minutes = flags.runtime_p99_frame(store.histograms("runtime", start, NOW, 1))
+    assert weekly.to_dict("records") == minutes.to_dict("records")
+    row = weekly.set_index("name").loc["demo.add"]
+    assert row["samples"] == 26 and 2.0 < row["p99"] <= 40.0 * (1 + RELATIVE_ERROR)
