@@ -105,6 +105,7 @@ def test_orphaned_tasks_are_retried_in_bulk_through_the_door(flagging):
     said = "".join(m.value for m in at.markdown)
     eligible = int(said.split("**")[1])
     assert eligible >= 1, "lost's arguments are plain literals: it is retried"
+    assert "orphaned: Flower still says it runs" in texts(at), "why a running task is retried"
     at.button(key="dialog_confirm").click().run()
     sent = [p for p in flagging.posts if "/api/task/send-task/" in p]
     assert len(sent) == eligible and "/api/task/send-task/demo.add" in sent

@@ -37,6 +37,7 @@ def desk(tmp_path):
 def test_bulk_retry_takes_orphaned_tasks_and_skips_other_running_ones(desk):
     preview = desk.preview("retry", ["orphaned", "progress", "stuck", "running"])
     assert preview.eligible == ("orphaned", "progress")
+    assert preview.orphaned == ("orphaned", "progress"), "said in the dry run"
     skipped = dict(preview.skipped)
     assert "only failed, revoked or succeeded" in skipped["stuck"]
     assert "only failed, revoked or succeeded" in skipped["running"]
