@@ -35,7 +35,7 @@ from lib.collector.health import CollectorHealth, catch_up_sentence, health_sent
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
-from lib.frames import attention, over_time
+from lib.frames import attention, flags, over_time
 from lib.frames.attention import Attention
 from lib.frames.filters import TaskFilter
 from lib.frames.over_time import Sampled
@@ -243,10 +243,26 @@ class ClusterMonitor:
         """One task: its stored row (masked text), else (or ``live``: an admin's reveal needs
         the unmasked values) asked of Flower with a short timeout."""
         row = None if live else self.store.task(uuid)
-        if row is not None:  # ``in_flower``: what an action can still do (lib.actions.checks)
-            return {**payload_of(row), "in_flower": bool(row["in_flower"])}
+        # ``in_flower`` and ``flag``: what an action can still do (lib.actions.checks)
+        flag = flags.flag_of(self.flags().value, uuid)
+        if row is not None:
+            return {**payload_of(row), "in_flower": bool(row["in_flower"]), "flag": flag}
         info = self._detail_client.task_info(uuid)
-        return {**info, "uuid": info.get("uuid") or uuid, "in_flower": True}
+        return {**info, "uuid": info.get("uuid") or uuid, "in_flower": True, "flag": flag}
+
+    def flags(self) -> Reading[pd.DataFrame]:
+        """Orphaned and stuck tasks (``frames.flags``: ``FLAG_COLUMNS``) as of the latest poll:
+        every unfinished stored task against the workers and each name's p99 over the last
+        ``P99_DAYS`` (hourly runtime histograms); built once per poll."""
+        return self._reading(self._once("flags", self._flags, per_poll=True))
+
+    def _flags(self) -> pd.DataFrame:
+        snap = self.readout.snapshot
+        now = snap.workers_at or self.clock()
+        start, step = now - flags.P99_DAYS * 86400, flags.P99_STEP_MINUTES
+        week = self.store.histograms("runtime", start, now, step)
+        p99 = flags.runtime_p99_frame(week)
+        return flags.flags_frame(self.store.flag_candidates(), snap.workers, p99, now)
 
     # -- analytics over a range ---------------------------------------------------------------
 

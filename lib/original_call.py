@@ -52,11 +52,16 @@ class OriginalCall:
     source: str  # "result backend" or "Flower's repr"
 
 
-def original_call(task: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> OriginalCall:
-    """The call to re-send for ``task`` (a Flower task object); raise ``RetryRefused`` if unsure."""
+def original_call(
+    task: Mapping[str, Any], meta: Mapping[str, Any] | None = None, orphaned: bool = False
+) -> OriginalCall:
+    """The call to re-send for ``task`` (a Flower task object); raise ``RetryRefused`` if unsure.
+
+    ``orphaned``: the task is running in Flower's eyes but flagged orphaned (no process runs
+    it: ``lib.actions.checks.orphaned``), so its running state does not refuse it."""
     # The state the console shows: a job terminated mid-PROGRESS is REVOKED, so retryable.
     state = effective_state(task.get("state"), task.get("revoked"))
-    if state not in RETRYABLE_STATES:
+    if state not in RETRYABLE_STATES and not orphaned:
         raise RetryRefused(
             f"Task is {state or 'in an unknown state'}: only failed, revoked or succeeded "
             "tasks are retried."

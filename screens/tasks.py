@@ -37,19 +37,26 @@ states = c1.multiselect("State", options("state"), key="filter_state")
 names = c2.multiselect("Task name", options("name"), key="filter_name")
 workers = c3.multiselect("Worker", options("worker"), key="filter_worker")
 queues = c4.multiselect("Queue", options("queue"), key="filter_queue")
-c5, c6 = st.columns([1, 3])
+c5, c6, c7 = st.columns([1, 1, 2])
 received = ui.time_range(ui.TASKS, place=c5)
-text = c6.text_input(
+flag = ui.flag_filter(place=c6)  # ?flag=orphaned | stuck
+text = c7.text_input(
     "Search", placeholder="uuid, args, kwargs, result or exception", key="filter_text"
 )
 chosen = frames.TaskFilter(
     tuple(states), tuple(names), tuple(workers), tuple(queues), received.start, received.end, text
 )
+chosen = ui.flagged(chosen, flag, monitor)  # the flag's tasks as of the latest poll
 group = st.query_params.get("error_group") or ""
 # The rows stay as read for these filters (they must not move under a selection): re-read on
 # Refresh, after an action, or when the filters change (a preset range by its name: its start
 # moves with the clock at every rerun).
-query = (replace(chosen, received_from=None, received_to=None), received.label, group)
+query = (
+    replace(chosen, received_from=None, received_to=None, uuids=None),
+    received.label,
+    group,
+    flag,
+)
 held = st.session_state.get(SNAPSHOT)
 if refresh or acted or held is None or held.value is None or st.session_state.get(QUERY) != query:
     rules = ui.error_rules(console.settings) if group else ()
@@ -64,11 +71,13 @@ if not ui.show_reading(reading, "tasks"):
 page = reading.value
 as_of = ui.read_at(reading.at, tz, with_age=False)
 st.caption(f"{monitor.tasks_held():,} tasks as of {as_of}. Press Refresh for newer data.")
+ui.flag_counts_line(monitor)
 if group:
     st.info(f"Showing the failures of error group {ui.md_escape(group)} (from the Errors page).")
     st.button("Show all tasks", on_click=lambda: st.query_params.pop("error_group", None))
 shown = page.rows.head(MAX_ROWS)[list(frames.TASK_TABLE_COLUMNS)].reset_index(drop=True)
 shown = ui.purge_marked(shown, monitor.store, tz)  # "purged from <queue> at <time> by <actor>"
+shown = ui.with_flag_column(shown, monitor)
 if len(shown) < page.matching:
     st.caption(
         f"Showing the newest {len(shown):,} of {page.matching:,} matching tasks; narrow the filters."

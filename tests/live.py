@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 
 from celery import Celery
 
+from lib.settings import Settings
+
 FINAL = {"SUCCESS", "FAILURE", "REVOKED", "REJECTED"}
 
 
@@ -16,6 +18,20 @@ def producer_app(cluster) -> Celery:
         task_send_sent_event=True, result_extended=True, broker_connection_retry_on_startup=True
     )
     return app
+
+
+def live_settings(cluster, data_dir, **more) -> Settings:
+    """A collector's settings for ``cluster``: 1 s polls, a 2 s Flower timeout, its own data
+    directory; ``more`` adds or overrides fields."""
+    fields = {
+        "flower_url": cluster.flower_url,
+        "flower_auth": cluster.http_auth(),
+        "broker_url": cluster.broker_url,
+        "flower_timeout": 2.0,
+        "poll_seconds": 1.0,
+        "data_dir": data_dir,
+    }
+    return Settings(**{**fields, **more})
 
 
 def send(app: Celery, name: str, *args, queue: str = "default", **kwargs) -> str:

@@ -17,6 +17,7 @@ from celery import states
 from lib.broker import BrokerProbe
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
+from lib.frames.flags import ORPHANED
 from lib.original_call import OriginalCall, RetryRefused, original_call
 from lib.redact import MASK
 from lib.store.rows import CUT_MARK
@@ -34,6 +35,7 @@ __all__ = [
     "name_typed",
     "named_queue",
     "original_of",
+    "orphaned",
     "positive_processes",
     "previewed_count",
     "rate_for_a_worker",
@@ -81,8 +83,21 @@ def in_flower(task: Mapping[str, Any]) -> bool:
     return task.get("in_flower", True) is not False
 
 
+def orphaned(task: Mapping[str, Any]) -> bool:
+    """True for a task the console flags orphaned (``lib.frames.flags``, set on the task by
+    ``ClusterMonitor.task``): Flower still says STARTED (or PROGRESS), but its worker went
+    offline or restarted since it started, so no process runs it and none will finish it.
+    Retry accepts such a task (re-sending its call is how it gets done at all); any other
+    running one is refused, as a re-send would run it twice. (A worker cut off from the
+    broker rather than dead may still run it: the flag's sentence says which worker, and
+    when, so the operator judges before confirming.)"""
+    flag = task.get("flag")
+    return isinstance(flag, Mapping) and flag.get("flag") == ORPHANED
+
+
 def rebuildable(cluster: Cluster, task: Mapping[str, Any]) -> str:
-    """Only a task whose original call is known exactly can be retried."""
+    """Only a task whose original call is known exactly can be retried, and only once it is
+    finished or orphaned (``orphaned``: it still looks running, but nothing runs it)."""
     try:
         original_of(cluster, task)
     except RetryRefused as exc:
@@ -96,8 +111,9 @@ def original_of(cluster: Cluster, task: Mapping[str, Any]) -> OriginalCall:
     still holds, Flower's own (unmasked) text is asked for then; for one it no longer holds,
     only the backend or stored text kept whole can rebuild it."""
     meta = cluster.meta(task["uuid"])
+    gone = orphaned(task)
     try:
-        return original_call(task, meta)
+        return original_call(task, meta, gone)
     except RetryRefused as exc:
         if not in_flower(task):
             raise RetryRefused(
@@ -109,7 +125,7 @@ def original_of(cluster: Cluster, task: Mapping[str, Any]) -> OriginalCall:
             live = cluster.client.task_info(task["uuid"])
         except ConsoleError:
             raise exc from None  # Flower could not say: the stored text's reason stands
-        return original_call(live, meta)
+        return original_call(live, meta, gone)
 
 
 def _stored_text(task: Mapping[str, Any]) -> bool:

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from lib.actions.checks import broker_refusal, in_flower
+from lib.actions.checks import broker_refusal, in_flower, orphaned
 from lib.actions.declarations import ACTIONS, ActionSpec
 from lib.actions.outcomes import (
     ActionResult,
@@ -124,6 +124,7 @@ class ActionDesk:
         skipped: list[tuple[str, str]] = []
         sample: list[dict] = []
         gone: list[str] = []
+        lost: list[str] = []  # flagged orphaned: a Retry of one is said before the click
         for task_id in dict.fromkeys(task_ids):
             try:
                 task = self.task(task_id)
@@ -137,9 +138,12 @@ class ActionDesk:
             eligible.append(task_id)
             if not in_flower(task):
                 gone.append(task_id)
+            if orphaned(task):
+                lost.append(task_id)
             if len(sample) < SAMPLE_SIZE:
                 sample.append(sample_row(task))
-        return Preview(action, tuple(eligible), tuple(skipped), tuple(sample), tuple(gone))
+        found = (tuple(eligible), tuple(skipped), tuple(sample), tuple(gone), tuple(lost))
+        return Preview(action, *found)
 
     # -- the door ----------------------------------------------------------------------------
 

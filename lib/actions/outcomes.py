@@ -44,6 +44,7 @@ class Preview:
     skipped: tuple[tuple[str, str], ...]  # (task id, why)
     sample: tuple[dict, ...] = ()
     gone: tuple[str, ...] = ()  # the eligible tasks Flower no longer holds (the store keeps them)
+    orphaned: tuple[str, ...] = ()  # eligible tasks flagged orphaned (``checks.orphaned``)
 
     @property
     def count(self) -> int:

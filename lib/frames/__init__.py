@@ -23,7 +23,9 @@ By concern, each module with one job; callers use the names below (``frames.task
 - ``queues``: queue depths and the queues frame;
 - ``overview``: the Overview's KPIs;
 - ``over_time``: the pulse (processed/failed per minute), sampled series' step, workers over time;
-- ``attention``: the Overview's "needs attention" strip and its rules.
+- ``attention``: the Overview's "needs attention" strip and its rules;
+- ``flags``: orphaned and stuck tasks (``lib.frames.flags``, imported by module: it reads
+  ``lib.store.histogram``'s bucket estimates).
 """
 
 from lib.frames.filters import TaskFilter, filter_params, filter_tasks, task_lineage

@@ -26,6 +26,7 @@ class TaskFilter:
     """The Tasks page's filters, hashable (a page keeps the rows it read for one of these).
 
     Empty tuples match all; ``text`` is kept as typed, stripped and lower-cased when applied.
+    ``uuids``: only these tasks (a flag's, ``?flag=``); None matches all, ``()`` none.
     """
 
     states: tuple[str, ...] = ()
@@ -35,6 +36,7 @@ class TaskFilter:
     received_from: datetime | None = None
     received_to: datetime | None = None
     text: str = ""
+    uuids: tuple[str, ...] | None = None
 
     @property
     def needle(self) -> str:
@@ -52,6 +54,7 @@ class TaskFilter:
             self.received_from,
             self.received_to,
             self.text,
+            self.uuids,
         )
 
 
@@ -64,8 +67,9 @@ def filter_tasks(
     received_from: datetime | None = None,
     received_to: datetime | None = None,
     text: str = "",
+    uuids: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """The rows matching every given filter; empty filters match all.
+    """The rows matching every given filter; empty filters match all (``uuids``: None does).
 
     ``text`` is a case-insensitive substring of the uuid, name, args, kwargs, result or
     exception. Tasks without a ``received`` time pass the time filter only when it is unset.
@@ -79,6 +83,8 @@ def filter_tasks(
         keep &= (frame["received"] >= pd.Timestamp(received_from)).fillna(False)
     if received_to is not None:
         keep &= (frame["received"] <= pd.Timestamp(received_to)).fillna(False)
+    if uuids is not None:
+        keep &= frame["uuid"].isin(list(uuids)).fillna(False)
     needle = text.strip().lower()
     if needle:
         hit = pd.Series(False, index=frame.index)

@@ -32,6 +32,7 @@ WORKER_COLUMNS = (
     "queues",
     "pid",
     "uptime",
+    "up_since",
     "version",
     "main_peak_rss_mib",
 )
@@ -50,7 +51,9 @@ def workers_frame(
 
     ``summaries``: Flower's ``/workers?json=1`` rows (heartbeats, counters); ``info``:
     ``/api/workers`` (pool, queues); ``status``: ``/api/workers?status=1`` (liveness).
-    ``main_peak_rss_mib`` is Celery's rusage ``maxrss`` (KiB on Linux) in MiB: the peak memory
+    ``up_since`` is when the worker's current process started: Flower's inspect ``timestamp``
+    (when the reply came) − ``stats.uptime`` (a restart under the same name shows as a later
+    one). ``main_peak_rss_mib`` is Celery's rusage ``maxrss`` (KiB on Linux) in MiB: the peak memory
     of the worker's MAIN process only, not of its prefork children (contract.md).
     A value of another type than Flower sends is read as text (or missing where a number
     belongs) and, with ``odd`` given, named in it, as is text the client could not decode.
@@ -73,7 +76,8 @@ def workers_frame(
     rows = [_worker_row(h, by_host.get(h, {}), info.get(h), status, now, odd) for h in hosts]
     frame = pd.DataFrame.from_records(rows, columns=list(WORKER_COLUMNS))
     frame["online"] = frame["online"].astype(bool)
-    frame["last_heartbeat"] = pd.to_datetime(frame["last_heartbeat"], unit="s", utc=True)
+    for col in ("last_heartbeat", "up_since"):
+        frame[col] = pd.to_datetime(frame[col], unit="s", utc=True)
     for col in ("heartbeat_age", "load_1m", "load_5m", "load_15m", "uptime", "main_peak_rss_mib"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     for col in ("active", "processed", "concurrency", "pid"):
@@ -126,12 +130,20 @@ def _worker_row(
         "queues": ", ".join(sorted(q for q in queues if q)) or None,
         "pid": number["pid"] or _as_number(stats.get("pid"), "pid", seen),
         "uptime": _as_number(stats.get("uptime"), "uptime", seen),
+        "up_since": _up_since(info, stats, seen),
         "version": " ".join(v or "" for v in version).strip() or None,
         "main_peak_rss_mib": _mib(_as_number(rusage.get("maxrss"), "maxrss", seen)),
     }
     for name in seen:
         odd.add(name, [host])
     return row
+
+
+def _up_since(info: Mapping, stats: Mapping, seen: set[str]) -> float | None:
+    """When the process that answered the inspect started (epoch s), or None."""
+    replied = _as_number(info.get("timestamp"), "timestamp", seen)
+    uptime = _as_number(stats.get("uptime"), "uptime", seen)
+    return None if replied is None or uptime is None else replied - uptime
 
 
 def _mib(kib: float | int | None) -> float | None:

@@ -18,7 +18,7 @@ from lib.frames.filters import TaskFilter
 from lib.purge_marks import PurgeMark
 from lib.redact import DEFAULT_SENSITIVE_KEYS
 from lib.settings import Settings
-from lib.store import kept, purged, rollups, samples, task_query, tasks, usage, waiting
+from lib.store import flag_rows, kept, purged, rollups, samples, task_query, tasks, usage, waiting
 from lib.store.engine import close_engine, open_engine, reading, writing
 from lib.store.migrations import migrate
 from lib.store.retention import DEFAULT_BATCH, PruneReport, prune
@@ -127,6 +127,11 @@ class Store:
         """Tasks placed since ``since`` and every running task: the queues frame's reading."""
         with reading(self.engine) as conn:
             return task_query.queue_traffic(conn, epoch(since))
+
+    def flag_candidates(self) -> pd.DataFrame:
+        """Every task RECEIVED, STARTED or in a custom state (``flag_rows.flag_candidates``)."""
+        with reading(self.engine) as conn:
+            return flag_rows.flag_candidates(conn)
 
     def trend_rows(self, start: Moment, split: Moment, end: Moment) -> pd.DataFrame:
         """The raw rows a range's analytics reads: placed in ``[split, end)``, and unfinished

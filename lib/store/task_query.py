@@ -86,6 +86,8 @@ def conditions(wanted: TaskFilter) -> list[ColumnElement[bool]]:
         found.append(TASKS.c.received >= epoch(wanted.received_from))
     if wanted.received_to is not None:
         found.append(TASKS.c.received <= epoch(wanted.received_to))
+    if wanted.uuids is not None:
+        found.append(TASKS.c.uuid.in_(list(wanted.uuids)))
     if needle := wanted.needle:
         found.append(
             or_(*(func.lower(TASKS.c[c]).contains(needle, autoescape=True) for c in TEXT_SEARCHED))

@@ -18,6 +18,7 @@ each lives in the module of its concern:
   ``queue_outlook``: its consumers, oldest waiting age and drain estimate;
 - ``waiting``: scheduled, reserved and revoked tasks per queue and per worker, ``Revoke``.
 - ``purge_notes``: "purged from <queue> at <time> by <actor>" on the Tasks table and a task.
+- ``flags``: orphaned and stuck tasks: the ``?flag=`` filter, counts, column, sentence;
 """
 
 from lib.ui.controls import (
@@ -28,6 +29,7 @@ from lib.ui.controls import (
     worker_controls,
 )
 from lib.ui.dialog import action_dialog, follow_up
+from lib.ui.flags import flag_counts_line, flag_filter, flag_note, flagged, with_flag_column
 from lib.ui.formatting import (
     ago,
     fmt_percent,
@@ -91,6 +93,10 @@ __all__ = [
     "download_csv",
     "end_idle_session",
     "error_rules",
+    "flag_counts_line",
+    "flag_filter",
+    "flag_note",
+    "flagged",
     "fmt_percent",
     "fmt_seconds",
     "focus",
@@ -127,6 +133,7 @@ __all__ = [
     "waiting_for_queue",
     "waiting_for_worker",
     "with_current_health",
+    "with_flag_column",
     "with_pauses",
     "worker_controls",
 ]

@@ -209,6 +209,21 @@ def _gone_note(preview) -> None:
     )
 
 
+def _orphaned_note(preview) -> None:
+    """Before a Retry: why tasks Flower still shows running are re-sent (``checks.orphaned``)."""
+    if preview.action != "retry" or not preview.orphaned:
+        return
+    n = len(preview.orphaned)
+    which = "this task is" if n == 1 else f"{n:,} of these tasks are"
+    st.info(
+        f"{which.capitalize()} orphaned: Flower still says it runs, but its worker went "
+        "offline or restarted since it started, so no process runs it and none will finish "
+        "it; Retry re-sends its call. (A worker cut off from the broker rather than dead may "
+        "still run it: check the worker first.)",
+        icon=":material/flag:",
+    )
+
+
 def _dialog_inputs(
     audit: AuditLog, spec: ActionSpec, pending: dict, params: dict, ready: bool
 ) -> bool:
@@ -228,6 +243,7 @@ def _dialog_inputs(
 def _show_preview(preview) -> bool:
     st.write(f"**{preview.count}** task(s) will be affected.")
     _gone_note(preview)
+    _orphaned_note(preview)
     # Every reason in full, as text, above the tables (a table cell cuts long sentences).
     for reason in preview.reasons:
         st.warning(md_escape(reason))

@@ -52,6 +52,16 @@ COLUMN_FORMATS: dict[str, object] = {
         "last heartbeat", format="YYYY-MM-DD HH:mm:ss"
     ),
     "uptime": _NUMBER("uptime (s)", format="%d"),
+    "up_since": st.column_config.DatetimeColumn(
+        "up since",
+        format="YYYY-MM-DD HH:mm:ss",
+        help="When the worker's current process started (its inspect reply's time − uptime)",
+    ),
+    "flag": st.column_config.TextColumn(
+        "flag",
+        help="orphaned: running on a worker that is offline or restarted since; stuck: "
+        "RECEIVED/STARTED over 3× its name's p99 (7 days, ≥ 20 runs, ≥ 5 min)",
+    ),
     "messages": _NUMBER("waiting", help="Messages waiting in the broker"),
     "received_per_min": _NUMBER("received / min (10 min)", format="%.1f"),
     "avg_wait": _NUMBER("avg wait (s, 10 min)", format="%.2f"),

@@ -20,6 +20,7 @@ from lib.errors import ConsoleError, FlowerNotFound
 from lib.redact import SCRUBBER, mask_frame
 from lib.ui import keys
 from lib.ui.controls import action_button
+from lib.ui.flags import flag_note
 from lib.ui.formatting import fmt_seconds, local_frame, md_escape, text
 from lib.ui.purge_notes import purge_note
 from lib.ui.waiting import task_eta
@@ -47,6 +48,7 @@ def task_detail(console: Console, task_id: str, tz: ZoneInfo, actor: Actor | Non
         for col, action in zip(st.columns([1, 1, 1, 1, 4]), TASK_ACTIONS, strict=False):
             with col:
                 action_button(actor, action, [task_id], key=f"one_{action}")
+    flag_note(console.monitor, task_id, tz)
     if not row["in_flower"]:
         _gone_note(row, actor)
     purge_note(console.monitor.store, task_id, text(row["state"]), tz)

@@ -13,21 +13,14 @@ from lib.collector import Collector, catch_up_sentence, health_sentence
 from lib.flower import FlowerClient
 from lib.settings import Settings
 from lib.store import Store
-from tests.live import FINAL, flower_tasks, send, wait_final, wait_until
+from tests.live import FINAL, flower_tasks, live_settings, send, wait_final, wait_until
 
 FAR = 4102444800.0  # 2100: a window end after every task
 
 
 @pytest.fixture
 def settings(cluster, tmp_path) -> Settings:
-    return Settings(
-        flower_url=cluster.flower_url,
-        flower_auth=cluster.http_auth(),
-        broker_url=cluster.broker_url,
-        flower_timeout=2.0,
-        poll_seconds=1.0,
-        data_dir=tmp_path,
-    )
+    return live_settings(cluster, tmp_path)
 
 
 @pytest.fixture

@@ -17,11 +17,10 @@ from lib import frames
 from lib import workflows as wf
 from lib.broker import ResultBackend
 from lib.collector import Collector
-from lib.settings import Settings
 from lib.store import Store
 from lib.workflows.config import load_workflows
 from tests.apptest.test_workflows_page import open_workflows, tables
-from tests.live import flower_tasks, producer_app, send, wait_final, wait_until
+from tests.live import flower_tasks, live_settings, producer_app, send, wait_final, wait_until
 
 TRAINING, ETL, _ = load_workflows().views
 FAR = 4102444800.0  # 2100: a window end after every task
@@ -246,15 +245,7 @@ def test_the_page_shows_a_running_jobs_progress_then_its_final_accuracy(
 def test_a_training_jobs_curves_are_the_progress_it_reported(cluster, producer, backend, tmp_path):
     """The collector samples a real ``demo.train_model`` each poll; the curves hold one point
     per epoch it saw, each an epoch's real report, and the last one is the job's result."""
-    settings = Settings(
-        flower_url=cluster.flower_url,
-        flower_auth=cluster.http_auth(),
-        broker_url=cluster.broker_url,
-        result_backend=cluster.backend_url,
-        flower_timeout=2.0,
-        poll_seconds=1.0,
-        data_dir=tmp_path,
-    )
+    settings = live_settings(cluster, tmp_path, result_backend=cluster.backend_url)
     store = Store.from_settings(settings)
     collector = Collector(settings, store).start()
     try:
