@@ -14,15 +14,23 @@ pool's size is known.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 
+from lib.frames.filters import TaskFilter
+from lib.frames.state import running
 from lib.frames.worker_facts import WorkerFacts
 
-__all__ = ["ACTIVE_COLUMNS", "WorkerDetail", "active_tasks_frame", "worker_detail"]
+__all__ = [
+    "ACTIVE_COLUMNS",
+    "WorkerDetail",
+    "active_tasks_frame",
+    "running_filter",
+    "worker_detail",
+]
 
 #: The active tasks table's columns; ``task`` is the Tasks page's deep link to the task.
 ACTIVE_COLUMNS = ("uuid", "name", "state", "busy_since", "busy_for", "since_what", "task")
@@ -101,6 +109,15 @@ def active_tasks_frame(running: pd.DataFrame, worker: str, now: float) -> pd.Dat
         columns=list(ACTIVE_COLUMNS),
     )
     return out.sort_values("busy_since", kind="stable").reset_index(drop=True)
+
+
+def running_filter(worker: str, held_states: Iterable[str]) -> TaskFilter | None:
+    """The store's filter for the tasks running on ``worker`` (STARTED or a custom state,
+    effective: ``frames.state.running``) among the states the store holds; None when none of
+    them is running (an empty filter on states would match every state)."""
+    held = pd.Series(list(held_states), dtype="object")
+    states = tuple(held[running(held)])
+    return TaskFilter(states=states, workers=(worker,)) if states else None
 
 
 def _row(workers: pd.DataFrame | None, worker: str) -> Mapping | None:

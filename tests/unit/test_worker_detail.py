@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from lib import frames
-from lib.frames.worker_detail import ACTIVE_COLUMNS, active_tasks_frame, worker_detail
+from lib.frames.filters import TaskFilter
+from lib.frames.worker_detail import (
+    ACTIVE_COLUMNS,
+    active_tasks_frame,
+    running_filter,
+    worker_detail,
+)
 from lib.frames.worker_facts import facts_by_worker
 from lib.trends.usage import worker_usage_frame
 from tests.factories import task_payload
@@ -111,3 +117,9 @@ def test_per_slot_falls_back_to_the_inspect_pool_size(facts):
 def test_active_tasks_of_an_empty_frame_are_empty():
     active = active_tasks_frame(frames.tasks_frame([]), "w1@vm", NOW)
     assert active.empty and list(active.columns) == list(ACTIVE_COLUMNS)
+
+
+def test_running_filter_asks_for_started_and_custom_states_on_that_worker():
+    wanted = running_filter("w1@vm", ["FAILURE", "PROGRESS", "STARTED", "SUCCESS", "RETRY"])
+    assert wanted == TaskFilter(states=("PROGRESS", "STARTED"), workers=("w1@vm",))
+    assert running_filter("w1@vm", ["SUCCESS", "PENDING"]) is None
