@@ -13,7 +13,8 @@ each lives in the module of its concern:
 - ``task_detail``: one task in full;
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
 - ``controls``: action buttons and the control forms; ``dialog``: confirm, perform, follow;
-- ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``.
+- ``queue_panel``: one queue's panel (``Queues?queue=``): waiting now, ``Purge``;
+- ``worker_detail``: one worker's detail (``Workers?worker=``).
 """
 
 from lib.ui.controls import (
@@ -62,6 +63,7 @@ from lib.ui.tables import download_csv, keep_selection_valid, pick_row, table
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
 from lib.ui.wiring import Console, console, get_settings, page
+from lib.ui.worker_detail import worker_detail_controls, worker_detail_panel
 
 __all__ = [
     "ANALYTICS",
@@ -116,4 +118,6 @@ __all__ = [
     "viewer_tz",
     "with_current_health",
     "worker_controls",
+    "worker_detail_controls",
+    "worker_detail_panel",
 ]

@@ -1,0 +1,59 @@
+"""``Workers?worker=<name>``: one worker's detail from a real collector's poll of the recorded
+Flower over HTTP (its snapshot and store): status, pool, prefetch, queues, the tasks it is busy
+with linked to their detail, task types, utilization and, for admins, its controls."""
+
+from __future__ import annotations
+
+from tests.apptest.conftest import open_page, run_until, texts
+from tests.recorded import recorded
+
+W2_RUNNING = {  # the recorded training jobs in PROGRESS on w2@vm, but the one Flower marks
+    uuid  # revoked (its effective state is REVOKED: revoked_in_progress)
+    for uuid, task in recorded("tasks").items()
+    if task["state"] == "PROGRESS" and task["worker"] == "w2@vm" and not task["revoked"]
+}
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def detail_shown(at) -> bool:
+    return "Prefetch count" in metrics(at)
+
+
+def test_a_known_worker_shows_its_detail_sections(recorded_flower):
+    at = run_until(open_page("Workers", query={"worker": "w2@vm"}), detail_shown)
+    assert not at.exception, [e.message for e in at.exception]
+    shown, said = metrics(at), texts(at)
+    info = recorded("workers")["w2@vm"]
+    assert shown["Status"] == "🟢 online" and shown["Pool"] == "prefork"
+    assert shown["Concurrency"] == str(info["stats"]["pool"]["max-concurrency"])
+    assert shown["Prefetch count"] == str(info["stats"]["prefetch_count"])
+    assert "Main process peak RSS" in shown and "main process only" in said
+    assert "Queues consumed: default, etl, ml" in said.replace("`", "").replace("*", "")
+    assert all(name in said for name in info["registered"])
+    assert "No rate or time limit in the worker's configuration" in said
+    assert "Worker w2@vm" in said and "Controls" in said  # OPS_AUTH=off: a trusted admin
+    active = at.dataframe[1].value  # the workers table (one row) first, then the active tasks
+    assert set(active["uuid"]) == W2_RUNNING
+    assert set(active["task"]) == {f"tasks?task={uuid}" for uuid in W2_RUNNING}
+    assert [t.label for t in at.tabs] == ["Pool", "Consumers", "Task limits", "Shut down"]
+
+
+def test_a_worker_with_nothing_running_says_so(recorded_flower):
+    at = run_until(open_page("Workers", query={"worker": "w1@vm"}), detail_shown)
+    assert not at.exception, [e.message for e in at.exception]
+    assert "No task is running on this worker, as far as the store knows." in texts(at)
+    assert len(at.dataframe) == 1  # the workers table only
+
+
+def test_an_unknown_worker_is_said_unknown_with_no_detail(recorded_flower):
+    at = run_until(
+        open_page("Workers", query={"worker": "nobody@x"}),
+        lambda at: "No worker named" in texts(at),
+    )
+    assert not at.exception, [e.message for e in at.exception]
+    said = texts(at)
+    assert "No worker named nobody@x is known." in said
+    assert "Worker nobody@x" not in said and not at.tabs and "Prefetch count" not in metrics(at)
