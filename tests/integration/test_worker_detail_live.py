@@ -13,7 +13,7 @@ import pytest
 from demo.cluster import DEFAULT_WORKERS
 from lib.collector import Collector
 from lib.frames.worker_detail import running_filter, worker_detail
-from lib.settings import Settings
+from lib.settings import load_settings
 from lib.store import Store
 from tests.live import send, wait_final, wait_until
 
@@ -21,19 +21,9 @@ SPECS = {spec.hostname: spec for spec in DEFAULT_WORKERS}  # the cluster's own, 
 
 
 @pytest.fixture
-def settings(cluster, tmp_path) -> Settings:
-    return Settings(
-        flower_url=cluster.flower_url,
-        flower_auth=cluster.http_auth(),
-        broker_url=cluster.broker_url,
-        flower_timeout=5.0,
-        poll_seconds=1.0,
-        data_dir=tmp_path,
-    )
-
-
-@pytest.fixture
-def collector(settings):
+def collector(cluster, tmp_path):
+    """A collector of the live cluster, configured as the console is (``cluster.env()``)."""
+    settings = load_settings({**cluster.env(), "OPS_DATA_DIR": str(tmp_path)}, {})
     store = Store.from_settings(settings)
     yield Collector(settings, store)
     store.close()

@@ -19,35 +19,21 @@ from lib.settings import Settings
 from lib.store import Store
 from lib.store.schema import KEPT_STATE
 from tests.recorded import RecordedFlower, recorded
-from tests.scripted_server import ScriptedServer
+from tests.unit.collector.conftest import served
 
 PASSWORD = "pw-3c1e0b9a"
 
 
 @pytest.fixture
 def flower():
-    script = RecordedFlower()
-    with ScriptedServer(script) as server:
-        script.url, script.server = server.url, server
+    with served(RecordedFlower()) as script:
         yield script
 
 
 @pytest.fixture
 def settings(flower, tmp_path) -> Settings:
-    return Settings(
-        flower_url=flower.url,
-        flower_auth=("admin", PASSWORD),
-        data_dir=tmp_path,
-        poll_seconds=1,
-        flower_timeout=1,
-    )
-
-
-@pytest.fixture
-def store(settings):
-    opened = Store.from_settings(settings)
-    yield opened
-    opened.close()
+    auth = ("admin", PASSWORD)
+    return Settings(flower_url=flower.url, flower_auth=auth, data_dir=tmp_path, poll_seconds=1)
 
 
 def test_a_poll_puts_each_workers_facts_in_the_snapshot_and_the_store(settings, store):
