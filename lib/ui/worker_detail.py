@@ -32,8 +32,11 @@ __all__ = ["RUNNING_SHOWN", "worker_detail_controls", "worker_detail_panel"]
 
 #: The active tasks listed at most (a worker runs its pool's size; more means lost finishes).
 RUNNING_SHOWN = 200
-#: The active tasks table's link to each task, relative: works under any base path.
-LINKS = {"task": st.column_config.LinkColumn("task", display_text=r"task=(.*)$")}
+#: The active tasks table's link to each task (relative: works under any base path) and age.
+ACTIVE_FORMATS = {
+    "task": st.column_config.LinkColumn("task", display_text=r"task=(.*)$"),
+    "busy_for": st.column_config.NumberColumn("busy for (s)", format="%.0f"),
+}
 NO_FACTS = (
     "Pool, prefetch, queues and task types come from Flower's inspect of the workers, which "
     "the collector has not read yet (it asks once a minute)."
@@ -155,7 +158,14 @@ def _active(detail: WorkerDetail) -> None:
         "Tasks running on this worker (STARTED or a custom state), the longest busy first; "
         "busy since their start (their receipt when the start event was missed: since_what)."
     )
-    table(active, "worker-active-tasks", columns=LINKS, key="worker_active")
+    download = active.drop(columns="task")  # the uuid says which task; a relative link won't
+    table(
+        active,
+        "worker-active-tasks",
+        columns=ACTIVE_FORMATS,
+        download=download,
+        key="worker_active",
+    )
 
 
 def _task_types(facts: WorkerFacts | None) -> None:

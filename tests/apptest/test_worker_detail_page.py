@@ -4,6 +4,9 @@ with linked to their detail, task types, utilization and, for admins, its contro
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from tests.apptest.conftest import open_page, run_until, texts
 from tests.recorded import recorded
 
@@ -57,3 +60,16 @@ def test_an_unknown_worker_is_said_unknown_with_no_detail(recorded_flower):
     said = texts(at)
     assert "No worker named nobody@x is known." in said
     assert "Worker nobody@x" not in said and not at.tabs and "Prefetch count" not in metrics(at)
+
+
+def test_an_offline_worker_says_so_and_since_its_last_heartbeat(recorded_flower):
+    recorded_flower.answers["workers_status"] = (200, json.dumps({"w1@vm": True, "w2@vm": False}), {})
+    at = run_until(
+        open_page("Workers", query={"worker": "w2@vm"}),
+        lambda at: metrics(at).get("Status") == "⚪ offline",
+    )
+    assert not at.exception, [e.message for e in at.exception]
+    beats = next(w for w in recorded("workers_ui")["data"] if w["hostname"] == "w2@vm")
+    last = datetime.fromtimestamp(max(beats["heartbeats"]), UTC)
+    assert metrics(at)["Since"] == f"{last:%Y-%m-%d %H:%M:%S}"  # the viewer's zone: UTC here
+    assert "This worker is offline" in texts(at)
