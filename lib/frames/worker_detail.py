@@ -9,7 +9,10 @@ is the workers frame's (Flower's liveness), and "since" is when its current proc
 Active tasks are the stored tasks running on it (STARTED or a custom state, effective), each
 busy since it started (its received time when Flower missed the start, said in the column).
 Utilization is busy time ÷ wall time over the range (``lib.trends.usage``), per slot when the
-pool's size is known.
+pool's size is known: the range's worker usage (``RangeUsage``, from the store's analytics),
+plus the busy time in the range of the tasks running on the worker that were received before
+it (the analytics window holds an unfinished task from its receipt only: a training job
+started yesterday and running still is busy all of the last hour).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import pandas as pd
 from lib.frames.filters import TaskFilter
 from lib.frames.state import running
 from lib.frames.worker_facts import WorkerFacts
+from lib.trends.usage import busy_seconds
 
 __all__ = [
     "ACTIVE_COLUMNS",
+    "RangeUsage",
     "WorkerDetail",
     "active_tasks_frame",
     "running_filter",
@@ -35,6 +40,17 @@ __all__ = [
 #: The active tasks table's columns; ``task`` is the Tasks page's deep link to the task.
 ACTIVE_COLUMNS = ("uuid", "name", "state", "busy_since", "busy_for", "since_what", "task")
 USAGE_FIGURES = ("busy_seconds", "utilization", "concurrency", "pool_utilization")
+
+
+@dataclass(frozen=True)
+class RangeUsage:
+    """A range's worker usage (``worker_usage_frame`` columns) and the range it covers: its
+    window starts at ``start``, busy time is counted from ``busy_from`` (``RangeAnalytics``)."""
+
+    usage: pd.DataFrame
+    start: datetime
+    busy_from: datetime
+    end: datetime
 
 
 @dataclass(frozen=True)
@@ -60,12 +76,12 @@ def worker_detail(
     workers: pd.DataFrame | None,
     facts: Mapping[str, WorkerFacts] | None,
     running: pd.DataFrame,
-    usage: pd.DataFrame | None,
+    usage: RangeUsage | None,
     now: float,
 ) -> WorkerDetail:
     """The detail of ``worker`` from the workers frame (``frames.workers_frame``), the inspect
-    facts by worker, its running tasks (a tasks frame) and the range's worker usage
-    (``worker_usage_frame``); ``known`` False (and nothing else) when neither names it."""
+    facts by worker, the running tasks (a tasks frame) and the range's worker usage; ``known``
+    False (and nothing else) when neither the workers frame nor the facts name it."""
     row = _row(workers, worker)
     mine = (facts or {}).get(worker)
     if row is None and mine is None:
@@ -81,7 +97,7 @@ def worker_detail(
         heartbeat_age=None if row is None else _float(row["heartbeat_age"]),
         facts=mine,
         active=active_tasks_frame(running, worker, now),
-        usage=_usage(usage, worker, mine),
+        usage=None if usage is None else _usage(usage, worker, running, mine),
         processed=None if row is None else _int(row["processed"]),
         main_peak_rss_mib=None if row is None else _float(row["main_peak_rss_mib"]),
         load_1m=None if row is None else _float(row["load_1m"]),
@@ -136,18 +152,29 @@ def _since(
     return None if started is None or online is None else datetime.fromtimestamp(started, UTC)
 
 
-def _usage(usage: pd.DataFrame | None, worker: str, facts: WorkerFacts | None) -> dict | None:
-    """The worker's usage row; per slot from the inspect facts' pool size when the usage frame
-    had none (an external console's workers frame has the sampled size only)."""
-    row = _row(usage, worker)
-    if row is None:
+def _usage(
+    usage: RangeUsage, worker: str, running: pd.DataFrame, facts: WorkerFacts | None
+) -> dict | None:
+    """The worker's ``USAGE_FIGURES`` over the range, with the busy time of its running tasks
+    received before the range's window; per slot from the inspect facts' pool size when the
+    usage has none (an external console's workers frame has the sampled size only)."""
+    row = _row(usage.usage, worker) or {}
+    mine = running[running["worker"] == worker] if len(running) else running
+    before = mine[pd.to_datetime(mine["received"], utc=True) < usage.start] if len(mine) else mine
+    extra = (
+        busy_seconds(before, usage.busy_from, usage.end).get(worker, 0.0) if len(before) else 0.0
+    )
+    if not row and not extra:
         return None
-    figures = {k: row.get(k) for k in USAGE_FIGURES}
-    figures = {k: None if pd.isna(v) else v for k, v in figures.items()}
-    if figures["concurrency"] is None and facts is not None and facts.concurrency:
-        figures["concurrency"] = facts.concurrency
-        figures["pool_utilization"] = figures["utilization"] / facts.concurrency
-    return figures
+    held = row.get("busy_seconds")
+    busy = (0.0 if held is None or pd.isna(held) else float(held)) + extra
+    size = row.get("concurrency")
+    size = facts.concurrency if (size is None or pd.isna(size)) and facts is not None else size
+    size = None if size is None or pd.isna(size) or not size else int(size)
+    wall = (usage.end - usage.busy_from).total_seconds()
+    percent = 100.0 * busy / wall if wall > 0 else None
+    per_slot = None if percent is None or size is None else percent / size
+    return dict(zip(USAGE_FIGURES, (busy, percent, size, per_slot), strict=True))
 
 
 def _time(value: object) -> datetime | None:

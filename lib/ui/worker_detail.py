@@ -18,7 +18,7 @@ import streamlit as st
 
 from lib import frames
 from lib.auth import Actor
-from lib.frames.worker_detail import WorkerDetail, running_filter, worker_detail
+from lib.frames.worker_detail import RangeUsage, WorkerDetail, running_filter, worker_detail
 from lib.frames.worker_facts import WorkerFacts
 from lib.monitor import ClusterMonitor
 from lib.ui.controls import allows_admin, task_types, worker_controls
@@ -90,9 +90,11 @@ def _running(monitor: ClusterMonitor, worker: str) -> pd.DataFrame:
     return page.value.rows if page.value is not None else frames.tasks_frame([])
 
 
-def _usage(monitor: ClusterMonitor, span: TimeRange) -> pd.DataFrame | None:
-    analytics = monitor.analytics(span.start, span.end, span.label).value
-    return None if analytics is None else analytics.usage
+def _usage(monitor: ClusterMonitor, span: TimeRange) -> RangeUsage | None:
+    result = monitor.analytics(span.start, span.end, span.label).value
+    if result is None:
+        return None
+    return RangeUsage(result.usage, result.plan.start, result.busy_from, result.plan.end)
 
 
 def _status(detail: WorkerDetail) -> None:

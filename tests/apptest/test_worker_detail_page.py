@@ -63,7 +63,11 @@ def test_an_unknown_worker_is_said_unknown_with_no_detail(recorded_flower):
 
 
 def test_an_offline_worker_says_so_and_since_its_last_heartbeat(recorded_flower):
-    recorded_flower.answers["workers_status"] = (200, json.dumps({"w1@vm": True, "w2@vm": False}), {})
+    recorded_flower.answers["workers_status"] = (
+        200,
+        json.dumps({"w1@vm": True, "w2@vm": False}),
+        {},
+    )
     at = run_until(
         open_page("Workers", query={"worker": "w2@vm"}),
         lambda at: metrics(at).get("Status") == "⚪ offline",
@@ -73,3 +77,15 @@ def test_an_offline_worker_says_so_and_since_its_last_heartbeat(recorded_flower)
     last = datetime.fromtimestamp(max(beats["heartbeats"]), UTC)
     assert metrics(at)["Since"] == f"{last:%Y-%m-%d %H:%M:%S}"  # the viewer's zone: UTC here
     assert "This worker is offline" in texts(at)
+
+
+def test_utilization_counts_the_running_jobs_over_the_whole_range(recorded_flower):
+    # The recording is 8 days old: over the last 7 days w2 (-c 2) ran exactly its two training
+    # jobs still in PROGRESS (started before the range, never finished), the whole time.
+    at = run_until(open_page("Workers", query={"worker": "w2@vm"}), detail_shown)
+    at.selectbox(key="time_range_pick").select("Last 7 days").run()
+    at = run_until(at, lambda at: "Per slot" in metrics(at))
+    assert not at.exception, [e.message for e in at.exception]
+    shown = metrics(at)
+    assert len(W2_RUNNING) == 2
+    assert (shown["Busy ÷ wall time"], shown["Per slot"]) == ("200.0%", "100.0%")

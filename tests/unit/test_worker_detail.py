@@ -11,6 +11,7 @@ from lib import frames
 from lib.frames.filters import TaskFilter
 from lib.frames.worker_detail import (
     ACTIVE_COLUMNS,
+    RangeUsage,
     active_tasks_frame,
     running_filter,
     worker_detail,
@@ -88,29 +89,53 @@ def test_facts_alone_make_a_worker_known_with_unknown_status(facts):
     assert detail.known and detail.online is None and detail.since is None
 
 
-def test_utilization_is_busy_time_over_wall_time_per_slot(workers, facts):
+def usage_over(tasks: pd.DataFrame, workers: pd.DataFrame, seconds: float) -> RangeUsage:
+    """The usage of the last ``seconds`` before NOW as the analytics reads it: the tasks
+    placed in the range (finished: at their finish; unfinished: at their receipt)."""
     end = datetime.fromtimestamp(NOW, UTC)
-    start = end - timedelta(seconds=200)
+    start = end - timedelta(seconds=seconds)
+    placed = tasks["succeeded"].fillna(tasks["received"])
+    window = tasks[placed >= start]
+    return RangeUsage(worker_usage_frame(window, start, end, workers), start, start, end)
+
+
+def test_utilization_is_busy_time_over_wall_time_per_slot(workers, facts):
     done = frames.tasks_frame(
         [
             task_payload("d", at=NOW - 20, worker="w2@vm", started=NOW - 120, runtime=100.0),
-            *[task_payload(u, "STARTED", at=NOW - 10, worker="w2@vm") for u in ("e",)],
+            task_payload("e", "STARTED", at=NOW - 10, worker="w2@vm"),
         ]
     )
-    usage = worker_usage_frame(done, start, end, workers)
-    detail = worker_detail("w2@vm", workers, facts, done, usage, NOW)
+    detail = worker_detail("w2@vm", workers, facts, done, usage_over(done, workers, 200), NOW)
     busy = 100.0 + 11.0  # d from its start to its finish; e from its start to the range's end
     assert detail.usage["busy_seconds"] == pytest.approx(busy)
     assert detail.usage["utilization"] == pytest.approx(100 * busy / 200)
     assert detail.usage["pool_utilization"] == pytest.approx(100 * busy / 200 / 2)
 
 
+def test_a_task_running_since_before_the_range_is_busy_all_of_it(workers, facts):
+    long = frames.tasks_frame([task_payload("t", "PROGRESS", at=NOW - 7200, worker="w2@vm")])
+    usage = usage_over(long, workers, 600)
+    assert usage.usage.empty  # the analytics window holds it from its receipt only
+    detail = worker_detail("w2@vm", workers, facts, long, usage, NOW)
+    assert detail.usage["busy_seconds"] == pytest.approx(600.0)
+    assert (detail.usage["utilization"], detail.usage["pool_utilization"]) == (100.0, 50.0)
+
+
+def test_no_busy_time_in_the_range_is_none(workers, facts):
+    nothing = frames.tasks_frame([])
+    usage = usage_over(nothing, workers, 600)
+    assert worker_detail("w2@vm", workers, facts, nothing, usage, NOW).usage is None
+
+
 def test_per_slot_falls_back_to_the_inspect_pool_size(facts):
+    end = datetime.fromtimestamp(NOW, UTC)
     usage = pd.DataFrame(
         {"worker": ["w1@vm"], "busy_seconds": [60.0], "utilization": [50.0],
          "concurrency": pd.array([None], dtype="Int64"), "pool_utilization": [float("nan")]}
     )  # fmt: skip
-    detail = worker_detail("w1@vm", None, facts, running_tasks(), usage, NOW)
+    ranged = RangeUsage(usage, end - timedelta(seconds=120), end - timedelta(seconds=120), end)
+    detail = worker_detail("w1@vm", None, facts, running_tasks().iloc[:0], ranged, NOW)
     assert detail.usage["concurrency"] == 4 and detail.usage["pool_utilization"] == 12.5
 
 
