@@ -5,8 +5,12 @@ with linked to their detail, task types, utilization and, for admins, its contro
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 
+from lib.collector import Collector
+from lib.settings import load_settings
+from lib.store import Store
 from tests.apptest.conftest import open_page, run_until, texts
 from tests.recorded import recorded
 
@@ -89,3 +93,17 @@ def test_utilization_counts_the_running_jobs_over_the_whole_range(recorded_flowe
     shown = metrics(at)
     assert len(W2_RUNNING) == 2
     assert (shown["Busy ÷ wall time"], shown["Per slot"]) == ("200.0%", "100.0%")
+
+
+def test_a_console_on_an_external_collector_shows_the_kept_facts(recorded_flower, monkeypatch):
+    settings = load_settings(os.environ, {})
+    store = Store.from_settings(settings)
+    Collector(settings, store).poll()  # what `./ops collect` writes
+    store.close()
+    recorded_flower.fault = (500, "<html>down</html>", {})  # the console must not need Flower
+    monkeypatch.setenv("OPS_COLLECTOR", "external")
+    at = open_page("Workers", query={"worker": "w2@vm"})
+    assert not at.exception, [e.message for e in at.exception]
+    shown = metrics(at)
+    assert (shown["Pool"], shown["Prefetch count"], shown["Concurrency"]) == ("prefork", "2", "2")
+    assert set(at.dataframe[1].value["uuid"]) == W2_RUNNING
