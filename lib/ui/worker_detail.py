@@ -23,7 +23,6 @@ from lib.frames.worker_facts import WorkerFacts
 from lib.monitor import ClusterMonitor
 from lib.ui.controls import allows_admin, task_types, worker_controls
 from lib.ui.formatting import ago, fmt_percent, fmt_seconds, md_escape, viewer_tz
-from lib.ui.readings import show_reading
 from lib.ui.tables import table
 from lib.ui.time_picker import TimeRange
 from lib.ui.wiring import Console
@@ -47,8 +46,7 @@ def worker_detail_panel(console: Console, worker: str, span: TimeRange) -> None:
     """The detail of ``worker`` (its controls: ``worker_detail_controls``, outside a
     fragment); nothing for a name no reading knows (the workers table says it is unknown)."""
     monitor = console.monitor
-    workers = monitor.workers()
-    show_reading(workers, "workers")
+    workers = monitor.workers()  # its banner and note: the workers table's, above
     facts = monitor.worker_facts()
     detail = worker_detail(
         worker,
@@ -64,7 +62,7 @@ def worker_detail_panel(console: Console, worker: str, span: TimeRange) -> None:
         return
     st.subheader(f"Worker {md_escape(worker)}")
     _status(detail)
-    _pool(detail.facts, facts.at)
+    _pool(detail.facts)
     _active(detail)
     # Waiting work (scheduled, reserved, revoked; issue 14 point 4) joins here, one call:
     # waiting_for_worker(console, actor, worker)  (lib/ui/waiting.py; the actor: pass it in)
@@ -130,7 +128,7 @@ def _status(detail: WorkerDetail) -> None:
         )
 
 
-def _pool(facts: WorkerFacts | None, at: float | None) -> None:
+def _pool(facts: WorkerFacts | None) -> None:
     if facts is None:
         st.info(NO_FACTS)
         return
