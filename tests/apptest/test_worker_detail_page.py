@@ -107,3 +107,13 @@ def test_a_console_on_an_external_collector_shows_the_kept_facts(recorded_flower
     shown = metrics(at)
     assert (shown["Pool"], shown["Prefetch count"], shown["Concurrency"]) == ("prefork", "2", "2")
     assert set(at.dataframe[1].value["uuid"]) == W2_RUNNING
+
+
+def test_no_inspect_yet_says_where_the_facts_will_come_from(recorded_flower):
+    recorded_flower.answers["workers"] = (200, "{}", {})  # Flower has inspected no worker yet
+    at = run_until(
+        open_page("Workers", query={"worker": "w2@vm"}), lambda at: "Status" in metrics(at)
+    )
+    assert not at.exception, [e.message for e in at.exception]
+    assert "which the collector has not read yet (it asks once a minute)" in texts(at)
+    assert "Prefetch count" not in metrics(at) and "Registered task types" not in texts(at)
