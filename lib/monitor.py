@@ -39,6 +39,7 @@ from lib.frames import attention, flags, over_time
 from lib.frames.attention import Attention
 from lib.frames.filters import TaskFilter
 from lib.frames.over_time import Sampled
+from lib.frames.worker_facts import WorkerFacts
 from lib.reading import (
     FIRST_READ,
     CollectorFailing,
@@ -351,6 +352,14 @@ class ClusterMonitor:
         if snap.workers is None:
             return not_yet(error)
         return Reading(snap.workers, snap.workers_at, error, snap.workers_note)
+
+    def worker_facts(self) -> Reading[dict[str, WorkerFacts]]:
+        """Each worker's inspect facts (pool, prefetch, queues, task types, limits), as the
+        collector last read them from Flower's inspect cache (``lib.collector.facts``)."""
+        snap, error = self._latest(False)
+        if snap.worker_facts is None:
+            return not_yet(error)
+        return Reading(snap.worker_facts, snap.workers_at, error)
 
     def queues(self, force: bool = False) -> Reading[pd.DataFrame]:
         """Depth, consumers and recent traffic per queue (see ``frames.queues_frame``)."""

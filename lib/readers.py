@@ -43,6 +43,12 @@ class WorkerReader:
         self._inspected: float | None = None
         self._inspected_ok = True  # the last refresh answered (else unknown workers wait)
 
+    @property
+    def info(self) -> dict:
+        """Flower's inspect cache as last read (``/api/workers``: per worker stats, queues,
+        registered, conf); replaced whole by each refresh, never changed in place."""
+        return self._info
+
     def read(self) -> tuple[pd.DataFrame, str]:
         """The workers frame (``frames.workers_frame``) and what was odd in Flower's answers."""
         status = self.client.worker_status()

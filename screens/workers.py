@@ -1,5 +1,6 @@
 """Workers: their figures over the chosen range, then one row per worker Flower has seen,
-offline ones marked; worker controls for admins."""
+offline ones marked; worker controls for admins. ``?worker=<name>`` filters both to that worker
+and adds its detail, with its controls."""
 
 import streamlit as st
 
@@ -72,15 +73,22 @@ def workers_table() -> None:
     ui.table(shown.drop(columns=["online", "heartbeat_age"]), "workers")
 
 
+@st.fragment(run_every=console.settings.poll_seconds)
+def worker_detail() -> None:
+    ui.worker_detail_panel(console, picked, span)
+
+
 st.subheader("Over time")
 workers_over_time()
 st.subheader("Now")
 workers_table()
 if picked:
+    worker_detail()
     ui.waiting_for_worker(console, actor, picked)
-
-known = monitor.workers().value
-if known is not None and not known.empty and ui.allows_admin(actor):
-    st.subheader("Controls")
-    worker = st.selectbox("Worker", known["worker"].tolist(), key="control_worker")
-    ui.worker_controls(actor, worker, task_types=ui.task_types(monitor))
+    ui.worker_detail_controls(console, actor, picked)
+else:
+    known = monitor.workers().value
+    if known is not None and not known.empty and ui.allows_admin(actor):
+        st.subheader("Controls")
+        worker = st.selectbox("Worker", known["worker"].tolist(), key="control_worker")
+        ui.worker_controls(actor, worker, task_types=ui.task_types(monitor))

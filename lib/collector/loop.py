@@ -37,6 +37,7 @@ from types import TracebackType
 
 from lib import frames
 from lib.broker import BrokerProbe, ResultBackend
+from lib.collector.facts import WorkerFactsKeeper, kept_worker_facts
 from lib.collector.health import FLOWER, CollectorHealth, PollProblem
 from lib.collector.mirror import StoreMirror
 from lib.collector.pauses import PauseKeeper
@@ -113,6 +114,7 @@ class Collector:
         )
         self.workers = WorkerReader(self.client, clock)
         self.pauses = PauseKeeper(self.client, store, clock)
+        self.facts = WorkerFactsKeeper(store, cluster, settings.secrets)
         self.progress = self._training_progress()
         self.waiting = WaitingReader(
             self.client, waiting_every(settings), settings.flower_timeout, clock, self._stop.is_set
@@ -267,8 +269,13 @@ class Collector:
 
     def _sample(self, report: PollReport) -> None:
         workers, note = self.workers.read()
+        facts = self.facts.read(self.workers.info)
         self._snapshot = replace(
-            self._snapshot, workers=workers, workers_note=note, workers_at=self.clock()
+            self._snapshot,
+            workers=workers,
+            workers_note=note,
+            workers_at=self.clock(),
+            worker_facts=facts,
         )
         self._read_task_types()
         if self._stop.is_set():
@@ -282,6 +289,7 @@ class Collector:
             consumers=None,  # read from the workers now, not the samples
         )
         report.samples = self.store.record_samples(queues.frame, workers, self.clock())
+        self.facts.keep(facts, self.clock())  # for a console reading the store
         if queues.broker_error is not None:  # Flower's counts were sampled instead: say so
             raise queues.broker_error
 
@@ -375,7 +383,8 @@ class Collector:
         last good poll: a console restarted hours after it keeps the figures it last had."""
         try:
             polled = self._health.data_until or self.clock()
-            return sampled_snapshot(self.store, polled, 0, LAST_SAMPLED)
+            snapshot = sampled_snapshot(self.store, polled, 0, LAST_SAMPLED)
+            return replace(snapshot, worker_facts=kept_worker_facts(self.store, self.cluster))
         except ConsoleError as exc:
             log.info("no stored samples to start from: %s", exc)
             return CollectorSnapshot()

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lib.frames.worker_facts import WorkerFacts
+
 __all__ = ["CollectorSnapshot"]
 
 
@@ -33,6 +35,8 @@ class CollectorSnapshot:
     #: consumers per queue when sampled rather than read from the workers (a store's samples)
     consumers: dict[str, int | None] | None = None
     task_types: tuple[str, ...] | None = None
+    #: each worker's inspect facts (``lib.collector.facts``); None: not read yet
+    worker_facts: dict[str, WorkerFacts] | None = None
     #: result-backend records of training jobs by task id (``lib.collector.progress``); None
     #: when this collector does not read them (no result backend, or no training view)
     metas: dict[str, dict] | None = None

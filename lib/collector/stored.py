@@ -9,7 +9,8 @@ reads the store, never the result backend, and a job that failed keeps the last 
 collector sampled; what samples do not hold (``gpu``, any other meta key) is not shown.
 
 Workers come from the latest worker samples: the figures samples do not hold (``UNSAMPLED``)
-are empty and the note says so; queue consumers come from the queue samples (which workers
+are empty and the note says so (a worker's detail has its inspect facts, kept apart:
+``lib.collector.facts``); queue consumers come from the queue samples (which workers
 consume is not sampled). ``sampled_snapshot`` also gives a restarted console's collector the
 last figures before its first poll. Task types come from the stored tasks' names (the monitor).
 
@@ -30,6 +31,7 @@ from dataclasses import fields, replace
 import pandas as pd
 
 from lib import frames
+from lib.collector.facts import kept_worker_facts
 from lib.collector.health import CollectorHealth
 from lib.collector.snapshot import CollectorSnapshot
 from lib.collector.waiting import waiting_key
@@ -71,7 +73,7 @@ class StoredReadout:
         clock: Callable[[], float] = time.time,
     ):
         self.settings, self.store, self.clock = settings, store, clock
-        self._key = f"collector/{cluster}"
+        self._key, self._cluster = f"collector/{cluster}", cluster
         self._waiting_key = waiting_key(cluster)
         self._lock = threading.Lock()
         self._read_at: float | None = None
@@ -121,8 +123,13 @@ class StoredReadout:
         snapshot = sampled_snapshot(self.store, health.data_until or now, health.polls, EXTERNAL)
         metas = progress_records(self.store, now, self._figure_keys())
         waiting = self.store.kept(self._waiting_key)  # the external collector's latest round
+        facts = kept_worker_facts(self.store, self._cluster)
         self._snapshot = replace(
-            snapshot, metas=metas, metas_at=_last_sample(metas, now), waiting=waiting
+            snapshot,
+            metas=metas,
+            metas_at=_last_sample(metas, now),
+            waiting=waiting,
+            worker_facts=facts,
         )
         self._health = health
 

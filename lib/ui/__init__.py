@@ -19,6 +19,7 @@ each lives in the module of its concern:
 - ``waiting``: scheduled, reserved and revoked tasks per queue and per worker, ``Revoke``.
 - ``purge_notes``: "purged from <queue> at <time> by <actor>" on the Tasks table and a task.
 - ``flags``: orphaned and stuck tasks: the ``?flag=`` filter, counts, column, sentence;
+- ``worker_detail``: one worker's detail (``Workers?worker=``).
 """
 
 from lib.ui.controls import (
@@ -71,6 +72,7 @@ from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
 from lib.ui.waiting import waiting_for_queue, waiting_for_worker
 from lib.ui.wiring import Console, console, get_settings, page
+from lib.ui.worker_detail import worker_detail_controls, worker_detail_panel
 
 __all__ = [
     "ANALYTICS",
@@ -136,4 +138,6 @@ __all__ = [
     "with_flag_column",
     "with_pauses",
     "worker_controls",
+    "worker_detail_controls",
+    "worker_detail_panel",
 ]
