@@ -35,11 +35,10 @@ from lib.collector.health import CollectorHealth, catch_up_sentence, health_sent
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
-from lib.frames import attention, flags, over_time
-from lib.frames.attention import Attention
+from lib.frames import flags
 from lib.frames.filters import TaskFilter
-from lib.frames.over_time import Sampled
 from lib.frames.worker_facts import WorkerFacts
+from lib.past_readings import PastReadings
 from lib.reading import (
     FIRST_READ,
     CollectorFailing,
@@ -84,7 +83,7 @@ FAILED = ("FAILURE",)
 RANGES_KEPT = 6
 
 
-class ClusterMonitor:
+class ClusterMonitor(PastReadings):
     """Everything the pages read about one cluster."""
 
     def __init__(
@@ -436,56 +435,6 @@ class ClusterMonitor:
         if force:
             self.readout.wake()
         return self.readout.snapshot, self._error()
-
-    # -- the past on screen: the pulse, the strip, sampled series over a range ---------------
-
-    def pulse(self) -> Reading[pd.DataFrame]:
-        """Processed and failed per minute over the hour before the latest poll, from the
-        store's rollups (``over_time.pulse_frame``); built once per poll."""
-        return self._reading(self._once("pulse", self._pulse))
-
-    def attention(self) -> Reading[list[Attention]]:
-        """The Overview's "needs attention" items (``frames.attention``: offline workers,
-        growing queues, a failure spike); built once per poll. Empty: all is well."""
-        items = self._once("attention", self._attention, per_poll=True)
-        return Reading(items, self.health.data_until, self._error())
-
-    def queue_depths(self, start: datetime, end: datetime, label: str = "") -> Reading[Sampled]:
-        """Each queue's depth over the range, downsampled (``Store.queue_depths``); once per
-        poll and range (a preset evaluated at the poll's time, as ``analytics``)."""
-        return self._sampled("queue_depths", start, end, label, self.store.queue_depths)
-
-    def worker_figures(self, start: datetime, end: datetime, label: str = "") -> Reading[Sampled]:
-        """Each worker's figures over the range, downsampled (``Store.worker_figures``); once
-        per poll and range."""
-        return self._sampled("worker_figures", start, end, label, self.store.worker_figures)
-
-    def _poll_end(self) -> datetime:
-        return datetime.fromtimestamp(self.health.data_until or self.clock(), UTC)
-
-    def _pulse(self) -> pd.DataFrame:
-        end = self._poll_end()
-        counts = self.store.rollup_counts(over_time.pulse_start(end), end, ("state",), 1)
-        return over_time.pulse_frame(counts, end)
-
-    def _attention(self) -> list[Attention]:
-        end = self._poll_end().timestamp()
-        depths = self.store.queue_samples(end - attention.GROWING_LOOKBACK, end + 1)
-        pulse = self._once("pulse", self._pulse)
-        return attention.needs_attention(self.workers().value, depths, pulse)
-
-    def _sampled(
-        self, name: str, start: datetime, end: datetime, label: str, read: Callable
-    ) -> Reading[Sampled]:
-        start, end = self._range(start, end, label)
-        step = over_time.sample_step(start, end)
-        key = (name, label if label in SPANS else (start, end))
-
-        def sampled() -> Sampled:
-            return Sampled(read(start, end, step), step, start, end)
-
-        result = self._once_for(key, sampled, per_poll=True)
-        return self._reading(result)
 
     # -- shared work -------------------------------------------------------------------------
 
