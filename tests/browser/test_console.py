@@ -86,8 +86,11 @@ def download_tasks_csv(page: Page, into: Path) -> list[dict[str, str]]:
     with target.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         assert reader.fieldnames is not None
-        # The effective state, then Flower's own state beside it (issue 10, point 4).
-        assert reader.fieldnames[:6] == ["uuid", "name", "state", "flower_state", "worker", "queue"]
+        # The effective state, then Flower's own state beside it (issue 10, point 4), then
+        # what the console adds about the task: its flag and a purge's mark (issue 14).
+        assert reader.fieldnames[:8] == [
+            *("uuid", "name", "state", "flower_state", "flag", "purged", "worker", "queue")
+        ]
         return list(reader)
 
 
