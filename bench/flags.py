@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from bench.million import DAY, WORKERS, fill
+from bench.million import DAY, WORKERS, filled_sqlite
 from lib import frames
 from lib.frames import flags
 from lib.store import Store
@@ -49,14 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     now = time.time()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'flags.sqlite3'}"
-        print(f"fill: {fill(url, args.tasks, now)['fill_s']:.1f} s for {args.tasks:,} tasks")
-        store = Store(url)
-        try:
-            _report(store, now, args.repeats)
-        finally:
-            store.close()
+    with filled_sqlite(args.tasks, now) as (store, _):
+        _report(store, now, args.repeats)
 
 
 def _report(store: Store, now: float, repeats: int) -> None:

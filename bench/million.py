@@ -29,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lib.store import Store
@@ -129,6 +131,21 @@ def fill(url: str, count: int, now: float) -> dict:
     finally:
         store.close()
     return {"fill_s": time.perf_counter() - began, "written": written}
+
+
+@contextmanager
+def filled_sqlite(count: int, now: float) -> Iterator[tuple[Store, Path]]:
+    """A throwaway SQLite store filled with ``count`` synthetic tasks (the fill's time printed),
+    open, and its folder; closed and removed after."""
+    with tempfile.TemporaryDirectory(prefix="bench-filled-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'store.sqlite3'}"
+        filled = fill(url, count, now)
+        print(f"filled {filled['written']:,} tasks in {filled['fill_s']:.1f} s")
+        store = Store(url)
+        try:
+            yield store, Path(tmp)
+        finally:
+            store.close()
 
 
 def _read_in_child(url: str, now: float) -> dict:

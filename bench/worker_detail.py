@@ -17,19 +17,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from bench.million import WORKERS, fill
+from bench.million import WORKERS, filled_sqlite
 from bench.million_read import Stopped
 from lib.frames import workers_frame
 from lib.frames.worker_detail import RangeUsage, running_filter, worker_detail
 from lib.monitor import ClusterMonitor
 from lib.settings import Settings
-from lib.store import Store
 
 __all__ = ["main"]
 
@@ -55,15 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     now = time.time()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'store.sqlite3'}"
-        filled = fill(url, args.tasks, now)
-        print(f"filled {filled['written']:,} tasks in {filled['fill_s']:.1f} s")
-        store = Store(url)
-        try:
-            _read(ClusterMonitor(Settings(data_dir=Path(tmp)), store, Stopped(now)), now, args)
-        finally:
-            store.close()
+    with filled_sqlite(args.tasks, now) as (store, folder):
+        _read(ClusterMonitor(Settings(data_dir=folder), store, Stopped(now)), now, args)
 
 
 def _read(monitor: ClusterMonitor, now: float, args: argparse.Namespace) -> None:
