@@ -2,7 +2,9 @@
 
 Times, on a COPY of the store given (opening a store migrates it, so the original is never
 opened), the reads pages make of stored tasks: ``trend_rows`` over the last 24 h and 7 days
-(planned as the monitor plans them, default retention), ``tasks_window`` of FAILUREs over 7 days,
+(planned as the monitor plans them, default retention) and the tasks running since before
+each, as the monitor reads both (``range_rows``: their busy time counts in the range's worker
+usage), ``tasks_window`` of FAILUREs over 7 days,
 ``newest_tasks(10_000)``, ``queue_traffic`` of the last 5 minutes, and the Tasks page filtered
 to "received in the last day + SUCCESS" (a page of 10,000 and its count). "Now" is the store's
 newest ``timestamp``. Wall-clock seconds and this process's CPU seconds (steadier on a shared
@@ -44,6 +46,8 @@ def reads(store: Store, now: float) -> dict[str, Callable[[], object]]:
     return {
         "trend_rows 24h": lambda: store.trend_rows(day.start, day.split, day.end),
         "trend_rows 7d": lambda: store.trend_rows(week.start, week.split, week.end),
+        "range_rows 24h (+ running)": lambda: store.range_rows(day.start, day.split, day.end),
+        "range_rows 7d (+ running)": lambda: store.range_rows(week.start, week.split, week.end),
         "tasks_window FAILURE 7d": lambda: store.tasks_window(week.start, week.end, ["FAILURE"]),
         "newest_tasks 10k": lambda: store.newest_tasks(10_000),
         "queue_traffic 5 min": lambda: store.queue_traffic(end - timedelta(minutes=5)),
@@ -52,6 +56,8 @@ def reads(store: Store, now: float) -> dict[str, Callable[[], object]]:
 
 
 def _rows(value: object) -> int:
+    if isinstance(value, tuple):  # range_rows: the range's rows and the running before it
+        return sum(len(part) for part in value)
     return len(getattr(value, "rows", value))
 
 

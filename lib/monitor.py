@@ -310,7 +310,8 @@ class ClusterMonitor(PastReadings):
 
     def _analyze(self, start: datetime, end: datetime) -> RangeAnalytics:
         p, store = self._plan(start, end), self.store
-        raw = store.trend_rows(p.start, p.split, p.end)  # not the successes rollups hold
+        # Not the successes rollups hold; the tasks running since before: busy in the range.
+        raw, running = store.range_rows(p.start, p.split, p.end)
         step = p.step_minutes
         counts = {
             key: store.rollup_counts(p.start, p.split, by, step)
@@ -324,6 +325,7 @@ class ClusterMonitor(PastReadings):
             store.histograms("wait", p.start, p.split, step),
             store.worker_usage(busy_from, p.split) if p.rolled else None,
             busy_from,
+            running,
         )
         return history.analyze(sources, p, self.readout.snapshot.workers)
 

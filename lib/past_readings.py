@@ -8,18 +8,23 @@ range, shared by every session) and says the monitor's health (``_reading``, ``h
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pandas as pd
 
+from lib.errors import ConsoleError
 from lib.frames import attention, over_time
 from lib.frames.attention import Attention
 from lib.frames.over_time import Sampled
 from lib.reading import Reading
+from lib.store.pauses import PauseBook, QueuePause
 from lib.time_range import SPANS
 
 __all__ = ["PastReadings"]
+
+log = logging.getLogger(__name__)
 
 
 class PastReadings:
@@ -58,7 +63,15 @@ class PastReadings:
         end = self._poll_end().timestamp()
         depths = self.store.queue_samples(end - attention.GROWING_LOOKBACK, end + 1)
         pulse = self._once("pulse", self._pulse)
-        return attention.needs_attention(self.workers().value, depths, pulse)
+        return attention.needs_attention(self.workers().value, depths, pulse, self._pauses())
+
+    def _pauses(self) -> dict[str, QueuePause]:
+        """The paused queues, or none when the store can't say (the strip still shows growth)."""
+        try:
+            return PauseBook(self.store).paused()
+        except ConsoleError as exc:
+            log.warning("paused queues unreadable for the attention strip: %s", exc)
+            return {}
 
     def _sampled(
         self, name: str, start: datetime, end: datetime, label: str, read: Callable

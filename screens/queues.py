@@ -3,7 +3,7 @@ broker, who consumes them, and recent traffic; ``?queue=<name>`` adds that queue
 
 import streamlit as st
 
-from lib import charts, frames, ui
+from lib import charts, ui
 
 console = ui.page("Queues")
 monitor = console.monitor
@@ -38,10 +38,9 @@ def queues_table() -> None:
     if frame.empty:
         st.info("No queues known yet: no worker consumes from one and no task was routed to one.")
         return
-    if idle := frames.idle_queues(frame):
-        waiting = ui.md_escape(", ".join(idle))
-        st.warning(f"Messages wait with no consumer in: {waiting}.", icon="⚠️")
-    ui.table(ui.with_pauses(frame, console.desk), "queues")
+    frame = ui.with_pauses(frame, console.desk)
+    ui.idle_warning(frame)
+    ui.table(frame, "queues")
 
 
 queues_table()

@@ -74,6 +74,7 @@ class ActionSpec:
     replier: str = "Flower"  # who answers ``send``: the result quotes "<replier> said: ..."
     workers_of: WorkersOf | None = None  # queue actions sent to workers: which ones
     settle: Settle | None = None  # records the queue's new state before the first request
+    unsent: str = ""  # settled actions: why recording it was all there was to do (no worker)
 
     def refusal(self, targets: list[str], params: Mapping[str, Any]) -> str:
         """Why these parameters can't be used, or ""."""
@@ -226,13 +227,13 @@ ACTIONS: dict[str, ActionSpec] = {
             "pause", "Pause", "operator", "queue",
             send=lambda c, t, p: c.client.cancel_consumer(t, p["queue"]),
             workers_of=pausing.workers_to_pause, settle=pausing.record_pause,
-            note=pausing.PAUSE_NOTE,
+            note=pausing.PAUSE_NOTE, unsent=pausing.NO_CONSUMER_NOTE,
         ),
         ActionSpec(
             "resume", "Resume", "operator", "queue",
             send=lambda c, t, p: c.client.add_consumer(t, p["queue"]),
             workers_of=pausing.workers_to_resume, settle=pausing.record_resume,
-            note=pausing.RESUME_NOTE,
+            note=pausing.RESUME_NOTE, unsent=pausing.NO_WORKER_TO_RESUME,
         ),
         # Not sent to Flower: shows one task's unmasked values; audited like any action.
         ActionSpec(

@@ -186,7 +186,7 @@ class ActionDesk:
         if unsettled := self._settle(spec, actor, params, free, claim.row_id):
             return unsettled
         run = self._send(spec, free, params, claim.row_id, progress) if free else Run()
-        outcome, message, status = summary(spec, free, run, held)
+        outcome, message, status = summary(spec, free, run, held, params.get("queue", ""))
         try:
             if run.audit_error:  # the row stays "outcome unknown": its targets are unrecorded
                 raise run.audit_error

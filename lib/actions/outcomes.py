@@ -91,12 +91,21 @@ def sample_row(task: Mapping[str, Any]) -> dict:
 
 
 def summary(
-    spec: ActionSpec, targets: list[str], run: Run, held: dict[str, str]
+    spec: ActionSpec, targets: list[str], run: Run, held: dict[str, str], queue: str = ""
 ) -> tuple[str, str, int | None]:
-    """The audited outcome, the operator's one-line message and the last HTTP status."""
+    """The audited outcome, the operator's one-line message and the last HTTP status.
+
+    A settled queue action with no worker to send to (pause of a queue nobody consumes now)
+    is done once recorded: "sent", saying it was recorded and nothing was sent."""
     errors, replies = list(run.errors.values()), list(run.replies.values())
     status = errors[-1].status if errors and isinstance(errors[-1], FlowerError) else 200
     held_text = _held_text(held)
+    if not targets and spec.settle is not None and not held:
+        return (
+            "sent",
+            f"{spec.label} of queue {queue} recorded, nothing to send. {spec.unsent}",
+            None,
+        )
     if not targets:
         return "refused", f"Nothing was sent. {held_text}", None
     if run.not_sent:

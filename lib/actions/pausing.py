@@ -8,6 +8,11 @@ state lives in the store (``lib.store.pauses``), written after the audit's claim
 request, so the collector keeps enforcing it even if the console stops mid-way
 (lib/collector/pauses.py).
 
+A queue no online worker consumes now (workers down for a deploy) can be paused too: the pause
+is recorded with no worker to send to, and the collector cancels the consumer of any worker that
+starts consuming it (and adds that worker to the pause, so resume gives the queue back to it).
+Resuming a pause that names no worker just lifts it.
+
 Invariants: a queue already paused is not paused again (the first pause's time and author
 stand); a queue not paused is not resumed; neither is possible without the store's pause book.
 """
@@ -22,6 +27,8 @@ from lib.flower import FlowerClient
 from lib.store.pauses import PauseBook, QueuePause
 
 __all__ = [
+    "NO_CONSUMER_NOTE",
+    "NO_WORKER_TO_RESUME",
     "PAUSE_NOTE",
     "RESUME_NOTE",
     "consumers_of",
@@ -38,6 +45,15 @@ PAUSE_NOTE = (
     "worker may prefetch before the collector's next poll cancels its consumer again."
 )
 RESUME_NOTE = "Resume adds the queue's consumer back on the workers that consumed it when paused."
+#: Said (dialog and outcome) when no online worker consumes the queue being paused.
+NO_CONSUMER_NOTE = (
+    "No worker consumes it now; any that starts consuming it will have its consumer cancelled."
+)
+#: Said when resuming a pause that names no worker (none consumed the queue while it was paused).
+NO_WORKER_TO_RESUME = (
+    "The pause names no worker to give the queue back to; the collector stops cancelling its "
+    "consumer, and workers started with it consume it again when they (re)start."
+)
 #: Said when the console has no store to keep the paused state in.
 NO_BOOK = "The console's store is not available, so a pause could not be kept."
 
@@ -69,24 +85,19 @@ def _book(desk: Pausing) -> PauseBook:
 
 
 def workers_to_pause(desk: Pausing, queue: str, params: Mapping[str, Any]) -> list[str]:
-    """The workers pause is sent to; ``ActionRefused`` when paused already or unconsumed."""
+    """The workers pause is sent to (none when no online worker consumes the queue: the pause
+    is only recorded); ``ActionRefused`` when paused already."""
     if earlier := _book(desk).pause_of(queue):
         raise ActionRefused(f"Queue {queue} is already paused (by {earlier.by}).")
-    workers = consumers_of(desk.client, queue)
-    if not workers:
-        raise ActionRefused(
-            f"No online worker consumes queue {queue} now: there is no consumer to cancel."
-        )
-    return workers
+    return consumers_of(desk.client, queue)
 
 
 def workers_to_resume(desk: Pausing, queue: str, params: Mapping[str, Any]) -> list[str]:
-    """The workers resume is sent to: those the pause recorded; refused when not paused."""
+    """The workers resume is sent to: those the pause recorded (none: resume only lifts the
+    pause); refused when not paused."""
     pause = _book(desk).pause_of(queue)
     if pause is None:
         raise ActionRefused(f"Queue {queue} is not paused.")
-    if not pause.workers:
-        raise ActionRefused(f"Queue {queue}'s pause names no worker to give it back to.")
     return list(pause.workers)
 
 

@@ -9,8 +9,10 @@ reads the store, never the result backend, and a job that failed keeps the last 
 collector sampled; what samples do not hold (``gpu``, any other meta key) is not shown.
 
 Workers come from the latest worker samples: the figures samples do not hold (``UNSAMPLED``)
-are empty and the note says so (a worker's detail has its inspect facts, kept apart:
-``lib.collector.facts``); queue consumers come from the queue samples (which workers
+are empty and the note says so; ``up_since`` (when each worker's process started, which the
+orphaned flag compares with a task's start to see a restart) comes from the inspect facts the
+collector keeps apart (``lib.collector.facts``: inspect time − uptime, as the embedded frame
+computes it); a worker's detail has all its facts from there; queue consumers come from the queue samples (which workers
 consume is not sampled). ``sampled_snapshot`` also gives a restarted console's collector the
 last figures before its first poll. Task types come from the stored tasks' names (the monitor).
 
@@ -36,6 +38,7 @@ from lib.collector.health import CollectorHealth
 from lib.collector.snapshot import CollectorSnapshot
 from lib.collector.waiting import waiting_key
 from lib.errors import ConsoleError
+from lib.frames.worker_facts import WorkerFacts
 from lib.settings import Settings
 from lib.store import Store
 from lib.store.samples import PROGRESS_FIGURES
@@ -48,6 +51,7 @@ __all__ = [
     "StoredReadout",
     "progress_records",
     "sampled_snapshot",
+    "with_up_since",
 ]
 
 #: The kept health is read again at most this often (every reading of every rerun asks).
@@ -56,6 +60,8 @@ REREAD_SECONDS = 0.5
 SAMPLES_LOOKBACK = 3600.0
 #: The workers frame's figures the samples do not hold: said on the page, shown empty.
 UNSAMPLED = "heartbeat, 5- and 15-minute load, pool, autoscale, queues, pid, uptime and version"
+#: Said with it: where the workers' start times come from instead.
+UP_SINCE_NOTE = "'up since' comes from the workers' inspect facts the collector keeps."
 #: A job's last progress sample is looked for this far back: a week of the training view.
 PROGRESS_LOOKBACK = 7 * 86400.0
 EXTERNAL = "Read from the store (OPS_COLLECTOR=external)."
@@ -126,6 +132,10 @@ class StoredReadout:
         facts = kept_worker_facts(self.store, self._cluster)
         self._snapshot = replace(
             snapshot,
+            workers=with_up_since(snapshot.workers, facts),
+            workers_note=f"{snapshot.workers_note} {UP_SINCE_NOTE}"
+            if facts
+            else snapshot.workers_note,
             metas=metas,
             metas_at=_last_sample(metas, now),
             waiting=waiting,
@@ -157,6 +167,19 @@ def sampled_snapshot(store: Store, now: float, version: int, source: str) -> Col
         depths_at=_last_at(queues),
         consumers=_depths(queues, "consumers") if len(queues) else None,
     )
+
+
+def with_up_since(
+    workers: pd.DataFrame | None, facts: dict[str, WorkerFacts] | None
+) -> pd.DataFrame | None:
+    """``workers`` with ``up_since`` from the kept inspect facts (``WorkerFacts.started_at``);
+    unchanged without facts. A worker the facts do not name keeps it unknown (NaT)."""
+    if workers is None or not facts:
+        return workers
+    started = workers["worker"].map(lambda w: facts[w].started_at if w in facts else None)
+    out = workers.copy()
+    out["up_since"] = pd.to_datetime(pd.to_numeric(started), unit="s", utc=True)
+    return out
 
 
 def progress_records(store: Store, now: float, keys: dict[str, tuple[str, ...]]) -> dict[str, dict]:

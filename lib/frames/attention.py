@@ -7,7 +7,9 @@ of ``Attention`` items out. An empty list means all is well. The rules, simple o
   Workers page, ``?worker=<name>``.
 - **Queue growing**: a queue whose last ``GROWING_SAMPLES`` depth samples (within the last
   ``GROWING_LOOKBACK`` seconds, one per poll) all say a depth and each is higher than the one
-  before. Links to the Queues page, ``?queue=<name>``.
+  before. Links to the Queues page, ``?queue=<name>``. A paused queue that grows stays in the
+  strip, its sentence saying "paused since … by …": growth is what a pause does, but a pause
+  forgotten after a deploy is exactly what someone must notice, so it is explained, not hidden.
 - **Failure spike**: over the pulse's last ``SPIKE_MINUTES`` minutes at least
   ``SPIKE_MIN_FAILURES`` tasks failed, and the failure rate there (failed ÷ processed) is at
   least ``SPIKE_FACTOR`` times the rate of the rest of the hour and ``SPIKE_POINTS`` points
@@ -16,10 +18,16 @@ of ``Attention`` items out. An empty list means all is well. The rules, simple o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from lib.store.pauses import QueuePause
 
 __all__ = [
     "GROWING_LOOKBACK",
@@ -71,15 +79,18 @@ class Attention:
 
 
 def needs_attention(
-    workers: pd.DataFrame | None, queue_samples: pd.DataFrame | None, pulse: pd.DataFrame | None
+    workers: pd.DataFrame | None,
+    queue_samples: pd.DataFrame | None,
+    pulse: pd.DataFrame | None,
+    pauses: Mapping[str, QueuePause] | None = None,
 ) -> list[Attention]:
     """Every item of the strip, offline workers first, then growing queues, then spikes;
-    a missing input (None) adds nothing."""
+    a missing input (None) adds nothing. ``pauses``: the paused queues, by name."""
     items: list[Attention] = []
     if workers is not None:
         items += offline_workers(workers)
     if queue_samples is not None:
-        items += growing_queues(queue_samples)
+        items += growing_queues(queue_samples, pauses or {})
     if pulse is not None:
         items += failure_spikes(pulse)
     return items
@@ -94,8 +105,11 @@ def offline_workers(workers: pd.DataFrame) -> list[Attention]:
     ]
 
 
-def growing_queues(samples: pd.DataFrame) -> list[Attention]:
-    """Queues whose depth rose at each of their last ``GROWING_SAMPLES`` samples.
+def growing_queues(
+    samples: pd.DataFrame, pauses: Mapping[str, QueuePause] | None = None
+) -> list[Attention]:
+    """Queues whose depth rose at each of their last ``GROWING_SAMPLES`` samples; a paused
+    one's sentence says since when and by whom (UTC).
 
     ``samples``: raw queue samples (``Store.queue_samples``) of the last ``GROWING_LOOKBACK``
     seconds, oldest first (at, queue, messages).
@@ -109,6 +123,12 @@ def growing_queues(samples: pd.DataFrame) -> list[Attention]:
         if all(b > a for a, b in pairwise(values)):
             said = " → ".join(f"{v:,}" for v in values)
             sentence = f"{queue} is growing: {said} messages over its last {len(values)} samples."
+            if pause := (pauses or {}).get(str(queue)):
+                since = datetime.fromtimestamp(pause.since, UTC)
+                sentence += (
+                    f" It is paused (since {since:%Y-%m-%d %H:%M} UTC by {pause.by}): its "
+                    "messages wait until Resume."
+                )
             items.append(
                 Attention("Queue growing", str(queue), sentence, QUEUES_PAGE, {"queue": str(queue)})
             )

@@ -9,10 +9,9 @@ is the workers frame's (Flower's liveness), and "since" is when its current proc
 Active tasks are the stored tasks running on it (STARTED or a custom state, effective), each
 busy since it started (its received time when Flower missed the start, said in the column).
 Utilization is busy time ÷ wall time over the range (``lib.trends.usage``), per slot when the
-pool's size is known: the range's worker usage (``RangeUsage``, from the store's analytics),
-plus the busy time in the range of the tasks running on the worker that were received before
-it (the analytics window holds an unfinished task from its receipt only: a training job
-started yesterday and running still is busy all of the last hour).
+pool's size is known: the range's worker usage (``RangeUsage``, from the store's analytics, as
+Trends shows it; it counts the tasks running since before the range too: a training job
+started yesterday and running still is busy all of the last hour, ``lib.trends.history``).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import pandas as pd
 from lib.frames.filters import TaskFilter
 from lib.frames.state import running
 from lib.frames.worker_facts import WorkerFacts
-from lib.trends.usage import busy_seconds
 
 __all__ = [
     "ACTIVE_COLUMNS",
@@ -97,7 +95,7 @@ def worker_detail(
         heartbeat_age=None if row is None else _float(row["heartbeat_age"]),
         facts=mine,
         active=active_tasks_frame(running, worker, now),
-        usage=None if usage is None else _usage(usage, worker, running, mine),
+        usage=None if usage is None else _usage(usage, worker, mine),
         processed=None if row is None else _int(row["processed"]),
         main_peak_rss_mib=None if row is None else _float(row["main_peak_rss_mib"]),
         load_1m=None if row is None else _float(row["load_1m"]),
@@ -152,22 +150,15 @@ def _since(
     return None if started is None or online is None else datetime.fromtimestamp(started, UTC)
 
 
-def _usage(
-    usage: RangeUsage, worker: str, running: pd.DataFrame, facts: WorkerFacts | None
-) -> dict | None:
-    """The worker's ``USAGE_FIGURES`` over the range, with the busy time of its running tasks
-    received before the range's window; per slot from the inspect facts' pool size when the
-    usage has none (an external console's workers frame has the sampled size only)."""
-    row = _row(usage.usage, worker) or {}
-    mine = running[running["worker"] == worker] if len(running) else running
-    before = mine[pd.to_datetime(mine["received"], utc=True) < usage.start] if len(mine) else mine
-    extra = (
-        busy_seconds(before, usage.busy_from, usage.end).get(worker, 0.0) if len(before) else 0.0
-    )
-    if not row and not extra:
+def _usage(usage: RangeUsage, worker: str, facts: WorkerFacts | None) -> dict | None:
+    """The worker's ``USAGE_FIGURES`` over the range; per slot from the inspect facts' pool
+    size when the usage has none (an external console's workers frame has the sampled size
+    only)."""
+    row = _row(usage.usage, worker)
+    if not row:
         return None
     held = row.get("busy_seconds")
-    busy = (0.0 if held is None or pd.isna(held) else float(held)) + extra
+    busy = 0.0 if held is None or pd.isna(held) else float(held)
     size = row.get("concurrency")
     size = facts.concurrency if (size is None or pd.isna(size)) and facts is not None else size
     size = None if size is None or pd.isna(size) or not size else int(size)

@@ -139,6 +139,21 @@ class Store:
         with reading(self.engine) as conn:
             return task_query.trend_rows(conn, epoch(start), epoch(split), epoch(end))
 
+    def running_before(self, start: Moment) -> pd.DataFrame:
+        """The tasks running now that were placed before ``start``: busy in a range that
+        starts later (``lib.store.task_query.running_before``)."""
+        with reading(self.engine) as conn:
+            return task_query.running_before(conn, epoch(start))
+
+    def range_rows(
+        self, start: Moment, split: Moment, end: Moment
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``trend_rows`` and ``running_before(start)`` in one read, the held states read once."""
+        with reading(self.engine) as conn:
+            held = task_query.held_states(conn)
+            rows = task_query.trend_rows(conn, epoch(start), epoch(split), epoch(end), held)
+            return rows, task_query.running_before(conn, epoch(start), held)
+
     def gone_count(self) -> int:
         """How many stored tasks Flower no longer holds."""
         with reading(self.engine) as conn:

@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
 
 from lib.frames.filters import TEXT_SEARCHED, TaskFilter
-from lib.frames.state import BUILT_IN_STATES
+from lib.frames.state import BUILT_IN_STATES, running
 from lib.redact import MASKED_COLUMNS
 from lib.store.schema import TASKS, epoch
 from lib.store.task_frames import tasks_frame_of
@@ -39,9 +39,11 @@ __all__ = [
     "TaskPage",
     "conditions",
     "gone_count",
+    "held_states",
     "matching_uuids",
     "newest_tasks",
     "queue_traffic",
+    "running_before",
     "task_values",
     "tasks_page",
     "trend_rows",
@@ -142,14 +144,17 @@ def queue_traffic(conn: Connection, since: float) -> pd.DataFrame:
     return tasks_frame_of(conn, recent, older)
 
 
-def trend_rows(conn: Connection, start: float, split: float, end: float) -> pd.DataFrame:
+def trend_rows(
+    conn: Connection, start: float, split: float, end: float, held: Sequence[str] | None = None
+) -> pd.DataFrame:
     """The raw rows a range's analytics reads (``lib.trends.history.combined_windows``): tasks
     placed in ``[split, end)``, and unfinished ones placed in ``[start, split)`` (finished ones
     there come from the rollups), newest placement first. Only the ``TREND_SOURCES`` are read:
     the frame's other columns are missing (a window keeps only ``WINDOW_COLUMNS``; no masked
     text). Two reads, each by an index: the unfinished by their states (the few held that are
-    not a finish), not by every row of the range (an OR, or a NOT IN, would scan them all)."""
-    held = task_values(conn, ("state",))["state"]
+    not a finish), not by every row of the range (an OR, or a NOT IN, would scan them all).
+    ``held``: the states the store holds, when the caller read them (``held_states``)."""
+    held = held_states(conn) if held is None else held
     unfinished = [s for s in held if s not in FINISH_COLUMNS]
     lean = [TASKS.c[name] for name in TREND_SOURCES]
     late = select(*lean).where(TASKS.c.placed_at >= split, TASKS.c.placed_at < end)
@@ -158,6 +163,26 @@ def trend_rows(conn: Connection, start: float, split: float, end: float) -> pd.D
     )
     newest = TASKS.c.placed_at.desc()
     return tasks_frame_of(conn, late.order_by(newest), early.order_by(newest))
+
+
+def held_states(conn: Connection) -> list[str]:
+    """The states the stored tasks are in (one DISTINCT over the state index)."""
+    return task_values(conn, ("state",))["state"]
+
+
+def running_before(
+    conn: Connection, start: float, held: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The tasks running now (STARTED or a custom state, effective) placed before ``start``,
+    with ``trend_rows``' columns: not in a range's window, yet busy inside it (a training job
+    received yesterday and running still is busy all of the last hour). Read by their states,
+    the few running ones the store holds (index on state), as ``trend_rows`` reads the
+    unfinished; ``held`` as ``trend_rows`` takes it."""
+    held = pd.Series(held_states(conn) if held is None else held, dtype="object")
+    states = held[running(held)].tolist()
+    lean = [TASKS.c[name] for name in TREND_SOURCES]
+    query = select(*lean).where(TASKS.c.state.in_(states), TASKS.c.placed_at < start)
+    return tasks_frame_of(conn, query.order_by(TASKS.c.placed_at.desc()))
 
 
 def gone_count(conn: Connection) -> int:

@@ -31,6 +31,9 @@ the range), so its raw tail is always held.
   whose raw successes were pruned before it had usage rollups (migration step 10) has them whole
   only from ``usage_from``: busy time, utilization and avg runtime then cover ``busy_from`` on
   (``RangeAnalytics.busy_from``); processed and failed always cover the whole range.
+- Worker usage also counts the busy time inside the range of the tasks running now that were
+  placed before it (``Sources.running``: received before the range, not in its window), so a
+  job started yesterday and running still is busy all of the last hour; they add nothing else.
 
 A rollup row enters a window as one row with ``weight`` tasks and ``rolled`` True; the trend
 functions count rows by their weight (``lib.trends.window.weights``). The rollups are read by
@@ -155,6 +158,9 @@ class Sources:
     waits: pd.DataFrame
     usage: pd.DataFrame | None = None
     busy_from: datetime | None = None  # None: the plan's start
+    running: pd.DataFrame | None = (
+        None  # running now, placed before the start (``Store.running_before``)
+    )
 
 
 @dataclass(frozen=True)
@@ -310,15 +316,24 @@ def _usage(
     """``worker_usage_frame``; with a rollup part, the raw rows' figures plus the usage
     rollups' from ``busy_from``, processed / failed counted over the whole range."""
     raw = _raw_rows(window)
-    if not p.rolled:
-        return worker_usage_frame(raw, p.start, p.end, workers, raw)
     start = sources.busy_from or p.start
+    carried = _carried_busy(sources.running, start, p.end)
+    if not p.rolled:
+        return worker_usage_frame(raw, p.start, p.end, workers, raw, carried)
     rolled = _rolled_usage(sources.usage)
     runs = run_sums(raw).add(rolled[["runs", "runtime"]], fill_value=0)
     busy = busy_seconds(raw, start, p.end).add(rolled["busy_seconds"], fill_value=0)
+    busy = busy.add(carried, fill_value=0)
     done = _weighted_counts(window)
     done["avg_runtime"] = runs["runtime"] / runs["runs"].where(runs["runs"] > 0)
     return usage_frame(done, busy, start, p.end, workers)
+
+
+def _carried_busy(running: pd.DataFrame | None, start: datetime, end: datetime) -> pd.Series:
+    """By worker, the busy seconds in ``[start, end)`` of the tasks running since before it."""
+    if running is None or running.empty:
+        return pd.Series(dtype="float64")
+    return busy_seconds(running, start, end)
 
 
 def _rolled_usage(usage: pd.DataFrame | None) -> pd.DataFrame:

@@ -33,6 +33,7 @@ def worker_usage_frame(
     end: datetime,
     workers: pd.DataFrame | None = None,
     window: pd.DataFrame | None = None,
+    carried: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Per worker over the range: work done and how busy it was.
 
@@ -47,11 +48,16 @@ def worker_usage_frame(
     ``finish − runtime`` when Flower missed it; a started task with no finish time and not
     waiting for a retry is busy until ``end`` (still running, as far as Flower knows).
     ``window``: ``window_frame(tasks, start, end)`` when the caller has it already.
+    ``carried``: busy seconds by worker to add, of tasks not in ``tasks`` (running since
+    before the range: ``lib.trends.history``).
     """
     check_range(start, end)
     if window is None:
         window = window_frame(tasks, start, end)
-    return usage_frame(_processed(window), busy_seconds(tasks, start, end), start, end, workers)
+    busy = busy_seconds(tasks, start, end)
+    if carried is not None and len(carried):
+        busy = busy.add(carried, fill_value=0).rename("busy_seconds")
+    return usage_frame(_processed(window), busy, start, end, workers)
 
 
 def usage_frame(

@@ -50,7 +50,7 @@ from lib.ui.login import (
 from lib.ui.past import attention_strip, focus, sampled_range
 from lib.ui.purge_notes import purge_marked, purge_note, purged_tasks
 from lib.ui.queue_panel import queue_panel
-from lib.ui.queue_pause import with_pauses
+from lib.ui.queue_pause import idle_warning, with_pauses
 from lib.ui.readings import (
     analytics_notes,
     audit_guard,
@@ -105,6 +105,7 @@ __all__ = [
     "follow_up",
     "get_settings",
     "held_since_note",
+    "idle_warning",
     "job_records",
     "keep_selection_valid",
     "load_analytics",

@@ -25,6 +25,7 @@ from lib.monitor import ClusterMonitor
 from lib.ui import keys
 from lib.ui.controls import request_action
 from lib.ui.formatting import md_escape, viewer_tz
+from lib.ui.queue_pause import fan_out_preview
 from lib.ui.wiring import Console
 
 __all__ = ["AFTER_ACTION_WAIT", "FOLLOW_SECONDS", "action_dialog", "follow_up", "poll_after"]
@@ -83,6 +84,7 @@ def _confirm(console: Console, actor: Actor, pending: dict) -> None:
     elif spec.workers_of is not None:  # pause, resume: sent to the queue's workers
         ready = True
         st.text(f"{spec.label} queue {pending['targets'][0]}")
+        fan_out_preview(desk, spec, pending)
         st.caption(md_escape(spec.note))
     elif spec.target == "queue":
         ready = _queue_preview(desk, pending, params)

@@ -1,6 +1,8 @@
 """A queue's pause on the Queues page: "Paused since 09:14 by olga" (the viewer's timezone),
 ``Pause`` or ``Resume`` for operators and up, and what pause does not stop; the queues table's
-``paused_since`` and ``paused_by`` columns.
+``paused_since`` and ``paused_by`` columns; in the confirmation, the workers a pause or resume
+goes to (none: it is only recorded, and the dialog says what follows); the queues table's
+warning about messages no consumer will run, saying which of those queues are paused.
 
 The paused state is read from the store (``lib.store.pauses``) at each run, so every console
 on the store (``OPS_COLLECTOR=external`` too) shows the same. The buttons are a courtesy: the
@@ -16,14 +18,16 @@ import pandas as pd
 import streamlit as st
 
 from lib.actions import ActionDesk
+from lib.actions.declarations import ActionSpec
 from lib.actions.pausing import PAUSE_NOTE
 from lib.auth import Actor
 from lib.errors import ConsoleError
+from lib.frames.queues import idle_queues
 from lib.store.pauses import QueuePause
 from lib.ui.controls import action_button
 from lib.ui.formatting import md_escape, viewer_tz
 
-__all__ = ["pause_controls", "paused_line", "with_pauses"]
+__all__ = ["fan_out_preview", "idle_warning", "pause_controls", "paused_line", "with_pauses"]
 
 
 def pause_controls(desk: ActionDesk, actor: Actor, queue: str) -> None:
@@ -68,3 +72,33 @@ def with_pauses(frame: pd.DataFrame, desk: ActionDesk) -> pd.DataFrame:
     )
     out["paused_by"] = found.map(lambda p: p.by if p else None).astype("string")
     return out
+
+
+def fan_out_preview(desk: ActionDesk, spec: ActionSpec, pending: dict) -> None:
+    """Whom the pause or resume in the dialog goes to, asked once per dialog (a pause asks the
+    workers afresh); with none, what recording it alone means. The desk asks again on Confirm."""
+    queue = pending["targets"][0]
+    if "workers" not in pending:
+        try:
+            pending["workers"] = spec.workers_of(desk, queue, {})
+        except ConsoleError as exc:  # already paused, not paused, Flower down: the desk says too
+            pending["workers"] = str(exc)
+    workers = pending["workers"]
+    if isinstance(workers, str):
+        st.warning(md_escape(workers))
+    elif workers:
+        st.write(f"Sent to {len(workers)} worker(s): {md_escape(', '.join(workers))}.")
+    else:
+        st.warning(f"Queue {md_escape(queue)}: {md_escape(spec.unsent)}")
+
+
+def idle_warning(frame: pd.DataFrame) -> None:
+    """Queues where messages wait and no worker consumes, the paused ones said apart (a paused
+    queue has no consumer on purpose). ``frame``: the queues frame ``with_pauses``."""
+    idle = set(idle_queues(frame))
+    paused = set(frame.loc[frame["paused_by"].notna(), "queue"]) if "paused_by" in frame else set()
+    if unexplained := sorted(idle - paused):
+        waiting = md_escape(", ".join(unexplained))
+        st.warning(f"Messages wait with no consumer in: {waiting}.", icon="⚠️")
+    if held := sorted(idle & paused):
+        st.info(f"Messages wait in paused queues until Resume: {md_escape(', '.join(held))}.")

@@ -94,3 +94,32 @@ def test_a_viewer_sees_the_pause_but_no_button(users_on, tmp_path, monkeypatch, 
     assert "Paused since 1970-01-01 00:00 by olga (UTC)." in texts(at)
     keys = {b.key for b in at.button}
     assert "queue_resume" not in keys and "queue_pause" not in keys
+
+
+class NobodyOnMl(ConsumingFlower):
+    """Flower whose workers are up but none consumes ``ml`` (its one message waits)."""
+
+    def __init__(self):
+        super().__init__()
+        for info in self.info.values():
+            info["active_queues"] = [q for q in info["active_queues"] if q["name"] != "ml"]
+
+
+def test_a_queue_nobody_consumes_is_paused_with_nothing_sent_and_said_paused(monkeypatch, tmp_path):
+    with console_on(NobodyOnMl(), monkeypatch, tmp_path) as flower:
+        at = open_page("Queues", {"queue": "ml"})
+        assert not at.exception
+        assert "Messages wait with no consumer in: ml." in texts(at)
+        at.button(key="queue_pause").click().run()
+        said = texts(at)
+        assert (
+            "Queue ml: No worker consumes it now; any that starts consuming it will have its "
+            "consumer cancelled." in said
+        )
+        confirm(at)
+        assert flower.posts == []
+        assert book(tmp_path).pause_of("ml").workers == ()
+        at.run()
+        said = texts(at)
+        assert "Messages wait in paused queues until Resume: ml." in said
+        assert "Messages wait with no consumer in" not in said

@@ -104,3 +104,21 @@ def test_pause_holds_the_queue_through_a_restart_and_resume_drains_it(live, cons
     done = wait_final(live, [held, after])  # the one held before the restart may have run then
     assert {t["state"] for t in done.values()} == {"SUCCESS"}
     assert waiting(live) == 0
+
+
+def test_a_queue_paused_while_nobody_consumed_it_is_kept_from_a_worker_that_starts(live, console):
+    desk, collector = console
+    (worker,) = live.worker_names
+    desk.client.cancel_consumer(worker, QUEUE)  # as if its workers were down for a deploy
+    assert not consumes(live, worker)
+    paused = desk.perform(OPERATOR, "pause", [QUEUE], {}, "op-pause-idle")
+    assert paused.outcome == "sent" and "nothing to send" in paused.message, paused.message
+    assert desk.pauses.pause_of(QUEUE).workers == ()
+
+    live.restart_worker(worker)  # it starts consuming its -Q queues, etl too
+    collector.poll()
+    assert not consumes(live, worker), "one poll after it started its consumer is cancelled"
+    assert desk.pauses.pause_of(QUEUE).workers == (worker,), "resume gives the queue to it"
+    resumed = desk.perform(OPERATOR, "resume", [QUEUE], {}, "op-resume-idle")
+    assert resumed.outcome == "sent", resumed.message
+    assert consumes(live, worker) and desk.pauses.paused() == {}

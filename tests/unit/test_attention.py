@@ -10,6 +10,7 @@ import pytest
 
 from lib import frames
 from lib.frames import attention, over_time
+from lib.store.pauses import QueuePause
 from tests.recorded import recorded
 
 NOW = datetime(2026, 11, 22, 12, 0, 30, tzinfo=UTC)
@@ -90,3 +91,14 @@ def test_a_failure_spike_is_a_recent_rate_well_above_the_rest_of_the_hour(recent
     if spike:
         assert items[0].page == "screens/errors.py" and items[0].query == {}
         assert f"in the last {attention.SPIKE_MINUTES} minutes" in items[0].sentence
+
+
+def test_a_paused_growing_queue_stays_and_says_it_is_paused():
+    pauses = {"mail": QueuePause("mail", NOW.timestamp() - 3600, "olga")}
+    samples = _samples({"mail": [1, 2, 3, 4], "other": [1, 2, 3, 4]})
+    items = attention.needs_attention(None, samples, None, pauses)
+    said = {i.subject: i.sentence for i in items}
+    assert said["mail"].endswith(
+        "It is paused (since 2026-11-22 11:00 UTC by olga): its messages wait until Resume."
+    )
+    assert "paused" not in said["other"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import pytest
 
 from lib.collector import Collector
@@ -16,6 +17,7 @@ from lib.collector.stored import StoredReadout
 from lib.monitor import FIRST_READ, ClusterMonitor
 from lib.settings import Settings
 from lib.store import Store
+from lib.store.pauses import PauseBook, QueuePause
 from tests.recorded import RecordedFlower, recorded_tasks
 from tests.scripted_server import ScriptedServer
 
@@ -281,3 +283,16 @@ def test_an_external_console_keeps_the_last_samples_of_a_collector_failing_for_h
         assert external.queues().value is not None
     finally:
         store.close()
+
+
+def test_the_attention_strip_says_a_growing_queue_is_paused(monitor, collector):
+    collector.poll()
+    end = collector.health.data_until
+    no_workers = pd.DataFrame(columns=["worker", "online"])
+    for step, depth in enumerate([5, 6, 7, 8]):
+        queues = pd.DataFrame({"queue": ["held"], "messages": [depth], "consumers": [0]})
+        collector.store.record_samples(queues, no_workers, end - 40 + 10 * step)
+    PauseBook(collector.store).pause(QueuePause("held", 0.0, "olga"))
+    (item,) = [i for i in monitor.attention().value if i.subject == "held"]
+    assert item.kind == "Queue growing"
+    assert "paused (since 1970-01-01 00:00 UTC by olga)" in item.sentence

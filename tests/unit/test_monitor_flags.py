@@ -7,6 +7,8 @@ import json
 import time
 from datetime import UTC
 
+import pandas as pd
+
 from lib.collector.stored import StoredReadout
 from lib.frames import TaskFilter
 from lib.frames.flags import flag_sentence
@@ -85,5 +87,28 @@ def test_external_mode_flags_a_task_on_a_worker_sampled_offline(settings, collec
         assert flagged(external, "lost", "fine") == [["lost", "orphaned", "offline"]]
         said = flag_sentence(external.task("lost")["flag"], UTC)
         assert said == "orphaned: worker w1@vm is offline (when it went is not sampled)"
+    finally:
+        store.close()
+
+
+def test_external_mode_flags_a_task_on_a_worker_restarted_since_it_started(
+    settings, collector, flower
+):
+    # w2's inspect, answered now, says its process is 10 s old; the task started a minute ago.
+    info = recorded("workers")
+    for worker, uptime in (("w1@vm", 86400), ("w2@vm", 10)):
+        info[worker].update(timestamp=time.time())
+        info[worker]["stats"]["uptime"] = uptime
+    flower.answers["workers"] = (200, json.dumps(info), {})
+    flower.extra_tasks = {"cut": started("cut", "w2@vm"), "fine": started("fine", "w1@vm")}
+    collector.poll()
+    store = Store.from_settings(settings)  # ``./ops collect`` wrote it; this console reads
+    external = ClusterMonitor(settings, store, StoredReadout(settings, store))
+    try:
+        assert flagged(external, "cut", "fine") == [["cut", "orphaned", "restarted"]]
+        up_since = external.workers().value.set_index("worker")["up_since"]
+        assert up_since["w2@vm"] == pd.Timestamp(
+            info["w2@vm"]["timestamp"] - 10, unit="s", tz="UTC"
+        )
     finally:
         store.close()

@@ -96,19 +96,44 @@ def test_the_pause_survives_a_restart_and_resume_gives_the_queue_back(desk):
     [
         ("pause", "pause", "already paused (by olga)"),
         ("resume", "", "is not paused"),
-        ("pause", "unconsumed", "No online worker consumes queue"),
     ],
-    ids=["pause-twice", "resume-unpaused", "pause-unconsumed"],
+    ids=["pause-twice", "resume-unpaused"],
 )
 def test_what_cannot_be_done_is_refused_and_sends_nothing(desk, action, prepare, said):
-    queue = "nobody-reads-this" if prepare == "unconsumed" else "etl"
     if prepare == "pause":
         desk.perform(OPERATOR, "pause", ["etl"], {}, "first")
     sent_before = len(posts(desk))
-    result = desk.perform(OPERATOR, action, [queue], {}, "op")
+    result = desk.perform(OPERATOR, action, ["etl"], {}, "op")
     assert result.outcome == "refused" and said in result.message, result.message
     assert len(posts(desk)) == sent_before
     assert desk.audit.row(result.audit_id).outcome == "refused"
+
+
+def test_a_queue_no_online_worker_consumes_is_paused_with_nothing_to_send(desk):
+    # w3@h, offline (down for a deploy), is the only one with "deploys"; nobody consumes it now.
+    INFO["w3@h"]["active_queues"].append({"name": "deploys"})
+    try:
+        result = desk.perform(OPERATOR, "pause", ["deploys"], {}, "op1")
+    finally:
+        INFO["w3@h"]["active_queues"].pop()
+    assert result.outcome == "sent", result.message
+    assert "Pause of queue deploys recorded, nothing to send." in result.message
+    assert "any that starts consuming it will have its consumer cancelled" in result.message
+    assert posts(desk) == []
+    row = desk.audit.row(result.audit_id)
+    assert (row.action, row.user, row.outcome, row.preview_count) == ("pause", "olga", "sent", 0)
+    assert row.message == result.message and targets(desk, result.audit_id) == {}
+    pause = desk.pauses.pause_of("deploys")
+    assert (pause.by, pause.workers) == ("olga", ())
+
+
+def test_resuming_a_pause_that_names_no_worker_lifts_it_and_sends_nothing(desk):
+    desk.perform(OPERATOR, "pause", ["deploys"], {}, "op1")
+    result = desk.perform(OPERATOR, "resume", ["deploys"], {}, "op2")
+    assert result.outcome == "sent", result.message
+    assert result.message.startswith("Resume of queue deploys recorded, nothing to send.")
+    assert posts(desk) == [] and desk.pauses.paused() == {}
+    assert desk.audit.row(result.audit_id).outcome == "sent"
 
 
 @pytest.mark.parametrize("action", ["pause", "resume"])

@@ -113,11 +113,16 @@ def test_utilization_is_busy_time_over_wall_time_per_slot(workers, facts):
     assert detail.usage["pool_utilization"] == pytest.approx(100 * busy / 200 / 2)
 
 
-def test_a_task_running_since_before_the_range_is_busy_all_of_it(workers, facts):
+def test_a_task_running_since_before_the_range_is_counted_once_as_trends_count_it(workers, facts):
+    # The analytics count it (lib.trends.history, Sources.running): the detail shows that
+    # figure, it does not add the task's busy time again.
     long = frames.tasks_frame([task_payload("t", "PROGRESS", at=NOW - 7200, worker="w2@vm")])
-    usage = usage_over(long, workers, 600)
-    assert usage.usage.empty  # the analytics window holds it from its receipt only
-    detail = worker_detail("w2@vm", workers, facts, long, usage, NOW)
+    end = datetime.fromtimestamp(NOW, UTC)
+    start = end - timedelta(seconds=600)
+    counted = worker_usage_frame(long, start, end, workers, window=long.iloc[:0])
+    detail = worker_detail(
+        "w2@vm", workers, facts, long, RangeUsage(counted, start, start, end), NOW
+    )
     assert detail.usage["busy_seconds"] == pytest.approx(600.0)
     assert (detail.usage["utilization"], detail.usage["pool_utilization"]) == (100.0, 50.0)
 

@@ -81,3 +81,14 @@ def test_nothing_is_sent_unless_a_fresh_inspect_says_the_worker_consumes_it(
     assert keeper.enforce(frame, lambda info: None) == 0
     assert posts(keeper) == []
     assert keeper.book.pause_of("etl").workers == ("w2@h",)
+
+
+def test_a_worker_starting_on_a_queue_paused_while_nobody_consumed_it_is_cancelled(keeper):
+    # Paused during a deploy (no worker up): the first worker to consume it is cancelled and
+    # becomes the pause's worker, so Resume gives the queue back to it.
+    book = keeper.book
+    book.resume("etl")
+    book.pause(QueuePause("etl", 100.0, "olga", ()))
+    assert keeper.enforce(workers_frame("etl, default"), lambda info: None) == 1
+    assert posts(keeper) == ["/api/worker/queue/cancel-consumer/w1@h"]
+    assert book.pause_of("etl").workers == ("w1@h",)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete
 
-from lib import trends
+from lib import frames, trends
 from lib.store import Store
 from lib.store.engine import writing
 from lib.store.kept import get_kept
@@ -31,11 +31,21 @@ from tests.unit.store.test_rollups import _cluster, _replay
 FIGURES = ["processed", "failed", "avg_runtime", "busy_seconds", "utilization"]
 
 
+def held_tasks(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
+    """The tasks placed in the range and those running (STARTED or a custom state) placed
+    before it: busy time counts a task still running that was received before a range, though
+    it is not in the range's window."""
+    earlier = store.tasks_window(0, start)
+    running = earlier[frames.state.running(earlier["state"])]
+    return pd.concat([store.tasks_window(start, end), running], ignore_index=True)
+
+
 def raw_usage(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
-    """``worker_usage_frame`` over the raw rows placed in the range (as analytics reads them: a
-    task still running that was received before the range is not in it)."""
-    tasks = store.tasks_window(start, end)
-    return worker_usage_frame(tasks, start, end).set_index("worker")[FIGURES]
+    """``worker_usage_frame`` over the raw rows: work done by those placed in the range, busy
+    time of every task in it (a task running since before it is busy there too)."""
+    window = trends.window_frame(store.tasks_window(start, end), start, end)
+    usage = worker_usage_frame(held_tasks(store, start, end), start, end, window=window)
+    return usage.set_index("worker")[FIGURES]
 
 
 def same_usage(got: pd.DataFrame, want: pd.DataFrame) -> None:
@@ -108,7 +118,7 @@ def test_step_10_builds_the_usage_rollups_of_a_step_9_store(filled):
 
 def test_step_10_on_pruned_successes_says_from_when_busy_time_is_whole(filled, tmp_path):
     p = week(monitor_over(filled, tmp_path)).plan
-    placed = filled.tasks_window(p.start, p.end)  # before pruning
+    placed = held_tasks(filled, p.start, p.end)  # before pruning
     filled.prune(NOW, retention_days=14, success_days=2)
     drop_to_step_9(filled)
     migrate(filled.engine)
