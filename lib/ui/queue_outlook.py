@@ -19,9 +19,12 @@ __all__ = ["queue_outlook"]
 CONSUMER_LINK = {"link": st.column_config.LinkColumn("open", display_text=r"worker=(.*)$")}
 
 
-def queue_outlook(monitor: ClusterMonitor, queue: str, depth: int | None) -> None:
-    """Consumers of ``queue``, its oldest waiting age and its drain estimate."""
-    _consumers(monitor, queue)
+def queue_outlook(
+    monitor: ClusterMonitor, queue: str, depth: int | None, paused: bool = False
+) -> None:
+    """Consumers of ``queue`` (none is expected while it is ``paused``), its oldest waiting
+    age and its drain estimate."""
+    _consumers(monitor, queue, paused)
     try:
         outlook = read_outlook(
             monitor.store, queue, depth, monitor.clock(), monitor.settings.poll_seconds
@@ -36,9 +39,12 @@ def queue_outlook(monitor: ClusterMonitor, queue: str, depth: int | None) -> Non
         _figure("Drain estimate", outlook.drain)
 
 
-def _consumers(monitor: ClusterMonitor, queue: str) -> None:
+def _consumers(monitor: ClusterMonitor, queue: str, paused: bool) -> None:
     st.markdown("**Consumers**")
     consumers = consumers_frame(monitor.workers().value, queue)
+    if consumers.empty and paused:
+        st.info("None while the queue is paused: its messages wait until Resume.", icon="⏸️")
+        return
     if consumers.empty:
         st.warning(
             "No online worker consumes this queue now: its messages wait until one does.",

@@ -1,9 +1,9 @@
 """One queue's panel on the Queues page (``Queues?queue=<name>``): what waits in it now, read
 from the broker, and the actions on it.
 
-Sections, in order: the waiting messages; the outlook (consumers, oldest waiting, drain
-estimate: ``lib.ui.queue_outlook``); the pause and ``Pause``/``Resume`` (operator,
-``lib.ui.queue_pause``); the scheduled and reserved tasks the workers hold for it
+Sections, in order: the waiting messages; the pause and ``Pause``/``Resume`` (operator,
+``lib.ui.queue_pause``); the outlook (consumers, oldest waiting, drain estimate:
+``lib.ui.queue_outlook``); the scheduled and reserved tasks the workers hold for it
 (``lib.ui.waiting``); ``Purge`` (admin). The buttons are a courtesy: the desk checks the role,
 the typed name and the broker again (``ActionDesk.perform``); a broker that can't be used
 disables purge and says why.
@@ -31,8 +31,8 @@ def queue_panel(console: Console, actor: Actor, queue: str) -> None:
     and, for admins, ``Purge``."""
     st.subheader(f"Queue {md_escape(queue)}")
     depth, why_not = _waiting_now(console.desk, queue)
-    queue_outlook(console.monitor, queue, depth)
-    pause_controls(console.desk, actor, queue)
+    paused = pause_controls(console.desk, actor, queue)
+    queue_outlook(console.monitor, queue, depth, paused)
     waiting_for_queue(console, actor, queue)
     if allows(actor.role, ACTIONS["purge"].role):
         action_button(actor, "purge", [queue], key="queue_purge", why_not=why_not)

@@ -30,15 +30,16 @@ from lib.ui.formatting import md_escape, viewer_tz
 __all__ = ["fan_out_preview", "idle_warning", "pause_controls", "paused_line", "with_pauses"]
 
 
-def pause_controls(desk: ActionDesk, actor: Actor, queue: str) -> None:
-    """The queue's paused state, its ``Pause``/``Resume`` button and what pause does not stop."""
+def pause_controls(desk: ActionDesk, actor: Actor, queue: str) -> bool:
+    """The queue's paused state, its ``Pause``/``Resume`` button and what pause does not stop;
+    whether it is paused (False when that can't be read)."""
     if desk.pauses is None:
-        return
+        return False
     try:
         pause = desk.pauses.pause_of(queue)
     except ConsoleError as exc:  # the store is down: say so, offer nothing that needs it
         st.warning(f"Whether queue {md_escape(queue)} is paused is unknown: {md_escape(exc)}")
-        return
+        return False
     if pause is not None:
         st.info(md_escape(paused_line(pause, viewer_tz())), icon="⏸️")
         action_button(actor, "resume", [queue], key="queue_resume")
@@ -46,6 +47,7 @@ def pause_controls(desk: ActionDesk, actor: Actor, queue: str) -> None:
         st.caption("Not paused: every worker with this queue consumes it.")
         action_button(actor, "pause", [queue], key="queue_pause")
     st.caption(md_escape(PAUSE_NOTE))
+    return pause is not None
 
 
 def paused_line(pause: QueuePause, tz: ZoneInfo, now: datetime | None = None) -> str:

@@ -123,3 +123,6 @@ def test_a_queue_nobody_consumes_is_paused_with_nothing_sent_and_said_paused(mon
         said = texts(at)
         assert "Messages wait in paused queues until Resume: ml." in said
         assert "Messages wait with no consumer in" not in said
+        # The panel's consumers say why there are none, not that nobody consumes it.
+        assert "None while the queue is paused: its messages wait until Resume." in said
+        assert "No online worker consumes this queue now" not in said
