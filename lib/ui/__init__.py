@@ -20,6 +20,7 @@ each lives in the module of its concern:
 - ``purge_notes``: "purged from <queue> at <time> by <actor>" on the Tasks table and a task.
 - ``flags``: orphaned and stuck tasks: the ``?flag=`` filter, counts, column, sentence;
 - ``worker_detail``: one worker's detail (``Workers?worker=``).
+- ``lazy_tabs``: tabs that build only the open tab (a fresh page sends one tab's charts).
 """
 
 from lib.ui.controls import (
@@ -40,6 +41,7 @@ from lib.ui.formatting import (
     read_at,
     viewer_tz,
 )
+from lib.ui.lazy_tabs import lazy_tabs
 from lib.ui.login import (
     current_actor,
     end_idle_session,
@@ -107,6 +109,7 @@ __all__ = [
     "held_since_note",
     "job_records",
     "keep_selection_valid",
+    "lazy_tabs",
     "load_analytics",
     "load_failures",
     "load_tasks",
