@@ -15,6 +15,8 @@ span = ui.time_range()
 picked = ui.focus("worker", "worker")  # ?worker=<name> opens that worker
 #: How a step's point is made of its samples (lib.store.samples.worker_figures_frame).
 HOW = "online if online in any sample, active tasks and load the step's mean, peak RSS its highest"
+#: The session key saying whether the worker controls' section is open.
+CONTROLS = "workers_controls"
 #: The per-worker figures, one tab each (``charts.WORKER_FIGURES``), and what each one is.
 FIGURE_TABS = {
     "Active tasks": "active",
@@ -99,5 +101,8 @@ else:
     known = monitor.workers().value
     if known is not None and not known.empty and ui.allows_admin(actor):
         st.subheader("Controls")
-        worker = st.selectbox("Worker", known["worker"].tolist(), key="control_worker")
-        ui.worker_controls(actor, worker, task_types=ui.task_types(monitor))
+        # Closed until asked: a visit to read the page builds no form (issue 12's 2 s).
+        if section := ui.lazy_section("Worker controls", key=CONTROLS):
+            with section:
+                worker = st.selectbox("Worker", known["worker"].tolist(), key="control_worker")
+                ui.worker_controls(actor, worker, task_types=ui.task_types(monitor))

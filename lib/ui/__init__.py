@@ -20,7 +20,7 @@ each lives in the module of its concern:
 - ``purge_notes``: "purged from <queue> at <time> by <actor>" on the Tasks table and a task.
 - ``flags``: orphaned and stuck tasks: the ``?flag=`` filter, counts, column, sentence;
 - ``worker_detail``: one worker's detail (``Workers?worker=``).
-- ``lazy_tabs``: tabs that build only the open tab (a fresh page sends one tab's charts).
+- ``on_demand``: tabs and a closed section that build only while open (fewer charts, forms).
 """
 
 from lib.ui.controls import (
@@ -41,7 +41,6 @@ from lib.ui.formatting import (
     read_at,
     viewer_tz,
 )
-from lib.ui.lazy_tabs import lazy_tabs
 from lib.ui.login import (
     current_actor,
     end_idle_session,
@@ -49,6 +48,7 @@ from lib.ui.login import (
     sign_in_form,
     signed_in,
 )
+from lib.ui.on_demand import lazy_section, lazy_tabs
 from lib.ui.past import attention_strip, focus, sampled_range
 from lib.ui.purge_notes import purge_marked, purge_note, purged_tasks
 from lib.ui.queue_panel import queue_panel
@@ -109,6 +109,7 @@ __all__ = [
     "held_since_note",
     "job_records",
     "keep_selection_valid",
+    "lazy_section",
     "lazy_tabs",
     "load_analytics",
     "load_failures",

@@ -16,7 +16,7 @@ from lib.auth import Actor, allows
 from lib.monitor import ClusterMonitor
 from lib.ui import keys
 from lib.ui.formatting import md_escape
-from lib.ui.lazy_tabs import lazy_tabs
+from lib.ui.on_demand import lazy_tabs
 from lib.ui.readings import explain
 
 __all__ = [

@@ -7,7 +7,7 @@ import pytest
 from lib.audit import AuditLog
 from lib.auth import Actor, hash_password
 from lib.ui.controls import CONTROL_TAB
-from tests.apptest.conftest import APP, PAGES, open_tab, plain, texts
+from tests.apptest.conftest import APP, PAGES, open_section, open_tab, plain, texts
 from tests.recorded import recorded_tasks
 
 PASSWORDS = {"vic": "viewer-pw", "olga": "operator-pw", "ada": "admin-pw"}
@@ -98,7 +98,10 @@ def test_operator_can_revoke_but_not_shut_down(users_on, tmp_path):
     at.button(key="dialog_confirm").click().run()
     assert users_on.posts == [f"/api/task/revoke/{waiting_task()}"]
     at = go(at, "Workers")
+    at.session_state[CONTROL_TAB] = "Shut down"  # even asked for, an operator gets no controls
+    at = open_section(at, "workers_controls")
     assert not any(b.label == "Shut down" for b in at.button), "no worker controls shown"
+    assert not at.expander, "no closed controls section either"
     at.session_state["pending_action"] = {
         "action": "shutdown",
         "targets": ["w1@vm"],
@@ -115,6 +118,8 @@ def test_operator_can_revoke_but_not_shut_down(users_on, tmp_path):
 
 def test_admin_can_shut_down_after_typing_the_name(users_on, tmp_path):
     at = go(log_in("ada"), "Workers")
+    assert "control_worker" not in {s.key for s in at.selectbox}, "no form until asked"
+    open_section(at, "workers_controls")  # closed until asked
     at.selectbox(key="control_worker").select("w1@vm").run()
     open_tab(at, CONTROL_TAB, "Shut down")
     at.button(key="ctl_shutdown").click().run()
@@ -128,6 +133,7 @@ def test_the_worker_controls_are_the_declared_ones(users_on, tmp_path):
     from lib.actions import control_groups
 
     at = go(log_in("ada"), "Workers")
+    open_section(at, "workers_controls")  # closed until asked
     at.selectbox(key="control_worker").select("w1@vm").run()
     groups = control_groups()
     assert "ctl_shutdown" not in {b.key for b in at.button}, "only the open tab's form is built"

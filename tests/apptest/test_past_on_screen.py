@@ -19,6 +19,7 @@ from tests.apptest.conftest import (
     collector_caught_up,
     console_on,
     open_page,
+    open_section,
     open_tab,
     run_until,
     texts,
@@ -171,3 +172,14 @@ def _store_url() -> str:
     from lib.settings import load_settings
 
     return load_settings(os.environ, {}).store_url
+
+
+def test_queues_consumer_form_is_built_when_its_section_is_opened(recorded_flower):
+    """The admin's consumer form starts closed (a reading visit builds no form) and opens."""
+    at = open_page("Queues")  # OPS_AUTH=off: a trusted admin
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.label for e in at.expander] == ["Add or cancel a consumer"]
+    assert "queue_worker" not in {s.key for s in at.selectbox}
+    at = open_section(at, "queues_consumers")
+    assert "queue_worker" in {s.key for s in at.selectbox}
+    assert {"queue_ctl_add_consumer", "queue_ctl_cancel_consumer"} <= {b.key for b in at.button}
