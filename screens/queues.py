@@ -52,6 +52,9 @@ ui.action_dialog(console, actor)
 workers = monitor.workers().value
 if workers is not None and not workers.empty and ui.allows_admin(actor):
     st.subheader("Consumers")
-    online = workers.loc[workers["online"], "worker"].tolist()
-    worker = st.selectbox("Worker", online, key="queue_worker")
-    ui.consumer_controls(actor, [worker] if worker else [], key="queue_ctl")
+    # Closed until asked: a visit to read the page builds no form (issue 12's 2 s).
+    if section := ui.lazy_section("Add or cancel a consumer", key="queues_consumers"):
+        with section:
+            online = workers.loc[workers["online"], "worker"].tolist()
+            worker = st.selectbox("Worker", online, key="queue_worker")
+            ui.consumer_controls(actor, [worker] if worker else [], key="queue_ctl")

@@ -15,6 +15,22 @@ span = ui.time_range()
 picked = ui.focus("worker", "worker")  # ?worker=<name> opens that worker
 #: How a step's point is made of its samples (lib.store.samples.worker_figures_frame).
 HOW = "online if online in any sample, active tasks and load the step's mean, peak RSS its highest"
+#: The session key saying whether the worker controls' section is open.
+CONTROLS = "workers_controls"
+#: The per-worker figures, one tab each (``charts.WORKER_FIGURES``), and what each one is.
+FIGURE_TABS = {
+    "Active tasks": "active",
+    "Host load": "load",
+    "Main process peak RSS": "main_peak_rss_mib",
+}
+FIGURE_NOTES = {
+    "active": "Active tasks: the tasks each worker was running, the step's mean.",
+    "load": "Host load: the 1-minute load average of each worker's host, from its heartbeats.",
+    "main_peak_rss_mib": (
+        "Main process peak RSS: Celery's rusage maxrss, the peak memory of each worker's main "
+        "process only; its prefork child processes are not included."
+    ),
+}
 
 
 @st.fragment(run_every=console.settings.poll_seconds)
@@ -33,19 +49,14 @@ def workers_over_time() -> None:
         charts.pool_utilization_chart(cluster, tz), key="utilization", width="stretch"
     )
     busy.caption("Pool utilization: busy slots ÷ slots (active tasks ÷ pool size, online workers).")
-    active, load = st.columns(2)
-    active.altair_chart(
-        charts.worker_figure_chart(figures, tz, "active"), key="active", width="stretch"
-    )
-    load.altair_chart(charts.worker_figure_chart(figures, tz, "load"), key="load", width="stretch")
-    load.caption("Host load: the 1-minute load average of each worker's host, from its heartbeats.")
-    st.altair_chart(
-        charts.worker_figure_chart(figures, tz, "main_peak_rss_mib"), key="rss", width="stretch"
-    )
-    st.caption(
-        "Main process peak RSS: Celery's rusage maxrss, the peak memory of each worker's main "
-        "process only; its prefork child processes are not included."
-    )
+    # One figure per worker at a time: a first visit draws 3 charts, not 5 (issue 12's 2 s).
+    for figure, tab in ui.lazy_tabs(list(FIGURE_TABS), key="worker_figure").items():
+        with tab:
+            column = FIGURE_TABS[figure]
+            st.altair_chart(
+                charts.worker_figure_chart(figures, tz, column), key=column, width="stretch"
+            )
+            st.caption(FIGURE_NOTES[column])
 
 
 @st.fragment(run_every=console.settings.poll_seconds)
@@ -90,5 +101,8 @@ else:
     known = monitor.workers().value
     if known is not None and not known.empty and ui.allows_admin(actor):
         st.subheader("Controls")
-        worker = st.selectbox("Worker", known["worker"].tolist(), key="control_worker")
-        ui.worker_controls(actor, worker, task_types=ui.task_types(monitor))
+        # Closed until asked: a visit to read the page builds no form (issue 12's 2 s).
+        if section := ui.lazy_section("Worker controls", key=CONTROLS):
+            with section:
+                worker = st.selectbox("Worker", known["worker"].tolist(), key="control_worker")
+                ui.worker_controls(actor, worker, task_types=ui.task_types(monitor))

@@ -20,6 +20,7 @@ each lives in the module of its concern:
 - ``purge_notes``: "purged from <queue> at <time> by <actor>" on the Tasks table and a task.
 - ``flags``: orphaned and stuck tasks: the ``?flag=`` filter, counts, column, sentence;
 - ``worker_detail``: one worker's detail (``Workers?worker=``).
+- ``on_demand``: tabs and a closed section that build only while open (fewer charts, forms).
 """
 
 from lib.ui.controls import (
@@ -47,6 +48,7 @@ from lib.ui.login import (
     sign_in_form,
     signed_in,
 )
+from lib.ui.on_demand import lazy_section, lazy_tabs
 from lib.ui.past import attention_strip, focus, sampled_range
 from lib.ui.purge_notes import purge_marked, purge_note, purged_tasks
 from lib.ui.queue_panel import queue_panel
@@ -108,6 +110,8 @@ __all__ = [
     "idle_warning",
     "job_records",
     "keep_selection_valid",
+    "lazy_section",
+    "lazy_tabs",
     "load_analytics",
     "load_failures",
     "load_tasks",

@@ -16,9 +16,11 @@ from lib.auth import Actor, allows
 from lib.monitor import ClusterMonitor
 from lib.ui import keys
 from lib.ui.formatting import md_escape
+from lib.ui.on_demand import lazy_tabs
 from lib.ui.readings import explain
 
 __all__ = [
+    "CONTROL_TAB",
     "action_button",
     "allows_admin",
     "consumer_controls",
@@ -26,6 +28,10 @@ __all__ = [
     "task_types",
     "worker_controls",
 ]
+
+
+#: The session key of the worker controls' open tab (a group of ``control_groups``).
+CONTROL_TAB = "control_group"
 
 
 def action_button(
@@ -70,11 +76,12 @@ def task_types(monitor: ClusterMonitor) -> list[str]:
 
 
 def worker_controls(actor: Actor, worker: str, task_types: list[str]) -> None:
-    """Every declared worker control, one tab per group (pool, consumers, limits, shut down)."""
+    """Every declared worker control, one tab per group (pool, consumers, limits, shut down);
+    only the open tab's form is built (a first visit draws one form, not four)."""
     groups = control_groups()
-    for tab, specs in zip(st.tabs(list(groups)), groups.values(), strict=True):
+    for label, tab in lazy_tabs(list(groups), key=CONTROL_TAB).items():
         with tab:
-            _control_form(actor, specs, worker, "ctl", task_types=task_types)
+            _control_form(actor, groups[label], worker, "ctl", task_types=task_types)
 
 
 def consumer_controls(actor: Actor, workers: list[str], key: str, queue: str = "") -> None:

@@ -46,6 +46,19 @@ def open_page(
     return at
 
 
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open the tab ``label`` of the lazy tabs ``key`` (``ui.lazy_tabs``), as a click does:
+    the page reruns and builds that tab only."""
+    at.session_state[key] = label
+    return at.run()
+
+
+def open_section(at: AppTest, key: str) -> AppTest:
+    """Open the closed section ``key`` (``ui.lazy_section``), as a click does."""
+    at.session_state[key] = True
+    return at.run()
+
+
 def plain(markdown: str) -> str:
     """Markdown source as a reader sees it: the console escapes untrusted text with '\\'."""
     return re.sub(r"\\(.)", r"\1", str(markdown))

@@ -6,7 +6,8 @@ import pytest
 
 from lib.audit import AuditLog
 from lib.auth import Actor, hash_password
-from tests.apptest.conftest import APP, PAGES, plain, texts
+from lib.ui.controls import CONTROL_TAB
+from tests.apptest.conftest import APP, PAGES, open_section, open_tab, plain, texts
 from tests.recorded import recorded_tasks
 
 PASSWORDS = {"vic": "viewer-pw", "olga": "operator-pw", "ada": "admin-pw"}
@@ -97,7 +98,10 @@ def test_operator_can_revoke_but_not_shut_down(users_on, tmp_path):
     at.button(key="dialog_confirm").click().run()
     assert users_on.posts == [f"/api/task/revoke/{waiting_task()}"]
     at = go(at, "Workers")
+    at.session_state[CONTROL_TAB] = "Shut down"  # even asked for, an operator gets no controls
+    at = open_section(at, "workers_controls")
     assert not any(b.label == "Shut down" for b in at.button), "no worker controls shown"
+    assert not at.expander, "no closed controls section either"
     at.session_state["pending_action"] = {
         "action": "shutdown",
         "targets": ["w1@vm"],
@@ -114,7 +118,10 @@ def test_operator_can_revoke_but_not_shut_down(users_on, tmp_path):
 
 def test_admin_can_shut_down_after_typing_the_name(users_on, tmp_path):
     at = go(log_in("ada"), "Workers")
+    assert "control_worker" not in {s.key for s in at.selectbox}, "no form until asked"
+    open_section(at, "workers_controls")  # closed until asked
     at.selectbox(key="control_worker").select("w1@vm").run()
+    open_tab(at, CONTROL_TAB, "Shut down")
     at.button(key="ctl_shutdown").click().run()
     at.text_input(key="dialog_confirm_name").input("w1@vm").run()
     at.button(key="dialog_confirm").click().run()
@@ -126,19 +133,28 @@ def test_the_worker_controls_are_the_declared_ones(users_on, tmp_path):
     from lib.actions import control_groups
 
     at = go(log_in("ada"), "Workers")
+    open_section(at, "workers_controls")  # closed until asked
     at.selectbox(key="control_worker").select("w1@vm").run()
-    assert [t.label for t in at.tabs] == ["Pool", "Consumers", "Task limits", "Shut down"]
-    shown = {
-        w.key
-        for kind in ("button", "number_input", "text_input", "selectbox")
-        for w in at.get(kind)
-    }
-    for spec in (s for specs in control_groups().values() for s in specs):
-        assert f"ctl_{spec.name}" in shown, spec.name
-        assert {f"ctl_{item.param}" for item in spec.form} <= shown, spec.name
+    groups = control_groups()
+    assert "ctl_shutdown" not in {b.key for b in at.button}, "only the open tab's form is built"
+    assert [t.label for t in at.tabs][-4:] == list(groups) == [
+        "Pool", "Consumers", "Task limits", "Shut down"
+    ]  # fmt: skip
+    for group, specs in groups.items():  # lazy tabs: each group's form is built when opened
+        open_tab(at, CONTROL_TAB, group)
+        shown = {
+            w.key
+            for kind in ("button", "number_input", "text_input", "selectbox")
+            for w in at.get(kind)
+        }
+        for spec in specs:
+            assert f"ctl_{spec.name}" in shown, spec.name
+            assert {f"ctl_{item.param}" for item in spec.form} <= shown, spec.name
+    open_tab(at, CONTROL_TAB, "Pool")
     at.number_input(key="ctl_n").set_value(3).run()
     at.button(key="ctl_pool_grow").click().run()
     at.button(key="dialog_confirm").click().run()
+    open_tab(at, CONTROL_TAB, "Task limits")
     at.text_input(key="ctl_rate").input(" 10/m ").run()
     at.button(key="ctl_rate_limit").click().run()
     at.button(key="dialog_confirm").click().run()

@@ -8,14 +8,17 @@ mid-flight, tasks_name_none.json): 62 tasks, 40 successes, 15 failures.
 
 from __future__ import annotations
 
+import json
 import time
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest.conftest import APP, texts
+from tests.apptest.conftest import APP, open_tab, texts
 from tests.recorded import RecordedFlower, recorded
 from tests.scripted_server import ScriptedServer
+from tests.vega import Drawn
 
 PAGES = {"Trends": "screens/trends.py", "Errors": "screens/errors.py"}
 RANGES = {
@@ -26,6 +29,7 @@ RANGES = {
     "7d": "Last 7 days",
     "custom": "Custom",
 }
+TRENDS_TABS = ("Throughput", "By task name", "By queue", "Latency", "Workers")
 TIME_KEYS = ("sent", "received", "started", "succeeded", "failed", "retried", "revoked", "rejected")
 
 
@@ -80,8 +84,15 @@ def test_page_renders_every_range(flower, page, time_range):
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == page
     assert at.selectbox(key="time_range_pick").value == time_range
-    assert csv_buttons(at) >= 2
     assert at.get("vega_lite_chart")
+    if page == "Trends":
+        csvs = 0
+        for tab in TRENDS_TABS:  # lazy tabs: each builds when opened
+            csvs += csv_buttons(open_tab(at, "trends_tab", tab))
+            assert not at.exception, (tab, [e.message for e in at.exception])
+        assert csvs >= 2
+    else:
+        assert csv_buttons(at) >= 2
     if page == "Trends":
         assert metrics(at) == {
             "Tasks": "62",
@@ -110,14 +121,36 @@ def test_trends_states_bucket_size_and_placement_rule(flower):
 
 
 def test_trends_tables_hold_the_hand_counted_numbers(flower):
-    at = open_analytics("Trends", "Last 15 minutes")
+    at = open_tab(open_analytics("Trends", "Last 15 minutes"), "trends_tab", "Latency")
     tables = [d.value for d in at.dataframe]
     names = next(t for t in tables if "p95" in t.columns and "name" in t.columns).set_index("name")
     # demo.flaky: 9 tasks in tasks.json, all failures (8 kinds + the second soft time limit)
     assert names.loc["demo.flaky", ["tasks", "failed"]].tolist() == [9, 9]
     assert names.loc["(unknown)", "tasks"] == 1  # the task seen mid-flight, name None
+    tables = [d.value for d in open_tab(at, "trends_tab", "Workers").dataframe]
     usage = next(t for t in tables if "utilization" in t.columns).set_index("worker")
     assert usage["processed"].sum() == 55
+
+
+def test_trends_builds_only_the_open_tab(flower):
+    """A first visit sends the Throughput tab's 3 charts and 1 table, not all 9 charts and 8
+    tables (issue 12's 2 s with a hung Flower); each other tab is built when opened."""
+    at = open_analytics("Trends", "Last 15 minutes")
+    assert y_titles(at) == ["tasks", "tasks / s", "failure rate"]
+    assert [list(d.value.columns[:2]) for d in at.dataframe] == [["bucket", "seconds"]]
+    assert at.session_state["trends_tab"] == "Throughput"
+    latency = open_tab(at, "trends_tab", "Latency")
+    tables = [d.value for d in latency.dataframe]
+    assert any("p95" in t.columns for t in tables) and not any("bucket" in t for t in tables)
+    assert y_titles(latency) == ["runtime p95", "wait"]  # runtime p95 over time, queue wait
+    assert metrics(latency)["Tasks"] == "62"  # the figures above the tabs stay
+
+
+def y_titles(at: AppTest) -> list[str]:
+    return [
+        Drawn(json.loads(e.proto.spec), pd.DataFrame()).title("y")
+        for e in at.get("vega_lite_chart")
+    ]
 
 
 def groups_table(at: AppTest):

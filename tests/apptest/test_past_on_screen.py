@@ -15,13 +15,23 @@ from lib.charts import WORKER_FIGURES
 from lib.frames import attention
 from lib.store import Store
 from tests import factories
-from tests.apptest.conftest import collector_caught_up, console_on, open_page, run_until, texts
+from tests.apptest.conftest import (
+    collector_caught_up,
+    console_on,
+    open_page,
+    open_section,
+    open_tab,
+    run_until,
+    texts,
+)
 from tests.recorded import RecordedFlower, recorded
 from tests.vega import on_page
 
 #: The charts read here, by the title of their y axis (Vega-Lite charts carry no key).
 PULSE, ONLINE, DEPTHS = "tasks / min", "workers online", "waiting messages"
 RSS = WORKER_FIGURES["main_peak_rss_mib"]
+#: The Workers page's tab that draws RSS (one per-worker figure at a time: lazy tabs).
+RSS_TAB = ("worker_figure", "Main process peak RSS")
 
 
 def traces(at, title: str) -> dict[str, list]:
@@ -86,7 +96,7 @@ def test_queues_and_workers_draw_the_real_collectors_samples(recorded_flower):
     collector_caught_up()
     run_until(at, lambda at: len(on_page(at, ONLINE).rows) >= 2, timeout=15)
     assert not at.exception, [e.message for e in at.exception]
-    rss = traces(at, RSS)
+    rss = traces(open_tab(at, *RSS_TAB), RSS)
     info = recorded("workers")
     assert set(rss) == set(info)
     for worker, drawn in rss.items():
@@ -102,6 +112,21 @@ def test_queues_and_workers_draw_the_real_collectors_samples(recorded_flower):
     for queue, drawn in depths.items():
         sampled = samples[samples["queue"] == queue]["messages"]
         assert np.nanmax(np.asarray(drawn, dtype="float64")) == sampled.max(), queue
+
+
+def test_workers_draws_one_figure_per_worker_at_a_time(recorded_flower):
+    """A first visit sends 3 charts (online, utilization, the open figure's), not 5; each
+    other figure is drawn when its tab is opened, and only then (issue 12's 2 s)."""
+    at = open_page("Workers")
+    collector_caught_up()
+    run_until(at, lambda at: len(on_page(at, ONLINE).rows) >= 2, timeout=15)
+    titles = [json.loads(c.proto.spec)["encoding"]["y"]["title"] for c in at.get("vega_lite_chart")]
+    assert titles == [ONLINE, "pool utilization", WORKER_FIGURES["active"]]
+    load = open_tab(at, "worker_figure", "Host load")
+    assert [
+        json.loads(c.proto.spec)["encoding"]["y"]["title"] for c in load.get("vega_lite_chart")
+    ][-1] == WORKER_FIGURES["load"]
+    assert len(load.get("vega_lite_chart")) == 3
 
 
 def test_a_range_without_samples_says_why(recorded_flower, monkeypatch):
@@ -129,7 +154,7 @@ def test_a_deep_link_opens_that_worker_or_queue_with_a_way_back(recorded_flower)
     at = open_page("Workers", query={"worker": "w2@vm"})
     assert not at.exception, [e.message for e in at.exception]
     assert at.dataframe[0].value["worker"].tolist() == ["w2@vm"]
-    assert set(traces(at, RSS)) == {"w2@vm"}
+    assert set(traces(open_tab(at, *RSS_TAB), RSS)) == {"w2@vm"}
     assert "Showing worker w2@vm only." in texts(at)
     at.button(key="all_worker").click().run()
     assert len(at.dataframe[0].value) == 2 and "worker" not in at.query_params
@@ -147,3 +172,14 @@ def _store_url() -> str:
     from lib.settings import load_settings
 
     return load_settings(os.environ, {}).store_url
+
+
+def test_queues_consumer_form_is_built_when_its_section_is_opened(recorded_flower):
+    """The admin's consumer form starts closed (a reading visit builds no form) and opens."""
+    at = open_page("Queues")  # OPS_AUTH=off: a trusted admin
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.label for e in at.expander] == ["Add or cancel a consumer"]
+    assert "queue_worker" not in {s.key for s in at.selectbox}
+    at = open_section(at, "queues_consumers")
+    assert "queue_worker" in {s.key for s in at.selectbox}
+    assert {"queue_ctl_add_consumer", "queue_ctl_cancel_consumer"} <= {b.key for b in at.button}

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from lib.store import Store
-from tests.apptest.conftest import console_on, open_page, texts
+from tests.apptest.conftest import console_on, open_page, open_tab, texts
 from tests.history_tasks import spread_tasks
 from tests.recorded import RecordedFlower
 from tests.unit.store.test_usage_rollups import drop_to_step_9
@@ -66,8 +66,8 @@ def test_trends_counts_every_task_of_the_week_after_pruning(pruned):
 
 
 def test_trends_busy_time_covers_the_week_unless_the_usage_rollups_began_later(request, pruned):
-    at = week("Trends")
-    usage = at.dataframe[-1].value  # the Workers tab's table, last on the page
+    at = open_tab(week("Trends"), "trends_tab", "Workers")
+    usage = at.dataframe[-1].value  # the Workers tab's table, the only one it builds
     assert usage["busy_seconds"].sum() > 100  # a week of runs, not the last minute's
     later = request.node.callspec.params["pruned"] == "pruned before usage rollups"
     assert (BUSY_CAPTION in texts(at)) is later

@@ -45,7 +45,8 @@ def test_a_known_worker_shows_its_detail_sections(recorded_flower):
     active = at.dataframe[1].value  # the workers table (one row) first, then the active tasks
     assert set(active["uuid"]) == W2_RUNNING
     assert set(active["task"]) == {f"tasks?task={uuid}" for uuid in W2_RUNNING}
-    assert [t.label for t in at.tabs] == ["Pool", "Consumers", "Task limits", "Shut down"]
+    # the per-worker figures' tabs first (Over time), then the controls'
+    assert [t.label for t in at.tabs][-4:] == ["Pool", "Consumers", "Task limits", "Shut down"]
 
 
 def test_a_worker_with_nothing_running_says_so(recorded_flower):
@@ -63,7 +64,8 @@ def test_an_unknown_worker_is_said_unknown_with_no_detail(recorded_flower):
     assert not at.exception, [e.message for e in at.exception]
     said = texts(at)
     assert "No worker named nobody@x is known." in said
-    assert "Worker nobody@x" not in said and not at.tabs and "Prefetch count" not in metrics(at)
+    assert "Worker nobody@x" not in said and "Prefetch count" not in metrics(at)
+    assert "Pool" not in [t.label for t in at.tabs], "no controls for an unknown worker"
 
 
 def test_an_offline_worker_says_so_and_since_its_last_heartbeat(recorded_flower):
