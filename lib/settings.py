@@ -51,6 +51,8 @@ STORE_FILE = "store.sqlite3"
 DEFAULT_RETENTION_DAYS = 14
 #: Raw successful tasks are most of the volume and least of the questions (issue 12).
 DEFAULT_RETENTION_SUCCESS_DAYS = 2
+#: Where users reach the console when OPS_PUBLIC_URL is unset (Streamlit's own default).
+DEFAULT_PUBLIC_URL = "http://localhost:8501"
 #: The store's URL schemes: SQLite now, PostgreSQL next (SQLAlchemy Core speaks both).
 STORE_SCHEMES = ("sqlite", "postgresql", "postgres")
 #: Who runs the collector: the console process (one command) or ``./ops collect`` (replicas).
@@ -88,6 +90,16 @@ class Settings:
     collector: str = "embedded"
     # repr=False: repr(settings) keys caches and may reach a log; the secret must not.
     session_secret: str | None = field(default=None, repr=False)
+    #: The console's address as users reach it: the base of deep links in alerts.
+    public_url: str = DEFAULT_PUBLIC_URL
+    #: Alert rules replacing or tuning the built-in defaults (lib/alerts).
+    alerts_file: Path | None = None
+    #: Where alert changes are POSTed. Secret as a whole: a Slack or Mattermost incoming
+    #: webhook carries its token in the path, so repr never shows it and it is scrubbed.
+    alert_webhook: str | None = field(default=None, repr=False)
+    #: Serve Prometheus /metrics and /healthz on this port (None: off).
+    metrics_port: int | None = None
+    metrics_address: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         if self.store_url is None:
@@ -106,10 +118,10 @@ class Settings:
         Flower's password and the password of every URL setting (as written and decoded).
         """
         found = [self.flower_auth[1]] if self.flower_auth else []
-        urls = (getattr(self, f.name) for f in fields(self) if f.name != "session_secret")
+        whole = ("session_secret", "alert_webhook")
+        urls = (getattr(self, f.name) for f in fields(self) if f.name not in whole)
         found += _with_decoded(url_password(url) for url in urls if isinstance(url, str))
-        if self.session_secret:
-            found.append(self.session_secret)
+        found += [getattr(self, name) for name in whole if getattr(self, name)]
         return tuple(dict.fromkeys(s for s in found if s))
 
 
@@ -145,6 +157,7 @@ def _raw_secrets(raw: Mapping[str, str]) -> list[str]:
     # Without the colon the whole value may well be the password: never print it either.
     found.append(password if sep else user)
     found.append(raw.get("OPS_SESSION_SECRET", ""))
+    found.append(raw.get("OPS_ALERT_WEBHOOK", ""))
     return _with_decoded(s for s in found if s)
 
 
@@ -249,6 +262,27 @@ def _extra_keys(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*DEFAULT_SENSITIVE_KEYS, *extra]))
 
 
+def _parse_public_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{redact_url(value)!r} is not an address such as https://ops.example.com")
+    return value.rstrip("/")
+
+
+def _parse_webhook(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        # The URL itself is the secret: name the problem, never echo the value.
+        raise ValueError("is not an http(s) URL")
+    return value
+
+
+def _parse_port(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
+        raise ValueError(f"{value!r} is not a port number (1–65535)")
+    return int(value)
+
+
 def _parse_switch(value: str) -> bool:
     word = value.lower()
     if word in OFF_WORDS:
@@ -296,6 +330,11 @@ SIMPLE = (
         DEFAULT_RETENTION_SUCCESS_DAYS,
     ),
     ("OPS_COLLECTOR", "collector", _collector_mode, "embedded"),
+    ("OPS_PUBLIC_URL", "public_url", _parse_public_url, DEFAULT_PUBLIC_URL),
+    ("OPS_ALERTS_FILE", "alerts_file", Path, None),
+    ("OPS_ALERT_WEBHOOK", "alert_webhook", _parse_webhook, None),
+    ("OPS_METRICS_PORT", "metrics_port", _parse_port, None),
+    ("OPS_METRICS_ADDRESS", "metrics_address", str, "127.0.0.1"),
 )
 #: Every variable the console reads (from the environment, else ``.streamlit/secrets.toml``).
 NAMES = ("FLOWER_URL", "FLOWER_BASIC_AUTH", *(name for name, *_ in SIMPLE))

@@ -205,3 +205,41 @@ def test_the_rabbitmq_management_url_is_read_and_its_password_is_a_secret():
     with pytest.raises(SettingsError) as err:
         load_settings({"RABBITMQ_MANAGEMENT_URL": "ops:Mgmt-pw@rabbit:15672"})
     assert "RABBITMQ_MANAGEMENT_URL" in str(err.value) and "Mgmt-pw" not in str(err.value)
+
+
+def test_alert_and_metrics_settings_default_and_parse():
+    s = load_settings({})
+    assert (s.public_url, s.alerts_file, s.alert_webhook) == ("http://localhost:8501", None, None)
+    assert (s.metrics_port, s.metrics_address) == (None, "127.0.0.1")
+    hook = "https://hooks.slack.com/services/T000/B000/XyZsecretTok"
+    s = load_settings(
+        {
+            "OPS_PUBLIC_URL": "https://ops.example.com/console/",
+            "OPS_ALERTS_FILE": "/etc/ops/alerts.toml",
+            "OPS_ALERT_WEBHOOK": hook,
+            "OPS_METRICS_PORT": "9808",
+            "OPS_METRICS_ADDRESS": "0.0.0.0",
+        }
+    )
+    assert s.public_url == "https://ops.example.com/console", "no trailing slash: links add one"
+    assert s.alerts_file == Path("/etc/ops/alerts.toml")
+    assert (s.metrics_port, s.metrics_address) == (9808, "0.0.0.0")
+    assert s.alert_webhook == hook
+    assert hook in s.secrets, "the webhook URL is a secret as a whole"
+    assert "XyZsecretTok" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("OPS_PUBLIC_URL", "ops.example.com", "not an address"),
+        ("OPS_METRICS_PORT", "70000", "not a port"),
+        ("OPS_METRICS_PORT", "http", "not a port"),
+        ("OPS_ALERT_WEBHOOK", "hooks.slack.com/services/T0/B0/s3cretTok", "not an http(s) URL"),
+    ],
+)
+def test_bad_alert_and_metrics_settings_name_the_variable(name, value, says):
+    with pytest.raises(SettingsError) as err:
+        load_settings({name: value})
+    assert name in str(err.value) and says in str(err.value)
+    assert "s3cretTok" not in str(err.value), "a webhook URL is never echoed"
