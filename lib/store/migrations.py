@@ -174,6 +174,17 @@ def _purge_marks(conn: Connection) -> None:
     schema.PURGED_TASKS.create(conn, checkfirst=True)
 
 
+def _alert_tables(conn: Connection) -> None:
+    for table in (
+        schema.ALERTS,
+        schema.ALERT_CHANGES,
+        schema.ALERT_DELIVERIES,
+        schema.ALERT_SILENCES,
+    ):
+        # checkfirst: a store rolled back to an earlier version by hand keeps its tables.
+        table.create(conn, checkfirst=True)
+
+
 #: Every step in order.
 STEPS: tuple[Step, ...] = (
     Step(1, "tasks, task timeline, queue and worker samples, per-minute rollups", _tables_v1),
@@ -195,6 +206,7 @@ STEPS: tuple[Step, ...] = (
     Step(11, "lean task indexes: the Tasks page's orders without the uuid", _lean_task_indexes),
     Step(12, "waiting tasks: PENDING tasks by queue and sent time", _waiting_index),
     Step(13, "purge marks: the tasks each purge removed", _purge_marks),
+    Step(14, "alerts: states, their changes, the webhook outbox, silences", _alert_tables),
 )
 LATEST = STEPS[-1].version
 

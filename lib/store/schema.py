@@ -34,6 +34,10 @@ from sqlalchemy import (
 from lib.frames.tasks import TASK_TIME_COLUMNS, TEXT_COLUMNS
 
 __all__ = [
+    "ALERTS",
+    "ALERT_CHANGES",
+    "ALERT_DELIVERIES",
+    "ALERT_SILENCES",
     "AUDIT",
     "AUDIT_TARGET",
     "KEPT_STATE",
@@ -272,6 +276,97 @@ PURGED_TASKS = Table(
     Column("at", Float, nullable=False),
     PrimaryKeyConstraint("audit_id", "uuid"),
     Index("ix_purged_tasks_uuid", "uuid"),
+)
+
+#: Alerts (lib.alerts): one row per cluster, rule and subject (a worker, a queue, a task name,
+#: ``overall``): its current state and the figures of its last evaluation. ``link`` is a deep
+#: link relative to the console (``workers?worker=w1``): OPS_PUBLIC_URL is prepended when sent.
+#: ``group_key`` names the alert that causes this one (a dead worker's ``worker_offline/w1``), so
+#: related alerts travel as one notification. Added by the alerts migration step.
+ALERTS = Table(
+    "alerts",
+    METADATA,
+    Column("cluster", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("value", Float),
+    Column("threshold", Float),
+    Column("link", Text, nullable=False),
+    Column("group_key", Text),
+    Column("since", Float, nullable=False),
+    Column("pending_since", Float),
+    Column("fired_at", Float),
+    Column("resolved_at", Float),
+    Column("acked_by", Text),
+    Column("acked_at", Float),
+    Column("updated_at", Float, nullable=False),
+    PrimaryKeyConstraint("cluster", "rule", "subject"),
+    CheckConstraint("state IN ('pending', 'firing', 'resolved')", name="ck_alerts_state"),
+    CheckConstraint("severity IN ('info', 'warning', 'critical')", name="ck_alerts_severity"),
+    Index("ix_alerts_cluster_state", "cluster", "state"),
+)
+
+#: Every change of an alert's state, in order (the Alerts page's history; survives restarts).
+ALERT_CHANGES = Table(
+    "alert_changes",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cluster", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("value", Float),
+    Column("threshold", Float),
+    Column("link", Text, nullable=False),
+    Column("group_key", Text),
+    Column("at", Float, nullable=False),
+    Index("ix_alert_changes_cluster_at", "cluster", "at"),
+    Index("ix_alert_changes_alert", "cluster", "rule", "subject", "at"),
+    sqlite_autoincrement=True,
+)
+
+#: The webhook's outbox: one row per notification (a change to firing or resolved, grouped),
+#: written in the same transaction as the change, so a restart neither loses nor repeats it.
+#: ``payload`` is the JSON body (never the webhook URL); ``status`` queued → sent | gave_up.
+ALERT_DELIVERIES = Table(
+    "alert_deliveries",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cluster", Text, nullable=False),
+    Column("change_id", Integer, ForeignKey("alert_changes.id"), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("next_at", Float, nullable=False),
+    Column("last_error", Text),
+    Column("sent_at", Float),
+    CheckConstraint("status IN ('queued', 'sent', 'gave_up')", name="ck_alert_deliveries_status"),
+    Index("ix_alert_deliveries_due", "status", "next_at"),
+    sqlite_autoincrement=True,
+)
+
+#: Silences: a rule (and a subject, or ``*`` for all of the rule's) sends nothing until
+#: ``until``; who set it and why; ``lifted_at`` when lifted early. Audited through the door.
+ALERT_SILENCES = Table(
+    "alert_silences",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cluster", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("until", Float, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("reason", Text),
+    Column("created_at", Float, nullable=False),
+    Column("lifted_at", Float),
+    Index("ix_alert_silences_cluster_until", "cluster", "until"),
+    sqlite_autoincrement=True,
 )
 
 
