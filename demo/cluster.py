@@ -281,8 +281,21 @@ class Cluster:
         pid once Flower has its heartbeat and it answers Flower's inspect (its first heartbeat
         comes a moment before it listens for control commands)."""
         with self._lock:
+            self.stop_worker(hostname)
+            return self.start_worker(hostname, timeout)
+
+    def stop_worker(self, hostname: str, grace: float = 5.0) -> None:
+        """Stop the worker ``hostname`` (a warm shutdown: it says goodbye to Flower)."""
+        with self._lock:
+            self._workers[self.worker_names.index(hostname)].stop(grace)
+
+    def start_worker(self, hostname: str, timeout: float = 60.0) -> int:
+        """Start the stopped worker ``hostname`` again under its name; its new pid once Flower
+        has its heartbeat and it answers Flower's inspect."""
+        with self._lock:
             index = self.worker_names.index(hostname)
-            self._workers[index].stop(5)
+            if self._workers[index].alive:
+                raise RuntimeError(f"{hostname} is running; stop it first")
             self._workers[index] = proc = self._spawn_worker(self.workers[index])
         pid, deadline = proc.popen.pid, time.monotonic() + timeout
         while time.monotonic() < deadline:
