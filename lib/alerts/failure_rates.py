@@ -19,7 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.alerts.model import AlertContext, Condition, Rule
-from lib.alerts.readings import link, span_words
+from lib.alerts.readings import condition_of, link, span_words
 
 __all__ = ["EVALUATORS", "OVERALL", "failure_rate", "finished_counts"]
 
@@ -78,15 +78,7 @@ def _failing(rule: Rule, subject: str, percent: float, counts: tuple[int, int]) 
     else:
         summary = f"Task {subject} failed {percent:.1f} % of {finished:,} runs in the last {window} ({failed:,}; {limit})."
         where = link("tasks", name=subject, state="FAILURE")
-    return Condition(
-        rule=rule.name,
-        subject=subject,
-        severity=rule.severity,
-        summary=summary,
-        link=where,
-        value=percent,
-        threshold=rule.threshold,
-    )
+    return condition_of(rule, subject, summary, where, percent)
 
 
 EVALUATORS = {"failure_rate": failure_rate}

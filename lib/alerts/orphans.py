@@ -15,7 +15,7 @@ so both arrive as one notification; a restarted worker's has no cause (it is bac
 from __future__ import annotations
 
 from lib.alerts.model import AlertContext, Condition, Rule
-from lib.alerts.readings import link, workers_now
+from lib.alerts.readings import condition_of, link, workers_now
 from lib.frames.flags import orphaned_frame
 
 __all__ = ["DEFAULT_CAUSE_RULE", "EVALUATORS", "cause_key", "orphaned_tasks"]
@@ -56,14 +56,12 @@ def orphaned_tasks(rule: Rule, context: AlertContext) -> list[Condition]:
 def _orphans(rule: Rule, worker: str, count: int, offline: bool) -> Condition:
     why = "it is offline" if offline else "it restarted after they started"
     tasks = "task is" if count == 1 else "tasks are"
-    return Condition(
-        rule=rule.name,
-        subject=worker,
-        severity=rule.severity,
-        summary=f"{count} {tasks} orphaned on worker {worker} ({why}).",
-        link=link("tasks", flag="orphaned", worker=worker),
-        value=float(count),
-        threshold=rule.threshold,
+    return condition_of(
+        rule,
+        worker,
+        f"{count} {tasks} orphaned on worker {worker} ({why}).",
+        link("tasks", flag="orphaned", worker=worker),
+        float(count),
         cause=cause_key(rule, worker) if offline else None,
     )
 

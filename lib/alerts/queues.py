@@ -21,7 +21,7 @@ import pandas as pd
 
 from lib.alerts.model import AlertContext, Condition, Rule
 from lib.alerts.orphans import cause_key
-from lib.alerts.readings import consumers_of, depths_now, link, span_words
+from lib.alerts.readings import condition_of, consumers_of, depths_now, link, span_words
 
 __all__ = ["EVALUATORS", "SAMPLE_SLACK", "queue_depth", "queue_growing"]
 
@@ -54,14 +54,12 @@ def _backlog(rule: Rule, queue: str, depth: int, consumers: dict[str, bool]) -> 
     all_dead = bool(consumers) and len(dead) == len(consumers)
     why = f"; its worker {dead[0]} is offline" if all_dead and len(dead) == 1 else ""
     why = f"; all {len(dead)} of its workers are offline" if all_dead and len(dead) > 1 else why
-    return Condition(
-        rule=rule.name,
-        subject=queue,
-        severity=rule.severity,
-        summary=f"Queue {queue} has {depth:,} messages waiting (above {rule.threshold or 0:g}){why}.",
-        link=link("queues", queue=queue),
-        value=float(depth),
-        threshold=rule.threshold,
+    return condition_of(
+        rule,
+        queue,
+        f"Queue {queue} has {depth:,} messages waiting (above {rule.threshold or 0:g}){why}.",
+        link("queues", queue=queue),
+        float(depth),
         cause=cause_key(rule, dead[0]) if all_dead else None,
     )
 
@@ -100,18 +98,12 @@ def _growing(
 ) -> Condition:
     earlier, depth = depths
     who = "1 consumer" if consumers == 1 else f"{consumers} consumers"
-    return Condition(
-        rule=rule.name,
-        subject=queue,
-        severity=rule.severity,
-        summary=(
-            f"Queue {queue} grew from {earlier:,} to {depth:,} messages over the last "
-            f"{span_words(window)} although it has {who}."
-        ),
-        link=link("queues", queue=queue),
-        value=float(depth),
-        threshold=float(earlier),
+    summary = (
+        f"Queue {queue} grew from {earlier:,} to {depth:,} messages over the last "
+        f"{span_words(window)} although it has {who}."
     )
+    where = link("queues", queue=queue)
+    return condition_of(rule, queue, summary, where, float(depth), threshold=float(earlier))
 
 
 EVALUATORS = {"queue_depth": queue_depth, "queue_growing": queue_growing}

@@ -17,11 +17,12 @@ from urllib.parse import quote, urlencode
 
 import pandas as pd
 
-from lib.alerts.model import AlertContext
+from lib.alerts.model import AlertContext, Condition, Rule
 from lib.errors import ConsoleError
 
 __all__ = [
     "CannotTell",
+    "condition_of",
     "consumers_of",
     "depths_now",
     "link",
@@ -87,6 +88,34 @@ def consumers_of(workers: pd.DataFrame | None) -> dict[str, dict[str, bool]]:
             for queue in queues.split(", "):
                 found.setdefault(queue, {})[str(worker)] = bool(online)
     return found
+
+
+#: ``condition_of``'s threshold when none is given: the rule's own.
+RULES = object()
+
+
+def condition_of(
+    rule: Rule,
+    subject: str,
+    summary: str,
+    where: str,
+    value: float | None,
+    *,
+    threshold: float | object | None = RULES,
+    cause: str | None = None,
+) -> Condition:
+    """The rule's condition for ``subject`` at the rule's severity (``where``: its deep link;
+    ``threshold``: what ``value`` was compared with, the rule's threshold unless given)."""
+    return Condition(
+        rule=rule.name,
+        subject=subject,
+        severity=rule.severity,
+        summary=summary,
+        link=where,
+        value=value,
+        threshold=rule.threshold if threshold is RULES else threshold,
+        cause=cause,
+    )
 
 
 def link(page: str, **params: str) -> str:

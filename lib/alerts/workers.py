@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.alerts.model import AlertContext, Condition, Rule
-from lib.alerts.readings import link, span_words, workers_now
+from lib.alerts.readings import condition_of, link, span_words, workers_now
 
 __all__ = ["DEFAULT_FORGET_AFTER", "EVALUATORS", "worker_offline"]
 
@@ -41,15 +41,9 @@ def worker_offline(rule: Rule, context: AlertContext) -> list[Condition]:
 
 def _offline(rule: Rule, worker: str, silent: float | None) -> Condition:
     why = "no heartbeat seen" if silent is None else f"no heartbeat for {span_words(silent)}"
-    return Condition(
-        rule=rule.name,
-        subject=worker,
-        severity=rule.severity,
-        summary=f"Worker {worker} is offline ({why}).",
-        link=link("workers", worker=worker),
-        value=None if silent is None else round(silent, 1),
-        threshold=rule.threshold,
-    )
+    summary = f"Worker {worker} is offline ({why})."
+    value = None if silent is None else round(silent, 1)
+    return condition_of(rule, worker, summary, link("workers", worker=worker), value)
 
 
 EVALUATORS = {"worker_offline": worker_offline}

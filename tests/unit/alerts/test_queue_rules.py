@@ -19,12 +19,8 @@ ALIVE = workers_at(NOW, w1=worker(True, queues=("default", "mail")))
 def test_a_depth_above_the_threshold_is_a_condition_exactly_at_it_is_not(store):
     depths = {"default": 101, "mail": 100, "idle": 0}
     (found,) = queue_depth(BACKLOG, context(store, workers=ALIVE, depths=depths))
-    assert (found.rule, found.subject, found.value, found.threshold) == (
-        "queue_backlog",
-        "default",
-        101,
-        100,
-    )
+    assert found.key == "queue_backlog/default" and found.severity == "warning"
+    assert found.value == 101 and found.threshold == 100
     assert found.summary == "Queue default has 101 messages waiting (above 100)."
     assert found.link == "queues?queue=default" and found.cause is None
 
