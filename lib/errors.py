@@ -8,6 +8,8 @@
     ├── BackendError             the result backend cannot be read (progress meta, original args)
     ├── AuditError               the audit log cannot be opened, read or written  (lib/audit.py)
     ├── StoreError               the history store cannot be opened, migrated, read or written
+    ├── CannotTell               an alert rule cannot be judged this poll: its reading is
+    │                            missing or not this poll's (lib/alerts/readings.py)
     ├── DuplicateOperation       this operation id is already recorded: nothing is sent again
     │                            (lib/audit.py; carries the first click's row)
     ├── ActionRefused            an action is not allowed or not possible; nothing was sent

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from lib.alerts import failure_rates, orphans, queues, workers
 from lib.alerts.model import AlertContext, Condition, Rule
 from lib.errors import ConsoleError
 
@@ -26,6 +27,10 @@ Evaluator = Callable[[Rule, AlertContext], list[Condition]]
 
 #: kind → its evaluator. Each evaluator module adds its kinds here.
 EVALUATORS: dict[str, Evaluator] = {}
+EVALUATORS.update(workers.EVALUATORS)
+EVALUATORS.update(queues.EVALUATORS)
+EVALUATORS.update(failure_rates.EVALUATORS)
+EVALUATORS.update(orphans.EVALUATORS)
 
 
 @dataclass(frozen=True)
