@@ -19,16 +19,10 @@ __all__ = ["OutboxSummary", "outbox_summary"]
 
 
 @dataclass(frozen=True)
-class OutboxSummary:
-    """The outbox of one cluster at ``now`` (epoch seconds; None when there is none)."""
+class OutboxSummary(OutboxState):
+    """The outbox of one cluster (``OutboxState``'s figures) as seen at ``now`` (epoch s)."""
 
-    now: float
-    queued: int = 0
-    sent: int = 0
-    gave_up: int = 0
-    last_sent_at: float | None = None
-    last_error: str | None = None
-    next_at: float | None = None
+    now: float = 0.0
 
     def sentence(self, webhook_set: bool = True) -> str:
         """One line for the page: "3 notifications sent, the last 2 min ago. 1 waiting: next
@@ -60,16 +54,7 @@ class OutboxSummary:
 
 def outbox_summary(store: Store, cluster: str, now: float) -> OutboxSummary:
     """The outbox of ``cluster`` in ``store`` as of ``now``."""
-    state: OutboxState = outbox_state(store.engine, cluster)
-    return OutboxSummary(
-        now=now,
-        queued=state.queued,
-        sent=state.sent,
-        gave_up=state.gave_up,
-        last_sent_at=state.last_sent_at,
-        last_error=state.last_error,
-        next_at=state.next_at,
-    )
+    return OutboxSummary(**vars(outbox_state(store.engine, cluster)), now=now)
 
 
 def _count(n: int) -> str:
