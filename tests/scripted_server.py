@@ -3,6 +3,7 @@
 Each answer is ``(status, body, headers)`` (a ``str`` body is sent as UTF-8, ``bytes`` as they
 are: for bodies that are not valid UTF-8) or the string ``"hang"`` (never answer, to make the
 client time out). Requests are recorded as ``(method, path_with_query, body, headers)``.
+``port``: a given port (a server that comes back where a client already points), else a free one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ Answer = tuple[int, str | bytes, dict] | str
 
 
 class ScriptedServer:
-    def __init__(self, respond: Callable[[str, str], Answer]):
+    def __init__(self, respond: Callable[[str, str], Answer], port: int = 0):
         self.respond = respond
         self.requests: list[tuple[str, str, bytes, dict]] = []
         self._release = threading.Event()
@@ -44,7 +45,7 @@ class ScriptedServer:
             def log_message(self, *args) -> None:
                 return  # keep test output clean
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)

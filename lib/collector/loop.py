@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field, replace
 from types import TracebackType
 
 from lib import frames
+from lib.alerts.delivery import deliverer_for
 from lib.broker import BrokerProbe, ResultBackend
 from lib.collector.facts import WorkerFactsKeeper, kept_worker_facts
 from lib.collector.health import FLOWER, CollectorHealth, PollProblem
@@ -120,6 +121,7 @@ class Collector:
             self.client, waiting_every(settings), settings.flower_timeout, clock, self._stop.is_set
         )
         self.on_poll = on_poll
+        self.deliverer = deliverer_for(settings, store, cluster, clock)  # None: no webhook
         self._key = f"collector/{cluster}"
         self._wake = threading.Event()  # set by stop() and wake(): the next poll comes now
         self._polled = threading.Condition()
@@ -163,6 +165,8 @@ class Collector:
         """Ask the loop to end and wait for it; True when it has ended."""
         self._stop.set()
         self._wake.set()
+        if self.deliverer is not None:
+            self.deliverer.stop(0)  # asked now: it ends while the poll does (see _loop)
         thread = self._thread
         if thread is not None:
             thread.join(self.settings.flower_timeout + STOP_MARGIN if timeout is None else timeout)
@@ -190,11 +194,15 @@ class Collector:
         self.stop()
 
     def _loop(self) -> None:
+        if self.deliverer is not None:
+            self.deliverer.start()  # the webhook outbox, in its own thread (lib.alerts.delivery)
         while not self._stop.is_set():
             began = time.monotonic()
             self.poll()
             self._wake.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - began)))
             self._wake.clear()
+        if self.deliverer is not None:
+            self.deliverer.stop()  # asked in stop(): ends within one webhook timeout
 
     # -- one poll ----------------------------------------------------------------------------
 
@@ -228,6 +236,8 @@ class Collector:
             self._snapshot = replace(self._snapshot, version=health.polls, tasks_note=note)
             self._health = health
             self._polled.notify_all()
+        if self.deliverer is not None:
+            self.deliverer.wake()  # the poll may have queued notifications
         if self.on_poll is not None:
             self.on_poll(report, health)
         return report
