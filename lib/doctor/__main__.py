@@ -31,8 +31,6 @@ CONFIGURATION = "Configuration"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./ops doctor", description=__doc__.splitlines()[0])
     parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("urllib3").setLevel(logging.CRITICAL)  # each line already says what failed
     try:
         settings = load_settings(os.environ, _secrets(SECRETS_FILE))
     except (ConsoleError, OSError, tomllib.TOMLDecodeError) as exc:
@@ -47,5 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     return exit_code(findings)
 
 
+def _quiet_logs() -> None:
+    """Only errors reach the terminal: each finding already says what failed, in words."""
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("urllib3").setLevel(logging.CRITICAL)
+
+
 if __name__ == "__main__":
+    _quiet_logs()
     sys.exit(main())
