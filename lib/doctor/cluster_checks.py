@@ -31,6 +31,8 @@ DEFAULT_FREQ = 2.0
 DEFAULT_MAX_TASKS = 100_000
 #: A Flower window shorter than this loses tasks whenever the collector is down that long.
 SHORT_HISTORY_SECONDS = 3600.0
+#: The shortest span of Flower's tasks whose rate is extrapolated into a WARN.
+MIN_RATE_SPAN_SECONDS = 600.0
 NO_WORKER = "Not checked: no worker is online."
 EVENTS_FIX = (
     "start workers with -E (or worker_send_task_events=True), or leave Flower's "
@@ -191,7 +193,9 @@ def check_history(evidence: Evidence) -> Verdict:
             f"{held} (about {rate:,.1f} a minute): at that rate its default --max_tasks=100,000 "
             f"keeps about {_about(window)} of tasks"
         )
-    if window < SHORT_HISTORY_SECONDS:
+    # A rate measured over a few minutes (a burst, a test run) says little about the window.
+    measured = count >= DEFAULT_MAX_TASKS or age >= MIN_RATE_SPAN_SECONDS
+    if measured and window < SHORT_HISTORY_SECONDS:
         return Status.WARN, (
             f"{said}; a collector stopped longer than that loses tasks. Raise Flower's "
             "--max_tasks (about 4 KB of memory per task)."
