@@ -11,6 +11,7 @@ with a ``--url_prefix`` that FLOWER_URL lacks (or has one it does not).
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from lib.doctor.evidence import Evidence
@@ -22,6 +23,8 @@ __all__ = ["check_auth", "check_reachable", "check_url_prefix", "check_workers",
 
 #: Flower 2.x's 401 body when it runs with no auth at all and its API is not opened.
 UNAUTHENTICATED_API = "FLOWER_UNAUTHENTICATED_API"
+#: Tornado's own 404 page: Flower's server answers it for any path outside its url_prefix.
+TORNADO_404 = re.compile(r"<html><title>404: Not Found</title>")
 #: An example prefix for the fix's sentence (Flower has none by default).
 EXAMPLE_PREFIX = "flower"
 
@@ -110,36 +113,53 @@ def check_url_prefix(evidence: Evidence) -> Verdict:
             "FLOWER_URL to Flower's address, with its url_prefix if it has one."
         )
     if not prefix:
-        return Status.FAIL, (
-            f"Flower answers at {url} but its API is not there (HTTP 404 with Flower's page): "
-            "Flower runs with --url_prefix; add the url_prefix to FLOWER_URL, e.g. "
-            f"FLOWER_URL={url}/{EXAMPLE_PREFIX}."
-        )
+        return Status.FAIL, _missing_prefix(evidence, url)
     return Status.FAIL, _wrong_prefix(evidence, url, prefix)
+
+
+def _missing_prefix(evidence: Evidence, url: str) -> str:
+    said = f"Flower answers at {url} but its API is not there (HTTP 404 from Flower's server)"
+    example = f"{url}/{EXAMPLE_PREFIX}"
+    if _flower_at(evidence, example):
+        return (
+            f"{said}: Flower runs with --url_prefix={EXAMPLE_PREFIX}; add the url_prefix to "
+            f"FLOWER_URL, FLOWER_URL={example}."
+        )
+    return (
+        f"{said}: Flower runs with --url_prefix; add the url_prefix to FLOWER_URL, e.g. "
+        f"FLOWER_URL={example}."
+    )
 
 
 def _wrong_prefix(evidence: Evidence, url: str, prefix: str) -> str:
     root = url[: -len(prefix)].rstrip("/")
-    settings = evidence.settings
-    bare = FlowerClient(root, settings.flower_auth, settings.flower_timeout)
-    try:
-        at_root = bare.answer("/healthcheck")
-    except FlowerUnreachable:
-        at_root = None
-    if at_root is not None and at_root.status == 200 and at_root.text.strip() == "OK":
+    if _flower_at(evidence, root):
         return (
             f"Flower runs without a url_prefix, but FLOWER_URL ends in '/{prefix}': remove "
             f"it, FLOWER_URL={root}."
         )
     return (
-        f"'/{prefix}' in FLOWER_URL is not Flower's url_prefix (HTTP 404 with Flower's page): "
+        f"'/{prefix}' in FLOWER_URL is not Flower's url_prefix (HTTP 404 from Flower's server): "
         f"set FLOWER_URL to {root}/<the --url_prefix Flower runs with>."
     )
 
 
+def _flower_at(evidence: Evidence, base_url: str) -> bool:
+    """Whether Flower's /healthcheck answers OK at ``base_url`` (another guess at its prefix)."""
+    settings = evidence.settings
+    client = FlowerClient(base_url, settings.flower_auth, settings.flower_timeout)
+    try:
+        answer = client.answer("/healthcheck")
+    except FlowerUnreachable:
+        return False
+    return answer.status == 200 and answer.text.strip() == "OK"
+
+
 def _is_flower_page(text: str) -> bool:
+    """Flower's own 404 page, or Tornado's bare one (what Flower's server answers outside
+    its url_prefix)."""
     body = text.lstrip()
-    return body[:1] == "<" and "flower" in body.lower()
+    return body[:1] == "<" and ("flower" in body.lower() or TORNADO_404.match(body) is not None)
 
 
 def check_workers(evidence: Evidence) -> Verdict:

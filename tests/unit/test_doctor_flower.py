@@ -161,19 +161,33 @@ def test_a_403_says_what_flower_said_without_the_password(tmp_path):
     assert "Forbidden for admin:***" in sentence and password not in sentence
 
 
-def test_flowers_404_page_at_the_root_says_add_the_url_prefix(tmp_path):
-    page = (404, FLOWER_PAGE, {"Content-Type": "text/html"})
-    with ScriptedServer(routes({"/healthcheck": page, "/api": page})) as server:
+TORNADO_PAGE = "<html><title>404: Not Found</title><body>404: Not Found</body></html>"
+
+
+@pytest.mark.parametrize("page", [FLOWER_PAGE, TORNADO_PAGE], ids=["flower-page", "tornado-page"])
+def test_flowers_404_at_the_root_says_add_the_url_prefix(tmp_path, page):
+    answer = (404, page, {"Content-Type": "text/html"})
+    with ScriptedServer(routes({"/healthcheck": answer, "/api": answer})) as server:
         found = run(server.url, tmp_path)
     assert found["URL prefix"] == Finding(
         Status.FAIL,
         "URL prefix",
-        f"Flower answers at {server.url} but its API is not there (HTTP 404 with Flower's "
-        "page): Flower runs with --url_prefix; add the url_prefix to FLOWER_URL, e.g. "
+        f"Flower answers at {server.url} but its API is not there (HTTP 404 from Flower's "
+        "server): Flower runs with --url_prefix; add the url_prefix to FLOWER_URL, e.g. "
         f"FLOWER_URL={server.url}/flower.",
     )
     assert found["Flower auth"].status is Status.WARN
     assert found["Workers visible"].sentence == "Not checked: Flower's API is not at FLOWER_URL."
+
+
+def test_a_missing_prefix_flower_answers_under_is_named(tmp_path):
+    page = (404, TORNADO_PAGE, {"Content-Type": "text/html"})
+    with ScriptedServer(routes({"/flower/healthcheck": ok("OK"), "/": page})) as server:
+        found = run(server.url, tmp_path)
+    assert found["URL prefix"].sentence.endswith(
+        "Flower runs with --url_prefix=flower; add the url_prefix to FLOWER_URL, "
+        f"FLOWER_URL={server.url}/flower."
+    )
 
 
 def test_a_prefix_flower_does_not_have_says_remove_it(tmp_path):
