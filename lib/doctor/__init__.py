@@ -12,7 +12,14 @@ fix>``; the exit code is 0 when all pass, 1 with warnings only, 2 with a failure
 - ``runner``: the checks in order, each bounded by FLOWER_TIMEOUT, sentences scrubbed.
 """
 
-from lib.doctor.findings import Finding, Status, count_line, exit_code, finding_line
+from lib.doctor.findings import (
+    Finding,
+    Status,
+    count_line,
+    exit_code,
+    finding_line,
+    findings_frame,
+)
 from lib.doctor.runner import CHECKS, Check, each_finding, run_checks
 
 __all__ = [
@@ -24,5 +31,6 @@ __all__ = [
     "each_finding",
     "exit_code",
     "finding_line",
+    "findings_frame",
     "run_checks",
 ]

@@ -13,7 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Finding", "Status", "Verdict", "count_line", "exit_code", "finding_line"]
+import pandas as pd
+
+__all__ = [
+    "Finding",
+    "Status",
+    "Verdict",
+    "count_line",
+    "exit_code",
+    "finding_line",
+    "findings_frame",
+]
 
 
 class Status(StrEnum):
@@ -60,6 +70,12 @@ def count_line(findings: Iterable[Finding]) -> str:
         _plural(counts[Status.FAIL], "failure"),
     ]
     return f"{_plural(len(found), 'check')}: " + ", ".join(parts)
+
+
+def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+    """The findings as rows, in run order. Columns: ``status``, ``check``, ``sentence``."""
+    rows = [(f.status.value, f.check, f.sentence) for f in findings]
+    return pd.DataFrame(rows, columns=["status", "check", "sentence"])
 
 
 def _plural(n: int, word: str) -> str:

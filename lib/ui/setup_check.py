@@ -4,7 +4,7 @@ The checks run when the page first opens in a session and again on ``Run checks`
 runs the page shows the last findings with when they were taken (the checks call Flower, the
 broker, the backend and the store, which take seconds: a rerun must not repeat them). Each
 finding is one line with a PASS/WARN/FAIL badge; the count line comes first, coloured by the
-worst status. Sentences are the runner's, already scrubbed, and escaped here as markdown.
+worst status; ``Download CSV`` holds the same lines. Sentences are the runner's, already scrubbed, and escaped here as markdown.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import time
 
 import streamlit as st
 
-from lib.doctor import Finding, Status, count_line, exit_code, run_checks
+from lib.doctor import Finding, Status, count_line, exit_code, findings_frame, run_checks
 from lib.settings import Settings
 from lib.ui.formatting import md_escape, read_at, viewer_tz
+from lib.ui.tables import download_csv
 
 __all__ = ["RUN_CHECKS", "setup_findings", "show_findings"]
 
@@ -36,9 +37,11 @@ def setup_findings(settings: Settings, fresh: bool) -> tuple[list[Finding], floa
 
 
 def show_findings(findings: list[Finding], taken: float) -> None:
-    """The count line (coloured by the worst status), then one badge line per finding."""
+    """The count line (coloured by the worst status), one badge line per finding, and
+    ``Download CSV`` of the same lines (to attach to a ticket)."""
     say = (st.success, st.warning, st.error)[exit_code(findings)]
     say(f"{count_line(findings)}. Checked at {read_at(taken, viewer_tz())}.")
     for finding in findings:
         badge = f":{BADGES[finding.status]}-badge[{finding.status.value}]"
         st.markdown(f"{badge} **{md_escape(finding.check)}**: {md_escape(finding.sentence)}")
+    download_csv(findings_frame(findings), "setup-check", key="setup_check_csv")
