@@ -33,6 +33,8 @@ DEFAULT_MAX_TASKS = 100_000
 SHORT_HISTORY_SECONDS = 3600.0
 #: The shortest span of Flower's tasks whose rate is extrapolated into a WARN.
 MIN_RATE_SPAN_SECONDS = 600.0
+#: Units for a rough span: (seconds in one, name, decimals shown), largest first.
+SPANS = ((86400, "days", 1), (3600, "h", 1), (60, "min", 0), (1, "s", 0))
 NO_WORKER = "Not checked: no worker is online."
 EVENTS_FIX = (
     "start workers with -E (or worker_send_task_events=True), or leave Flower's "
@@ -204,10 +206,8 @@ def check_history(evidence: Evidence) -> Verdict:
 
 
 def _about(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+    """A span roughly, in the largest unit it fills one and a half of: 45 s, 12 min, 3.1 h."""
+    for size, unit, digits in SPANS:
+        if seconds >= 1.5 * size or size == 1:
+            return f"{seconds / size:.{digits}f} {unit}"
+    raise AssertionError("SPANS ends with seconds")

@@ -27,6 +27,22 @@ __all__ = ["check_backend", "check_broker", "check_store"]
 SERVICE_TIMEOUT = 3.0
 #: Any queue name will do: a queue the broker does not know reads as empty.
 PROBE_QUEUE = "celery"
+#: What the console loses without each optional service, and the fix.
+WITHOUT = {
+    "CELERY_BROKER_URL": (
+        "the console shows only Flower's queue depths and cannot purge queues or notice "
+        "paused ones. Set it to the workers' broker URL."
+    ),
+    "CELERY_RESULT_BACKEND": (
+        "Retry cannot read a task's original arguments and running tasks' progress is not "
+        "shown. Set it to the workers' result backend."
+    ),
+}
+
+
+def _unset(variable: str) -> Verdict:
+    """An optional service left unset: a warning that says what the console loses."""
+    return Status.WARN, f"{variable} is not set: {WITHOUT[variable]}"
 
 
 def _timeout(evidence: Evidence) -> float:
@@ -37,10 +53,7 @@ def check_broker(evidence: Evidence) -> Verdict:
     """CELERY_BROKER_URL is set, of a kind the console reads, and answers."""
     url = evidence.settings.broker_url
     if not url:
-        return Status.WARN, (
-            "CELERY_BROKER_URL is not set: the console shows only Flower's queue depths and "
-            "cannot purge queues or notice paused ones. Set it to the workers' broker URL."
-        )
+        return _unset("CELERY_BROKER_URL")
     probe = BrokerProbe(url, timeout=_timeout(evidence))
     if not probe.supported:
         return Status.WARN, (
@@ -59,10 +72,7 @@ def check_backend(evidence: Evidence) -> Verdict:
     """CELERY_RESULT_BACKEND is set and answers a read."""
     url = evidence.settings.result_backend
     if not url:
-        return Status.WARN, (
-            "CELERY_RESULT_BACKEND is not set: Retry cannot read a task's original arguments "
-            "and running tasks' progress is not shown. Set it to the workers' result backend."
-        )
+        return _unset("CELERY_RESULT_BACKEND")
     try:
         ResultBackend(url, timeout=_timeout(evidence)).task_meta(f"ops-doctor-{uuid.uuid4()}")
     except BackendError as exc:

@@ -146,7 +146,7 @@ def history(tmp_path, count: int, age: float | None):
         pytest.param(0, None, Status.PASS, "holds no tasks yet", id="empty"),
         pytest.param(
             5_000, 2 * 3600, Status.PASS, "5,000 tasks, the oldest 2.0 h old (about 41.7 a "
-            "minute): at that rate its default --max_tasks=100,000 keeps about 40.0 h", id="room",
+            "minute): at that rate its default --max_tasks=100,000 keeps about 1.7 days", id="room",
         ),
         pytest.param(
             100_000, 1800, Status.WARN, "it is full, so Flower keeps about 30 min of tasks",
