@@ -13,6 +13,7 @@ from celery import Celery
 
 from demo.cluster import REPO_ROOT, Cluster, WorkerSpec
 from lib.doctor import CHECKS, Status, run_checks
+from lib.doctor.__main__ import main
 from lib.settings import NAMES, Settings
 from tests.live import wait_until
 
@@ -81,6 +82,23 @@ def test_a_wrong_password_fails_on_auth_with_the_fix(cluster, tmp_path):
     )
     output = done.stdout + done.stderr
     assert wrong not in output and cluster.flower_auth.partition(":")[2] not in output
+
+
+def test_warnings_only_exit_1(cluster, tmp_path, monkeypatch, capsys):
+    env = {**cluster.env(), "OPS_DATA_DIR": str(tmp_path / "ops-data"), "FLOWER_TIMEOUT": "5"}
+    for name in NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CELERY_BROKER_URL")
+    monkeypatch.delenv("CELERY_RESULT_BACKEND")
+    assert main([]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines if not line.startswith("PASS")] == [
+        "WARN Broker",
+        "WARN Result backend",
+        "12 checks",
+    ]
 
 
 def quiet_settings(cluster: Cluster, tmp_path, flower_url: str) -> Settings:
