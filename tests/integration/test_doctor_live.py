@@ -1,12 +1,14 @@
-"""``./ops doctor`` on real clusters: the sandbox's (all PASS, exit 0), with a wrong password,
-and a second cluster whose Flower has a url_prefix and ``--enable_events=False`` and whose one
-worker runs without ``-E`` (and without the settings the console relies on)."""
+"""``./ops doctor`` on real clusters: the sandbox's (all PASS, exit 0; warnings only, exit 1),
+with a wrong password, and a second cluster whose Flower has a url_prefix and
+``--enable_events=False`` and whose one worker runs without ``-E`` (and without the settings the
+console relies on); the broker check on a real RabbitMQ node."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 from celery import Celery
@@ -14,6 +16,8 @@ from celery import Celery
 from demo.cluster import REPO_ROOT, Cluster, WorkerSpec
 from lib.doctor import CHECKS, Status, run_checks
 from lib.doctor.__main__ import main
+from lib.doctor.evidence import Evidence
+from lib.doctor.service_checks import check_broker
 from lib.settings import NAMES, Settings
 from tests.live import wait_until
 
@@ -130,3 +134,13 @@ def test_events_off_in_flower_and_the_worker_warns_with_the_fix(quiet_cluster, t
     events = next(f for f in found if f.check == "Task events").sentence
     assert f"{QUIET_WORKER.hostname} ran 1" in events
     assert "start workers with -E" in events
+
+
+@pytest.mark.rabbitmq
+def test_a_rabbitmq_broker_is_named_and_read(rabbitmq, tmp_path):
+    settings = Settings(broker_url=rabbitmq.url, flower_timeout=5.0, data_dir=tmp_path)
+    status, sentence = check_broker(Evidence(settings))
+    assert status is Status.PASS
+    assert sentence.startswith("The RabbitMQ broker at amqp://")
+    password = urlsplit(rabbitmq.url).password
+    assert not password or password not in sentence
