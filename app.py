@@ -39,6 +39,7 @@ SCREENS = {
     ],
     "Record": [
         st.Page(HERE / "screens/audit_log.py", title="Audit log", icon="📜"),
+        st.Page(HERE / "screens/setup_check.py", title="Setup check", icon="🩺"),
     ],
 }
 

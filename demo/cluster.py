@@ -62,7 +62,8 @@ class WorkerSpec:
     """One `celery worker` process: node name (``%h`` = host), queues and pool size.
 
     With ``autoscale=(max, min)`` Celery ignores ``concurrency`` and starts ``min``
-    processes, so only one of the two is passed to the worker.
+    processes, so only one of the two is passed to the worker. ``events=False`` leaves out
+    ``-E`` (task events then come only if the app's configuration or Flower turns them on).
     """
 
     name: str
@@ -70,6 +71,7 @@ class WorkerSpec:
     concurrency: int = 2
     autoscale: tuple[int, int] | None = None
     extra_args: tuple[str, ...] = ()
+    events: bool = True
 
     @property
     def hostname(self) -> str:
@@ -101,7 +103,8 @@ class Cluster:
     with ``FLOWER_UNAUTHENTICATED_API=true``. ``url_prefix`` (e.g. ``"flower"``) is passed to
     Flower's ``--url_prefix`` and is part of `flower_url`. ``broker_url`` (e.g. a RabbitMQ
     node's ``amqp://…``) is the workers' and Flower's broker instead of redis, which is still
-    started for the result backend.
+    started for the result backend. ``app`` is the Celery app module the workers and Flower
+    load (``-A``): ``demo.tasks`` or a module that reconfigures its app.
     """
 
     def __init__(
@@ -113,8 +116,10 @@ class Cluster:
         python: str | None = None,
         flower_args: Sequence[str] = (),
         broker_url: str | None = None,
+        app: str = "demo.tasks",
     ) -> None:
         self.workdir = Path(workdir).resolve()
+        self.app = app
         self._broker_url = broker_url
         if flower_auth is not None:
             user, sep, password = flower_auth.partition(":")
@@ -391,10 +396,10 @@ class Cluster:
     def _spawn_worker(self, spec: WorkerSpec) -> _Proc:
         short = spec.name.split("@")[0]
         args = [
-            self.python, "-m", "celery", "-A", "demo.tasks", "worker",
+            self.python, "-m", "celery", "-A", self.app, "worker",
             "-n", spec.name,
             "-Q", ",".join(spec.queues),
-            "-E",
+            *(["-E"] if spec.events else []),
             "-l", "INFO",
         ]  # fmt: skip
         if spec.autoscale:
@@ -408,7 +413,7 @@ class Cluster:
 
     def _flower_cmd(self, port: int) -> tuple[list[str], dict[str, str]]:
         args = [
-            self.python, "-m", "celery", "-A", "demo.tasks", "flower",
+            self.python, "-m", "celery", "-A", self.app, "flower",
             "--address=127.0.0.1",
             f"--port={port}",
         ]  # fmt: skip

@@ -32,7 +32,7 @@ from lib.errors import (
 from lib.redact import redact_url
 from lib.settings import Settings
 
-__all__ = ["UNDECODED", "FlowerClient", "TransferStats"]
+__all__ = ["UNDECODED", "FlowerClient", "RawAnswer", "TransferStats"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,19 @@ GET_RETRY = Retry(
 )
 #: Never retry a POST: Flower's control calls are not idempotent (grow the pool twice...).
 NO_RETRY = Retry(total=0, connect=0, read=0, status=0, redirect=0, raise_on_status=False)
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """An answer as Flower gave it, error statuses included: the doctor explains 401s and
+    404s from their bodies (``text`` shortened to ``RAW_LIMIT`` characters)."""
+
+    status: int
+    text: str
+
+
+#: Enough of a raw answer to tell Flower's own pages and messages from anything else.
+RAW_LIMIT = 4000
 
 
 @dataclass
@@ -161,17 +174,20 @@ class FlowerClient:
 
     def task_count(self) -> int | None:
         """How many tasks Flower holds (its datatable is the only source of a total)."""
-        params = {
-            "draw": 1,
-            "start": 0,
-            "length": 1,
-            "order[0][column]": 0,
-            "order[0][dir]": "desc",
-            "columns[0][data]": "timestamp",
-        }
-        body = self._request("GET", "/tasks/datatable", params=params, listing=True)
+        body = self._request("GET", "/tasks/datatable", params=_one_row("desc"), listing=True)
         total = body.get("recordsTotal")
         return total if isinstance(total, int) else None
+
+    def oldest_task(self) -> dict | None:
+        """The task whose latest event is the oldest Flower holds (None: it holds none)."""
+        body = self._request("GET", "/tasks/datatable", params=_one_row("asc"), listing=True)
+        rows = body.get("data")
+        first = rows[0] if isinstance(rows, list) and rows else None
+        return first if isinstance(first, dict) else None
+
+    def answer(self, path: str, **params: Any) -> RawAnswer:
+        """A GET answered as it came, whatever its status; only an unreachable Flower raises."""
+        return self._request("GET", path, params=params, expect=RawAnswer)
 
     # -- control: called by lib/actions (the desk) only, which audits every call -------------
 
@@ -275,6 +291,8 @@ class FlowerClient:
         self, response: requests.Response, url: str, expect: type, listing: bool = False
     ) -> Any:
         status = response.status_code
+        if expect is RawAnswer:
+            return RawAnswer(status, response.text[:RAW_LIMIT])
         if 300 <= status < 400:
             raise FlowerAuthError(
                 url,
@@ -372,6 +390,18 @@ def _mark_undecoded(value: Any) -> None:
         _mark_undecoded(item)
     if marked:
         value[UNDECODED] = marked
+
+
+def _one_row(direction: str) -> dict[str, Any]:
+    """Flower's datatable asked for one task, ordered by its latest event's time."""
+    return {
+        "draw": 1,
+        "start": 0,
+        "length": 1,
+        "order[0][column]": 0,
+        "order[0][dir]": direction,
+        "columns[0][data]": "timestamp",
+    }
 
 
 def _with_uuid(uuid: str, task: dict) -> dict:

@@ -66,6 +66,8 @@ class RecordedFlower:
             return self.fault
         if method == "POST":
             return self._post(path)
+        if path.startswith("/healthcheck"):
+            return 200, "OK", {"Content-Type": "text/html"}
         held = {**self.tasks, **self.extra_tasks}
         if path.startswith("/tasks/datatable"):
             return 200, json.dumps({"recordsTotal": len(held)}), {}

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from lib.store.schema import KEPT_STATE, TASKS
 
-__all__ = ["flower_uuids", "get_kept", "put_kept"]
+__all__ = ["flower_uuids", "get_kept", "put_kept", "write_probe"]
 
 
 def get_kept(conn: Connection, key: str) -> dict | None:
@@ -33,6 +33,13 @@ def put_kept(conn: Connection, key: str, value: Mapping, now: float) -> None:
     """Keep ``value`` (JSON-able) under ``key``, replacing what was there."""
     conn.execute(delete(KEPT_STATE).where(KEPT_STATE.c.key == key))
     conn.execute(insert(KEPT_STATE).values(key=key, value=json.dumps(dict(value)), updated_at=now))
+
+
+def write_probe(conn: Connection, key: str, now: float) -> None:
+    """Write a row under ``key`` and delete it again: inside one transaction this proves the
+    store takes writes and leaves no trace (``./ops doctor``)."""
+    put_kept(conn, key, {"probe": True}, now)
+    conn.execute(delete(KEPT_STATE).where(KEPT_STATE.c.key == key))
 
 
 def flower_uuids(conn: Connection) -> set[str]:

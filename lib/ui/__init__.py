@@ -21,6 +21,7 @@ each lives in the module of its concern:
 - ``flags``: orphaned and stuck tasks: the ``?flag=`` filter, counts, column, sentence;
 - ``worker_detail``: one worker's detail (``Workers?worker=``).
 - ``on_demand``: tabs and a closed section that build only while open (fewer charts, forms).
+- ``setup_check``: the doctor's findings on the Setup check page, run on open and on demand.
 """
 
 from lib.ui.controls import (
@@ -69,6 +70,7 @@ from lib.ui.readings import (
     training_records,
     with_current_health,
 )
+from lib.ui.setup_check import RUN_CHECKS, setup_findings, show_findings
 from lib.ui.tables import download_csv, keep_selection_valid, pick_row, table
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
@@ -79,6 +81,7 @@ from lib.ui.worker_detail import worker_detail_controls, worker_detail_panel
 __all__ = [
     "ANALYTICS",
     "AUDIT",
+    "RUN_CHECKS",
     "TASKS",
     "Console",
     "TimeRange",
@@ -126,6 +129,8 @@ __all__ = [
     "queue_panel",
     "read_at",
     "sampled_range",
+    "setup_findings",
+    "show_findings",
     "show_reading",
     "sidebar_user",
     "sign_in_form",

@@ -28,6 +28,7 @@ PAGES = {
     "Errors": "screens/errors.py",
     "Workflows": "screens/workflows.py",
     "Audit log": "screens/audit_log.py",
+    "Setup check": "screens/setup_check.py",
 }
 
 
