@@ -47,6 +47,7 @@ from lib.collector.stored import sampled_snapshot
 from lib.collector.waiting import WaitingReader, waiting_every, waiting_key
 from lib.errors import BrokerError, ConsoleError, FlowerError, FlowerUnreachable, StoreError
 from lib.flower import FlowerClient
+from lib.metrics.exporter import MetricsExporter
 from lib.readers import WorkerReader, read_queues
 from lib.redact import SCRUBBER, protect, scrub
 from lib.settings import Settings
@@ -127,6 +128,10 @@ class Collector:
         self._last_prune: float | None = None
         self._health = self._resume()
         self._snapshot = self._last_sampled()
+        # Prometheus /metrics and /healthz (OPS_METRICS_PORT), served while the loop runs.
+        self.metrics = MetricsExporter.for_settings(settings, store, cluster, lambda: self.health)
+        if self.metrics is not None:
+            self.mirror.on_finished = self.metrics.finished.add
 
     @property
     def health(self) -> CollectorHealth:
@@ -190,11 +195,17 @@ class Collector:
         self.stop()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            began = time.monotonic()
-            self.poll()
-            self._wake.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - began)))
-            self._wake.clear()
+        if self.metrics is not None:
+            self.metrics.start()
+        try:
+            while not self._stop.is_set():
+                began = time.monotonic()
+                self.poll()
+                self._wake.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - began)))
+                self._wake.clear()
+        finally:
+            if self.metrics is not None:
+                self.metrics.stop()
 
     # -- one poll ----------------------------------------------------------------------------
 
@@ -224,6 +235,9 @@ class Collector:
                 report.started, ended, tuple(report.problems), report.written, synced
             )
         note = frames.odd_values_of(self.mirror.odd).sentence()
+        if self.metrics is not None:  # the gauges once per poll; a scrape only formats them
+            self.metrics.after_poll(self._snapshot, ended)
+            health = replace(health, metrics_note=self.metrics.note)
         with self._polled:  # the snapshot first: whoever sees the new health sees its data
             self._snapshot = replace(self._snapshot, version=health.polls, tasks_note=note)
             self._health = health
