@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
-from lib.collector.health import CollectorHealth
-from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import ConsoleError
 from lib.failures import rules_or_defaults
 from lib.metrics.families import ConsoleMetrics
@@ -29,6 +28,10 @@ from lib.metrics.readings import Caps, MetricsReading, ParsedFailures, read_metr
 from lib.metrics.server import MetricsServer
 from lib.settings import Settings
 from lib.store import Store
+
+if TYPE_CHECKING:  # types only: lib.collector imports this package
+    from lib.collector.health import CollectorHealth
+    from lib.collector.snapshot import CollectorSnapshot
 
 __all__ = ["MetricsExporter"]
 

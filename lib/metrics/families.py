@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -22,10 +23,12 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.registry import Collector
 
-from lib.collector.health import CollectorHealth
 from lib.metrics.finished import FinishedView
 from lib.metrics.readings import MetricsReading
 from lib.redact import scrub
+
+if TYPE_CHECKING:  # types only: lib.collector imports this package
+    from lib.collector.health import CollectorHealth
 
 __all__ = ["METRICS", "PREFIX", "ConsoleMetrics", "MetricSpec"]
 

@@ -17,14 +17,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from lib import frames
-from lib.collector.snapshot import CollectorSnapshot
 from lib.failures import Rule, categorize, parse_exception
 from lib.metrics.labels import OTHER, UNKNOWN, LabelCap
 from lib.store import Store
+
+if TYPE_CHECKING:  # types only: lib.collector imports this package
+    from lib.collector.snapshot import CollectorSnapshot
 
 __all__ = [
     "QUANTILES",

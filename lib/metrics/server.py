@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from lib.collector.health import CollectorHealth
+if TYPE_CHECKING:  # types only: lib.collector imports this package
+    from lib.collector.health import CollectorHealth
 
 __all__ = ["FAILED_POLLS", "MetricsServer", "health_answer"]
 
