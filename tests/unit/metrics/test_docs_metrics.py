@@ -55,7 +55,8 @@ def test_the_grafana_dashboard_uses_only_exported_metrics(store, tmp_path):
         "alerts",
     ):
         assert wanted in titles
-    assert used <= exported_names(store, tmp_path), used - exported_names(store, tmp_path)
+    exported = exported_names(store, tmp_path)
+    assert used <= exported, used - exported
 
 
 def test_the_prometheus_rules_use_only_exported_metrics(store, tmp_path):
@@ -65,4 +66,5 @@ def test_the_prometheus_rules_use_only_exported_metrics(store, tmp_path):
     assert len(re.findall(r"^\s+expr:", text, re.M)) == len(alerts) >= 4
     for wanted in ("WorkerOffline", "QueueBacklog", "FailureRate", "CollectorStale"):
         assert any(wanted in name for name in alerts), alerts
-    assert used <= exported_names(store, tmp_path), used - exported_names(store, tmp_path)
+    exported = exported_names(store, tmp_path)
+    assert used <= exported, used - exported
