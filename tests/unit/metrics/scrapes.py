@@ -8,6 +8,7 @@ import time
 import pandas as pd
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert
 
 from lib.collector.health import CollectorHealth
 from lib.collector.snapshot import CollectorSnapshot
@@ -15,6 +16,8 @@ from lib.metrics import MetricsExporter
 from lib.metrics.readings import Caps
 from lib.settings import Settings
 from lib.store import Store
+from lib.store.engine import writing
+from lib.store.schema import ALERTS
 from tests.factories import task_payload
 
 NOW = time.time()
@@ -81,3 +84,16 @@ def series(samples: dict, name: str) -> dict[tuple, float]:
 
 def one(labels: tuple, drop: tuple[str, ...] = ("cluster",)) -> tuple:
     return tuple(v for k, v in labels if k not in drop)
+
+
+#: An alert row as the alert states' piece writes it: worker_offline firing for w3@h.
+FIRING = dict(
+    cluster="default", rule="worker_offline", subject="w3@h", state="firing",
+    severity="critical", summary="w3@h is offline", link="workers?worker=w3@h",
+    since=NOW - 60, updated_at=NOW,
+)  # fmt: skip
+
+
+def add_alerts(store: Store, *rows: dict) -> None:
+    with writing(store.engine) as conn:
+        conn.execute(insert(ALERTS), list(rows))

@@ -7,12 +7,17 @@ import json
 import re
 from pathlib import Path
 
-from sqlalchemy import insert
-
-from lib.store.engine import writing
-from lib.store.schema import ALERTS
 from tests.factories import task_payload
-from tests.unit.metrics.scrapes import NOW, exporter_for, fill, payloads, scrape, snapshot
+from tests.unit.metrics.scrapes import (
+    FIRING,
+    NOW,
+    add_alerts,
+    exporter_for,
+    fill,
+    payloads,
+    scrape,
+    snapshot,
+)
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 NAME = re.compile(r"\bcelery_console_[A-Za-z0-9_]+")
@@ -21,13 +26,7 @@ NAME = re.compile(r"\bcelery_console_[A-Za-z0-9_]+")
 def exported_names(store, tmp_path) -> set[str]:
     exporter = exporter_for(store, tmp_path)
     fill(store, exporter, [*payloads(), task_payload("recent", at=NOW - 30, name="app.t0")])
-    alert = dict(
-        cluster="default", rule="worker_offline", subject="w3@h", state="firing",
-        severity="critical", summary="w3@h is offline", link="workers?worker=w3@h",
-        since=NOW - 60, updated_at=NOW,
-    )  # fmt: skip
-    with writing(store.engine) as conn:
-        conn.execute(insert(ALERTS), [alert])
+    add_alerts(store, FIRING)
     exporter.after_poll(snapshot(), NOW)
     return {name for name, _ in scrape(exporter)[1]}
 

@@ -7,17 +7,16 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from sqlalchemy import insert
 
 from lib.failures import parse_exception
 from lib.metrics.labels import OTHER, LabelCap
 from lib.metrics.readings import Caps
-from lib.store.engine import writing
-from lib.store.schema import ALERTS
 from tests.factories import task_payload
 from tests.unit.metrics.scrapes import (
+    FIRING,
     NOW,
     SECRET,
+    add_alerts,
     exporter_for,
     fill,
     one,
@@ -114,15 +113,13 @@ def test_runtime_quantiles_over_the_last_hour_and_firing_alerts(store, tmp_path)
     ]
     batch.append(task_payload("old", at=NOW - 7200, name="app.r", runtime=500.0))  # not this hour
     fill(store, exporter, batch)
-    alert = dict(
-        cluster="default", rule="worker_offline", subject="w3@h", state="firing",
-        severity="critical", summary="w3@h is offline", link="workers?worker=w3@h",
-        since=NOW - 60, updated_at=NOW,
-    )  # fmt: skip
-    with writing(store.engine) as conn:
-        conn.execute(insert(ALERTS), [alert, {**alert, "subject": "w4@h"}])
-        conn.execute(insert(ALERTS), [{**alert, "rule": "queue_backlog", "state": "resolved"}])
-        conn.execute(insert(ALERTS), [{**alert, "cluster": "other-cluster"}])
+    add_alerts(
+        store,
+        FIRING,
+        {**FIRING, "subject": "w4@h"},
+        {**FIRING, "rule": "queue_backlog", "state": "resolved"},
+        {**FIRING, "cluster": "other-cluster"},
+    )
     exporter.after_poll(snapshot(), NOW)
     _, samples = scrape(exporter)
     p = {
