@@ -64,6 +64,7 @@ class CollectorHealth:
     catching_up: int | None = None  # tasks a full load running now has read so far
     catching_up_of: int | None = None  # Flower's estimate of how many it holds
     catching_up_at: float | None = None  # when its latest page reached the store
+    metrics_note: str | None = None  # why this process serves no /metrics (lib.metrics)
 
     def loading(self, done: int, total: int | None, at: float) -> CollectorHealth:
         """The snapshot while a full load runs: ``done`` tasks read of about ``total``, the

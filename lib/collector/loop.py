@@ -48,6 +48,7 @@ from lib.collector.stored import sampled_snapshot
 from lib.collector.waiting import WaitingReader, waiting_every, waiting_key
 from lib.errors import BrokerError, ConsoleError, FlowerError, FlowerUnreachable, StoreError
 from lib.flower import FlowerClient
+from lib.metrics.exporter import MetricsExporter
 from lib.readers import WorkerReader, read_queues
 from lib.redact import SCRUBBER, protect, scrub
 from lib.settings import Settings
@@ -129,6 +130,10 @@ class Collector:
         self._last_prune: float | None = None
         self._health = self._resume()
         self._snapshot = self._last_sampled()
+        # Prometheus /metrics and /healthz (OPS_METRICS_PORT), served while the loop runs.
+        self.metrics = MetricsExporter.for_settings(settings, store, cluster, lambda: self.health)
+        if self.metrics is not None:
+            self.mirror.on_finished = self.metrics.finished.add
 
     @property
     def health(self) -> CollectorHealth:
@@ -196,13 +201,19 @@ class Collector:
     def _loop(self) -> None:
         if self.deliverer is not None:
             self.deliverer.start()  # the webhook outbox, in its own thread (lib.alerts.delivery)
-        while not self._stop.is_set():
-            began = time.monotonic()
-            self.poll()
-            self._wake.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - began)))
-            self._wake.clear()
-        if self.deliverer is not None:
-            self.deliverer.stop()  # asked in stop(): ends within one webhook timeout
+        if self.metrics is not None:
+            self.metrics.start()
+        try:
+            while not self._stop.is_set():
+                began = time.monotonic()
+                self.poll()
+                self._wake.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - began)))
+                self._wake.clear()
+        finally:
+            if self.metrics is not None:
+                self.metrics.stop()
+            if self.deliverer is not None:
+                self.deliverer.stop()  # asked in stop(): ends within one webhook timeout
 
     # -- one poll ----------------------------------------------------------------------------
 
@@ -232,6 +243,9 @@ class Collector:
                 report.started, ended, tuple(report.problems), report.written, synced
             )
         note = frames.odd_values_of(self.mirror.odd).sentence()
+        if self.metrics is not None:  # the gauges once per poll; a scrape only formats them
+            self.metrics.after_poll(self._snapshot, ended)
+            health = replace(health, metrics_note=self.metrics.note)
         with self._polled:  # the snapshot first: whoever sees the new health sees its data
             self._snapshot = replace(self._snapshot, version=health.polls, tasks_note=note)
             self._health = health

@@ -49,6 +49,9 @@ class StoreMirror:
         self.clock = clock
         self.written = 0  # task rows changed since this mirror was made
         self._held: set[str] = store.flower_uuids()
+        #: Called with the rows each write counted finished for the first time, once that write
+        #: is committed (``lib.metrics``' counters); None: nobody counts them.
+        self.on_finished: Callable[[list[dict]], None] | None = None
         #: Odd tasks Flower holds (``frames.odd_fields``): the store keeps their text, not why.
         self.odd: dict[str, tuple[frozenset, frozenset]] = {}
 
@@ -89,7 +92,10 @@ class StoreMirror:
         kept = [t for t in tasks if self._retained(t, now)]
         changed = 0
         for start in range(0, len(kept), BATCH):
-            changed += self.store.upsert_tasks(kept[start : start + BATCH], now)
+            finished: list[dict] | None = [] if self.on_finished is not None else None
+            changed += self.store.upsert_tasks(kept[start : start + BATCH], now, finished)
+            if finished:  # committed: a failed write hands over nothing, its retry will
+                self.on_finished(finished)
         self.written += changed
         return changed
 

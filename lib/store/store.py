@@ -20,6 +20,7 @@ from lib.redact import DEFAULT_SENSITIVE_KEYS
 from lib.settings import Settings
 from lib.store import flag_rows, kept, purged, rollups, samples, task_query, tasks, usage, waiting
 from lib.store.engine import close_engine, open_engine, reading, writing
+from lib.store.exported import ExportedCounts, exported_counts
 from lib.store.migrations import migrate
 from lib.store.retention import DEFAULT_BATCH, PruneReport, prune
 from lib.store.rows import Masking
@@ -56,10 +57,13 @@ class Store:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def upsert_tasks(self, payloads: Iterable[Mapping], now: float) -> int:
-        """Merge Flower task payloads (Celery precedence); return how many rows changed."""
+    def upsert_tasks(
+        self, payloads: Iterable[Mapping], now: float, finished: list[dict] | None = None
+    ) -> int:
+        """Merge Flower task payloads (Celery precedence); return how many rows changed.
+        ``finished`` gets the rows seen finished for the first time (valid once this returns)."""
         with writing(self.engine) as conn:
-            return tasks.upsert_tasks(conn, payloads, now, self.masking)
+            return tasks.upsert_tasks(conn, payloads, now, self.masking, finished)
 
     def record_samples(self, queues: pd.DataFrame, workers: pd.DataFrame, now: float) -> int:
         """One poll's queues and workers frames as samples at ``now``; return rows written."""
@@ -88,6 +92,11 @@ class Store:
         """The object kept under ``key``, or None."""
         with reading(self.engine) as conn:
             return kept.get_kept(conn, key)
+
+    def exported_counts(self, cluster: str) -> ExportedCounts:
+        """Tasks, failures and ``cluster``'s firing alerts, counted (``lib.store.exported``)."""
+        with reading(self.engine) as conn:
+            return exported_counts(conn, cluster)
 
     def flower_uuids(self) -> set[str]:
         """The ids of the stored tasks Flower held at the last look."""

@@ -9,6 +9,8 @@ Invariants:
   row's (a first sight included), so a task Celery retried keeps its earlier exceptions.
 - Rollups change in the same transaction as the rows they summarise (``lib.store.rollups``).
 - ``in_flower`` is set on every upsert and cleared by ``mark_gone``.
+- A row is handed to ``finished`` only when its ``counted`` flag turns on, so a task is reported
+  finished once per store (the flag persists), whatever order its records come in.
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ PAYLOAD_FIELDS = tuple(c.name for c in TASKS.columns if c.name not in ("counted"
 
 
 def upsert_tasks(
-    conn: Connection, payloads: Iterable[Mapping], now: float, masking: Masking
+    conn: Connection,
+    payloads: Iterable[Mapping],
+    now: float,
+    masking: Masking,
+    finished: list[dict] | None = None,
 ) -> int:
-    """Merge Flower task payloads into the store; return how many rows changed."""
+    """Merge Flower task payloads into the store; return how many rows changed. ``finished``
+    gets each row counted for the first time (first seen finished: the metrics' counters)."""
     latest: dict[str, dict] = {}
     for payload in payloads:
         apply_task_payload(latest, dict(payload))
@@ -60,6 +67,8 @@ def upsert_tasks(
         if old is not None and _same(row, old) and old["in_flower"]:
             continue
         row["counted"] = _recount(old, row, deltas)
+        if finished is not None and row["counted"] and not (old is not None and old["counted"]):
+            finished.append(row)
         row["in_flower"] = True
         (inserts if old is None else updates).append(row)
         if old is None or (old["flower_state"], old["exception"]) != (

@@ -1,0 +1,130 @@
+"""``MetricsExporter``: the collector's Prometheus side (issue 16, points 1 and 4).
+
+With ``OPS_METRICS_PORT`` set, a ``Collector`` owns one: the store hands it the tasks seen
+finished as they are written (``FinishedCounts``), each poll's end makes one reading of the
+gauges (``read_metrics``), and while the collector runs a ``MetricsServer`` on
+``OPS_METRICS_ADDRESS``:``OPS_METRICS_PORT`` serves ``/metrics`` and ``/healthz`` from them.
+
+Invariants: nothing here stops the collector. A port that cannot be bound (another console
+process or ``./ops collect`` serving it already) becomes ``note``, one plain sentence logged once
+as a warning and shown in the collector's health; the bind is tried again after every poll, so
+when the process holding the port ends, another one takes over. A reading that fails keeps the
+last one (its store problem is the poll's own). ``stop()`` closes the port.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry
+
+from lib.errors import ConsoleError
+from lib.failures import rules_or_defaults
+from lib.metrics.families import ConsoleMetrics
+from lib.metrics.finished import FinishedCounts
+from lib.metrics.readings import Caps, MetricsReading, ParsedFailures, read_metrics
+from lib.metrics.server import MetricsServer
+from lib.settings import Settings
+from lib.store import Store
+
+if TYPE_CHECKING:  # types only: lib.collector imports this package
+    from lib.collector.health import CollectorHealth
+    from lib.collector.snapshot import CollectorSnapshot
+
+__all__ = ["MetricsExporter"]
+
+log = logging.getLogger(__name__)
+
+
+class MetricsExporter:
+    """Counters, the per-poll reading and the HTTP server of one cluster's collector."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        cluster: str,
+        health: Callable[[], CollectorHealth],
+        caps: Caps | None = None,
+    ):
+        self.store, self.cluster, self.health = store, cluster, health
+        self.address, self.port = settings.metrics_address, settings.metrics_port or 0
+        self.caps = caps or Caps()
+        self.finished = FinishedCounts(self.caps.tasks, self.caps.queues)
+        rules, _ = rules_or_defaults(settings.error_rules_file)  # a bad file: the Errors page says
+        self.parsed = ParsedFailures(rules)
+        self.registry = CollectorRegistry()
+        metrics = ConsoleMetrics(
+            cluster, self.reading, self.finished.view, health, settings.secrets
+        )
+        self.registry.register(metrics)
+        self.note: str | None = None  # why this process serves no /metrics, in plain words
+        self._reading: MetricsReading | None = None
+        self._server: MetricsServer | None = None
+        self._wanted = False
+
+    @classmethod
+    def for_settings(
+        cls, settings: Settings, store: Store, cluster: str, health: Callable[[], CollectorHealth]
+    ) -> MetricsExporter | None:
+        """An exporter when ``OPS_METRICS_PORT`` is set, else None."""
+        if settings.metrics_port is None:
+            return None
+        return cls(settings, store, cluster, health)
+
+    def reading(self) -> MetricsReading | None:
+        """The latest poll's gauges (None before the first)."""
+        return self._reading
+
+    @property
+    def serving_port(self) -> int | None:
+        """The port ``/metrics`` answers on in this process, or None."""
+        return None if self._server is None else self._server.port
+
+    def start(self) -> None:
+        """Serve ``/metrics`` and ``/healthz`` (or say why not in ``note``)."""
+        self._wanted = True
+        self._bind()
+
+    def stop(self) -> None:
+        """Stop serving and close the port."""
+        self._wanted = False
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def after_poll(self, snapshot: CollectorSnapshot, now: float) -> None:
+        """Read the gauges once for this poll; bind again if the port was taken."""
+        try:
+            self._reading = read_metrics(
+                self.store, snapshot, self.cluster, self.caps, self.parsed, now
+            )
+        except ConsoleError as exc:  # the store's problem is already the poll's: keep the last
+            log.info("metrics not read this poll: %s", exc)
+        except Exception:  # a bug here must not end the collector's loop: log it whole
+            log.exception("metrics reading failed unexpectedly; the last one is kept")
+        if self._wanted and self._server is None:
+            self._bind()
+
+    def _bind(self) -> None:
+        try:
+            server = MetricsServer(
+                self.address, self.port, self.registry, self.health, f"metrics-{self.cluster}"
+            )
+        except OSError as exc:
+            note = (
+                f"Prometheus metrics are not served from this process: {self.address}:"
+                f"{self.port} cannot be listened on ({exc.strerror or exc}). Another console "
+                "process or ./ops collect may serve them; this one tries again after each poll."
+            )
+            if note != self.note:
+                log.warning("%s", note)
+            self.note = note
+            return
+        if not self._wanted:  # stopped while binding
+            server.stop()
+            return
+        self._server, self.note = server, None
+        log.info("serving /metrics and /healthz on %s:%s", self.address, server.port)
