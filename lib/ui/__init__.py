@@ -8,7 +8,7 @@ each lives in the module of its concern:
 - ``login``: the login gate and the signed-in session (tokens: ``lib.session``);
 - ``formatting``: ages, durations, percents, "read at", datetimes in the viewer's zone;
 - ``readings``: readings with their banners, the sidebar status, the audit-log guard;
-- ``tables``: the table helper, its one column-format declaration and ``Download CSV``;
+- ``tables``: the table helper, its one column-format declaration, ``Download CSV``/``JSON``;
 - ``time_picker``: the one time-range picker (ranges: ``lib.time_range``);
 - ``task_detail``: one task in full;
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
@@ -69,7 +69,7 @@ from lib.ui.readings import (
     training_records,
     with_current_health,
 )
-from lib.ui.tables import download_csv, keep_selection_valid, pick_row, table
+from lib.ui.tables import download_csv, downloads, keep_selection_valid, pick_row, table
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
 from lib.ui.waiting import waiting_for_queue, waiting_for_worker
@@ -95,6 +95,7 @@ __all__ = [
     "consumer_controls",
     "current_actor",
     "download_csv",
+    "downloads",
     "end_idle_session",
     "error_rules",
     "flag_counts_line",
