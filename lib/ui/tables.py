@@ -22,6 +22,7 @@ __all__ = [
     "COLUMN_FORMATS",
     "column_formats",
     "download_csv",
+    "download_file",
     "download_json",
     "downloads",
     "json_key",
@@ -151,41 +152,48 @@ def download_csv(
     ``frame`` may be a function that makes it, called only on click: for a table with more rows
     than the page shows (the Audit log), built in full only when someone downloads it.
     """
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    st.download_button(
-        "Download CSV",
-        data=_csv_maker(frame),
-        file_name=f"{file_stem}-{stamp}.csv",
-        mime="text/csv",
-        key=key,
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    _download_table(frame, file_stem, key, "csv")
 
 
 def download_json(
     frame: pd.DataFrame | Callable[[], pd.DataFrame], file_stem: str, key: str
 ) -> None:
     """The ``Download JSON`` button: ``frame``'s rows as records (``lib.export.json_bytes``)."""
+    _download_table(frame, file_stem, key, "json")
+
+
+#: Each format a table leaves in: its button's label, the file's MIME type, the icon, the maker.
+_FORMATS: dict[str, tuple[str, str, str, Callable[[pd.DataFrame], bytes]]] = {
+    "csv": ("Download CSV", "text/csv", ":material/download:", csv_bytes),
+    "json": ("Download JSON", "application/json", ":material/data_object:", json_bytes),
+}
+
+
+def _download_table(
+    frame: pd.DataFrame | Callable[[], pd.DataFrame], file_stem: str, key: str, kind: str
+) -> None:
+    label, mime, icon, to_bytes = _FORMATS[kind]
+    # Built on click, not on every rerun: a 100k-row CSV is too slow to make speculatively.
+    make = lambda: to_bytes(frame() if callable(frame) else frame)  # noqa: E731
+    download_file(label, make, f"{file_stem}.{kind}", mime, key=key, icon=icon)
+
+
+def download_file(
+    label: str, make: Callable[[], bytes], file_name: str, mime: str, *, key: str, icon: str
+) -> None:
+    """A download button whose file ``make()`` builds on click (in Streamlit's thread, without
+    a rerun); the file is ``file_name`` with the UTC time before its extension."""
+    stem, _, ext = file_name.rpartition(".")
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     st.download_button(
-        "Download JSON",
-        data=_json_maker(frame),
-        file_name=f"{file_stem}-{stamp}.json",
-        mime="application/json",
+        label,
+        data=make,
+        file_name=f"{stem}-{stamp}.{ext}",
+        mime=mime,
         key=key,
         on_click="ignore",
-        icon=":material/data_object:",
+        icon=icon,
     )
-
-
-def _csv_maker(frame: pd.DataFrame | Callable[[], pd.DataFrame]) -> Callable[[], bytes]:
-    # Built on click, not on every rerun: a 100k-row CSV is too slow to make speculatively.
-    return lambda: csv_bytes(frame() if callable(frame) else frame)
-
-
-def _json_maker(frame: pd.DataFrame | Callable[[], pd.DataFrame]) -> Callable[[], bytes]:
-    return lambda: json_bytes(frame() if callable(frame) else frame)
 
 
 def keep_selection_valid(key: str, ids: pd.Series) -> None:
