@@ -27,7 +27,7 @@ import pandas as pd
 
 from lib.redact import SCRUBBER
 
-__all__ = ["FORMULA_STARTS", "csv_bytes", "json_bytes", "json_value", "neutralise"]
+__all__ = ["FORMULA_STARTS", "csv_bytes", "json_bytes", "json_records", "json_value", "neutralise"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -55,12 +55,19 @@ def csv_bytes(frame: pd.DataFrame, scrubber: Callable[[object], object] = SCRUBB
 
 def json_bytes(frame: pd.DataFrame, scrubber: Callable[[object], object] = SCRUBBER) -> bytes:
     """``frame`` as UTF-8 JSON: a list of records, one per row, in the frame's order."""
-    columns = [str(scrubber(str(c))) for c in frame.columns]
-    values = [_json_column(frame.iloc[:, i], scrubber) for i in range(frame.shape[1])]
-    records = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
-    if not columns:
-        records = [{} for _ in range(len(frame))]
+    records = json_records(frame, scrubber)
     return json.dumps(records, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def json_records(
+    frame: pd.DataFrame, scrubber: Callable[[object], object] = SCRUBBER
+) -> list[dict[str, object]]:
+    """``frame``'s rows as JSON-ready dicts (``json_value`` for each cell)."""
+    columns = [str(scrubber(str(c))) for c in frame.columns]
+    if not columns:
+        return [{} for _ in range(len(frame))]
+    values = [_json_column(frame.iloc[:, i], scrubber) for i in range(frame.shape[1])]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _json_column(column: pd.Series, scrubber: Callable[[object], object]) -> list:

@@ -21,6 +21,7 @@ each lives in the module of its concern:
 - ``flags``: orphaned and stuck tasks: the ``?flag=`` filter, counts, column, sentence;
 - ``worker_detail``: one worker's detail (``Workers?worker=``).
 - ``on_demand``: tabs and a closed section that build only while open (fewer charts, forms).
+- ``snapshot_button``: the Overview's ``Download snapshot`` (the document: ``lib.snapshot_export``).
 """
 
 from lib.ui.controls import (
@@ -69,6 +70,7 @@ from lib.ui.readings import (
     training_records,
     with_current_health,
 )
+from lib.ui.snapshot_button import snapshot_download
 from lib.ui.tables import download_csv, downloads, keep_selection_valid, pick_row, table
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
@@ -131,6 +133,7 @@ __all__ = [
     "sidebar_user",
     "sign_in_form",
     "signed_in",
+    "snapshot_download",
     "sync_status",
     "table",
     "task_detail",
