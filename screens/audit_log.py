@@ -56,9 +56,9 @@ with ui.audit_guard():
     if total > len(rows):
         st.caption(
             f"The table shows the newest {len(rows):,} of {total:,} entries; "
-            f"Download CSV has all {total:,}."
+            f"Download CSV and Download JSON have all {total:,}."
         )
-    # When the table is capped, the CSV reads every row in the filter, on click only.
+    # When the table is capped, the downloads read every row in the filter, on click only.
     every_row = (lambda: log.frame(since, users, actions)) if total > len(rows) else None
     ui.table(rows, "audit-log", csv_key="audit_csv", download=every_row)
     shown = ui.local_frame(rows, tz)

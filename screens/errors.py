@@ -43,7 +43,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("By category")
     st.altair_chart(charts.category_chart(categories), width="stretch")
-    ui.download_csv(categories, "error-categories", key="categories_csv")
+    ui.downloads(categories, "error-categories", key="categories_csv")
 with right:
     st.subheader("Over time")
     trend = failures.category_trend_frame(failed, start, end, size)

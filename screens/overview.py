@@ -54,6 +54,7 @@ def overview() -> None:
             "Counts cover tasks finished in the last 24 h. Error rate = failed ÷ (succeeded + failed)."
         )
     ui.analytics_notes(result)
+    ui.snapshot_download(console, kpi, (result.plan.start, result.plan.end))
     attention_and_pulse(tz)
 
     left, right = st.columns(2)

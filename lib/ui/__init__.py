@@ -8,7 +8,7 @@ each lives in the module of its concern:
 - ``login``: the login gate and the signed-in session (tokens: ``lib.session``);
 - ``formatting``: ages, durations, percents, "read at", datetimes in the viewer's zone;
 - ``readings``: readings with their banners, the sidebar status, the audit-log guard;
-- ``tables``: the table helper, its one column-format declaration and ``Download CSV``;
+- ``tables``: the table helper, its one column-format declaration, ``Download CSV``/``JSON``;
 - ``time_picker``: the one time-range picker (ranges: ``lib.time_range``);
 - ``task_detail``: one task in full;
 - ``past``: a sampled range's caption and empty state, the needs-attention strip;
@@ -22,6 +22,7 @@ each lives in the module of its concern:
 - ``worker_detail``: one worker's detail (``Workers?worker=``).
 - ``on_demand``: tabs and a closed section that build only while open (fewer charts, forms).
 - ``setup_check``: the doctor's findings on the Setup check page, run on open and on demand.
+- ``snapshot_button``: the Overview's ``Download snapshot`` (the document: ``lib.snapshot_export``).
 """
 
 from lib.ui.controls import (
@@ -71,7 +72,8 @@ from lib.ui.readings import (
     with_current_health,
 )
 from lib.ui.setup_check import RUN_CHECKS, setup_findings, show_findings
-from lib.ui.tables import download_csv, keep_selection_valid, pick_row, table
+from lib.ui.snapshot_button import snapshot_download
+from lib.ui.tables import download_csv, downloads, keep_selection_valid, pick_row, table
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
 from lib.ui.waiting import waiting_for_queue, waiting_for_worker
@@ -98,6 +100,7 @@ __all__ = [
     "consumer_controls",
     "current_actor",
     "download_csv",
+    "downloads",
     "end_idle_session",
     "error_rules",
     "flag_counts_line",
@@ -135,6 +138,7 @@ __all__ = [
     "sidebar_user",
     "sign_in_form",
     "signed_in",
+    "snapshot_download",
     "sync_status",
     "table",
     "task_detail",

@@ -16,7 +16,7 @@ import streamlit as st
 from lib.doctor import Finding, Status, count_line, exit_code, findings_frame, run_checks
 from lib.settings import Settings
 from lib.ui.formatting import md_escape, read_at, viewer_tz
-from lib.ui.tables import download_csv
+from lib.ui.tables import downloads
 
 __all__ = ["RUN_CHECKS", "setup_findings", "show_findings"]
 
@@ -44,4 +44,4 @@ def show_findings(findings: list[Finding], taken: float) -> None:
     for finding in findings:
         badge = f":{BADGES[finding.status]}-badge[{finding.status.value}]"
         st.markdown(f"{badge} **{md_escape(finding.check)}**: {md_escape(finding.sentence)}")
-    download_csv(findings_frame(findings), "setup-check", key="setup_check_csv")
+    downloads(findings_frame(findings), "setup-check", key="setup_check_csv")

@@ -2,7 +2,8 @@
 
 ``table`` shows a frame the console's way: datetimes in the viewer's timezone, every column
 formatted by ``COLUMN_FORMATS`` (by column name, the same wherever the column appears), full
-width, no index, and a ``Download CSV`` button for exactly the rows and columns shown.
+width, no index, and ``Download CSV`` with ``Download JSON`` beside it for exactly the rows and
+columns shown (``downloads``: both files from the same frame, made on click by ``lib.export``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from lib.export import csv_bytes
+from lib.export import csv_bytes, json_bytes
 from lib.ui import keys
 from lib.ui.formatting import local_frame, viewer_tz
 
@@ -21,6 +22,10 @@ __all__ = [
     "COLUMN_FORMATS",
     "column_formats",
     "download_csv",
+    "download_file",
+    "download_json",
+    "downloads",
+    "json_key",
     "keep_selection_valid",
     "pick_row",
     "table",
@@ -91,10 +96,11 @@ def table(
     download: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
     **select,
 ):
-    """``frame`` as the console's table with its ``Download CSV`` (file ``<stem>-<time>.csv``).
+    """``frame`` as the console's table with its ``Download CSV`` and ``Download JSON`` (files
+    ``<stem>-<time>.csv`` and ``.json``).
 
     ``columns`` adds a table's own column formats (a link column); ``download`` is what the
-    CSV holds when not the table's rows (in the viewer's timezone too; a function is called on
+    files hold when not the table's rows (in the viewer's timezone too; a function is called on
     click only); ``select`` passes ``key``, ``on_select`` and ``selection_mode`` through.
     Returns the selection event.
     """
@@ -108,7 +114,7 @@ def table(
         rows = lambda: local_frame(download(), tz)  # noqa: E731
     else:
         rows = local_frame(download, tz)
-    download_csv(rows, stem, key=csv_key or f"{stem}_csv")
+    downloads(rows, stem, key=csv_key or f"{stem}_csv")
     return event
 
 
@@ -123,6 +129,21 @@ def pick_row(frame: pd.DataFrame, column: str, stem: str, *, key: str) -> str | 
     return frame[column].iloc[rows[0]] if rows else None
 
 
+def downloads(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_stem: str, key: str) -> None:
+    """``Download CSV`` and, beside it, ``Download JSON``: the same rows and columns.
+
+    ``key`` is the CSV button's; the JSON button's is ``json_key(key)``.
+    """
+    with st.container(horizontal=True, gap="small"):
+        download_csv(frame, file_stem, key=key)
+        download_json(frame, file_stem, key=json_key(key))
+
+
+def json_key(csv_key: str) -> str:
+    """The ``Download JSON`` button's key beside the CSV button ``csv_key``."""
+    return f"{csv_key.removesuffix('_csv')}_json"
+
+
 def download_csv(
     frame: pd.DataFrame | Callable[[], pd.DataFrame], file_stem: str, key: str
 ) -> None:
@@ -131,21 +152,48 @@ def download_csv(
     ``frame`` may be a function that makes it, called only on click: for a table with more rows
     than the page shows (the Audit log), built in full only when someone downloads it.
     """
+    _download_table(frame, file_stem, key, "csv")
+
+
+def download_json(
+    frame: pd.DataFrame | Callable[[], pd.DataFrame], file_stem: str, key: str
+) -> None:
+    """The ``Download JSON`` button: ``frame``'s rows as records (``lib.export.json_bytes``)."""
+    _download_table(frame, file_stem, key, "json")
+
+
+#: Each format a table leaves in: its button's label, the file's MIME type, the icon, the maker.
+_FORMATS: dict[str, tuple[str, str, str, Callable[[pd.DataFrame], bytes]]] = {
+    "csv": ("Download CSV", "text/csv", ":material/download:", csv_bytes),
+    "json": ("Download JSON", "application/json", ":material/data_object:", json_bytes),
+}
+
+
+def _download_table(
+    frame: pd.DataFrame | Callable[[], pd.DataFrame], file_stem: str, key: str, kind: str
+) -> None:
+    label, mime, icon, to_bytes = _FORMATS[kind]
+    # Built on click, not on every rerun: a 100k-row CSV is too slow to make speculatively.
+    make = lambda: to_bytes(frame() if callable(frame) else frame)  # noqa: E731
+    download_file(label, make, f"{file_stem}.{kind}", mime, key=key, icon=icon)
+
+
+def download_file(
+    label: str, make: Callable[[], bytes], file_name: str, mime: str, *, key: str, icon: str
+) -> None:
+    """A download button whose file ``make()`` builds on click (in Streamlit's thread, without
+    a rerun); the file is ``file_name`` with the UTC time before its extension."""
+    stem, _, ext = file_name.rpartition(".")
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     st.download_button(
-        "Download CSV",
-        data=_csv_maker(frame),
-        file_name=f"{file_stem}-{stamp}.csv",
-        mime="text/csv",
+        label,
+        data=make,
+        file_name=f"{stem}-{stamp}.{ext}",
+        mime=mime,
         key=key,
         on_click="ignore",
-        icon=":material/download:",
+        icon=icon,
     )
-
-
-def _csv_maker(frame: pd.DataFrame | Callable[[], pd.DataFrame]) -> Callable[[], bytes]:
-    # Built on click, not on every rerun: a 100k-row CSV is too slow to make speculatively.
-    return lambda: csv_bytes(frame() if callable(frame) else frame)
 
 
 def keep_selection_valid(key: str, ids: pd.Series) -> None:

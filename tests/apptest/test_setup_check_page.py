@@ -23,7 +23,8 @@ def test_findings_are_shown_with_badges_and_the_count(recorded_flower):
         ":orange-badge[WARN] **Broker**: CELERY_BROKER_URL is not set" in line for line in lines
     )
     assert at.error[0].value.startswith(f"{LINES} checks: ")
-    assert any(b.label == "Download CSV" for b in at.get("download_button"))
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download CSV" in labels and "Download JSON" in labels
 
 
 def test_checks_rerun_only_on_run_checks(recorded_flower):
