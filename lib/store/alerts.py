@@ -1,0 +1,160 @@
+"""The alert states of one cluster in the store: current alerts, their changes, the outbox.
+
+``AlertLedger.advance`` is one poll's move of the state machine (``lib.alerts.states``) in ONE
+write transaction: it reads the current alerts and the active silences, advances them with the
+poll's evaluation, and writes the alert rows, the change rows and one queued outbox row per
+notification (its JSON payload made with the change's id). Reading inside the transaction means
+an acknowledgement or a silence the Alerts page wrote a moment ago is seen, never overwritten;
+writing in one means a restart (or a failure midway) neither loses nor repeats a notification:
+either the change and its outbox row are both there or neither is.
+
+Invariants: rows are keyed by ``cluster``; outbox rows start ``queued`` with ``next_at`` = the
+change's time and ``attempts`` 0 (the delivery piece takes them from there); a change row is
+pruned only once no outbox row refers to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, fields
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from lib.alerts.evaluate import Evaluation
+from lib.alerts.model import Rule
+from lib.alerts.states import Advance, Alert, Notification, Silence, advance
+from lib.store.engine import reading, writing
+from lib.store.kept import put_kept
+from lib.store.schema import ALERT_CHANGES, ALERT_DELIVERIES, ALERT_SILENCES, ALERTS
+
+if TYPE_CHECKING:  # retention (which the store imports) prunes through this module
+    from lib.store.store import Store
+
+__all__ = ["AlertLedger", "Render", "active_silences", "current_alerts", "prune_alerts"]
+
+#: A notification and its leading change's id → the outbox row's JSON payload.
+Render = Callable[[Notification, int], str]
+#: The ``alerts`` columns an ``Alert`` carries (all but cluster).
+ALERT_FIELDS = tuple(f.name for f in fields(Alert))
+
+
+class AlertLedger:
+    """The alerts of ``cluster`` in ``store``; every method is one transaction."""
+
+    def __init__(self, store: Store, cluster: str = "default"):
+        self.engine, self.cluster = store.engine, cluster
+
+    def current(self) -> list[Alert]:
+        """Every alert row of the cluster (pending, firing, resolved)."""
+        with reading(self.engine) as conn:
+            return current_alerts(conn, self.cluster)
+
+    def silences(self, now: float) -> list[Silence]:
+        """The silences in force at ``now`` (not lifted, not expired)."""
+        with reading(self.engine) as conn:
+            return active_silences(conn, self.cluster, now)
+
+    def advance(
+        self,
+        evaluation: Evaluation,
+        rules: Iterable[Rule],
+        now: float,
+        render: Render,
+        kept: tuple[str, Mapping] | None = None,
+    ) -> Advance:
+        """Move the alerts by ``evaluation`` and write it all (and ``kept``: a key and its
+        value for the kept state) in one transaction; return what moved."""
+        with writing(self.engine) as conn:
+            current = current_alerts(conn, self.cluster)
+            silences = active_silences(conn, self.cluster, now)
+            moved = advance(current, evaluation, rules, silences, now)
+            _write(conn, self.cluster, moved, render)
+            if kept is not None:
+                put_kept(conn, kept[0], kept[1], now)
+        return moved
+
+
+def current_alerts(conn: Connection, cluster: str) -> list[Alert]:
+    columns = [ALERTS.c[name] for name in ALERT_FIELDS]
+    rows = conn.execute(select(*columns).where(ALERTS.c.cluster == cluster)).mappings()
+    return [Alert(**row) for row in rows]
+
+
+def active_silences(conn: Connection, cluster: str, now: float) -> list[Silence]:
+    table = ALERT_SILENCES.c
+    query = select(table.rule, table.subject, table.until).where(
+        table.cluster == cluster, table.until > now, table.lifted_at.is_(None)
+    )
+    return [Silence(rule, subject, until) for rule, subject, until in conn.execute(query)]
+
+
+def _write(conn: Connection, cluster: str, moved: Advance, render: Render) -> None:
+    for alert in moved.rows:
+        values = asdict(alert)
+        where = _alert_key(cluster, alert.rule, alert.subject)
+        if conn.execute(update(ALERTS).where(where).values(**values)).rowcount == 0:
+            conn.execute(insert(ALERTS).values(cluster=cluster, **values))
+    for rule, subject in moved.dropped:
+        conn.execute(delete(ALERTS).where(_alert_key(cluster, rule, subject)))
+    ids = {}
+    for change in moved.changes:
+        alert = change.alert
+        row = {name: getattr(alert, name) for name in CHANGE_FIELDS}
+        done = conn.execute(insert(ALERT_CHANGES).values(cluster=cluster, at=change.at, **row))
+        ids[alert.key] = done.inserted_primary_key[0]
+    for notification in moved.notifications:
+        change_id = ids[notification.head.alert.key]
+        at = notification.head.at
+        conn.execute(
+            insert(ALERT_DELIVERIES).values(
+                cluster=cluster,
+                change_id=change_id,
+                payload=render(notification, change_id),
+                status="queued",
+                attempts=0,
+                created_at=at,
+                next_at=at,
+            )
+        )
+
+
+#: What a change row copies from its alert.
+CHANGE_FIELDS = (
+    "rule",
+    "subject",
+    "state",
+    "severity",
+    "summary",
+    "value",
+    "threshold",
+    "link",
+    "group_key",
+)
+
+
+def _alert_key(cluster: str, rule: str, subject: str):
+    return and_(ALERTS.c.cluster == cluster, ALERTS.c.rule == rule, ALERTS.c.subject == subject)
+
+
+def prune_alerts(conn: Connection, keep_from: float) -> int:
+    """Delete what retention no longer keeps of the alerts (every cluster): delivered or
+    given-up outbox rows, change rows no outbox row needs, resolved alerts and expired
+    silences, all older than ``keep_from``; how many rows went."""
+    outbox, changes = ALERT_DELIVERIES.c, ALERT_CHANGES.c
+    done = conn.execute(
+        delete(ALERT_DELIVERIES).where(
+            outbox.status.in_(("sent", "gave_up")), outbox.created_at < keep_from
+        )
+    ).rowcount
+    needed = select(outbox.change_id)
+    done += conn.execute(
+        delete(ALERT_CHANGES).where(changes.at < keep_from, changes.id.not_in(needed))
+    ).rowcount
+    done += conn.execute(
+        delete(ALERTS).where(ALERTS.c.state == "resolved", ALERTS.c.resolved_at < keep_from)
+    ).rowcount
+    silences = ALERT_SILENCES.c
+    ended = or_(silences.until < keep_from, silences.lifted_at < keep_from)
+    done += conn.execute(delete(ALERT_SILENCES).where(ended)).rowcount
+    return done
