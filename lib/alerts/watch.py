@@ -87,6 +87,7 @@ class AlertWatcher:
         self.public_url, self.clock, self.secrets = public_url, clock, tuple(secrets)
         self.ledger = AlertLedger(store, cluster)
         self.memory: dict[str, dict[str, Any]] = {}
+        self._kept: dict | None = None  # the note this watcher last kept (kept again on change)
 
     @classmethod
     def from_settings(
@@ -107,10 +108,10 @@ class AlertWatcher:
         context = AlertContext(now, self.cluster, self.store, snapshot, health, self.memory)
         found: Evaluation = evaluate(self.rule_book.rules, context)
         note = note_of(self.rule_book, found.unknown)
-        kept = {"note": note, "unknown": found.unknown, "at": now}
-        moved = self.ledger.advance(
-            found, self.rule_book.rules, now, self._render, (note_key(self.cluster), kept)
-        )
+        kept = {"note": note, "unknown": found.unknown}
+        keep = (note_key(self.cluster), kept) if kept != self._kept else None
+        moved = self.ledger.advance(found, self.rule_book.rules, now, self._render, keep)
+        self._kept = kept
         return WatchReport(
             rules=len(self.rule_book.rules),
             conditions=len(found.conditions),
