@@ -289,13 +289,17 @@ def _root(
     after: Mapping[tuple[str, str], Alert],
     before: Mapping[tuple[str, str], Alert],
 ) -> Alert:
-    """The alert at the end of ``alert``'s chain of causes (itself when it has none)."""
-    seen = {alert.key}
+    """The alert at the end of ``alert``'s chain of causes (itself when it has none); in a
+    circle of causes, its first alert by key, so every member has the same root."""
+    path = [alert]
     while (cause := _split(alert.group_key)) is not None:
         found = after.get(cause) or before.get(cause)
-        if found is None or found.key in seen:
+        if found is None:
             break
-        seen.add(found.key)
+        keys = [a.key for a in path]
+        if found.key in keys:
+            return min(path[keys.index(found.key) :], key=lambda a: a.key)
+        path.append(found)
         alert = found
     return alert
 
