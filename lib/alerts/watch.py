@@ -56,10 +56,11 @@ def note_key(cluster: str) -> str:
 
 def note_of(book: RuleBook, unknown: dict[str, str]) -> str:
     """One sentence (or none) on what is wrong with the rules: the file's problems first."""
-    parts = [f"The alert rules ({book.source}) have problems: {'; '.join(book.problems)}."]
+    problems = "; ".join(p.rstrip(".") for p in book.problems)
+    parts = [f"The alert rules ({book.source}) have problems: {problems}."]
     parts = parts if book.problems else []
     if unknown:
-        why = "; ".join(f"{name}: {reason}" for name, reason in sorted(unknown.items()))
+        why = "; ".join(f"{name}: {reason.rstrip('.')}" for name, reason in sorted(unknown.items()))
         parts.append(f"Not evaluated this poll (their alerts stay as they were): {why}.")
     return " ".join(parts)
 
