@@ -275,62 +275,57 @@ def _result(
         if after[key].state in ("firing", "resolved")
         and (key not in before or before[key].state != after[key].state)
     ]
-    roots = {alert.key: _root(alert, after, before) for alert in moved}
-    changes = [
-        Change(a, now, _quiet(a, roots[a.key], before, after, book, silences, now)) for a in moved
-    ]
-    done.changes = changes
-    done.notifications = _notifications(changes, roots)
+    poll = _Poll(before, after, book, silences, now)
+    roots = {alert.key: poll.root(alert) for alert in moved}
+    done.changes = [Change(a, now, poll.quiet(a, roots[a.key])) for a in moved]
+    done.notifications = _notifications(done.changes, roots)
     return done
 
 
-def _root(
-    alert: Alert,
-    after: Mapping[tuple[str, str], Alert],
-    before: Mapping[tuple[str, str], Alert],
-) -> Alert:
-    """The alert at the end of ``alert``'s chain of causes (itself when it has none); in a
-    circle of causes, its first alert by key, so every member has the same root."""
-    path = [alert]
-    while (cause := _split(alert.group_key)) is not None:
-        found = after.get(cause) or before.get(cause)
-        if found is None:
-            break
-        keys = [a.key for a in path]
-        if found.key in keys:
-            return min(path[keys.index(found.key) :], key=lambda a: a.key)
-        path.append(found)
-        alert = found
-    return alert
+@dataclass(frozen=True)
+class _Poll:
+    """The alerts before and after one poll's moves, and what decides who hears of them."""
 
+    before: Mapping[tuple[str, str], Alert]
+    after: Mapping[tuple[str, str], Alert]
+    book: Mapping[str, Rule]
+    silences: list[Silence]
+    now: float
 
-def _quiet(
-    alert: Alert,
-    root: Alert,
-    before: Mapping[tuple[str, str], Alert],
-    after: Mapping[tuple[str, str], Alert],
-    book: Mapping[str, Rule],
-    silences: list[Silence],
-    now: float,
-) -> str:
-    """Why a change notifies nobody of its own: silenced, muted, folded under its firing cause
-    (a resolve only when it fired with or after its cause), or "" when it notifies."""
-    if any(s.covers(alert, now) for s in silences):
-        return "silenced"
-    rule = book.get(alert.rule)
-    if rule is not None and rule.muted_at(now):
-        return "muted"
-    key = (root.rule, root.subject)
-    was, still = before.get(key), after.get(key)
-    steady = (
-        root.key != alert.key
-        and was is not None
-        and still is not None
-        and was.state == still.state == "firing"
-    )
-    if steady and (alert.state == "firing" or (alert.fired_at or 0) >= (was.fired_at or 0)):
-        return "folded"
-    return ""
+    def root(self, alert: Alert) -> Alert:
+        """The alert at the end of ``alert``'s chain of causes (itself when it has none); in a
+        circle of causes, its first alert by key, so every member has the same root."""
+        path = [alert]
+        while (cause := _split(alert.group_key)) is not None:
+            found = self.after.get(cause) or self.before.get(cause)
+            if found is None:
+                break
+            keys = [a.key for a in path]
+            if found.key in keys:
+                return min(path[keys.index(found.key) :], key=lambda a: a.key)
+            path.append(found)
+            alert = found
+        return alert
+
+    def quiet(self, alert: Alert, root: Alert) -> str:
+        """Why a change notifies nobody of its own: silenced, muted, folded under its firing
+        cause (a resolve only when it fired with or after its cause), or "" when it notifies."""
+        if any(s.covers(alert, self.now) for s in self.silences):
+            return "silenced"
+        rule = self.book.get(alert.rule)
+        if rule is not None and rule.muted_at(self.now):
+            return "muted"
+        key = (root.rule, root.subject)
+        was, still = self.before.get(key), self.after.get(key)
+        steady = (
+            root.key != alert.key
+            and was is not None
+            and still is not None
+            and was.state == still.state == "firing"
+        )
+        if steady and (alert.state == "firing" or (alert.fired_at or 0) >= (was.fired_at or 0)):
+            return "folded"
+        return ""
 
 
 def _notifications(changes: list[Change], roots: Mapping[str, Alert]) -> list[Notification]:

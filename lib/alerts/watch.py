@@ -92,11 +92,7 @@ class AlertWatcher:
 
     @classmethod
     def from_settings(
-        cls,
-        settings: Settings,
-        store: Store,
-        cluster: str = "default",
-        clock: Callable[[], float] = time.time,
+        cls, settings: Settings, store: Store, cluster: str, clock: Callable[[], float]
     ) -> AlertWatcher:
         """The watcher of the rule book ``OPS_ALERTS_FILE`` gives (the defaults without it)."""
         book = load_rule_book(settings.alerts_file)

@@ -51,10 +51,10 @@ def cluster(monkeypatch) -> Cluster:
 
 
 @pytest.fixture
-def store(any_store_url):
+def store(any_store_url, request) -> Store:
     opened = Store(any_store_url)
-    yield opened
-    opened.close()
+    request.addfinalizer(opened.close)
+    return opened
 
 
 def watcher(store: Store, cluster: Cluster, book: RuleBook = BOOK) -> AlertWatcher:
