@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, fields
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, insert, select, text, update
 
 from lib.alerts.evaluate import Evaluation
 from lib.alerts.model import Rule
@@ -31,7 +31,15 @@ from lib.store.schema import ALERT_CHANGES, ALERT_DELIVERIES, ALERT_SILENCES, AL
 if TYPE_CHECKING:  # retention (which the store imports) prunes through this module
     from lib.store.store import Store
 
-__all__ = ["AlertLedger", "Render", "active_silences", "current_alerts", "prune_alerts"]
+__all__ = [
+    "RETENTION_INDEXES",
+    "AlertLedger",
+    "Render",
+    "active_silences",
+    "add_retention_indexes",
+    "current_alerts",
+    "prune_alerts",
+]
 
 #: A notification and its leading change's id → the outbox row's JSON payload.
 Render = Callable[[Notification, int], str]
@@ -137,24 +145,33 @@ def _alert_key(cluster: str, rule: str, subject: str):
     return and_(ALERTS.c.cluster == cluster, ALERTS.c.rule == rule, ALERTS.c.subject == subject)
 
 
+#: What retention reads by (migration step 15): old changes by time, the outbox rows that
+#: still need a change, resolved alerts by when they resolved.
+RETENTION_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_alert_changes_at ON alert_changes (at)",
+    "CREATE INDEX IF NOT EXISTS ix_alert_deliveries_change ON alert_deliveries (change_id)",
+    "CREATE INDEX IF NOT EXISTS ix_alerts_resolved_at ON alerts (resolved_at)",
+)
+
+
+def add_retention_indexes(conn: Connection) -> None:
+    for statement in RETENTION_INDEXES:
+        conn.execute(text(statement))
+
+
 def prune_alerts(conn: Connection, keep_from: float) -> int:
-    """Delete what retention no longer keeps of the alerts (every cluster): delivered or
-    given-up outbox rows, change rows no outbox row needs, resolved alerts and expired
-    silences, all older than ``keep_from``; how many rows went."""
+    """Delete what retention no longer keeps of the alerts (every cluster), all older than
+    ``keep_from``: delivered or given-up outbox rows, the change rows no outbox row needs, and
+    resolved alerts; how many rows went. Silences stay (an operator's, and few)."""
     outbox, changes = ALERT_DELIVERIES.c, ALERT_CHANGES.c
     done = conn.execute(
         delete(ALERT_DELIVERIES).where(
             outbox.status.in_(("sent", "gave_up")), outbox.created_at < keep_from
         )
     ).rowcount
-    needed = select(outbox.change_id)
+    needed = exists().where(outbox.change_id == changes.id)
+    done += conn.execute(delete(ALERT_CHANGES).where(changes.at < keep_from, ~needed)).rowcount
     done += conn.execute(
-        delete(ALERT_CHANGES).where(changes.at < keep_from, changes.id.not_in(needed))
+        delete(ALERTS).where(ALERTS.c.resolved_at < keep_from, ALERTS.c.state == "resolved")
     ).rowcount
-    done += conn.execute(
-        delete(ALERTS).where(ALERTS.c.state == "resolved", ALERTS.c.resolved_at < keep_from)
-    ).rowcount
-    silences = ALERT_SILENCES.c
-    ended = or_(silences.until < keep_from, silences.lifted_at < keep_from)
-    done += conn.execute(delete(ALERT_SILENCES).where(ended)).rowcount
     return done
