@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, fields
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, and_, delete, exists, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, select, text, update
 
 from lib.alerts.evaluate import Evaluation
 from lib.alerts.model import Rule
@@ -77,7 +77,7 @@ class AlertLedger:
             current = current_alerts(conn, self.cluster)
             silences = active_silences(conn, self.cluster, now)
             moved = advance(current, evaluation, rules, silences, now)
-            _write(conn, self.cluster, moved, render)
+            _write(conn, self.cluster, moved, {a.key for a in current}, render)
             if kept is not None:
                 put_kept(conn, kept[0], kept[1], now)
         return moved
@@ -97,34 +97,65 @@ def active_silences(conn: Connection, cluster: str, now: float) -> list[Silence]
     return [Silence(rule, subject, until) for rule, subject, until in conn.execute(query)]
 
 
-def _write(conn: Connection, cluster: str, moved: Advance, render: Render) -> None:
-    for alert in moved.rows:
-        values = asdict(alert)
-        where = _alert_key(cluster, alert.rule, alert.subject)
-        if conn.execute(update(ALERTS).where(where).values(**values)).rowcount == 0:
-            conn.execute(insert(ALERTS).values(cluster=cluster, **values))
-    for rule, subject in moved.dropped:
-        conn.execute(delete(ALERTS).where(_alert_key(cluster, rule, subject)))
-    ids = {}
-    for change in moved.changes:
-        alert = change.alert
-        row = {name: getattr(alert, name) for name in CHANGE_FIELDS}
-        done = conn.execute(insert(ALERT_CHANGES).values(cluster=cluster, at=change.at, **row))
-        ids[alert.key] = done.inserted_primary_key[0]
-    for notification in moved.notifications:
-        change_id = ids[notification.head.alert.key]
-        at = notification.head.at
-        conn.execute(
-            insert(ALERT_DELIVERIES).values(
-                cluster=cluster,
-                change_id=change_id,
-                payload=render(notification, change_id),
-                status="queued",
-                attempts=0,
-                created_at=at,
-                next_at=at,
-            )
-        )
+def _write(
+    conn: Connection, cluster: str, moved: Advance, existing: set[str], render: Render
+) -> None:
+    """The poll's rows in a few statements (each many rows: a thousand alerts changing their
+    figures is one UPDATE executed many times, not a thousand round trips)."""
+    old = [
+        {**_without(asdict(a), ("rule", "subject")), "b_rule": a.rule, "b_subject": a.subject}
+        for a in moved.rows
+        if a.key in existing
+    ]
+    new = [{**asdict(a), "cluster": cluster} for a in moved.rows if a.key not in existing]
+    if old:
+        conn.execute(update(ALERTS).where(_by_key(cluster)), old)
+    if new:
+        conn.execute(insert(ALERTS), new)
+    if moved.dropped:
+        gone = [{"b_rule": rule, "b_subject": subject} for rule, subject in moved.dropped]
+        conn.execute(delete(ALERTS).where(_by_key(cluster)), gone)
+    ids = _insert_changes(conn, cluster, moved)
+    outbox = [
+        {
+            "cluster": cluster,
+            "change_id": ids[n.head.alert.key],
+            "payload": render(n, ids[n.head.alert.key]),
+            "status": "queued",
+            "attempts": 0,
+            "created_at": n.head.at,
+            "next_at": n.head.at,
+        }
+        for n in moved.notifications
+    ]
+    if outbox:
+        conn.execute(insert(ALERT_DELIVERIES), outbox)
+
+
+def _insert_changes(conn: Connection, cluster: str, moved: Advance) -> dict[str, int]:
+    """Insert the change rows in order; each alert's key → its change's id."""
+    if not moved.changes:
+        return {}
+    rows = [
+        {"cluster": cluster, "at": c.at, **{name: getattr(c.alert, name) for name in CHANGE_FIELDS}}
+        for c in moved.changes
+    ]
+    query = insert(ALERT_CHANGES).returning(ALERT_CHANGES.c.id, sort_by_parameter_order=True)
+    ids = conn.execute(query, rows).scalars().all()
+    return {c.alert.key: i for c, i in zip(moved.changes, ids, strict=True)}
+
+
+def _without(row: dict, keys: tuple[str, ...]) -> dict:
+    return {k: v for k, v in row.items() if k not in keys}
+
+
+def _by_key(cluster: str):
+    """One alert of ``cluster`` by the parameters ``b_rule`` and ``b_subject``."""
+    return and_(
+        ALERTS.c.cluster == cluster,
+        ALERTS.c.rule == bindparam("b_rule"),
+        ALERTS.c.subject == bindparam("b_subject"),
+    )
 
 
 #: What a change row copies from its alert.
@@ -139,10 +170,6 @@ CHANGE_FIELDS = (
     "link",
     "group_key",
 )
-
-
-def _alert_key(cluster: str, rule: str, subject: str):
-    return and_(ALERTS.c.cluster == cluster, ALERTS.c.rule == rule, ALERTS.c.subject == subject)
 
 
 #: What retention reads by (migration step 15): old changes by time, the outbox rows that
