@@ -6,7 +6,8 @@ over a ``StoreMirror``: a full reload marks the tasks Flower forgot instead of d
 samples, and every ``WAITING_EVERY_SECONDS`` what waits on each worker (``lib.collector.waiting``:
 scheduled, reserved, active, revoked); (3) with a result backend, the progress meta of running training jobs
 (``lib.collector.progress``) into the snapshot; (3b) paused queues kept paused on the workers
-(``lib.collector.pauses``, audited as "collector"); (4) retention, at most every
+(``lib.collector.pauses``, audited as "collector"); (3c) the alert rules evaluated and their
+states advanced (``lib.alerts.watch``); (4) retention, at most every
 ``PRUNE_EVERY_SECONDS``; (5) the sync cursor and when
 data last came in, kept in the store, so a restarted collector resumes incrementally. A full load
 (first sync, Flower restarted, the periodic reload) writes page by page and says how far it is in
@@ -37,6 +38,7 @@ from types import TracebackType
 
 from lib import frames
 from lib.alerts.delivery import deliverer_for
+from lib.alerts.watch import AlertWatcher
 from lib.broker import BrokerProbe, ResultBackend
 from lib.collector.facts import WorkerFactsKeeper, kept_worker_facts
 from lib.collector.health import FLOWER, CollectorHealth, PollProblem
@@ -121,6 +123,7 @@ class Collector:
         self.waiting = WaitingReader(
             self.client, waiting_every(settings), settings.flower_timeout, clock, self._stop.is_set
         )
+        self.alerts = AlertWatcher.from_settings(settings, store, cluster, clock)
         self.on_poll = on_poll
         self.deliverer = deliverer_for(settings, store, cluster, clock)  # None: no webhook
         self._key = f"collector/{cluster}"
@@ -230,6 +233,8 @@ class Collector:
             self._step(report, self._read_waiting)
         if self.progress is not None and not self._stop.is_set():
             self._step(report, self._read_progress)
+        if not self._stop.is_set():  # also when Flower is silent: the rules say what they can
+            self._step(report, self._watch_alerts)
         if not self._stop.is_set():
             self._step(report, self._prune_if_due)
         report.written = self.mirror.written - written_before
@@ -364,6 +369,11 @@ class Collector:
             metas_at=self.clock(),
         )
         report.samples += self.store.record_progress(got.samples, self.clock())
+
+    def _watch_alerts(self, report: PollReport) -> None:
+        """Evaluate the alert rules and advance their states (``lib.alerts.watch``)."""
+        note = self.alerts.watch(self._snapshot, self._health).note
+        self._snapshot = replace(self._snapshot, alerts_note=note)
 
     def _prune_if_due(self, report: PollReport) -> None:
         now = self.clock()

@@ -45,3 +45,5 @@ class CollectorSnapshot:
     metas_at: float | None = None
     #: scheduled, reserved, active and revoked per worker (``lib.collector.waiting``)
     waiting: dict | None = None
+    #: what is wrong with the alert rules: the rule book's problems, the rules not evaluated
+    alerts_note: str = ""

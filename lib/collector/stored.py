@@ -33,6 +33,7 @@ from dataclasses import fields, replace
 import pandas as pd
 
 from lib import frames
+from lib.alerts.watch import kept_note
 from lib.collector.facts import kept_worker_facts
 from lib.collector.health import CollectorHealth
 from lib.collector.snapshot import CollectorSnapshot
@@ -140,6 +141,7 @@ class StoredReadout:
             metas_at=_last_sample(metas, now),
             waiting=waiting,
             worker_facts=facts,
+            alerts_note=kept_note(self.store, self._cluster),
         )
         self._health = health
 

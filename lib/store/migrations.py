@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
 from lib.errors import StoreError
 from lib.store import hourly, schema, usage
+from lib.store.alerts import add_retention_indexes
 from lib.store.engine import writing
 
 __all__ = [
@@ -207,6 +208,7 @@ STEPS: tuple[Step, ...] = (
     Step(12, "waiting tasks: PENDING tasks by queue and sent time", _waiting_index),
     Step(13, "purge marks: the tasks each purge removed", _purge_marks),
     Step(14, "alerts: states, their changes, the webhook outbox, silences", _alert_tables),
+    Step(15, "alert retention indexes: changes by time, outbox by change", add_retention_indexes),
 )
 LATEST = STEPS[-1].version
 

@@ -31,6 +31,7 @@ from functools import partial
 
 from sqlalchemy import ColumnElement, Connection, Engine, Table, delete, func, select
 
+from lib.store.alerts import prune_alerts
 from lib.store.engine import writing
 from lib.store.hourly import prune_hours
 from lib.store.schema import (
@@ -147,6 +148,8 @@ def prune(
             size = next_size(size, took, batch_size)
     _, hours = _timed(engine, report, clock, partial(prune_hours, keep_from=keep_from))
     report.deleted["hourly_rollups"] = hours
+    _, alerts = _timed(engine, report, clock, partial(prune_alerts, keep_from=keep_from))
+    report.deleted["alerts"] = alerts
     return report
 
 

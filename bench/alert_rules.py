@@ -6,7 +6,7 @@ of those kinds (``lib.alerts.evaluate``) ``--repeats`` times against a workers f
 the workers offline (best and median printed, and how many conditions it found). Prints
 figures, never asserts. The machine may be shared: times move with its load.
 
-Run from the repo root: ``.venv/bin/python -m bench.alerts [--tasks 100000] [--repeats 5]``.
+Run from the repo root: ``.venv/bin/python -m bench.alert_rules [--tasks 100000] [--repeats 5]``.
 """
 
 from __future__ import annotations
