@@ -10,6 +10,9 @@ Each read is bounded by an index so a poll stays cheap at a million tasks:
 - ``task_names`` walks the distinct names one index seek at a time (``ix_tasks_name_newest``:
   name, then newest first), never the whole index; ``latest_arrivals`` reads a name's newest
   rows from the same index, a bounded number.
+- ``runtime_histograms`` sums each name's runtime histogram over a range in the database:
+  whole hours from the hourly rollups, the edge minutes from the per-minute ones (the same
+  sums, ``lib.store.hourly``), by the tables' keys (minute first).
 - ``failure_kinds`` groups FAILURE rows (``ix_tasks_state_newest``; a placement range by
   ``ix_tasks_placed_at``) by their text and name in the database: one row per distinct
   (exception, needed traceback, name), not one per failure.
@@ -19,17 +22,21 @@ Invariants: reads only; masked text only (as stored); times are epoch seconds.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pandas as pd
 from sqlalchemy import Connection, and_, case, func, or_, select, true
 
 from lib.failures import WRAPPERS
-from lib.store.schema import TASKS
+from lib.store import hourly
+from lib.store.schema import ROLLUP_HISTOGRAMS, ROLLUP_HOUR_HISTOGRAMS, TASKS
 
 __all__ = [
     "WORKER_EVENT_COLUMNS",
     "failure_kinds",
     "latest_arrivals",
     "newest_received",
+    "runtime_histograms",
     "task_names",
     "worker_event_since",
 ]
@@ -74,6 +81,28 @@ def latest_arrivals(conn: Connection, name: str, rows: int) -> list[float]:
         .limit(rows)
     )
     return sorted(float(t) for t in conn.execute(query).scalars() if t is not None)
+
+
+def runtime_histograms(conn: Connection, start: float, end: float) -> dict[str, list]:
+    """Each task name's runtime histogram over the minutes starting in ``[start, end)``:
+    ``{name: [(bucket, runs), ...]}``."""
+    hours = hourly.whole_hours(start, end, 60)
+    spans = [(ROLLUP_HISTOGRAMS, start, end)]
+    if hours is not None:
+        first, last = hours
+        spans = [(ROLLUP_HOUR_HISTOGRAMS, first, last)]
+        spans += [(ROLLUP_HISTOGRAMS, start, first), (ROLLUP_HISTOGRAMS, last, end)]
+    summed: Counter = Counter()
+    for table, low, high in spans:
+        keys = (table.c.subject, table.c.bucket)
+        within = and_(table.c.minute >= low, table.c.minute < high, table.c.metric == "runtime")
+        query = select(*keys, func.sum(table.c.tasks)).where(within).group_by(*keys)
+        for name, bucket, runs in conn.execute(query) if low < high else ():
+            summed[(name, int(bucket))] += int(runs)
+    found: dict[str, list] = {}
+    for (name, bucket), runs in summed.items():
+        found.setdefault(name, []).append((bucket, runs))
+    return found
 
 
 def failure_kinds(
