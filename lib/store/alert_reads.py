@@ -13,8 +13,8 @@ Each read is bounded by an index so a poll stays cheap at a million tasks:
 - ``runtime_histograms`` sums each name's runtime histogram over a range in the database:
   whole hours from the hourly rollups, the edge minutes from the per-minute ones (the same
   sums, ``lib.store.hourly``), by the tables' keys (minute first).
-- ``failure_kinds`` groups FAILURE rows (``ix_tasks_state_newest``; a placement range by
-  ``ix_tasks_placed_at``) by their text and name in the database: one row per distinct
+- ``failure_kinds`` groups FAILURE rows (every one by the state index; a recent placement
+  range by ``ix_tasks_placed_at``) by their text and name in the database: one row per distinct
   (exception, needed traceback, name), not one per failure.
 
 Invariants: reads only; masked text only (as stored); times are epoch seconds.
@@ -117,9 +117,14 @@ def failure_kinds(
         exception.is_(None), exception == "", *(exception.startswith(w) for w in WRAPPERS)
     )
     traceback = case((wrapped, TASKS.c.traceback), else_=None).label("traceback")
+    state = TASKS.c.state
+    if start is not None:
+        # A recent range is read by its placement (ix_tasks_placed_at): an expression on the
+        # state keeps the planner off the state index, which would walk every failure held.
+        state = func.coalesce(state, "")
     within = and_(
         true(),
-        TASKS.c.state == "FAILURE",
+        state == "FAILURE",
         TASKS.c.placed_at.is_not(None),
         *([] if start is None else [TASKS.c.placed_at >= start]),
         *([] if end is None else [TASKS.c.placed_at < end]),
