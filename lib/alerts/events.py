@@ -51,7 +51,9 @@ def events_stopped(rule: Rule, context: AlertContext) -> list[Condition]:
         if alert_reads.worker_event_since(conn, until - window) is not None:
             return []
         last = alert_reads.newest_received(conn)
-    before = "none is stored" if last is None else f"the last was received at {clock(last, now)}"
+    before = (
+        "none is stored" if last is None else f"the newest task was received {clock(last, now)}"
+    )
     summary = (
         f"Workers processed {rose:,} tasks in the last {span(window)}, but no task event "
         f"reached Flower ({before}): check that the workers run with -E (or that Flower "

@@ -60,8 +60,10 @@ def new_errors(rule: Rule, context: AlertContext) -> list[Condition]:
         new = first.at >= now - window and oldest is not None and first.at - oldest > history
         if not new or not rule.match.allows(task=first.name):
             continue
-        what = f"{first.exception_type} '{first.signature}'".strip()
-        summary = f"New error: {what} in {first.name} (first seen {clock(first.at, now)})."
+        quoted = f"'{first.signature}'" if first.signature else ""
+        what = " ".join(part for part in (first.exception_type, quoted) if part) or "a failure"
+        where = first.name or "a task without a name"
+        summary = f"New error: {what} in {where} (first seen {clock(first.at, now)})."
         found.append(Condition(rule.name, group, rule.severity, summary, error_group_link(group)))
     return found
 

@@ -48,7 +48,7 @@ def test_counters_rising_without_task_events_fire_with_what_to_check(store):
     assert (found.rule, found.subject, found.severity) == ("events_stopped", "cluster", "critical")
     assert found.value == 10
     assert found.link == "setup_check"
-    assert "-E" in found.summary and "the last was received at" in found.summary
+    assert "-E" in found.summary and "the newest task was received 20:13 UTC" in found.summary
 
 
 def test_flat_counters_mean_nothing_runs(store):

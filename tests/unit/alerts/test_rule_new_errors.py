@@ -133,3 +133,12 @@ def test_later_polls_read_only_new_failures_and_agree_with_a_restart(any_store_u
         )
     finally:
         store.close()
+
+
+def test_a_failure_without_text_or_name_is_still_said_plainly(store):
+    store.upsert_tasks(
+        [task_payload("a", "FAILURE", at=NOW - 600, name=None, exception="", traceback="")],
+        now=NOW,
+    )
+    (found,) = news(store)
+    assert found.summary == "New error: a failure in a task without a name (first seen 20:18 UTC)."
