@@ -15,7 +15,16 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from lib.alerts import failure_rates, orphans, queues, workers
+from lib.alerts import (
+    events,
+    failure_rates,
+    new_errors,
+    orphans,
+    periodic,
+    queues,
+    runtimes,
+    workers,
+)
 from lib.alerts.model import AlertContext, Condition, Rule
 from lib.errors import ConsoleError
 
@@ -26,7 +35,12 @@ log = logging.getLogger(__name__)
 Evaluator = Callable[[Rule, AlertContext], list[Condition]]
 
 #: kind → its evaluator. Each evaluator module adds its kinds here.
-EVALUATORS: dict[str, Evaluator] = {}
+EVALUATORS: dict[str, Evaluator] = {
+    "runtime_regression": runtimes.runtime_regressions,
+    "events_stopped": events.events_stopped,
+    "missed_runs": periodic.missed_runs,
+    "new_error": new_errors.new_errors,
+}
 EVALUATORS.update(workers.EVALUATORS)
 EVALUATORS.update(queues.EVALUATORS)
 EVALUATORS.update(failure_rates.EVALUATORS)

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:  # the model is imported by the store's readers; keep it light
     from lib.collector.health import CollectorHealth
     from lib.collector.snapshot import CollectorSnapshot
+    from lib.failures import Rule as ErrorRule
     from lib.store import Store
 
 __all__ = ["KINDS", "SEVERITIES", "AlertContext", "Condition", "Match", "Mute", "Rule"]
@@ -147,7 +148,10 @@ class AlertContext:
     """What one evaluation reads: the moment, the cluster, its store, the collector's latest
     snapshot and health. ``memory`` is a per-rule scratch dict the watcher keeps between polls
     (for a rule that compares this poll with earlier ones), empty on a fresh start: a rule must
-    also work from the store alone, so a restart changes nothing it reports."""
+    also work from the store alone, so a restart changes nothing it reports. ``error_rules``:
+    the error categories in force (``lib.failures.rules_or_defaults`` of
+    ``OPS_ERROR_RULES_FILE``), so error group ids match the Errors page's; empty: the built-in
+    ones."""
 
     now: float
     cluster: str
@@ -155,6 +159,7 @@ class AlertContext:
     snapshot: CollectorSnapshot
     health: CollectorHealth
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error_rules: tuple[ErrorRule, ...] = ()
 
     def scratch(self, rule: Rule) -> dict[str, Any]:
         return self.memory.setdefault(rule.name, {})

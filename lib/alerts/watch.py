@@ -25,6 +25,8 @@ from lib.alerts.model import AlertContext
 from lib.alerts.payload import payload_json
 from lib.alerts.rules import RuleBook, load_rule_book
 from lib.alerts.states import Notification
+from lib.failures import Rule as ErrorRule
+from lib.failures import rules_or_defaults
 from lib.settings import Settings
 from lib.store import Store
 from lib.store.alerts import AlertLedger
@@ -83,9 +85,12 @@ class AlertWatcher:
         public_url: str,
         clock: Callable[[], float] = time.time,
         secrets: Iterable[str] = (),
+        error_rules: tuple[ErrorRule, ...] = (),
     ):
         self.store, self.cluster, self.rule_book = store, cluster, rule_book
         self.public_url, self.clock, self.secrets = public_url, clock, tuple(secrets)
+        #: the error categories in force: new_error's groups are the Errors page's groups
+        self.error_rules = error_rules
         self.ledger = AlertLedger(store, cluster)
         self.memory: dict[str, dict[str, Any]] = {}
         self._kept: dict | None = None  # the note this watcher last kept (kept again on change)
@@ -96,13 +101,16 @@ class AlertWatcher:
     ) -> AlertWatcher:
         """The watcher of the rule book ``OPS_ALERTS_FILE`` gives (the defaults without it)."""
         book = load_rule_book(settings.alerts_file)
-        return cls(store, cluster, book, settings.public_url, clock, settings.secrets)
+        error_rules, _ = rules_or_defaults(settings.error_rules_file)  # the Errors page says why
+        return cls(store, cluster, book, settings.public_url, clock, settings.secrets, error_rules)
 
     def watch(self, snapshot: CollectorSnapshot, health: CollectorHealth) -> WatchReport:
         """Evaluate, advance and write one poll's alerts; a store failure raises ``StoreError``
         (the poll's problem) and writes nothing."""
         now = self.clock()
-        context = AlertContext(now, self.cluster, self.store, snapshot, health, self.memory)
+        context = AlertContext(
+            now, self.cluster, self.store, snapshot, health, self.memory, self.error_rules
+        )
         found: Evaluation = evaluate(self.rule_book.rules, context)
         note = note_of(self.rule_book, found.unknown)
         kept = {"note": note, "unknown": found.unknown}
