@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from lib.alerts import (
     events,
@@ -25,7 +24,7 @@ from lib.alerts import (
     runtimes,
     workers,
 )
-from lib.alerts.model import AlertContext, Condition, Rule
+from lib.alerts.model import AlertContext, Condition, Evaluation, Rule
 from lib.errors import ConsoleError
 
 __all__ = ["EVALUATORS", "Evaluation", "Evaluator", "evaluate"]
@@ -45,15 +44,6 @@ EVALUATORS.update(workers.EVALUATORS)
 EVALUATORS.update(queues.EVALUATORS)
 EVALUATORS.update(failure_rates.EVALUATORS)
 EVALUATORS.update(orphans.EVALUATORS)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """What one evaluation found: the conditions, and the rules it could not evaluate (name →
-    why, plain words) — their alerts stay as they were."""
-
-    conditions: list[Condition] = field(default_factory=list)
-    unknown: dict[str, str] = field(default_factory=dict)
 
 
 def evaluate(rules: Iterable[Rule], context: AlertContext) -> Evaluation:

@@ -32,7 +32,16 @@ if TYPE_CHECKING:  # the model is imported by the store's readers; keep it light
     from lib.failures import Rule as ErrorRule
     from lib.store import Store
 
-__all__ = ["KINDS", "SEVERITIES", "AlertContext", "Condition", "Match", "Mute", "Rule"]
+__all__ = [
+    "KINDS",
+    "SEVERITIES",
+    "AlertContext",
+    "Condition",
+    "Evaluation",
+    "Match",
+    "Mute",
+    "Rule",
+]
 
 #: Least to most urgent.
 SEVERITIES = ("info", "warning", "critical")
@@ -163,3 +172,12 @@ class AlertContext:
 
     def scratch(self, rule: Rule) -> dict[str, Any]:
         return self.memory.setdefault(rule.name, {})
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What one evaluation found: the conditions, and the rules it could not evaluate (name →
+    why, plain words) — their alerts stay as they were."""
+
+    conditions: list[Condition] = field(default_factory=list)
+    unknown: dict[str, str] = field(default_factory=dict)

@@ -33,8 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from lib.alerts.evaluate import Evaluation
-from lib.alerts.model import SEVERITIES, Condition, Rule
+from lib.alerts.model import SEVERITIES, Condition, Evaluation, Rule
 
 __all__ = ["Advance", "Alert", "Change", "Notification", "Silence", "advance", "removed_summary"]
 

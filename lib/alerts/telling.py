@@ -15,10 +15,13 @@ a sentence a person understands, never a traceback.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from lib.alerts.model import Rule
 from lib.alerts.readings import CannotTell
-from lib.collector.health import FLOWER, CollectorHealth
+
+if TYPE_CHECKING:  # the collector imports the evaluators (through its alert step)
+    from lib.collector.health import CollectorHealth
 
 __all__ = ["CannotTell", "number_option", "task_data_until"]
 
@@ -36,7 +39,7 @@ def number_option(rule: Rule, key: str, default: float, *, at_least: float = 0.0
 def task_data_until(health: CollectorHealth) -> float:
     """Until when the store's tasks are Flower's (epoch s); ``CannotTell`` while Flower is not
     answering or before its tasks first reached the store."""
-    if health.last_error is not None and health.source == FLOWER:
+    if health.flower_failing:
         raise CannotTell(
             f"Flower is not answering, so whether tasks arrive cannot be told ({health.last_error})"
         )

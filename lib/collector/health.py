@@ -66,6 +66,11 @@ class CollectorHealth:
     catching_up_at: float | None = None  # when its latest page reached the store
     metrics_note: str | None = None  # why this process serves no /metrics (lib.metrics)
 
+    @property
+    def flower_failing(self) -> bool:
+        """Whether the last poll's trouble was Flower's (then what it holds is not news)."""
+        return self.last_error is not None and self.source == FLOWER
+
     def loading(self, done: int, total: int | None, at: float) -> CollectorHealth:
         """The snapshot while a full load runs: ``done`` tasks read of about ``total``, the
         latest page written to the store at ``at`` (``data_until`` waits for the poll's end)."""

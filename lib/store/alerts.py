@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, select, text, update
 
-from lib.alerts.evaluate import Evaluation
-from lib.alerts.model import Rule
+from lib.alerts.model import Evaluation, Rule
 from lib.alerts.states import Advance, Alert, Notification, Silence, advance
 from lib.store.engine import reading, writing
 from lib.store.kept import put_kept
