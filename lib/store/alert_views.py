@@ -122,15 +122,14 @@ def add_silence(
     return int(conn.execute(insert(ALERT_SILENCES).values(**row)).inserted_primary_key[0])
 
 
-def lift_silence(conn: Connection, cluster: str, silence_id: int, now: float) -> dict | None:
-    """End the silence ``silence_id`` now; the silence as it stood (None: none in force)."""
+def lift_silence(
+    conn: Connection, cluster: str, silence_id: int, rule: str, subject: str, now: float
+) -> dict | None:
+    """End the silence ``silence_id`` of ``rule``/``subject`` now; the silence as it stood
+    (None: no such silence in force)."""
     s = ALERT_SILENCES.c
-    found = _rows(
-        conn,
-        select(ALERT_SILENCES).where(
-            s.cluster == cluster, s.id == silence_id, s.lifted_at.is_(None), s.until > now
-        ),
-    )
+    named = and_(s.cluster == cluster, s.id == silence_id, s.rule == rule, s.subject == subject)
+    found = _rows(conn, select(ALERT_SILENCES).where(named, s.lifted_at.is_(None), s.until > now))
     if not found:
         return None
     conn.execute(update(ALERT_SILENCES).where(s.id == silence_id).values(lifted_at=now))

@@ -314,9 +314,11 @@ class Store:
         with writing(self.engine) as conn:
             return alert_views.add_silence(conn, cluster, rule, subject, until, by, reason, now)
 
-    def lift_silence(self, cluster: str, silence_id: int, now: float) -> dict | None:
+    def lift_silence(
+        self, cluster: str, silence_id: int, rule: str, subject: str, now: float
+    ) -> dict | None:
         with writing(self.engine) as conn:
-            return alert_views.lift_silence(conn, cluster, silence_id, now)
+            return alert_views.lift_silence(conn, cluster, silence_id, rule, subject, now)
 
     def acknowledge(
         self, cluster: str, rule: str, subject: str, by: str, now: float

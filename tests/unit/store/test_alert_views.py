@@ -70,12 +70,13 @@ def test_a_silence_is_in_force_until_it_ends_or_is_lifted(store):
         (second, "worker_offline", "*", "ada"),
     ]
     assert [s["id"] for s in store.active_silences("default", T + 60)] == [first]
-    lifted = store.lift_silence("default", first, T + 10)
+    assert store.lift_silence("default", first, "queue_backlog", "ml", T) is None, "not its alert"
+    lifted = store.lift_silence("default", first, "queue_backlog", "etl", T + 10)
     assert lifted["reason"] == "deploy"
     assert [s["id"] for s in store.active_silences("default", T + 10)] == [second]
-    assert store.lift_silence("default", first, T + 11) is None, "lifted once"
-    assert store.lift_silence("default", second, T + 61) is None, "over already"
-    assert store.lift_silence("other", first, T) is None, "another cluster's id"
+    assert store.lift_silence("default", first, "queue_backlog", "etl", T + 11) is None, "once"
+    assert store.lift_silence("default", second, "worker_offline", "*", T + 61) is None, "over"
+    assert store.lift_silence("other", first, "queue_backlog", "etl", T) is None, "other cluster"
 
 
 def test_only_a_firing_alert_is_acknowledged_and_the_first_acknowledgement_stands(store):
