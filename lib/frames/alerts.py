@@ -39,8 +39,10 @@ __all__ = [
     "firing_frame",
     "lasted",
     "link_target",
+    "nothing_firing",
     "pending_frame",
     "rules_frame",
+    "silence_choices",
     "silence_for",
     "silenced_text",
     "silences_frame",
@@ -280,6 +282,22 @@ def strip_items(firing: Iterable[Mapping], shown: int) -> tuple[list[StripItem],
 
 def _badge(severity: str) -> str:
     return SEVERITY_BADGES.get(severity, "⚪")
+
+
+def nothing_firing(rules: int) -> str:
+    """The Alerts page's empty state."""
+    said = "1 rule" if rules == 1 else f"{rules:,} rules"
+    return f"Nothing is firing. The collector evaluates {said} every poll."
+
+
+def silence_choices(current: Iterable[Mapping], rules: Iterable[Rule]) -> list[str]:
+    """What can be silenced: each current alert (firing, then pending, then resolved), then
+    every subject of each rule (``<rule>/*``), the rule book's and the alerts' own."""
+    order = {"firing": 0, "pending": 1, "resolved": 2}
+    rows = sorted(current, key=lambda r: (order.get(r["state"], 3), r["rule"], r["subject"]))
+    names = [r.name for r in rules] + [r["rule"] for r in rows]
+    keys = [f"{r['rule']}/{r['subject']}" for r in rows] + [f"{n}/*" for n in names]
+    return list(dict.fromkeys(keys))
 
 
 def firing_count_text(count: int) -> str:

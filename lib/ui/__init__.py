@@ -21,8 +21,20 @@ each lives in the module of its concern:
 - ``flags``: orphaned and stuck tasks: the ``?flag=`` filter, counts, column, sentence;
 - ``worker_detail``: one worker's detail (``Workers?worker=``).
 - ``on_demand``: tabs and a closed section that build only while open (fewer charts, forms).
+- ``alerts``: the Alerts page's reads and controls, the Overview's firing strip, the sidebar count.
 """
 
+from lib.ui.alerts import (
+    ALERT_HISTORY,
+    ALERT_LINK,
+    acknowledge_control,
+    firing_count,
+    firing_strip,
+    lift_control,
+    read_board,
+    rules_in_force,
+    silence_control,
+)
 from lib.ui.controls import (
     action_button,
     allows_admin,
@@ -77,11 +89,14 @@ from lib.ui.wiring import Console, console, get_settings, page
 from lib.ui.worker_detail import worker_detail_controls, worker_detail_panel
 
 __all__ = [
+    "ALERT_HISTORY",
+    "ALERT_LINK",
     "ANALYTICS",
     "AUDIT",
     "TASKS",
     "Console",
     "TimeRange",
+    "acknowledge_control",
     "action_button",
     "action_dialog",
     "ago",
@@ -97,6 +112,8 @@ __all__ = [
     "download_csv",
     "end_idle_session",
     "error_rules",
+    "firing_count",
+    "firing_strip",
     "flag_counts_line",
     "flag_filter",
     "flag_note",
@@ -112,6 +129,7 @@ __all__ = [
     "keep_selection_valid",
     "lazy_section",
     "lazy_tabs",
+    "lift_control",
     "load_analytics",
     "load_failures",
     "load_tasks",
@@ -125,11 +143,14 @@ __all__ = [
     "purged_tasks",
     "queue_panel",
     "read_at",
+    "read_board",
+    "rules_in_force",
     "sampled_range",
     "show_reading",
     "sidebar_user",
     "sign_in_form",
     "signed_in",
+    "silence_control",
     "sync_status",
     "table",
     "task_detail",

@@ -152,3 +152,31 @@ def test_empty_inputs_give_empty_frames_with_their_columns():
     assert list(frames.firing_frame([], [], UTC, NOW).columns) == list(frames.FIRING_COLUMNS)
     assert list(frames.silences_frame([]).columns) == list(frames.SILENCE_COLUMNS)
     assert frames.episodes_frame([], [], NOW).empty
+
+
+def test_silence_choices_are_the_alerts_then_each_rule_for_every_subject():
+    current = rows(
+        Episode("queue_backlog", "etl", pending=NOW - 10),
+        Episode("worker_offline", "w1", "critical", fired=NOW - 60),
+        Episode("failure_rate", "t", fired=NOW - 900, resolved=NOW - 5),
+    )
+    book = [
+        Rule("worker_offline", "worker_offline", "critical"),
+        Rule("new_error", "new_error", "info"),
+    ]
+    assert frames.silence_choices(current, book) == [
+        "worker_offline/w1",
+        "queue_backlog/etl",
+        "failure_rate/t",
+        "worker_offline/*",
+        "new_error/*",
+        "queue_backlog/*",
+        "failure_rate/*",
+    ]
+
+
+@pytest.mark.parametrize(("rules", "said"), [(0, "0 rules"), (1, "1 rule"), (9, "9 rules")])
+def test_the_empty_state_counts_the_rules(rules, said):
+    assert frames.nothing_firing(rules) == (
+        f"Nothing is firing. The collector evaluates {said} every poll."
+    )
