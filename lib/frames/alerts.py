@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pandas as pd
 
 from lib.alerts.model import Rule
+from lib.queue_outlook import age_text
 
 __all__ = [
     "EPISODE_COLUMNS",
@@ -37,7 +38,6 @@ __all__ = [
     "episodes_frame",
     "firing_count_text",
     "firing_frame",
-    "lasted",
     "link_target",
     "nothing_firing",
     "pending_frame",
@@ -115,9 +115,7 @@ def firing_frame(
     alerts: Iterable[Mapping], silences: Sequence[Mapping], tz: tzinfo, now: float
 ) -> pd.DataFrame:
     """The firing alerts: ``FIRING_COLUMNS`` (``since``: when it fired, UTC)."""
-    rows = _ordered((a for a in alerts if a["state"] == "firing"), "fired_at")
-    frame = _listed(rows, silences, tz, now, FIRING_COLUMNS)
-    frame["since"] = _utc(r.get("fired_at") or r["since"] for r in rows)
+    frame, rows = _in_state("firing", alerts, silences, tz, now)
     frame["acknowledged"] = [acknowledged_text(r, tz, now) for r in rows]
     return frame
 
@@ -126,10 +124,25 @@ def pending_frame(
     alerts: Iterable[Mapping], silences: Sequence[Mapping], tz: tzinfo, now: float
 ) -> pd.DataFrame:
     """Alerts whose condition holds but not yet for the rule's ``for``: ``PENDING_COLUMNS``."""
-    rows = _ordered((a for a in alerts if a["state"] == "pending"), "pending_since")
-    frame = _listed(rows, silences, tz, now, PENDING_COLUMNS)
-    frame["pending_since"] = _utc(r.get("pending_since") or r["since"] for r in rows)
-    return frame
+    return _in_state("pending", alerts, silences, tz, now)[0]
+
+
+#: Per state listed: its columns, its time column and the stored time it shows.
+_LISTED = {
+    "firing": (FIRING_COLUMNS, "since", "fired_at"),
+    "pending": (PENDING_COLUMNS, "pending_since", "pending_since"),
+}
+
+
+def _in_state(
+    state: str, alerts: Iterable[Mapping], silences: Sequence[Mapping], tz: tzinfo, now: float
+) -> tuple[pd.DataFrame, list[Mapping]]:
+    """The alerts in ``state``, ordered, as that state's frame; and their rows, in order."""
+    columns, time_column, stored = _LISTED[state]
+    rows = _ordered((a for a in alerts if a["state"] == state), stored)
+    frame = _listed(rows, silences, tz, now, columns)
+    frame[time_column] = _utc(r.get(stored) or r["since"] for r in rows)
+    return frame, rows
 
 
 def _listed(
@@ -155,18 +168,6 @@ def silences_frame(silences: Sequence[Mapping]) -> pd.DataFrame:
     for col in ("until", "created_at"):
         frame[col] = _utc(frame[col])
     return frame
-
-
-def lasted(seconds: float) -> str:
-    """A duration as a person says it: ``45 s``, ``12 min``, ``3 h 05 min``, ``2 d 4 h``."""
-    whole = max(int(seconds), 0)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        return f"{whole // 60} min"
-    if whole < 86400:
-        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
-    return f"{whole // 86400} d {whole % 86400 // 3600} h"
 
 
 def episodes_frame(
@@ -198,7 +199,7 @@ def _episode_rows(done: list[tuple[Mapping, float | None]], now: float) -> pd.Da
             "fired": _utc(f["at"] for f, _ in done),
             "resolved": _utc(end for _, end in done),
             "lasted": [
-                lasted(s) if end is not None else f"still firing ({lasted(s)} so far)"
+                age_text(s) if end is not None else f"still firing ({age_text(s)} so far)"
                 for s, (_, end) in zip(seconds, done, strict=True)
             ],
             "seconds": pd.Series(seconds, dtype="float64"),

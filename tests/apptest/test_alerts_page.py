@@ -76,6 +76,8 @@ def test_nothing_firing_says_so_with_the_rules_evaluated(recorded_flower):
     rules = len(load_rule_book(None).rules)
     assert [s.value for s in at.success] == [frames.nothing_firing(rules)]
     assert "No alert fired in the last 24 hours." in texts(at)
+    assert table_with(at, "lasted").empty, "the history's empty table, with its Download CSV"
+    assert [b.label for b in at.get("download_button")] == ["Download CSV"]
 
 
 def test_the_overview_strip_and_the_sidebar_count_link_what_fires(seeded):

@@ -67,16 +67,6 @@ def test_a_time_on_another_day_carries_its_date():
     assert frames.silenced_text(None, UTC, NOW) == ""
 
 
-@pytest.mark.parametrize(
-    ("seconds", "said"),
-    [(0, "0 s"), (59.9, "59 s"), (60, "1 min"), (3599, "59 min"), (3660, "1 h 01 min"),
-     (90000, "1 d 1 h"), (-5, "0 s")],
-    ids=["zero", "under-a-minute", "a-minute", "under-an-hour", "hours", "days", "negative"],
-)  # fmt: skip
-def test_durations_are_said_as_a_person_says_them(seconds, said):
-    assert frames.lasted(seconds) == said
-
-
 def test_episodes_from_firing_to_resolved_newest_first_with_open_ones_still_firing():
     earlier = Episode("worker_offline", "w1", fired=NOW - 7200, resolved=NOW - 3000)
     again = Episode("worker_offline", "w1", fired=NOW - 600)
