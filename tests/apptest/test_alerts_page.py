@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -179,3 +181,26 @@ def test_a_store_that_fails_is_said_in_plain_words(seeded, tmp_path):
     at = open_page("Overview")
     assert not at.exception
     assert "Alerts unreadable" in texts(at)
+
+
+def test_a_silence_until_a_chosen_time_is_that_time_in_the_viewers_timezone(
+    seeded,
+    users_on,  # noqa: F811
+    tmp_path,
+):
+    at = log_in("olga")
+    at.context["timezone"] = "America/New_York"
+    at = open_section(go(at, "Alerts"), "alerts_silence_section")
+    day = (datetime.now(UTC) + timedelta(days=2)).date()
+    at.selectbox(key="alerts_pick").set_value("queue_backlog/*")
+    at.radio(key="alerts_for").set_value("Until a chosen time").run()
+    assert "In your timezone (America/New_York)." in texts(at)
+    at.date_input(key="alerts_until_day").set_value(day)
+    at.time_input(key="alerts_until_time").set_value(dt_time(9, 30))
+    at.text_input(key="alerts_reason").input("etl backfill")
+    at.button(key="alerts_silence").click().run()
+    at.button(key="dialog_confirm").click().run()
+    assert not at.exception
+    (silence,) = store_of(tmp_path).active_silences("default", time.time())
+    wanted = datetime.combine(day, dt_time(9, 30), ZoneInfo("America/New_York")).timestamp()
+    assert (silence["subject"], silence["until"]) == ("*", wanted)
