@@ -21,6 +21,8 @@ board = ui.read_board(monitor.store, monitor.health.cluster, since, now)
 if board is None:
     st.stop()
 st.caption(f"Times in your timezone ({tz}). The collector evaluates the rules each poll.")
+if picked := st.query_params.get("alert"):  # ?alert=<rule>/<subject>: its changes first
+    ui.alert_detail(board, picked)
 
 st.subheader("Firing now")
 firing = frames.firing_frame(board.current, board.silences, tz, now)

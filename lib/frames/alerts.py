@@ -27,6 +27,7 @@ from lib.alerts.model import Rule
 from lib.queue_outlook import age_text
 
 __all__ = [
+    "CHANGE_COLUMNS",
     "EPISODE_COLUMNS",
     "FIRING_COLUMNS",
     "PENDING_COLUMNS",
@@ -35,6 +36,7 @@ __all__ = [
     "SILENCE_COLUMNS",
     "StripItem",
     "acknowledged_text",
+    "changes_frame",
     "episodes_frame",
     "firing_count_text",
     "firing_frame",
@@ -207,6 +209,24 @@ def _episode_rows(done: list[tuple[Mapping, float | None]], now: float) -> pd.Da
         },
         columns=list(EPISODE_COLUMNS),
     )
+    return frame
+
+
+#: One alert's changes, as its detail lists them.
+CHANGE_COLUMNS = ("at", "state", "severity", "summary", "value", "threshold")
+
+
+def changes_frame(changes: Iterable[Mapping], key: str) -> pd.DataFrame:
+    """The changes of the alert ``<rule>/<subject>``: ``CHANGE_COLUMNS``, the newest first."""
+    rule, _, subject = key.partition("/")
+    mine = [c for c in changes if c["rule"] == rule and c["subject"] == subject]
+    mine.sort(key=lambda c: (c["at"], c.get("id") or 0), reverse=True)  # ids order one moment
+    frame = pd.DataFrame(
+        [{k: c.get(k) for k in CHANGE_COLUMNS} for c in mine],
+        columns=list(CHANGE_COLUMNS),
+        dtype=object,
+    )
+    frame["at"] = _utc(frame["at"])
     return frame
 
 

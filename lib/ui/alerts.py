@@ -45,6 +45,7 @@ __all__ = [
     "SILENCE_FOR",
     "AlertBoard",
     "acknowledge_control",
+    "alert_detail",
     "firing_count",
     "firing_strip",
     "lift_control",
@@ -117,6 +118,17 @@ def firing_count(monitor: ClusterMonitor) -> None:
         st.caption("🔔 Alerts unreadable: the store can't be read.")
     elif reading.value:
         st.page_link(ALERTS_PAGE, label=frames.firing_count_text(len(reading.value)))
+
+
+def alert_detail(board: AlertBoard, key: str) -> None:
+    """One alert's changes in the range (``?alert=<rule>/<subject>``), with a way back."""
+    st.subheader(md_escape(f"Alert {key}"))
+    st.button("Show all alerts", key="alerts_all", on_click=lambda: st.query_params.pop("alert"))
+    changes = frames.changes_frame(board.changes, key)
+    if changes.empty:
+        st.info(md_escape(f"No change of {key} in this range: choose a longer one."))
+        return
+    table(changes, "alert-changes", csv_key="alerts_changes_csv")
 
 
 def rules_in_force(book: RuleBook) -> None:

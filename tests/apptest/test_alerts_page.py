@@ -204,3 +204,13 @@ def test_a_silence_until_a_chosen_time_is_that_time_in_the_viewers_timezone(
     (silence,) = store_of(tmp_path).active_silences("default", time.time())
     wanted = datetime.combine(day, dt_time(9, 30), ZoneInfo("America/New_York")).timestamp()
     assert (silence["subject"], silence["until"]) == ("*", wanted)
+
+
+def test_a_deep_link_opens_one_alerts_changes(seeded):
+    at = open_page("Alerts", {"alert": "failure_rate/demo.add"}, tz="Europe/Berlin")
+    assert not at.exception
+    assert "Alert failure_rate/demo.add" in texts(at)
+    changes = table_with(at, "state")
+    assert list(changes["state"]) == ["resolved", "firing", "pending"], "the newest first"
+    at = open_page("Alerts", {"alert": "worker_offline/nobody"})
+    assert "No change of worker_offline/nobody in this range" in texts(at)

@@ -170,3 +170,15 @@ def test_the_empty_state_counts_the_rules(rules, said):
     assert frames.nothing_firing(rules) == (
         f"Nothing is firing. The collector evaluates {said} every poll."
     )
+
+
+def test_one_alerts_changes_newest_first_and_only_its_own():
+    mine = Episode("worker_offline", "w1", fired=NOW - 600, resolved=NOW - 60, value=1.0)
+    other = Episode("worker_offline", "w2", fired=NOW - 300)
+    ordered = sorted(mine.changes() + other.changes(), key=lambda c: c["at"])
+    changes = [c | {"id": i} for i, c in enumerate(ordered, 1)]  # as the store numbers them
+    frame = frames.changes_frame(changes, "worker_offline/w1")
+    assert list(frame.columns) == list(frames.CHANGE_COLUMNS)
+    assert list(frame["state"]) == ["resolved", "firing", "pending"]
+    assert frame["at"].iloc[0] == pd.Timestamp(NOW - 60, unit="s", tz="UTC")
+    assert frames.changes_frame(changes, "worker_offline/w9").empty
