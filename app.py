@@ -31,6 +31,7 @@ SCREENS = {
         st.Page(HERE / "screens/workers.py", title="Workers", icon="🛠️"),
         st.Page(HERE / "screens/tasks.py", title="Tasks", icon="📋"),
         st.Page(HERE / "screens/queues.py", title="Queues", icon="📤"),
+        st.Page(HERE / "screens/alerts.py", title="Alerts", icon="🔔"),
     ],
     "Analyse": [
         st.Page(HERE / "screens/trends.py", title="Trends", icon="📈"),
@@ -48,10 +49,12 @@ SCREENS = {
 def sidebar_status() -> None:
     ui.end_idle_session(settings)  # timer reruns are not activity: an idle session signs out
     ui.sync_status(monitor)
+    ui.firing_count(monitor)  # "🔔 N firing", linking to Alerts
 
 
+page = st.navigation(SCREENS)  # before the sidebar: its links name registered pages
 with st.sidebar:
     ui.sidebar_user(settings, actor)
     sidebar_status()
 
-st.navigation(SCREENS).run()
+page.run()

@@ -30,6 +30,7 @@ from typing import TypeVar
 import pandas as pd
 
 from lib import failures, frames, trends
+from lib.alert_readings import AlertReadings
 from lib.built import Built
 from lib.collector.health import CollectorHealth, catch_up_sentence, health_sentence
 from lib.collector.snapshot import CollectorSnapshot
@@ -83,7 +84,7 @@ FAILED = ("FAILURE",)
 RANGES_KEPT = 6
 
 
-class ClusterMonitor(PastReadings):
+class ClusterMonitor(PastReadings, AlertReadings):
     """Everything the pages read about one cluster."""
 
     def __init__(

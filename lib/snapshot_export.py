@@ -38,7 +38,7 @@ from lib.export import json_records, json_value
 from lib.frames.attention import Attention
 from lib.monitor import ClusterMonitor
 from lib.redact import SCRUBBER
-from lib.store.firing import firing_alerts
+from lib.store.alert_views import FIRING_COLUMNS
 from lib.time_range import OVERVIEW
 from lib.version import VERSION
 from lib.workflows import workflows_frame
@@ -141,7 +141,7 @@ def gather_parts(
         kpis=kpis,
         workers=read("workers", lambda: monitor.workers().value),
         queues=read("queues", lambda: monitor.queues().value),
-        alerts=read("alerts", lambda: _alert_frame(firing_alerts(monitor.store, cluster))),
+        alerts=read("alerts", lambda: _alert_frame(monitor.store.firing_alerts(cluster))),
         error_groups=read(
             "error_groups",
             lambda: _groups(monitor.failures(start, end, OVERVIEW, rules).value),
@@ -169,8 +169,8 @@ def _read(
     return frame
 
 
-def _alert_frame(alerts: pd.DataFrame) -> pd.DataFrame:
-    out = alerts.copy()
+def _alert_frame(alerts: list[dict]) -> pd.DataFrame:
+    out = pd.DataFrame(alerts, columns=list(FIRING_COLUMNS))
     for col in _ALERT_TIMES:
         out[col] = pd.to_datetime(out[col].astype("float64"), unit="s", utc=True)
     return out

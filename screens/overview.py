@@ -15,6 +15,7 @@ monitor = console.monitor
 
 @st.fragment(run_every=console.settings.poll_seconds)
 def overview() -> None:
+    ui.firing_strip(monitor)  # what fires now, at the top; nothing when nothing does
     now = datetime.now(UTC)  # the preset is evaluated at the poll's time by the monitor
     tasks = monitor.analytics(now - SPANS[OVERVIEW], now, OVERVIEW)
     workers = monitor.workers()

@@ -8,7 +8,8 @@ the confirmation dialog asks (``asks``). Purge acts on a ``queue`` through the b
 (``cluster.broker``), not Flower. Pause and resume act on a queue through each worker
 consuming it: ``workers_of`` names those workers (the targets the desk sends to and audits, the
 queue becomes ``params["queue"]``) and ``settle`` records the queue's new state in the store
-after the audit's claim, before the first request (lib/actions/pausing.py). The desk (lib/actions/desk.py) and the ui read these
+after the audit's claim, before the first request (lib/actions/pausing.py). Silence, lift a silence and acknowledge act
+on an ``alert`` (``<rule>/<subject>``) by writing the store (lib/actions/alerting.py). The desk (lib/actions/desk.py) and the ui read these
 fields; neither names an action.
 
 Invariants: ``ACTIONS`` keeps declaration order (the control tabs and their buttons follow it);
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lib.actions import checks, pausing
+from lib.actions import alerting, checks, pausing
 from lib.actions.checks import SIGNALS, Check, Cluster, Eligibility
 from lib.actions.inputs import Choice, Input, Number, RetryAgain, Seconds, Text, TypeName
 from lib.errors import ActionRefused
@@ -59,7 +60,8 @@ class ActionSpec:
     name: str
     label: str  # the button; the dialog's title is "<label>?"
     role: str  # the weakest role allowed to do it
-    target: str  # "task", "worker", "task_type" (params["worker"] names the worker) or "queue"
+    #: "task", "worker", "task_type" (params["worker"] names the worker), "queue" or "alert"
+    target: str
     send: Send
     checks: tuple[Check, ...] = ()
     why_not: Eligibility | None = None  # task actions: why a task is skipped, "" if it qualifies
@@ -75,6 +77,7 @@ class ActionSpec:
     workers_of: WorkersOf | None = None  # queue actions sent to workers: which ones
     settle: Settle | None = None  # records the queue's new state before the first request
     unsent: str = ""  # settled actions: why recording it was all there was to do (no worker)
+    in_store: bool = False  # it writes the console's own store only: no poll shows it
 
     def refusal(self, targets: list[str], params: Mapping[str, Any]) -> str:
         """Why these parameters can't be used, or ""."""
@@ -234,6 +237,20 @@ ACTIONS: dict[str, ActionSpec] = {
             send=lambda c, t, p: c.client.add_consumer(t, p["queue"]),
             workers_of=pausing.workers_to_resume, settle=pausing.record_resume,
             note=pausing.RESUME_NOTE, unsent=pausing.NO_WORKER_TO_RESUME,
+        ),
+        # Not sent to Flower: the Alerts page's writes to the store (lib/actions/alerting.py).
+        ActionSpec(
+            "silence", "Silence", "operator", "alert", send=alerting.silence,
+            checks=(alerting.silence_terms,), replier="The console", in_store=True,
+            note=alerting.SILENCE_NOTE,
+        ),
+        ActionSpec(
+            "lift_silence", "Lift silence", "operator", "alert", send=alerting.lift,
+            checks=(alerting.lift_terms,), replier="The console", in_store=True,
+        ),
+        ActionSpec(
+            "acknowledge", "Acknowledge", "operator", "alert", send=alerting.acknowledge,
+            checks=(alerting.one_alert,), replier="The console", in_store=True,
         ),
         # Not sent to Flower: shows one task's unmasked values; audited like any action.
         ActionSpec(

@@ -53,6 +53,7 @@ from lib.broker import BrokerProbe, ResultBackend
 from lib.errors import ActionRefused, ConsoleError, FlowerNotFound
 from lib.flower import FlowerClient
 from lib.purge_marks import PurgedReply
+from lib.store import Store
 from lib.store.pauses import PauseBook
 
 __all__ = ["MAX_FAILURES_IN_A_ROW", "ActionDesk"]
@@ -78,8 +79,10 @@ class ActionDesk:
         clock: Callable[[], float] = time.monotonic,
         broker: BrokerProbe | None = None,
         pauses: PauseBook | None = None,
+        store: Store | None = None,
     ):
         self.client = client
+        self.store = store  # alert silences and acknowledgements (lib/actions/alerting.py)
         self.broker = broker
         self.pauses = pauses
         self.audit = audit
@@ -211,6 +214,9 @@ class ActionDesk:
             raise ActionRefused("Nothing was selected.")
         if why := spec.refusal(targets, params):
             raise ActionRefused(why)
+        if spec.target == "alert":  # the store's alert tables: who acts is who is recorded
+            params["by"] = actor.user
+            return spec, None
         if spec.target == "worker":
             self._check_worker(targets[0])
             return spec, None

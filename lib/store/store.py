@@ -18,7 +18,18 @@ from lib.frames.filters import TaskFilter
 from lib.purge_marks import PurgeMark
 from lib.redact import DEFAULT_SENSITIVE_KEYS
 from lib.settings import Settings
-from lib.store import flag_rows, kept, purged, rollups, samples, task_query, tasks, usage, waiting
+from lib.store import (
+    alert_views,
+    flag_rows,
+    kept,
+    purged,
+    rollups,
+    samples,
+    task_query,
+    tasks,
+    usage,
+    waiting,
+)
 from lib.store.engine import close_engine, open_engine, reading, writing
 from lib.store.exported import ExportedCounts, exported_counts
 from lib.store.migrations import migrate
@@ -286,3 +297,40 @@ class Store:
         """The progress samples of the jobs ``uuids`` in ``[start, end)``, oldest first."""
         with reading(self.engine) as conn:
             return samples.progress_of_frame(conn, uuids, start, end)
+
+    # -- alerts: the Alerts page's reads and writes (``lib.store.alert_views``) ---------------
+
+    def current_alerts(self, cluster: str, resolved_since: float) -> list[dict]:
+        with reading(self.engine) as conn:
+            return alert_views.current_alerts(conn, cluster, resolved_since)
+
+    def firing_alerts(self, cluster: str) -> list[dict]:
+        with reading(self.engine) as conn:
+            return alert_views.firing_alerts(conn, cluster)
+
+    def alert_history(self, cluster: str, since: float) -> tuple[list[dict], list[dict]]:
+        """The changes since ``since`` and the firing ones open then, in one snapshot."""
+        with reading(self.engine) as conn:
+            opened = alert_views.open_at(conn, cluster, since)
+            return opened, alert_views.changes_since(conn, cluster, since)
+
+    def active_silences(self, cluster: str, now: float) -> list[dict]:
+        with reading(self.engine) as conn:
+            return alert_views.active_silences(conn, cluster, now)
+
+    def silence(self, cluster: str, rule: str, subject: str, until: float, by: str,
+                reason: str, now: float) -> int:  # fmt: skip
+        with writing(self.engine) as conn:
+            return alert_views.add_silence(conn, cluster, rule, subject, until, by, reason, now)
+
+    def lift_silence(
+        self, cluster: str, silence_id: int, rule: str, subject: str, now: float
+    ) -> dict | None:
+        with writing(self.engine) as conn:
+            return alert_views.lift_silence(conn, cluster, silence_id, rule, subject, now)
+
+    def acknowledge(
+        self, cluster: str, rule: str, subject: str, by: str, now: float
+    ) -> alert_views.Acknowledged | None:
+        with writing(self.engine) as conn:
+            return alert_views.acknowledge(conn, cluster, rule, subject, by, now)

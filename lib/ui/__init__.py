@@ -23,8 +23,21 @@ each lives in the module of its concern:
 - ``on_demand``: tabs and a closed section that build only while open (fewer charts, forms).
 - ``setup_check``: the doctor's findings on the Setup check page, run on open and on demand.
 - ``snapshot_button``: the Overview's ``Download snapshot`` (the document: ``lib.snapshot_export``).
+- ``alerts``: the Alerts page's reads and controls, the Overview's firing strip, the sidebar count.
 """
 
+from lib.ui.alerts import (
+    ALERT_HISTORY,
+    ALERT_LINK,
+    acknowledge_control,
+    alert_detail,
+    firing_count,
+    firing_strip,
+    lift_control,
+    read_board,
+    rules_in_force,
+    silence_control,
+)
 from lib.ui.controls import (
     action_button,
     allows_admin,
@@ -81,15 +94,19 @@ from lib.ui.wiring import Console, console, get_settings, page
 from lib.ui.worker_detail import worker_detail_controls, worker_detail_panel
 
 __all__ = [
+    "ALERT_HISTORY",
+    "ALERT_LINK",
     "ANALYTICS",
     "AUDIT",
     "RUN_CHECKS",
     "TASKS",
     "Console",
     "TimeRange",
+    "acknowledge_control",
     "action_button",
     "action_dialog",
     "ago",
+    "alert_detail",
     "allows_admin",
     "analytics_notes",
     "attention_strip",
@@ -103,6 +120,8 @@ __all__ = [
     "downloads",
     "end_idle_session",
     "error_rules",
+    "firing_count",
+    "firing_strip",
     "flag_counts_line",
     "flag_filter",
     "flag_note",
@@ -118,6 +137,7 @@ __all__ = [
     "keep_selection_valid",
     "lazy_section",
     "lazy_tabs",
+    "lift_control",
     "load_analytics",
     "load_failures",
     "load_tasks",
@@ -131,6 +151,8 @@ __all__ = [
     "purged_tasks",
     "queue_panel",
     "read_at",
+    "read_board",
+    "rules_in_force",
     "sampled_range",
     "setup_findings",
     "show_findings",
@@ -138,6 +160,7 @@ __all__ = [
     "sidebar_user",
     "sign_in_form",
     "signed_in",
+    "silence_control",
     "snapshot_download",
     "sync_status",
     "table",

@@ -143,7 +143,8 @@ def _await_the_change(monitor: ClusterMonitor) -> None:
     result = st.session_state.get(keys.ACTION_RESULT)
     if result is None or result.outcome not in ("sent", "partial"):
         return
-    if ACTIONS[result.action].reveals:  # nothing in the cluster changed
+    spec = ACTIONS[result.action]
+    if spec.reveals or spec.in_store:  # nothing in the cluster changed
         return
     with st.spinner("Waiting for the collector's next poll…"):
         seen = poll_after(monitor, time.time(), AFTER_ACTION_WAIT)

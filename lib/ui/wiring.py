@@ -137,6 +137,7 @@ def build_console(settings: Settings, key: str | None = None) -> Console:
         settings.bulk_budget_seconds,
         broker=broker,
         pauses=PauseBook(store),
+        store=store,
     )
     return Console(settings, client, monitor, backend, metas, audit, desk, notice)
 

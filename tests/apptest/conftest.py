@@ -24,6 +24,7 @@ PAGES = {
     "Workers": "screens/workers.py",
     "Tasks": "screens/tasks.py",
     "Queues": "screens/queues.py",
+    "Alerts": "screens/alerts.py",
     "Trends": "screens/trends.py",
     "Errors": "screens/errors.py",
     "Workflows": "screens/workflows.py",

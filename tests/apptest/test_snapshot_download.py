@@ -12,7 +12,7 @@ import pytest
 from lib.settings import STORE_FILE
 from lib.store.store import Store
 from lib.version import VERSION
-from tests.alert_rows import alert, seed
+from tests.alert_table_rows import alert, seed
 from tests.apptest.conftest import open_page
 from tests.apptest.downloads import downloads  # noqa: F401  (fixture)
 from tests.apptest.test_analytics_pages import recent_tasks

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.store.engine import writing
 from lib.store.store import Store
-from tests.alert_rows import alert, seed
+from tests.alert_table_rows import alert, seed
 from tests.factories import task_payload
 from tests.recorded import RecordedFlower
 from tests.scripted_server import ScriptedServer

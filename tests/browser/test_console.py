@@ -22,6 +22,7 @@ PAGES = {
     "Workers": "/workers",
     "Tasks": "/tasks",
     "Queues": "/queues",
+    "Alerts": "/alerts",
     "Trends": "/trends",
     "Errors": "/errors",
     "Workflows": "/workflows",

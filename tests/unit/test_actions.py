@@ -75,6 +75,9 @@ PARAMS = {
     "purge": ({"confirm_name": "celery", "previewed": 3}, ["celery"]),
     "pause": ({}, ["etl"]),
     "resume": ({}, ["etl"]),
+    "silence": ({"minutes": 60, "reason": "deploy"}, ["queue_backlog/etl"]),
+    "lift_silence": ({"silence_id": 1}, ["queue_backlog/etl"]),
+    "acknowledge": ({}, ["worker_offline/w1@h"]),
 }
 ROLE_OF = {name: spec.role for name, spec in ACTIONS.items()}
 
@@ -144,6 +147,9 @@ def test_every_action_checks_the_role_in_lib(desk, action, role):
     elif allowed and action in ("pause", "resume"):  # kept in the store, which this desk lacks
         assert result.outcome == "refused" and "store is not available" in result.message
         assert posts(desk) == [] and row.outcome == "refused"
+    elif allowed and ACTIONS[action].target == "alert":  # the store's tables, which it lacks
+        assert result.outcome == "failed" and "store is not available" in result.message
+        assert posts(desk) == [] and row.outcome == "failed"
     elif allowed:
         assert result.outcome == "sent", result.message
         assert len(posts(desk)) == 1 and desk.script.intent_first == [True]
@@ -581,11 +587,11 @@ def test_every_declaration_is_complete():
 
     assert set(PARAMS) == set(ACTIONS), "every action has a test case here"
     for spec in ACTIONS.values():
-        assert spec.target in ("task", "worker", "task_type", "queue"), spec.name
+        assert spec.target in ("task", "worker", "task_type", "queue", "alert"), spec.name
         assert spec.role in ("operator", "admin"), spec.name
         params = [item.param for item in (*spec.form, *spec.asks)]
         assert len(params) == len(set(params)), f"{spec.name} asks for a parameter twice"
-        assert (spec.target in ("task", "queue")) == (not spec.group), spec.name
+        assert (spec.target in ("task", "queue", "alert")) == (not spec.group), spec.name
     assert list(control_groups()) == ["Pool", "Consumers", "Task limits", "Shut down"]
 
 

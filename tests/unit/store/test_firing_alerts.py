@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from lib.store.firing import FIRING_COLUMNS, firing_alerts
+import pandas as pd
+
+from lib.store.alert_views import FIRING_COLUMNS
 from lib.store.store import Store
-from tests.alert_rows import alert, seed
+from tests.alert_table_rows import alert, seed
 
 
 def test_only_this_clusters_firing_alerts_most_severe_then_oldest(any_store_url):
@@ -21,7 +23,7 @@ def test_only_this_clusters_firing_alerts_most_severe_then_oldest(any_store_url)
             {**alert("worker_offline", "w9", "firing", "critical", 110.0), "cluster": "other"},
         ],
     )
-    firing = firing_alerts(store, "default")
+    firing = pd.DataFrame(store.firing_alerts("default"))
     assert list(firing.columns) == list(FIRING_COLUMNS)
     assert list(zip(firing["rule"], firing["subject"], strict=True)) == [
         ("worker_offline", "w1"),
@@ -30,9 +32,8 @@ def test_only_this_clusters_firing_alerts_most_severe_then_oldest(any_store_url)
         ("new_error", "g1"),
     ]
     assert firing.loc[0, "acked_by"] == "ann" and firing.loc[2, "value"] == 120.0
-    assert firing_alerts(store, "other")["subject"].tolist() == ["w9"]
+    assert [a["subject"] for a in store.firing_alerts("other")] == ["w9"]
 
 
-def test_nothing_firing_is_an_empty_frame_with_the_columns(any_store_url):
-    firing = firing_alerts(Store(any_store_url))
-    assert firing.empty and list(firing.columns) == list(FIRING_COLUMNS)
+def test_nothing_firing_is_an_empty_list(any_store_url):
+    assert Store(any_store_url).firing_alerts("default") == []
