@@ -29,6 +29,7 @@ if board is None:
 
 with now_box:
     st.caption(f"Times in your timezone ({tz}). The collector evaluates the rules each poll.")
+    ui.alerts_status(monitor, bool(console.settings.alert_webhook), now)
     if picked := st.query_params.get("alert"):  # ?alert=<rule>/<subject>: its changes first
         ui.alert_detail(board, picked)
     st.subheader("Firing now")

@@ -1,8 +1,9 @@
 """Rule kind ``runtime_regression``: a task name's p95 runtime now against its own past.
 
 Per task name the rule matches: the p95 runtime over the last ``window`` (default 1 h) against
-its p95 in the baseline window from ``options.baseline_to`` to ``options.baseline_from``
-seconds ago (defaults 172800 and 86400: 24–48 h ago). The condition holds when both windows
+its p95 in the baseline window from ``options.baseline_from`` to ``options.baseline_to``
+seconds ago (defaults 172800 and 86400: from 48 h ago to 24 h ago, as the default rules
+file writes it). The condition holds when both windows
 hold at least ``options.min_samples`` runs (default 20) and the ratio is above ``threshold``
 (default 3). Percentiles come from the stored runtime histograms, summed in the database (per
 minute at the edges, per hour inside: ``lib.store.alert_reads``), by linear interpolation on
@@ -32,12 +33,12 @@ def runtime_regressions(rule: Rule, context: AlertContext) -> list[Condition]:
     window = rule.window_seconds or HOUR
     factor = rule.threshold if rule.threshold is not None else 3.0
     least = number_option(rule, "min_samples", 20, at_least=1)
-    newest = number_option(rule, "baseline_from", DAY)
-    oldest = number_option(rule, "baseline_to", 2 * DAY)
+    oldest = number_option(rule, "baseline_from", 2 * DAY)
+    newest = number_option(rule, "baseline_to", DAY)
     if oldest <= newest:
         raise CannotTell(
-            f"The rule {rule.name}'s baseline_to ({oldest:g} s) must be further back than "
-            f"its baseline_from ({newest:g} s)."
+            f"The rule {rule.name}'s baseline_from ({oldest:g} s ago) must be further back than "
+            f"its baseline_to ({newest:g} s ago)."
         )
     now = context.now
     recent = _histograms(context.store, now - window, now)

@@ -24,6 +24,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from lib import time_range as ranges
 from lib.actions.alerting import DEFAULT_CLUSTER, SILENCE_NOTE
+from lib.alerts.outbox import outbox_summary
 from lib.alerts.rules import RuleBook
 from lib.auth import Actor, allows
 from lib.errors import ConsoleError
@@ -46,6 +47,7 @@ __all__ = [
     "AlertBoard",
     "acknowledge_control",
     "alert_detail",
+    "alerts_status",
     "firing_count",
     "firing_strip",
     "lift_control",
@@ -129,6 +131,20 @@ def alert_detail(board: AlertBoard, key: str) -> None:
         st.info(md_escape(f"No change of {key} in this range: choose a longer one."))
         return
     table(changes, "alert-changes", csv_key="alerts_changes_csv")
+
+
+def alerts_status(monitor: ClusterMonitor, webhook_set: bool, now: float) -> None:
+    """What the collector said of the rules at its last poll (a bad rules file, rules it could
+    not evaluate) and where the webhook's notifications stand; never the webhook's address."""
+    note = monitor.readout.snapshot.alerts_note
+    if note:
+        st.warning(md_escape(note), icon="📄")
+    try:
+        summary = outbox_summary(monitor.store, monitor.health.cluster, now)
+    except ConsoleError as exc:
+        st.caption(md_escape(f"Notifications: unreadable ({explain(exc)})."))
+        return
+    st.caption(md_escape(f"Notifications: {summary.sentence(webhook_set)}"))
 
 
 def rules_in_force(book: RuleBook) -> None:

@@ -21,7 +21,7 @@ from lib.frames import alerts as frames
 from lib.store import Store
 from lib.store.engine import writing
 from tests.alert_rows import Episode, seed
-from tests.apptest.conftest import open_page, open_section, texts
+from tests.apptest.conftest import open_page, open_section, plain, texts
 from tests.apptest.test_access import go, log_in, users_on  # noqa: F401 (a fixture)
 
 
@@ -38,9 +38,12 @@ def table_with(at, column: str):
 
 
 @pytest.fixture
-def seeded(recorded_flower, tmp_path):
+def seeded(recorded_flower, tmp_path, monkeypatch):
     """A worker offline firing for 10 min, a backlog pending, a failure rate that fired for
-    20 min an hour ago; every row in the console's own store."""
+    20 min an hour ago; every row in the console's own store. The console runs no collector
+    (OPS_COLLECTOR=external): these rows stand for what one wrote, and a collector of the
+    console's own would judge them again on the recorded Flower (and resolve them)."""
+    monkeypatch.setenv("OPS_COLLECTOR", "external")
     now = time.time()
     store = store_of(tmp_path)
     seed(
@@ -70,7 +73,7 @@ def test_the_page_shows_firing_pending_history_and_the_rules(seeded):
     # Seeded 10 min before the page's run: the seconds since are the test's own pace.
     assert re.fullmatch(r"still firing \(10 min( \d+ s)? so far\)", lasted["w1@vm"])
     assert f"Rules in force: {load_rule_book(None).source}." in said
-    assert {b.label for b in at.get("download_button")} == {"Download CSV"}
+    assert {b.label for b in at.get("download_button")} == {"Download CSV", "Download JSON"}
 
 
 def test_nothing_firing_says_so_with_the_rules_evaluated(recorded_flower):
@@ -80,7 +83,53 @@ def test_nothing_firing_says_so_with_the_rules_evaluated(recorded_flower):
     assert [s.value for s in at.success] == [frames.nothing_firing(rules)]
     assert "No alert fired in the last 24 hours." in texts(at)
     assert table_with(at, "lasted").empty, "the history's empty table, with its Download CSV"
-    assert [b.label for b in at.get("download_button")] == ["Download CSV"]
+    labels = [b.label for b in at.get("download_button")]
+    assert labels.count("Download CSV") == labels.count("Download JSON") == 2, "history, rules"
+
+
+def queue_refused_notification(tmp_path) -> None:
+    """A notification the webhook refused twice, its next attempt in 30 s."""
+    store = store_of(tmp_path)
+    with writing(store.engine) as conn:
+        change = conn.execute(text("SELECT min(id) FROM alert_changes")).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO alert_deliveries (cluster, change_id, payload, status, attempts,"
+                " created_at, next_at, last_error) VALUES ('default', :change, '{}', 'queued', 2,"
+                " :now, :later, 'the webhook answered 503 (Service Unavailable)')"
+            ),
+            {"change": change, "now": time.time(), "later": time.time() + 30},
+        )
+    store.close()
+
+
+def notifications_line(at) -> str:
+    (said,) = [plain(c.value) for c in at.caption if c.value.startswith("Notifications:")]
+    return said
+
+
+def test_without_a_webhook_the_page_says_notifications_wait(seeded, tmp_path):
+    queue_refused_notification(tmp_path)
+    at = open_page("Alerts")
+    assert not at.exception
+    said = notifications_line(at)
+    assert (
+        "No webhook is set (OPS_ALERT_WEBHOOK)" in said
+        and "1 notification waits in the outbox" in said
+    )
+
+
+def test_the_page_says_where_notifications_stand_never_the_webhook(
+    seeded, tmp_path, monkeypatch, closed_port
+):
+    queue_refused_notification(tmp_path)
+    monkeypatch.setenv("OPS_ALERT_WEBHOOK", f"http://127.0.0.1:{closed_port}/T0/s3cretTok")
+    at = open_page("Alerts")
+    assert not at.exception
+    said = notifications_line(at)
+    assert "1 waiting: next attempt in" in said
+    assert "Last error: the webhook answered 503" in said
+    assert "s3cretTok" not in texts(at), "the webhook's address is never on the page"
 
 
 def test_the_overview_strip_and_the_sidebar_count_link_what_fires(seeded):

@@ -3,13 +3,16 @@ file can have said in words that name the file and the rule (the rest stays in f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from lib.alerts.evaluate import evaluate
 from lib.alerts.model import KINDS
 from lib.alerts.rules import DEFAULT_ALERTS_FILE, load_rule_book
+from tests.unit.alerts import polls
 
 #: The ten default rules: name → (kind, severity, threshold, for, window, min_count) as documented.
 DOCUMENTED = {
@@ -237,3 +240,16 @@ def test_a_daytime_mute_window_every_day_in_utc(tmp_path):
     assert rule.muted_at(at("2026-07-05T17:29:00+00:00"))
     assert not rule.muted_at(at("2026-07-05T17:30:00+00:00"))
     assert not rule.muted_at(at("2026-07-05T08:59:00+00:00"))
+
+
+def test_every_default_rule_evaluates_on_a_poll_that_read_everything(store):
+    """The defaults' options agree with their evaluators: on a poll that read workers and
+    queues and synced tasks, no default rule is "unknown" (a default once left
+    runtime_regression unevaluated everywhere: its baseline window read backwards)."""
+    now = polls.NOW
+    task = {"uuid": "t1", "name": "a.b", "state": "SUCCESS", "received": now - 60,
+            "started": now - 59, "succeeded": now - 58, "runtime": 1.0}  # fmt: skip
+    store.upsert_tasks([task], now=now)
+    read = polls.context(store, workers=polls.workers_at(now, w1=polls.worker(True)), depths={})
+    synced = replace(read, health=replace(read.health, data_until=now))
+    assert evaluate(load_rule_book(None).rules, synced).unknown == {}

@@ -100,7 +100,7 @@ def test_a_sub_millisecond_baseline_reads_as_one_millisecond(store):
 
 
 def test_bad_options_leave_the_rule_unknown_in_plain_words(store):
-    ruling = rule("runtime_regression", options={"baseline_from": 7200, "baseline_to": 3600})
+    ruling = rule("runtime_regression", options={"baseline_from": 3600, "baseline_to": 7200})
     found = evaluate(
         [ruling, rule("runtime_regression", name="b", options={"min_samples": "x"})], context(store)
     )
