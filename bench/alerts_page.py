@@ -6,7 +6,7 @@ the Overview strip's and the sidebar's one query (``Store.firing_alerts``, read 
 of the Alerts page's reads for the last 24 h and the last 30 days (``read_board``'s three reads:
 current alerts, silences, history) and of the page's frames built from them.
 
-Run from the repo root: ``.venv/bin/python -m bench.alerts [--alerts 1000] [--changes 100000]
+Run from the repo root: ``.venv/bin/python -m bench.alerts_page [--alerts 1000] [--changes 100000]
 [--postgres URL]`` (an SQLite file by default). ``--quick``: 200 alerts, 20,000 changes.
 """
 
