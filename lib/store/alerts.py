@@ -23,9 +23,10 @@ from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, sele
 
 from lib.alerts.model import Evaluation, Rule
 from lib.alerts.states import Advance, Alert, Notification, Silence, advance
+from lib.store import alert_views
 from lib.store.engine import reading, writing
 from lib.store.kept import put_kept
-from lib.store.schema import ALERT_CHANGES, ALERT_DELIVERIES, ALERT_SILENCES, ALERTS
+from lib.store.schema import ALERT_CHANGES, ALERT_DELIVERIES, ALERTS
 
 if TYPE_CHECKING:  # retention (which the store imports) prunes through this module
     from lib.store.store import Store
@@ -89,11 +90,9 @@ def current_alerts(conn: Connection, cluster: str) -> list[Alert]:
 
 
 def active_silences(conn: Connection, cluster: str, now: float) -> list[Silence]:
-    table = ALERT_SILENCES.c
-    query = select(table.rule, table.subject, table.until).where(
-        table.cluster == cluster, table.until > now, table.lifted_at.is_(None)
-    )
-    return [Silence(rule, subject, until) for rule, subject, until in conn.execute(query)]
+    """The silences in force at ``now``, as the state machine takes them (the page's read)."""
+    rows = alert_views.active_silences(conn, cluster, now)
+    return [Silence(row["rule"], row["subject"], row["until"]) for row in rows]
 
 
 def _write(
