@@ -150,7 +150,7 @@ class ClusterMonitor(PastReadings, AlertReadings):
 
     def warm_up(self, rules: tuple = ()) -> None:
         """Build what the pages open on, as of the collector's latest poll: the Overview's day
-        (KPIs, pulse, strip), the analytics pages' default range (failures categorized by
+        (KPIs, pulse, strip, firing alerts), the analytics pages' default range (failures categorized by
         ``rules``), the sampled series, the newest tasks. A server does it at start, so its
         first visitor (or a console started while Flower hangs) only waits for the layout."""
         now = datetime.fromtimestamp(self.clock(), UTC)
@@ -159,6 +159,7 @@ class ClusterMonitor(PastReadings, AlertReadings):
         self.held_since(now)
         self.queues()
         self.attention()
+        self.firing()
         default = ANALYTICS.default
         self.analytics(now - SPANS[default], now, default)
         self.failures(now - SPANS[default], now, default, rules)

@@ -11,6 +11,7 @@ import pytest
 
 from lib.settings import STORE_FILE
 from lib.store.store import Store
+from lib.ui.wiring import stop_collectors
 from lib.version import VERSION
 from tests.alert_table_rows import alert, seed
 from tests.apptest.conftest import open_page
@@ -52,6 +53,9 @@ def console_flower(monkeypatch, tmp_path):
         monkeypatch.setenv("FLOWER_URL", f"http://ops:{FLOWER_PASSWORD}@{host}")
         monkeypatch.setenv("OPS_AUTH", "off")
         monkeypatch.setenv("OPS_PUBLIC_URL", "https://ops.example.com/")
+        no_rules = tmp_path / "alerts.toml"  # the alerts are the test's own (seeded below)
+        no_rules.write_text("replace_defaults = true\n", encoding="utf-8")
+        monkeypatch.setenv("OPS_ALERTS_FILE", str(no_rules))
         yield tmp_path / "ops-data" / STORE_FILE
 
 
@@ -61,6 +65,9 @@ def test_snapshot_has_the_overviews_state_and_no_secret(console_flower, download
     assert [b.key for b in at.get("download_button") if b.label == "Download snapshot"] == [
         "overview_snapshot"
     ]
+    # The alerts below stand for what a collector wrote: the console's own collector (with no
+    # rule in force) would resolve them at its next poll, so it stops first.
+    stop_collectors()
     seed(
         Store(f"sqlite:///{console_flower}"),
         [
