@@ -145,9 +145,17 @@ def assert_times_local(table: CsvTable, records: list[dict]) -> None:
     texts += [v for r in records for v in r.values() if isinstance(v, str)]
     times = [t for t in texts if time_of(t) is not None]
     assert times, "no time in the downloads"
-    assert all(t.endswith(KOLKATA_OFFSET) for t in times), [
-        t for t in times if not t.endswith(KOLKATA_OFFSET)
+    elsewhere = [t for t in times if not t.endswith(KOLKATA_OFFSET)]
+    assert not elsewhere, f"times not in the viewer's offset: {elsewhere}"
+
+
+def assert_no_secret(raw: bytes, marked: Marked, where: str) -> None:
+    """Neither secret in ``raw``; a failure names which, never the secret itself."""
+    names = ("the Flower password", "the password keyword")
+    found = [
+        name for name, secret in zip(names, marked.secrets, strict=True) if secret.encode() in raw
     ]
+    assert not found, f"found in {where}: {', '.join(found)}"
 
 
 # ------------------------------------------------------------------------ the comparison fails
@@ -235,25 +243,27 @@ def test_tasks_json_equals_csv(
     # Masked text: the keyword by its key, the Flower password wherever it was.
     assert "'password': '***'" in done["kwargs"], done["kwargs"]
     assert "***" in by_uuid[marked.failure]["exception"], by_uuid[marked.failure]
-    for secret in marked.secrets:
-        assert secret.encode() not in raw, "a secret in a download"
+    assert_no_secret(raw, marked, "the Tasks downloads")
 
 
 def test_audit_log_json_equals_csv(
     viewer: Page, console: Console, cluster: Cluster, tmp_path: Path
 ) -> None:
-    """On the Audit log, in Kolkata, after a revoke through the console: the same table."""
-    task_id = park_task(cluster, (89, 144))
-    open_page(viewer, console, f"/tasks?task={task_id}")
-    expect(task_heading(viewer, task_id)).to_be_visible()
-    confirm_action(viewer, "one_revoke", "Revoke")
+    """On the Audit log, in Kolkata, after two revokes through the console (two rows at least,
+    so an order differing between the files shows): the same table."""
+    revoked = [park_task(cluster, (89, 144)), park_task(cluster, (233, 377))]
+    for task_id in revoked:
+        open_page(viewer, console, f"/tasks?task={task_id}")
+        expect(task_heading(viewer, task_id)).to_be_visible()
+        confirm_action(viewer, "one_revoke", "Revoke")
 
     open_page(viewer, console, "/audit_log")
     table, records, _ = both_files(viewer, "audit-log", tmp_path)
     assert_same_table(table, records)
     assert_times_local(table, records)
-    (revoke,) = [r for r in records if r["targets"] == task_id]
-    assert (revoke["action"], revoke["count"], revoke["outcome"]) == ("revoke", 1, "sent")
+    for task_id in revoked:
+        (row,) = [r for r in records if r["targets"] == task_id]
+        assert (row["action"], row["count"], row["outcome"]) == ("revoke", 1, "sent"), row
 
 
 def test_overview_snapshot_downloads_without_secrets(
@@ -271,5 +281,4 @@ def test_overview_snapshot_downloads_without_secrets(
     assert made is not None and made <= datetime.now(UTC), document["generated_at"]
     assert len(document["workers"]) == 2, document["workers"]
     assert document["error_groups"], "the module's failure makes at least one error group"
-    for secret in marked.secrets:
-        assert secret.encode() not in raw, "a secret in the snapshot"
+    assert_no_secret(raw, marked, "the snapshot")
