@@ -6,7 +6,7 @@ The tables are read in a browser in Kolkata (UTC+5:30), so both files carry the 
 and a time written as naive UTC in one of them would show as a different instant. The tasks
 this module sends put in the table what a download must get right (``marked``): a formula-like
 task name, a PENDING task's missing times, and the Flower password and a ``password`` keyword
-in task data, which must reach neither file. The comparison itself is ``table_files``; the
+in task data, which must reach neither file. The comparison itself is ``tests.table_files``; the
 first tests here show that it rejects a wrong file.
 """
 
@@ -35,7 +35,7 @@ from tests.browser.conftest import (
     task_heading,
     wait_until,
 )
-from tests.browser.table_files import CsvTable, differences, read_csv, read_json, time_of
+from tests.table_files import CsvTable, differences, read_csv, read_json, time_of
 
 pytestmark = pytest.mark.browser
 
@@ -166,11 +166,13 @@ GOOD: CsvTable = (
     [
         ["2026-03-01T10:00:00+05:30", "'=1+2", "3", "True"],
         ["", "plain", "", "False"],
+        ["", "-2", "-2", ""],
     ],
 )
 GOOD_JSON = [
     {"when": "2026-03-01T04:30:00+00:00", "name": "=1+2", "n": 3, "ok": True},
     {"when": None, "name": "plain", "n": None, "ok": False},
+    {"when": None, "name": "-2", "n": -2, "ok": None},  # text that is just a number: no quote
 ]
 
 
@@ -183,7 +185,8 @@ def test_the_comparison_accepts_the_same_table() -> None:
     [
         (0, "when", "2026-03-01T10:00:00+00:00"),  # another instant
         (0, "when", "2026-03-01T10:00:00"),  # no offset: not an instant
-        (0, "name", "1+2"),  # only a formula-like text may gain the quote
+        (0, "name", "1+2"),  # only a formula-like text has the quote
+        (1, "name", "-plain"),  # and formula-like text must have it
         (0, "n", 3.5),
         (0, "ok", False),
         (1, "name", None),  # empty CSV text is null only
@@ -204,6 +207,7 @@ def test_the_comparison_rejects_other_columns_and_rows() -> None:
     assert differences(GOOD, [*GOOD_JSON, GOOD_JSON[1]])
     assert differences(GOOD, [])
     assert differences(GOOD, GOOD_JSON[::-1])
+    assert differences(GOOD, GOOD_JSON[:2])
 
 
 # ------------------------------------------------------------------------ in the browser

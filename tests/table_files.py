@@ -1,4 +1,4 @@
-"""A table's two downloads, read back and compared: the CSV and the JSON must be the same table.
+"""A table's two downloads, read back and compared: the CSV and the JSON must be one table.
 
 ``differences`` says, in words, every way a JSON download (a list of records) differs from its
 CSV (a header and rows of text). They are the same table when both have the same columns in
@@ -7,9 +7,10 @@ the same order, the same number of rows, and in each cell:
 - JSON ``null`` ↔ an empty CSV cell;
 - a JSON number ↔ CSV text that reads as exactly that number; ``true``/``false`` ↔ ``True``/``False``;
 - a time (ISO 8601 with an offset in both files) ↔ the same instant;
-- JSON text ↔ the same CSV text, or that text with a leading ``'`` when it is formula-like
-  (starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return): the CSV's guard against
-  spreadsheet formulas is the only difference allowed in text. Column names follow the same rule.
+- JSON text ↔ the same CSV text, except that formula-like text (starting with ``=``, ``+``,
+  ``-``, ``@``, tab or carriage return, and not just a number such as ``-2``) must have a
+  leading ``'`` in the CSV: the CSV's guard against spreadsheet formulas is the only difference
+  in text, and it is required. Column names follow the same rule.
 
 The rules are written here independently of ``lib.export``: the test must not borrow the
 definition it checks.
@@ -18,25 +19,33 @@ definition it checks.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["CsvTable", "differences", "read_csv", "read_json", "time_of"]
+__all__ = ["CsvTable", "csv_table", "differences", "read_csv", "read_json", "time_of"]
 
 #: What a spreadsheet runs as a formula at the start of a cell.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Text that is just a number: a spreadsheet reads it as that number, no formula.
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 #: Enough differences to see a pattern without drowning the failure report.
 MAX_SAID = 20
 
 CsvTable = tuple[list[str], list[list[str]]]
 
 
-def read_csv(path: Path) -> CsvTable:
-    """A CSV file as (header, rows), every cell text as written."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        header, *rows = list(csv.reader(fh))
+def csv_table(text: str) -> CsvTable:
+    """CSV text as (header, rows), every cell text as written."""
+    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
     return header, rows
+
+
+def read_csv(path: Path) -> CsvTable:
+    """A downloaded CSV file as (header, rows)."""
+    return csv_table(path.read_text(encoding="utf-8"))
 
 
 def read_json(path: Path) -> list[dict[str, object]]:
@@ -77,8 +86,9 @@ def differences(table: CsvTable, records: list[dict[str, object]]) -> list[str]:
             said.append(f"CSV row {i} has {len(row)} cells for {len(columns)} columns")
             continue
         for column, cell in zip(columns, row, strict=True):
-            if not same_cell(cell, record[column]):
-                said.append(f"row {i}, {column}: CSV {cell!r} vs JSON {record[column]!r}")
+            if not same_cell(cell, value := record[column]):
+                why = " (formula-like: the CSV lacks its leading ')" if cell == value else ""
+                said.append(f"row {i}, {column}: CSV {cell!r} vs JSON {value!r}{why}")
     return said[:MAX_SAID] + ([f"… {len(said) - MAX_SAID} more"] if len(said) > MAX_SAID else [])
 
 
@@ -99,7 +109,8 @@ def same_cell(cell: str, value: object) -> bool:
 
 
 def _same_text(cell: str, value: str) -> bool:
-    return cell == value or (value.startswith(FORMULA_STARTS) and cell == "'" + value)
+    formula = value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(value)
+    return cell == ("'" + value if formula else value)
 
 
 def _number(cell: str) -> int | float | None:
