@@ -8,16 +8,13 @@ their offset (the viewer's timezone, as the CSV's).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
-import pytest
-
-from lib.export import neutralise
 from tests.apptest.conftest import open_page
 from tests.apptest.downloads import downloads  # noqa: F401  (fixture)
 from tests.apptest.test_analytics_pages import flower  # noqa: F401  (fixture: recent failures)
 from tests.apptest.test_audit_log_page import big_log  # noqa: F401  (fixture: 10,500 entries)
 from tests.apptest.test_inert_output import HOSTILE
+from tests.table_files import csv_table, differences
 
 OFFSET = re.compile(r"T\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
 #: Europe/Paris in the recorded tasks' season: an offset that is not UTC's.
@@ -28,28 +25,13 @@ def buttons(at, label: str) -> list:
     return [b for b in at.get("download_button") if b.label == label]
 
 
-def same_cell(text: str, value: object) -> bool:
-    """Whether the CSV's ``text`` and the JSON's ``value`` say the same thing."""
-    if value is None:
-        return text == ""
-    if isinstance(value, bool):
-        return text == str(value)
-    if isinstance(value, int | float):
-        return float(text) == pytest.approx(value, rel=1e-12, abs=1e-12)
-    if isinstance(value, str) and OFFSET.search(value):
-        return datetime.fromisoformat(text) == datetime.fromisoformat(value)
-    if isinstance(value, str):
-        return text == neutralise(value)  # the CSV's ' before formula-like text
-    return text == str(value)
-
-
 def assert_same_rows(files, stem: str) -> list[dict]:
-    csv_rows, json_rows = files.csv_rows(stem), files.json_rows(stem)
-    assert len(json_rows) == len(csv_rows) > 0, stem
-    for csv_row, json_row in zip(csv_rows, json_rows, strict=True):
-        assert list(json_row) == list(csv_row), f"{stem}: the same columns, in order"
-        for column, text in csv_row.items():
-            assert same_cell(text, json_row[column]), (stem, column, text, json_row[column])
+    """The JSON file of ``stem`` is its CSV file, row for row (``tests.table_files``)."""
+    table = csv_table(files.file(f"{stem}.csv").decode("utf-8"))
+    json_rows = files.json_rows(stem)
+    assert len(json_rows) > 0, stem
+    said = differences(table, json_rows)
+    assert not said, f"{stem}: the JSON is not the CSV:\n" + "\n".join(said)
     return json_rows
 
 
