@@ -278,6 +278,22 @@ PURGED_TASKS = Table(
     Index("ix_purged_tasks_uuid", "uuid"),
 )
 
+def _alert_columns() -> list[Column]:
+    """What an alert and each of its changes say: whose, which state, and its figures."""
+    return [
+        Column("cluster", Text, nullable=False),
+        Column("rule", Text, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("state", Text, nullable=False),
+        Column("severity", Text, nullable=False),
+        Column("summary", Text, nullable=False),
+        Column("value", Float),
+        Column("threshold", Float),
+        Column("link", Text, nullable=False),
+        Column("group_key", Text),
+    ]
+
+
 #: Alerts (lib.alerts): one row per cluster, rule and subject (a worker, a queue, a task name,
 #: ``overall``): its current state and the figures of its last evaluation. ``link`` is a deep
 #: link relative to the console (``workers?worker=w1``): OPS_PUBLIC_URL is prepended when sent.
@@ -286,16 +302,7 @@ PURGED_TASKS = Table(
 ALERTS = Table(
     "alerts",
     METADATA,
-    Column("cluster", Text, nullable=False),
-    Column("rule", Text, nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("severity", Text, nullable=False),
-    Column("summary", Text, nullable=False),
-    Column("value", Float),
-    Column("threshold", Float),
-    Column("link", Text, nullable=False),
-    Column("group_key", Text),
+    *_alert_columns(),
     Column("since", Float, nullable=False),
     Column("pending_since", Float),
     Column("fired_at", Float),
@@ -314,16 +321,7 @@ ALERT_CHANGES = Table(
     "alert_changes",
     METADATA,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("cluster", Text, nullable=False),
-    Column("rule", Text, nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("severity", Text, nullable=False),
-    Column("summary", Text, nullable=False),
-    Column("value", Float),
-    Column("threshold", Float),
-    Column("link", Text, nullable=False),
-    Column("group_key", Text),
+    *_alert_columns(),
     Column("at", Float, nullable=False),
     Index("ix_alert_changes_cluster_at", "cluster", "at"),
     Index("ix_alert_changes_alert", "cluster", "rule", "subject", "at"),
