@@ -72,7 +72,7 @@ def _spans(low: float, high: float, step_minutes: int | None) -> list[tuple]:
 
 def _part(table, metric: str, low: float, high: float, step_minutes, subjects):
     """One table's rows of the span, with the bucket of time they fall in when asked."""
-    within = and_(table.c.metric == metric, table.c.minute >= low, table.c.minute < high)
+    within = and_(table.c.metric == metric, hourly.minutes_in(table, low, high))
     if subjects is not None:
         within = and_(within, table.c.subject.in_(sorted(subjects)))
     step = 60 * int(step_minutes or 1)

@@ -14,8 +14,11 @@ import random
 
 import pandas as pd
 import pytest
+from sqlalchemy import insert, select
 
-from lib.store import Store
+from lib.store import Store, hourly
+from lib.store.engine import reading, writing
+from lib.store.schema import ROLLUP_HISTOGRAMS
 from lib.trends import estimates, history, window
 from lib.trends.buckets import bucket_size
 from tests.factories import task_payload
@@ -127,3 +130,25 @@ def test_a_weeks_estimates_equal_those_of_the_per_bucket_read(mixed, tmp_path):
         "mean": float(overall["mean"]),
         "p95": float(overall["p95"]),
     }
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(60, 180), (59.5, 180.5), (60.001, 179.999), (0, 0.5), (120, 120)]
+)
+def test_integer_minute_bounds_select_the_rows_the_exact_bounds_do(any_store_url, start, end):
+    store = Store(any_store_url)
+    try:
+        rows = [
+            {"minute": m, "metric": "runtime", "subject": "a", "bucket": 3, "tasks": 1}
+            for m in range(0, 301, 60)
+        ]
+        with writing(store.engine) as conn:
+            conn.execute(insert(ROLLUP_HISTOGRAMS), rows)
+        with reading(store.engine) as conn:
+            query = select(ROLLUP_HISTOGRAMS.c.minute).where(
+                hourly.minutes_in(ROLLUP_HISTOGRAMS, start, end)
+            )
+            got = sorted(conn.execute(query).scalars())
+    finally:
+        store.close()
+    assert got == [r["minute"] for r in rows if start <= r["minute"] < end]
