@@ -327,13 +327,23 @@ class ClusterMonitor(PastReadings, AlertReadings):
         sources = history.Sources(
             raw,
             counts,
-            store.histograms("runtime", p.start, p.split, step),
-            store.histograms("wait", p.start, p.split, step),
+            self._runtime_histograms(p, raw),
+            store.histogram_sums("wait", p.start, p.split),
             store.worker_usage(busy_from, p.split) if p.rolled else None,
             busy_from,
             running,
         )
         return history.analyze(sources, p, self.readout.snapshot.workers)
+
+    def _runtime_histograms(self, p: history.Plan, raw: pd.DataFrame) -> history.RuntimeHistograms:
+        """The rollups' runtime histograms a plan reads, summed by the store: by name, per
+        bucket over every name, then per bucket for the names its trend shows."""
+        store, step = self.store, p.step_minutes
+        sums = store.histogram_sums("runtime", p.start, p.split)
+        overall = store.histogram_sums("runtime", p.start, p.split, step, by_subject=False)
+        shown = history.runtime_subjects(raw, sums, p) if p.rolled else []
+        top = store.histogram_sums("runtime", p.start, p.split, step, subjects=shown)
+        return history.RuntimeHistograms(sums, overall, top)
 
     def _failures(self, start: datetime, end: datetime, rules: tuple) -> pd.DataFrame:
         p = self._plan(start, end)

@@ -19,6 +19,7 @@ per-minute tables: the same sums either way.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from sqlalchemy import Connection, and_, delete, func, insert, literal, select, union_all
@@ -38,6 +39,7 @@ __all__ = [
     "counts_query",
     "histograms_query",
     "hourly_deltas",
+    "minutes_in",
     "prune_hours",
     "whole_hours",
 ]
@@ -86,6 +88,13 @@ def backfill(conn: Connection) -> None:
     conn.execute(insert(ROLLUP_HOUR_HISTOGRAMS).from_select(columns, summed))
 
 
+def minutes_in(table, start: float, end: float):
+    """The rows of ``table`` whose ``minute`` starts in ``[start, end)``, as integer bounds:
+    ``minute`` is an integer, so rounding the bounds up selects the same rows, and PostgreSQL
+    compares a bigint column with a float bound as doubles, row by row, without its key's index."""
+    return and_(table.c.minute >= math.ceil(start), table.c.minute < math.ceil(end))
+
+
 def whole_hours(start: float, end: float, step_minutes: int) -> tuple[float, float] | None:
     """The whole hours ``[first, last)`` inside ``[start, end)`` worth reading hourly: None
     unless buckets are whole hours (``step_minutes`` a multiple of 60) and one hour fits."""
@@ -105,7 +114,7 @@ def counts_query(by: list[str], first: float, last: float, step: int):
     at = (table.c.minute - table.c.minute % step).label("at")
     keys = [table.c.value if k in DIMENSIONS else table.c.state for k in by]
     dimension = dimensions[0] if dimensions else DIMENSIONS[0]
-    within = and_(table.c.dimension == dimension, table.c.minute >= first, table.c.minute < last)
+    within = and_(table.c.dimension == dimension, minutes_in(table, first, last))
     return select(at, *keys, func.sum(table.c.tasks)).where(within).group_by(at, *keys)
 
 
@@ -113,7 +122,7 @@ def histograms_query(metric: str, first: float, last: float, step: int):
     """The ``metric`` histograms per ``step``-second bucket of the hours in ``[first, last)``."""
     table = ROLLUP_HOUR_HISTOGRAMS
     at = (table.c.minute - table.c.minute % step).label("at")
-    within = and_(table.c.metric == metric, table.c.minute >= first, table.c.minute < last)
+    within = and_(table.c.metric == metric, minutes_in(table, first, last))
     keys = (table.c.subject, table.c.bucket)
     return select(at, *keys, func.sum(table.c.tasks)).where(within).group_by(at, *keys)
 

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 from lib.errors import StoreError
 from lib.store import hourly, schema, usage
 from lib.store.alerts import add_retention_indexes
+from lib.store.clustered import cluster_hourly_rollups
 from lib.store.engine import writing
 
 __all__ = [
@@ -209,6 +210,7 @@ STEPS: tuple[Step, ...] = (
     Step(13, "purge marks: the tasks each purge removed", _purge_marks),
     Step(14, "alerts: states, their changes, the webhook outbox, silences", _alert_tables),
     Step(15, "alert retention indexes: changes by time, outbox by change", add_retention_indexes),
+    Step(16, "hourly rollups stored in their key's order (SQLite)", cluster_hourly_rollups),
 )
 LATEST = STEPS[-1].version
 

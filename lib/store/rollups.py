@@ -248,4 +248,4 @@ def percentiles_frame(
 
 def _in_range(table, start: datetime | float, end: datetime | float):
     """Minutes starting in ``[start, end)``: whole minutes, as rollups keep them."""
-    return and_(table.c.minute >= epoch(start), table.c.minute < epoch(end))
+    return hourly.minutes_in(table, epoch(start), epoch(end))

@@ -9,7 +9,7 @@ safe to call from several threads (each takes its own pooled connection). Failur
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 import pandas as pd
@@ -21,6 +21,7 @@ from lib.settings import Settings
 from lib.store import (
     alert_views,
     flag_rows,
+    histogram_sums,
     kept,
     purged,
     rollups,
@@ -214,6 +215,21 @@ class Store:
         """``runtime`` (by name) or ``wait`` (by queue) histograms per bucket in a range."""
         with reading(self.engine) as conn:
             return rollups.histograms_frame(conn, metric, start, end, step_minutes)
+
+    def histogram_sums(
+        self,
+        metric: str,
+        start: Moment,
+        end: Moment,
+        step_minutes: int | None = None,
+        by_subject: bool = True,
+        subjects: Collection[str] | None = None,
+    ) -> pd.DataFrame:
+        """``metric`` histograms summed in the database (``histogram_sums.summed_histograms``)."""
+        with reading(self.engine) as conn:
+            return histogram_sums.summed_histograms(
+                conn, metric, start, end, step_minutes, by_subject, subjects
+            )
 
     def percentiles(
         self, metric: str, start: Moment, end: Moment, quantiles: Sequence[float] = (50, 95, 99)

@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
-from lib.store.hourly import HOUR, whole_hours
+from lib.store.hourly import HOUR, minutes_in, whole_hours
 from lib.store.kept import get_kept, put_kept
 from lib.store.rows import duration
 from lib.store.schema import ROLLUP_COUNTS, ROLLUP_HOUR_USAGE, ROLLUP_USAGE, TASKS, epoch
@@ -136,7 +136,7 @@ def usage_frame(conn: Connection, start: datetime | float, end: datetime | float
     for table, first, last in spans:
         if first < last:
             sums = [func.sum(table.c[figure]) for figure in FIGURES]
-            within = and_(table.c.minute >= first, table.c.minute < last)
+            within = minutes_in(table, first, last)
             rows += conn.execute(
                 select(table.c.worker, *sums).where(within).group_by(table.c.worker)
             ).all()

@@ -23,7 +23,9 @@ __all__ = [
     "HISTOGRAM_COLUMNS",
     "estimated_stats",
     "estimated_trend",
+    "estimated_trend_of",
     "histogram_of",
+    "top_subjects",
 ]
 
 HISTOGRAM_COLUMNS = ["at", "subject", "bucket", "tasks"]
@@ -71,22 +73,37 @@ def estimated_stats(histograms: pd.DataFrame) -> pd.DataFrame:
     return out.astype({"runs": "int64"}).rename_axis("subject")
 
 
+def top_subjects(histograms: pd.DataFrame, top: int = 5) -> list[str]:
+    """The ``top`` subjects with most runs in a histogram frame (ties: the first by name)."""
+    runs = histograms.groupby("subject")["tasks"].sum().sort_index()
+    return list(runs.sort_values(ascending=False, kind="stable").index[:top])
+
+
 def estimated_trend(
     histograms: pd.DataFrame, start: datetime, end: datetime, size: timedelta, top: int = 5
 ) -> pd.DataFrame:
     """Runtime p95 per bucket for the ``top`` subjects with most runs and over all of them
     (``trends.runtime_trend_frame``'s columns: bucket, name, runs, p95; NaN p95 where none)."""
-    if histograms.empty:
+    subjects = top_subjects(histograms, top)
+    return estimated_trend_of(histograms, histograms, subjects, (start, end, size))
+
+
+def estimated_trend_of(
+    named: pd.DataFrame, overall: pd.DataFrame, subjects: list[str], grid: tuple
+) -> pd.DataFrame:
+    """``estimated_trend`` for ``subjects`` from ``named`` (per-bucket histograms holding at
+    least theirs) and over all subjects from ``overall`` (per-bucket histograms of every
+    subject, summed or not: their subject is not read); ``grid`` is (start, end, size)."""
+    if overall.empty:
         return pd.DataFrame({"bucket": [], "name": [], "runs": [], "p95": []})
-    runs = histograms.groupby("subject")["tasks"].sum().sort_index()
-    labels = [*runs.sort_values(ascending=False, kind="stable").index[:top], ALL]
+    start, end, size = grid
+    labels = [*subjects, ALL]
     buckets = bucket_starts(start, end, size)
-    position = bucket_positions(histograms["at"], buckets, size)
-    named = histograms.assign(position=position)[position >= 0]
-    top_rows = named[named["subject"].isin(labels)]
+    top_rows = _placed(named, buckets, size)
+    top_rows = top_rows[top_rows["subject"].isin(labels)]
     cells = _cells(top_rows.groupby(["position", "subject", "bucket"])["tasks"].sum())
-    overall = named.assign(subject=ALL).groupby(["position", "subject", "bucket"])["tasks"].sum()
-    cells.update(_cells(overall))
+    everything = _placed(overall, buckets, size).assign(subject=ALL)
+    cells.update(_cells(everything.groupby(["position", "subject", "bucket"])["tasks"].sum()))
     keys = [(pos, label) for pos in range(len(buckets)) for label in labels]
     counts = [sum(n for _, n in cells.get(key, [])) for key in keys]
     p95 = [estimate_percentiles(cells.get(key, []), [95])[0] for key in keys]
@@ -98,6 +115,12 @@ def estimated_trend(
             "p95": np.array(p95, dtype="float64"),
         }
     )
+
+
+def _placed(histograms: pd.DataFrame, buckets: pd.DatetimeIndex, size: timedelta) -> pd.DataFrame:
+    """The rows inside the buckets, with their bucket's position."""
+    position = bucket_positions(histograms["at"], buckets, size)
+    return histograms.assign(position=position)[position >= 0]
 
 
 def _cells(summed: pd.Series) -> dict[tuple, list[tuple[int, int]]]:

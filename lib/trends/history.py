@@ -54,8 +54,9 @@ from lib.trends.buckets import UNKNOWN, bucket_size
 from lib.trends.estimates import (
     HISTOGRAM_COLUMNS,
     estimated_stats,
-    estimated_trend,
+    estimated_trend_of,
     histogram_of,
+    top_subjects,
 )
 from lib.trends.latency import (
     queue_wait_frame,
@@ -73,12 +74,15 @@ __all__ = [
     "TOP",
     "Plan",
     "RangeAnalytics",
+    "RuntimeHistograms",
     "Sources",
     "analyze",
     "busy_from",
     "combined_windows",
     "plan",
     "raw_from",
+    "raw_window",
+    "runtime_subjects",
 ]
 
 DAY = 86400.0
@@ -146,15 +150,28 @@ def busy_from(p: Plan, usage_from: float | None) -> datetime:
 
 
 @dataclass(frozen=True)
+class RuntimeHistograms:
+    """A rolled range's runtime histograms over ``[start, split)`` as the store sums them
+    (``Store.histogram_sums`` frames): by name over the whole part (``sums``), per bucket over
+    every name (``overall``), per bucket for the names its trend shows (``top``: at least
+    ``runtime_subjects``)."""
+
+    sums: pd.DataFrame
+    overall: pd.DataFrame
+    top: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class Sources:
     """What the store gave for a plan: raw rows placed in ``[start, end)`` (a tasks frame), and
-    for ``[start, split)`` the rollup counts by each of ``GROUPINGS`` (by its name) and the
-    runtime and wait histograms, per bucket (``Store.rollup_counts`` / ``Store.histograms``
-    frames); for ``[busy_from, split)`` the usage rollups by worker (``Store.worker_usage``)."""
+    for ``[start, split)`` the rollup counts by each of ``GROUPINGS`` (by its name, per bucket:
+    ``Store.rollup_counts`` frames), the runtime histograms (``RuntimeHistograms``) and the wait
+    histograms by queue (``Store.histogram_sums``); for ``[busy_from, split)`` the usage
+    rollups by worker (``Store.worker_usage``)."""
 
     raw: pd.DataFrame
     counts: dict[str, pd.DataFrame]
-    runtime: pd.DataFrame
+    runtime: RuntimeHistograms
     waits: pd.DataFrame
     usage: pd.DataFrame | None = None
     busy_from: datetime | None = None  # None: the plan's start
@@ -195,11 +212,14 @@ def analyze(
     size = bucket_size(p.start, p.end)
     start, end = p.start, p.end
     if p.rolled:
-        runtime_hist, wait_hist = _histograms(window, sources)
-        names = _estimated_names(runtime_percentiles_frame(windows["name"]), runtime_hist)
-        runtime_trend = estimated_trend(runtime_hist, start, end, size, top)
+        runtime, wait_hist = _histograms(window, sources)
+        names = _estimated_names(runtime_percentiles_frame(windows["name"]), runtime.sums)
+        subjects = top_subjects(runtime.sums, top)
+        runtime_trend = estimated_trend_of(
+            runtime.top, runtime.overall, subjects, (start, end, size)
+        )
         waits = _estimated_waits(wait_hist)
-        overall = _overall(estimated_stats(runtime_hist.assign(subject="")))
+        overall = _overall(estimated_stats(runtime.sums.assign(subject="")))
     else:
         names = runtime_percentiles_frame(window)
         runtime_trend = runtime_trend_frame(window, start, end, size, top=top)
@@ -225,15 +245,32 @@ def analyze(
 def combined_windows(sources: Sources, p: Plan) -> dict[str, pd.DataFrame]:
     """One window per grouping: the raw rows' (minus finished ones before ``split``) + that
     grouping's rollup rows; a range held raw has a single window."""
-    raw = window_frame(sources.raw, p.start, p.end)
+    raw = raw_window(sources.raw, p)
+    if not p.rolled:
+        return dict.fromkeys(GROUPINGS, raw)
+    return {key: _with_rollups(raw, sources.counts[key]) for key in GROUPINGS}
+
+
+def raw_window(raw: pd.DataFrame, p: Plan) -> pd.DataFrame:
+    """The raw rows' window, weighted one each, without the finished tasks placed before
+    ``split`` (the rollups count those)."""
+    raw = window_frame(raw, p.start, p.end)
     raw["weight"] = np.ones(len(raw), dtype="int64")
     raw["rolled"] = np.zeros(len(raw), dtype=bool)
     if not p.rolled:
-        return dict.fromkeys(GROUPINGS, raw)
+        return raw
     finished = raw["state"].isin(list(FINISH_COLUMNS)).to_numpy(bool, na_value=False)
     early = (raw["at"] < pd.Timestamp(p.split)).to_numpy(bool, na_value=False)
-    raw = raw[~(finished & early)]
-    return {key: _with_rollups(raw, sources.counts[key]) for key in GROUPINGS}
+    return raw[~(finished & early)]
+
+
+def runtime_subjects(raw: pd.DataFrame, sums: pd.DataFrame, p: Plan, top: int = TOP) -> list[str]:
+    """The names a rolled range's runtime trend shows (the ``top`` with most runs: the stored
+    ``sums`` by name plus the raw rows' runs), as the store keys them (``(unknown)`` is also
+    ``''``): the names ``RuntimeHistograms.top`` must hold."""
+    window = raw_window(raw, p)
+    labels = top_subjects(_joined(_labelled(sums), _raw_runs(window)), top)
+    return sorted({*labels, *([""] if UNKNOWN in labels else [])})
 
 
 def _with_rollups(window: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
@@ -251,17 +288,30 @@ def _raw_rows(window: pd.DataFrame) -> pd.DataFrame:
     return window[~window["rolled"].to_numpy(bool)]
 
 
-def _histograms(window: pd.DataFrame, sources: Sources) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _raw_runs(raw: pd.DataFrame) -> pd.DataFrame:
+    """The raw rows' runs as a runtime histogram frame (by name)."""
+    runs = raw[run_mask(raw)]
+    return histogram_of(runs["at"], runs["name"], runs["duration"])
+
+
+def _histograms(window: pd.DataFrame, sources: Sources) -> tuple[RuntimeHistograms, pd.DataFrame]:
     """Runtime (by name) and wait (by queue) histograms of the whole range: the rollups' before
     ``split``, the raw rows' (the runs, and every task with a wait) from it."""
     raw = _raw_rows(window)
-    runs = raw[run_mask(raw)]
-    runtime = histogram_of(runs["at"], runs["name"], runs["duration"])
+    runs = _raw_runs(raw)
     waits = histogram_of(raw["at"], raw["queue"], raw["wait"])
-    return _joined(_labelled(sources.runtime), runtime), _joined(_labelled(sources.waits), waits)
+    stored = sources.runtime
+    runtime = RuntimeHistograms(
+        sums=_joined(_labelled(stored.sums), runs),
+        overall=_joined(stored.overall, runs),
+        top=_joined(_labelled(stored.top), runs),
+    )
+    return runtime, _joined(_labelled(sources.waits), waits)
 
 
 def _joined(stored: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """The stored rows and the raw ones (their columns only: a sum has no time or name)."""
+    raw = raw[list(stored.columns)]
     # An empty part (a raw tail with no run) would turn the joined times' dtype to object.
     parts = [part for part in (stored, raw) if len(part)]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts or [stored])[0]
@@ -269,7 +319,7 @@ def _joined(stored: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
 
 def _labelled(histograms: pd.DataFrame) -> pd.DataFrame:
     """A store histogram frame with its missing subject (``''``) as ``(unknown)``."""
-    out = histograms[HISTOGRAM_COLUMNS].copy()
+    out = histograms[[c for c in HISTOGRAM_COLUMNS if c in histograms]].copy()
     out["subject"] = out["subject"].replace("", UNKNOWN).astype(str)
     return out
 
