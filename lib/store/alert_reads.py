@@ -22,14 +22,12 @@ Invariants: reads only; masked text only (as stored); times are epoch seconds.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pandas as pd
 from sqlalchemy import Connection, and_, case, func, or_, select, true
 
 from lib.failures import WRAPPERS
-from lib.store import hourly
-from lib.store.schema import ROLLUP_HISTOGRAMS, ROLLUP_HOUR_HISTOGRAMS, TASKS
+from lib.store.histogram_sums import summed_histograms
+from lib.store.schema import TASKS
 
 __all__ = [
     "WORKER_EVENT_COLUMNS",
@@ -85,23 +83,13 @@ def latest_arrivals(conn: Connection, name: str, rows: int) -> list[float]:
 
 def runtime_histograms(conn: Connection, start: float, end: float) -> dict[str, list]:
     """Each task name's runtime histogram over the minutes starting in ``[start, end)``:
-    ``{name: [(bucket, runs), ...]}``."""
-    hours = hourly.whole_hours(start, end, 60)
-    spans = [(ROLLUP_HISTOGRAMS, start, end)]
-    if hours is not None:
-        first, last = hours
-        spans = [(ROLLUP_HOUR_HISTOGRAMS, first, last)]
-        spans += [(ROLLUP_HISTOGRAMS, start, first), (ROLLUP_HISTOGRAMS, last, end)]
-    summed: Counter = Counter()
-    for table, low, high in spans:
-        keys = (table.c.subject, table.c.bucket)
-        within = and_(table.c.minute >= low, table.c.minute < high, table.c.metric == "runtime")
-        query = select(*keys, func.sum(table.c.tasks)).where(within).group_by(*keys)
-        for name, bucket, runs in conn.execute(query) if low < high else ():
-            summed[(name, int(bucket))] += int(runs)
+    ``{name: [(bucket, runs), ...]}`` (summed in the database: ``histogram_sums``)."""
+    summed = summed_histograms(conn, "runtime", start, end)
     found: dict[str, list] = {}
-    for (name, bucket), runs in summed.items():
-        found.setdefault(name, []).append((bucket, runs))
+    for name, bucket, runs in zip(
+        summed["subject"], summed["bucket"], summed["tasks"], strict=True
+    ):
+        found.setdefault(name, []).append((int(bucket), int(runs)))
     return found
 
 
