@@ -278,6 +278,7 @@ PURGED_TASKS = Table(
     Index("ix_purged_tasks_uuid", "uuid"),
 )
 
+
 def _alert_columns() -> list[Column]:
     """What an alert and each of its changes say: whose, which state, and its figures."""
     return [
