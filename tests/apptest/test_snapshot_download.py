@@ -13,7 +13,7 @@ from lib.settings import STORE_FILE
 from lib.store.store import Store
 from lib.ui.wiring import stop_collectors
 from lib.version import VERSION
-from tests.alert_table_rows import alert, seed
+from tests.alert_rows import Episode, seed
 from tests.apptest.conftest import open_page
 from tests.apptest.downloads import downloads  # noqa: F401  (fixture)
 from tests.apptest.test_analytics_pages import recent_tasks
@@ -68,16 +68,15 @@ def test_snapshot_has_the_overviews_state_and_no_secret(console_flower, download
     # The alerts below stand for what a collector wrote: the console's own collector (with no
     # rule in force) would resolve them at its next poll, so it stops first.
     stop_collectors()
+    now = time.time()
     seed(
         Store(f"sqlite:///{console_flower}"),
-        [
-            alert("worker_offline", "w9", "firing", "critical", time.time() - 60),
-            alert("queue_backlog", "default", "resolved", "warning", time.time() - 900),
-            alert(
-                "new_error", "g1", "firing", "info", time.time(),
-                summary=f"new error: could not log in to http://ops:{FLOWER_PASSWORD}@flower",
-            ),
-        ],
+        Episode("worker_offline", "w9", "critical", fired=now - 60),
+        Episode("queue_backlog", "default", "warning", fired=now - 900, resolved=now - 899),
+        Episode(
+            "new_error", "g1", "info", fired=now,
+            summary=f"new error: could not log in to http://ops:{FLOWER_PASSWORD}@flower",
+        ),
     )  # fmt: skip
     text = downloads.file("snapshot-default.json").decode()
     doc = json.loads(text)

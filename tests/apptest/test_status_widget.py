@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.store.engine import writing
 from lib.store.store import Store
-from tests.alert_table_rows import alert, seed
+from tests.alert_rows import Episode, seed
 from tests.factories import task_payload
 from tests.recorded import RecordedFlower
 from tests.scripted_server import ScriptedServer
@@ -64,11 +64,9 @@ def store(any_store_url) -> Store:
     store.upsert_tasks([*recent, task_payload("bad-1", "FAILURE", at=now - 200), *old], now)
     seed(
         store,
-        [
-            alert("worker_offline", "w3", "firing", "critical", now - 60),
-            alert("queue_backlog", "default", "firing", "warning", now - 30),
-            alert("failure_rate", "overall", "resolved", "critical", now - 900),
-        ],
+        Episode("worker_offline", "w3", "critical", fired=now - 60),
+        Episode("queue_backlog", "default", "warning", fired=now - 30),
+        Episode("failure_rate", "overall", "critical", fired=now - 900, resolved=now - 899),
     )
     return store
 

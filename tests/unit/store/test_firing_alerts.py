@@ -6,22 +6,20 @@ import pandas as pd
 
 from lib.store.alert_views import FIRING_COLUMNS
 from lib.store.store import Store
-from tests.alert_table_rows import alert, seed
+from tests.alert_rows import Episode, seed
 
 
 def test_only_this_clusters_firing_alerts_most_severe_then_oldest(any_store_url):
     store = Store(any_store_url)
     seed(
         store,
-        [
-            alert("queue_backlog", "default", "firing", "warning", 150.0, value=120.0),
-            alert("worker_offline", "w2", "firing", "critical", 160.0),
-            alert("worker_offline", "w1", "firing", "critical", 140.0, acked_by="ann"),
-            alert("new_error", "g1", "firing", "info", 130.0),
-            alert("failure_rate", "demo.add", "pending", "critical", None),
-            alert("worker_offline", "w3", "resolved", "critical", 120.0),
-            {**alert("worker_offline", "w9", "firing", "critical", 110.0), "cluster": "other"},
-        ],
+        Episode("queue_backlog", "default", "warning", fired=150.0, value=120.0),
+        Episode("worker_offline", "w2", "critical", fired=160.0),
+        Episode("worker_offline", "w1", "critical", fired=140.0, acked=("ann", 145.0)),
+        Episode("new_error", "g1", "info", fired=130.0),
+        Episode("failure_rate", "demo.add", "critical", pending=100.0),
+        Episode("worker_offline", "w3", "critical", fired=120.0, resolved=125.0),
+        Episode("worker_offline", "w9", "critical", fired=110.0, cluster="other"),
     )
     firing = pd.DataFrame(store.firing_alerts("default"))
     assert list(firing.columns) == list(FIRING_COLUMNS)
