@@ -9,7 +9,8 @@ when a notification is made) and follow the contract's deep links, their values 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import quote
+
+from lib.alerts.readings import link
 
 __all__ = ["SETUP_CHECK", "clock", "error_group_link", "span", "task_name_link"]
 
@@ -34,9 +35,9 @@ def span(seconds: float) -> str:
 
 def task_name_link(name: str) -> str:
     """The Tasks page filtered to one task name."""
-    return f"tasks?name={quote(name, safe='')}"
+    return link("tasks", name=name)
 
 
 def error_group_link(group_id: str) -> str:
     """The Tasks page filtered to one error group."""
-    return f"tasks?error_group={quote(group_id, safe='')}"
+    return link("tasks", error_group=group_id)
