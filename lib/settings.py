@@ -16,6 +16,7 @@ scheme, and the ``SettingsError`` text is scrubbed of every password found in th
 from __future__ import annotations
 
 import math
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -25,9 +26,11 @@ from urllib.parse import unquote, urlsplit
 from lib.errors import SettingsError
 from lib.redact import DEFAULT_SENSITIVE_KEYS, redact_url, scrub, url_password
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["SECRETS_FILE", "Settings", "load_settings", "secrets_toml"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: Where the command-line tools (``./ops collect``, ``./ops doctor``) read Streamlit's secrets.
+SECRETS_FILE = REPO_ROOT / ".streamlit" / "secrets.toml"
 
 #: Flower's own default address, so a console started beside a stock Flower just works.
 DEFAULT_FLOWER_URL = "http://localhost:5555"
@@ -123,6 +126,15 @@ class Settings:
         found += _with_decoded(url_password(url) for url in urls if isinstance(url, str))
         found += [getattr(self, name) for name in whole if getattr(self, name)]
         return tuple(dict.fromkeys(s for s in found if s))
+
+
+def secrets_toml(path: Path = SECRETS_FILE) -> dict:
+    """The top-level keys of a ``secrets.toml`` (none when it does not exist), for a process
+    without Streamlit's ``st.secrets``. Raises ``OSError`` or ``tomllib.TOMLDecodeError``."""
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
 
 
 def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> Settings:

@@ -16,18 +16,15 @@ import sys
 import time
 import tomllib
 from collections.abc import Callable
-from pathlib import Path
 
 from lib.collector.health import CollectorHealth, health_sentence
 from lib.collector.loop import Collector, PollReport
 from lib.errors import ConsoleError
 from lib.redact import SCRUBBER, protect
-from lib.settings import REPO_ROOT, load_settings
+from lib.settings import load_settings, secrets_toml
 from lib.store import Store
 
 __all__ = ["main", "poll_line"]
-
-SECRETS_FILE = REPO_ROOT / ".streamlit" / "secrets.toml"
 
 
 def poll_line(report: PollReport, health: CollectorHealth) -> str:
@@ -56,13 +53,6 @@ def _printer(
     return on_poll
 
 
-def _secrets(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./ops collect", description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=float, default=10.0, help="seconds between lines")
@@ -71,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for chatty in ("urllib3", "lib.sync"):  # each poll's line already says what failed
         logging.getLogger(chatty).setLevel(logging.ERROR)
     try:
-        settings = load_settings(os.environ, _secrets(SECRETS_FILE))
+        settings = load_settings(os.environ, secrets_toml())
         protect(settings.secrets)
         store = Store.from_settings(settings)
     except (ConsoleError, OSError, tomllib.TOMLDecodeError) as exc:

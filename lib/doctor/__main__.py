@@ -15,12 +15,11 @@ import os
 import sys
 import tomllib
 
-from lib.collector.__main__ import SECRETS_FILE, _secrets
 from lib.doctor.findings import Finding, Status, count_line, exit_code, finding_line
 from lib.doctor.runner import each_finding
 from lib.errors import ConsoleError
 from lib.redact import SCRUBBER, protect
-from lib.settings import load_settings
+from lib.settings import load_settings, secrets_toml
 
 __all__ = ["main"]
 
@@ -32,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./ops doctor", description=__doc__.splitlines()[0])
     parser.parse_args(argv)
     try:
-        settings = load_settings(os.environ, _secrets(SECRETS_FILE))
+        settings = load_settings(os.environ, secrets_toml())
     except (ConsoleError, OSError, tomllib.TOMLDecodeError) as exc:
         print(finding_line(Finding(Status.FAIL, CONFIGURATION, str(SCRUBBER(str(exc))))))
         return 2
