@@ -96,7 +96,13 @@ class MetricsExporter:
             server.stop()
 
     def after_poll(self, snapshot: CollectorSnapshot, now: float) -> None:
-        """Read the gauges once for this poll; bind again if the port was taken."""
+        """Bind again if the port was taken; read the gauges once for this poll, unless
+        another process serves them (its reading is the one scraped: this one would be
+        thrown away each poll)."""
+        if self._wanted and self._server is None:
+            self._bind()
+        if self._wanted and self._server is None:
+            return
         try:
             self._reading = read_metrics(
                 self.store, snapshot, self.cluster, self.caps, self.parsed, now
@@ -105,8 +111,6 @@ class MetricsExporter:
             log.info("metrics not read this poll: %s", exc)
         except Exception:  # a bug here must not end the collector's loop: log it whole
             log.exception("metrics reading failed unexpectedly; the last one is kept")
-        if self._wanted and self._server is None:
-            self._bind()
 
     def _bind(self) -> None:
         try:
