@@ -92,10 +92,18 @@ MAX_REMEMBERED = 4096
 
 @dataclass(frozen=True)
 class Actor:
-    """The person acting, as the audit log records them."""
+    """The person acting, as the audit log records them.
+
+    ``role`` holds on every cluster but those ``roles`` names (``(cluster, role)`` pairs, from a
+    users file's ``role = { default = "viewer", staging = "operator" }``)."""
 
     user: str
     role: str
+    roles: tuple[tuple[str, str], ...] = ()
+
+    def role_in(self, cluster: str) -> str:
+        """The role this person has on ``cluster``."""
+        return dict(self.roles).get(cluster, self.role)
 
 
 def allows(role: str, needed: str) -> bool:

@@ -23,10 +23,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sqlalchemy.engine import make_url
+
 from lib.errors import SettingsError
 from lib.redact import DEFAULT_SENSITIVE_KEYS, redact_url, scrub, url_password
 
-__all__ = ["SECRETS_FILE", "Settings", "load_settings", "secrets_toml"]
+__all__ = [
+    "SECRETS_FILE",
+    "Settings",
+    "load_settings",
+    "namespaced_store_url",
+    "parse_basic_auth",
+    "parse_flower_url",
+    "parse_service_url",
+    "positive_seconds",
+    "secrets_toml",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Where the command-line tools (``./ops collect``, ``./ops doctor``) read Streamlit's secrets.
@@ -50,6 +62,8 @@ OFF_WORDS = {"off", "false", "0", "no", "disabled"}
 ON_WORDS = {"on", "true", "1", "yes", "enabled", ""}
 #: The store's file in OPS_DATA_DIR when OPS_STORE_URL is unset.
 STORE_FILE = "store.sqlite3"
+#: A named cluster's schema in a PostgreSQL store: ``cluster_<name>`` (``-`` becomes ``_``).
+NAMESPACE_SCHEMA_PREFIX = "cluster_"
 #: Rollups, failures and samples: two weeks answers "since last week" with room to spare.
 DEFAULT_RETENTION_DAYS = 14
 #: Raw successful tasks are most of the volume and least of the questions (issue 12).
@@ -103,11 +117,32 @@ class Settings:
     #: Serve Prometheus /metrics and /healthz on this port (None: off).
     metrics_port: int | None = None
     metrics_address: str = "127.0.0.1"
+    #: Several clusters, one ``[clusters.<name>]`` table each (lib.clusters reads it).
+    clusters_file: Path | None = None
+    #: Which cluster these settings describe (``default`` without OPS_CLUSTERS_FILE) and how
+    #: the pages title it (None: its name).
+    cluster: str = "default"
+    cluster_title: str | None = None
+    #: This cluster's own part of the store (None: the store as OPS_STORE_URL names it, which
+    #: keeps the audit log of every cluster): see ``cluster_store_url``.
+    store_namespace: str | None = None
 
     def __post_init__(self) -> None:
         if self.store_url is None:
             default = f"sqlite:///{Path(self.data_dir) / STORE_FILE}"
             object.__setattr__(self, "store_url", default)
+
+    @property
+    def cluster_label(self) -> str:
+        """The cluster as the pages name it: its title, else its name."""
+        return self.cluster_title or self.cluster
+
+    @property
+    def cluster_store_url(self) -> str:
+        """Where this cluster's history lives: OPS_STORE_URL itself without a namespace; with
+        one, a file beside it (SQLite: ``store.staging.sqlite3``) or a schema in it
+        (PostgreSQL: ``cluster_staging``, chosen by the connection's search_path)."""
+        return namespaced_store_url(str(self.store_url), self.store_namespace)
 
     @property
     def flower_display_url(self) -> str:
@@ -126,6 +161,22 @@ class Settings:
         found += _with_decoded(url_password(url) for url in urls if isinstance(url, str))
         found += [getattr(self, name) for name in whole if getattr(self, name)]
         return tuple(dict.fromkeys(s for s in found if s))
+
+
+def namespaced_store_url(url: str, namespace: str | None) -> str:
+    """``url`` with ``namespace``'s own place in it (see ``Settings.cluster_store_url``)."""
+    if not namespace:
+        return url
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            return url  # a memory store is one connection's: nothing to share or split
+        path = Path(parsed.database)
+        named = path.with_name(f"{path.stem}.{namespace}{path.suffix or '.sqlite3'}")
+        return parsed.set(database=str(named)).render_as_string(hide_password=False)
+    schema = f"{NAMESPACE_SCHEMA_PREFIX}{namespace}".replace("-", "_")
+    query = {**parsed.query, "options": f"-csearch_path={schema}"}
+    return parsed.set(query=query).render_as_string(hide_password=False)
 
 
 def secrets_toml(path: Path = SECRETS_FILE) -> dict:
@@ -152,8 +203,8 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
             problems.append(f"{name}: {exc}")
             return default
 
-    url, url_auth = take("FLOWER_URL", _parse_flower_url, (DEFAULT_FLOWER_URL, None))
-    auth = take("FLOWER_BASIC_AUTH", _parse_basic_auth, None) or url_auth
+    url, url_auth = take("FLOWER_URL", parse_flower_url, (DEFAULT_FLOWER_URL, None))
+    auth = take("FLOWER_BASIC_AUTH", parse_basic_auth, None) or url_auth
     fields = {field: take(name, parse, default) for name, field, parse, default in SIMPLE}
     settings = Settings(flower_url=url, flower_auth=auth, **fields)
     if problems:
@@ -184,7 +235,7 @@ def _merge(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> dict[str, 
     return {name: value.strip() for name, value in merged.items()}
 
 
-def _parse_flower_url(value: str) -> tuple[str, tuple[str, str] | None]:
+def parse_flower_url(value: str) -> tuple[str, tuple[str, str] | None]:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
@@ -199,20 +250,20 @@ def _parse_flower_url(value: str) -> tuple[str, tuple[str, str] | None]:
     return clean, auth
 
 
-def _parse_basic_auth(value: str) -> tuple[str, str]:
+def parse_basic_auth(value: str) -> tuple[str, str]:
     user, sep, password = value.partition(":")
     if not sep or not user:
         raise ValueError("expected user:password (a colon between them)")
     return user, password
 
 
-def _parse_service_url(value: str) -> str:
+def parse_service_url(value: str) -> str:
     if "://" not in value:
         raise ValueError(f"{redact_url(value)!r} is not a URL such as redis://localhost:6379/0")
     return value
 
 
-def _positive_seconds(minimum: float):
+def positive_seconds(minimum: float):
     def parse(value: str) -> float:
         try:
             seconds = float(value)
@@ -307,11 +358,11 @@ def _parse_switch(value: str) -> bool:
 #: Every variable but FLOWER_URL and FLOWER_BASIC_AUTH (read together): its name, the
 #: ``Settings`` field it sets, how its text is read, and its default when unset or empty.
 SIMPLE = (
-    ("FLOWER_TIMEOUT", "flower_timeout", _positive_seconds(0.1), DEFAULT_TIMEOUT),
-    ("CELERY_BROKER_URL", "broker_url", _parse_service_url, None),
-    ("CELERY_RESULT_BACKEND", "result_backend", _parse_service_url, None),
-    ("RABBITMQ_MANAGEMENT_URL", "rabbitmq_management_url", _parse_service_url, None),
-    ("OPS_POLL_SECONDS", "poll_seconds", _positive_seconds(MIN_POLL_SECONDS), DEFAULT_POLL_SECONDS),
+    ("FLOWER_TIMEOUT", "flower_timeout", positive_seconds(0.1), DEFAULT_TIMEOUT),
+    ("CELERY_BROKER_URL", "broker_url", parse_service_url, None),
+    ("CELERY_RESULT_BACKEND", "result_backend", parse_service_url, None),
+    ("RABBITMQ_MANAGEMENT_URL", "rabbitmq_management_url", parse_service_url, None),
+    ("OPS_POLL_SECONDS", "poll_seconds", positive_seconds(MIN_POLL_SECONDS), DEFAULT_POLL_SECONDS),
     ("OPS_DATA_DIR", "data_dir", Path, REPO_ROOT / ".ops-data"),
     ("OPS_AUTH", "auth_enabled", _parse_switch, True),
     ("OPS_USERS_FILE", "users_file", Path, None),
@@ -321,7 +372,7 @@ SIMPLE = (
     (
         "OPS_BULK_BUDGET_SECONDS",
         "bulk_budget_seconds",
-        _positive_seconds(1.0),
+        positive_seconds(1.0),
         DEFAULT_BULK_BUDGET_SECONDS,
     ),
     ("OPS_SENSITIVE_KEYS", "sensitive_keys", _extra_keys, DEFAULT_SENSITIVE_KEYS),
@@ -347,6 +398,7 @@ SIMPLE = (
     ("OPS_ALERT_WEBHOOK", "alert_webhook", _parse_webhook, None),
     ("OPS_METRICS_PORT", "metrics_port", _parse_port, None),
     ("OPS_METRICS_ADDRESS", "metrics_address", str, "127.0.0.1"),
+    ("OPS_CLUSTERS_FILE", "clusters_file", Path, None),
 )
 #: Every variable the console reads (from the environment, else ``.streamlit/secrets.toml``).
 NAMES = ("FLOWER_URL", "FLOWER_BASIC_AUTH", *(name for name, *_ in SIMPLE))

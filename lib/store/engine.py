@@ -46,6 +46,8 @@ BUSY_OPTION = "ops_store_busy_ms"
 #: PostgreSQL: the advisory lock every write transaction of a store holds until it ends
 #: (advisory locks are per database, so two stores on one server do not share it).
 WRITE_LOCK = 0x0F5_5707E
+#: The same key as the first of two 32-bit keys: a cluster's schema's lock (its name's hash second).
+WRITE_LOCK_32 = WRITE_LOCK & 0x7FFF_FFFF
 #: URL schemes written without a driver that mean PostgreSQL, and the driver they get.
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 POSTGRES_DRIVER = "postgresql+psycopg"
@@ -86,8 +88,29 @@ def _create(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
     elif engine.dialect.name == "postgresql":
-        _tune_postgresql(engine)
+        schema = _namespace_schema(parsed)
+        _tune_postgresql(engine, schema)
+        if schema is not None:
+            _create_schema(engine, schema)
     return engine
+
+
+def _namespace_schema(parsed: URL) -> str | None:
+    """A cluster's schema, when the URL's ``options`` set the search_path (lib.settings)."""
+    options = parsed.query.get("options") or ""
+    options = options if isinstance(options, str) else " ".join(options)
+    for option in options.split():
+        name, _, value = option.removeprefix("-c").partition("=")
+        if name.strip() == "search_path" and value.strip():
+            return value.strip()
+    return None
+
+
+def _create_schema(engine: Engine, schema: str) -> None:
+    """The cluster's schema, made once (the store's migrations then make its tables in it)."""
+    quoted = '"' + schema.replace('"', '""') + '"'
+    with writing(engine) as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
 
 
 def _postgres_driver(parsed: URL) -> tuple[URL, dict]:
@@ -118,7 +141,11 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
 
 
-def _tune_postgresql(engine: Engine) -> None:
+def _tune_postgresql(engine: Engine, schema: str | None) -> None:
+    # One cluster's writers must not queue behind another's (a long prune): a schema of its
+    # own has a lock of its own, keyed by the schema's name within the store's key.
+    lock = f"{WRITE_LOCK}" if schema is None else f"{WRITE_LOCK_32}, hashtext('{schema}')"
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         # The driver has just sent BEGIN: these are the transaction's first statements.
@@ -128,7 +155,7 @@ def _tune_postgresql(engine: Engine) -> None:
             return
         wait = int(options.get(BUSY_OPTION, BUSY_TIMEOUT_MS))
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(wait, 1)}")  # 0 would mean forever
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")
 
 
 def _wait(conn: Connection, busy_ms: int) -> None:

@@ -60,8 +60,8 @@ class Store:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
-        """The store ``OPS_STORE_URL`` names, masking as the settings say."""
-        return cls(settings.store_url, settings.sensitive_keys, settings.secrets)
+        """The cluster's store (``OPS_STORE_URL``, its namespace in it), masking as the settings say."""
+        return cls(settings.cluster_store_url, settings.sensitive_keys, settings.secrets)
 
     def close(self) -> None:
         """Close the process's connections to this store (every ``Store`` on its URL)."""
