@@ -30,6 +30,7 @@ from lib.audit import AuditError, AuditLog
 from lib.audit.legacy import LEGACY_FILE, import_legacy_audit
 from lib.auth import LoginThrottle, UserBook, load_users
 from lib.broker import BrokerProbe, ResultBackend
+from lib.clusters import ClusterBook, load_clusters
 from lib.collector import Collector
 from lib.collector.stored import StoredReadout
 from lib.errors import SettingsError, StoreError
@@ -45,6 +46,7 @@ __all__ = [
     "Console",
     "book_for",
     "build_console",
+    "cluster_book",
     "console",
     "file_secrets",
     "get_settings",
@@ -204,6 +206,20 @@ def get_settings() -> Settings:
         raise  # st.stop() raises; this line is for type checkers
     protect(settings.secrets)
     return settings
+
+
+def cluster_book(settings: Settings) -> ClusterBook:
+    """The clusters the console watches (OPS_CLUSTERS_FILE; else ``default`` from the
+    variables), or one clear error on screen and a stopped script. Read each run: a small
+    file, and an edit shows without a restart."""
+    try:
+        book = load_clusters(settings, os.environ, file_secrets())
+    except SettingsError as exc:
+        st.error(SCRUBBER(str(exc)), icon="⚙️")  # load_clusters scrubbed the values it read
+        st.stop()
+        raise  # st.stop() raises; this line is for type checkers
+    protect(book.secrets)
+    return book
 
 
 def file_secrets() -> dict:
