@@ -36,15 +36,8 @@ from tests.two_clusters import Member, TwoClusters
 PARKED = "parked"
 OPERATOR = Actor("olga", "operator")
 PASSWORD = "correct horse battery staple"
-RULES = """
-replace_defaults = true
-
-[rules.worker_offline]
-kind = "worker_offline"
-severity = "critical"
-for = "1s"
-cooldown = "1s"
-"""
+#: Only the rule this module needs, with a one-second ``for``.
+RULES = 'replace_defaults = true\n[rules.worker_offline]\nkind = "worker_offline"\nfor = "1s"\n'
 
 
 # -- the console as the app builds it ------------------------------------------------------------
