@@ -37,7 +37,12 @@ PARKED = "parked"
 OPERATOR = Actor("olga", "operator")
 PASSWORD = "correct horse battery staple"
 #: Only the rule this module needs, with a one-second ``for``.
-RULES = 'replace_defaults = true\n[rules.worker_offline]\nkind = "worker_offline"\nfor = "1s"\n'
+RULES = """replace_defaults = true
+[rules.worker_offline]
+kind = "worker_offline"
+severity = "critical"
+for = "1s"
+"""
 
 
 # -- the console as the app builds it ------------------------------------------------------------
