@@ -102,15 +102,19 @@ def collector_for(key: str, settings: Settings, store: Store, client: FlowerClie
     with _COLLECTORS_LOCK:
         running = _COLLECTORS.get(key)
         if running is None:
-            running = _COLLECTORS[key] = Collector(settings, store, client=client).start()
+            running = Collector(settings, store, cluster=settings.cluster, client=client)
+            _COLLECTORS[key] = running.start()
         return running
 
 
 def stop_collectors() -> None:
-    """Stop every collector thread this process started (each within about FLOWER_TIMEOUT)."""
+    """Stop every collector thread this process started (all within about the longest
+    FLOWER_TIMEOUT: each is asked first, then each is waited for)."""
     with _COLLECTORS_LOCK:
         running = list(_COLLECTORS.values())
         _COLLECTORS.clear()
+    for collector in running:
+        collector.stop(timeout=0)
     for collector in running:
         collector.stop()
 
@@ -156,16 +160,41 @@ def open_store(settings: Settings) -> Store:
 
 
 def start(settings: Settings) -> None:
-    """Build the console for ``settings`` ahead of any visit (``serve``: the embedded
-    collector then watches the cluster with no browser open) and warm what the pages open on
-    (``ClusterMonitor.warm_up``): first as the store holds it (a console started while Flower
-    hangs shows it at once), again once the collector's first poll has ended."""
+    """Build every cluster's console (OPS_CLUSTERS_FILE, else the one ``default``) ahead of any
+    visit (``serve``: the embedded collectors then watch the clusters with no browser open) and
+    warm what the pages open on (``ClusterMonitor.warm_up``): first as the store holds it (a
+    console started while Flower hangs shows it at once), again once that collector's first poll
+    has ended. The clusters start side by side: a hung Flower delays the others by nothing, and
+    the whole start waits at most FIRST_POLL_WAIT for first polls."""
+    book = load_clusters(settings, os.environ, file_secrets())
+    protect(book.secrets)
+    deadline = time.monotonic() + FIRST_POLL_WAIT
+    starts = [
+        threading.Thread(
+            target=_start_cluster,
+            args=(cluster, deadline),
+            name=f"console-start-{cluster.cluster}",
+            daemon=True,  # a store that never answers must not keep the server from exiting
+        )
+        for cluster in book.clusters
+    ]
+    for thread in starts:
+        thread.start()
+    for thread in starts:
+        thread.join()
+
+
+def _start_cluster(settings: Settings, deadline: float) -> None:
     began = time.monotonic()
     monitor = console(settings).monitor
     rules, _ = failures.rules_or_defaults(settings.error_rules_file)  # the page says why
     monitor.warm_up(rules)
-    log.info("console started; its pages' readings built in %.1f s", time.monotonic() - began)
-    if monitor.readout.wait_polled(0, FIRST_POLL_WAIT):
+    log.info(
+        "cluster %s started; its pages' readings built in %.1f s",
+        settings.cluster,
+        time.monotonic() - began,
+    )
+    if monitor.readout.wait_polled(0, max(0.0, deadline - time.monotonic())):
         monitor.warm_up(rules)
 
 
