@@ -78,7 +78,7 @@ def healthz_answer(healths: list[tuple[str, CollectorHealth]], now: float) -> tu
     body = {**worst, "clusters": answers, "failing": failing}
     if len(failing) > 1:
         said = (f"{a['cluster']}: {a['error']}" for a in answers if a["status"] == "failing")
-        body["error"] = "; ".join(said)
+        body["error"] = " ".join(said)
     return (503 if failing else 200), body
 
 
