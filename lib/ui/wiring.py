@@ -33,7 +33,7 @@ from lib.broker import BrokerProbe, ResultBackend
 from lib.clusters import ClusterBook, load_clusters
 from lib.collector import Collector
 from lib.collector.stored import StoredReadout
-from lib.errors import SettingsError, StoreError
+from lib.errors import ConsoleError, SettingsError, StoreError
 from lib.flower import FlowerClient
 from lib.monitor import ClusterMonitor
 from lib.redact import SCRUBBER, protect
@@ -125,7 +125,7 @@ def build_console(settings: Settings, key: str | None = None) -> Console:
     client = FlowerClient.from_settings(settings)
     store = open_store(settings)
     if settings.collector == "external":
-        readout = StoredReadout(settings, store)
+        readout = StoredReadout(settings, store, cluster=settings.cluster)
     else:
         readout = collector_for(key or repr(settings), settings, store, client)
     monitor = ClusterMonitor(settings, store, readout, client=client)
@@ -186,7 +186,11 @@ def start(settings: Settings) -> None:
 
 def _start_cluster(settings: Settings, deadline: float) -> None:
     began = time.monotonic()
-    monitor = console(settings).monitor
+    try:
+        monitor = console(settings).monitor
+    except ConsoleError as exc:  # its pages say it, in their words; the others start
+        log.warning("cluster %s is not started ahead of a first visit: %s", settings.cluster, exc)
+        return
     rules, _ = failures.rules_or_defaults(settings.error_rules_file)  # the page says why
     monitor.warm_up(rules)
     log.info(

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from lib.clusters import load_clusters
+from lib.collector import Collector
 from lib.settings import load_settings
+from lib.store import Store
 from lib.ui import wiring
 from tests.live import wait_until
 from tests.scripted_server import ScriptedServer
@@ -101,3 +103,19 @@ def test_stop_collectors_stops_every_cluster(two_clusters, hung_flower, monkeypa
     wiring.stop_collectors()
     assert wiring._COLLECTORS == {}
     assert not any(c._thread.is_alive() for c in running)
+
+
+def test_an_external_console_reads_what_ops_collect_wrote_for_its_cluster(
+    two_clusters, monkeypatch
+):
+    _, book = two_clusters
+    good = book.get("good")
+    store = Store.from_settings(good)
+    Collector(good, store, cluster="good").poll()  # what `./ops collect` writes for it
+    store.close()
+    monkeypatch.setenv("OPS_COLLECTOR", "external")
+    external = load_clusters(load_settings(os.environ, {}), os.environ, {}).get("good")
+    monitor = wiring.console(external).monitor
+    assert collectors() == {}, "no thread of its own"
+    assert monitor.health.cluster == "good" and monitor.health.polls == 1
+    assert monitor.tasks_held() > 0
