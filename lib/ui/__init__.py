@@ -24,6 +24,8 @@ each lives in the module of its concern:
 - ``setup_check``: the doctor's findings on the Setup check page, run on open and on demand.
 - ``snapshot_button``: the Overview's ``Download snapshot`` (the document: ``lib.snapshot_export``).
 - ``alerts``: the Alerts page's reads and controls, the Overview's firing strip, the sidebar count.
+- ``clusters``: the chosen cluster (``?cluster=``, the sidebar switcher), links naming it, the
+  role on it; ``all_clusters``: the All clusters page's rows.
 """
 
 from lib.ui.alerts import (
@@ -38,6 +40,15 @@ from lib.ui.alerts import (
     read_board,
     rules_in_force,
     silence_control,
+)
+from lib.ui.all_clusters import clusters_overview, clusters_table
+from lib.ui.clusters import (
+    choose_cluster,
+    cluster_switcher,
+    here,
+    role_here,
+    scoped_link,
+    scoped_query,
 )
 from lib.ui.controls import (
     action_button,
@@ -91,7 +102,7 @@ from lib.ui.tables import download_csv, downloads, keep_selection_valid, pick_ro
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
 from lib.ui.waiting import waiting_for_queue, waiting_for_worker
-from lib.ui.wiring import Console, console, get_settings, page
+from lib.ui.wiring import Console, cluster_book, console, get_settings, page, page_start
 from lib.ui.worker_detail import worker_detail_controls, worker_detail_panel
 
 __all__ = [
@@ -115,6 +126,11 @@ __all__ = [
     "audit_guard",
     "await_first_read",
     "backend_records",
+    "choose_cluster",
+    "cluster_book",
+    "cluster_switcher",
+    "clusters_overview",
+    "clusters_table",
     "console",
     "consumer_controls",
     "current_actor",
@@ -134,6 +150,7 @@ __all__ = [
     "follow_up",
     "get_settings",
     "held_since_note",
+    "here",
     "idle_warning",
     "job_records",
     "keep_selection_valid",
@@ -147,6 +164,7 @@ __all__ = [
     "md_escape",
     "metrics",
     "page",
+    "page_start",
     "pick_row",
     "purge_marked",
     "purge_note",
@@ -154,8 +172,11 @@ __all__ = [
     "queue_panel",
     "read_at",
     "read_board",
+    "role_here",
     "rules_in_force",
     "sampled_range",
+    "scoped_link",
+    "scoped_query",
     "setup_findings",
     "show_findings",
     "show_reading",

@@ -24,6 +24,7 @@ from lib.errors import SettingsError
 from lib.redact import SCRUBBER
 from lib.settings import Settings
 from lib.ui import keys
+from lib.ui.clusters import role_here
 from lib.ui.formatting import md_escape
 from lib.ui.wiring import book_for, has_secrets, revoked_sessions, secret_for, throttle
 
@@ -249,7 +250,7 @@ def _client_address() -> str:
 
 def sidebar_user(settings: Settings, actor: Actor) -> None:
     """Who is signed in, with a Log out button (and the login cookie kept up to date)."""
-    st.caption(f"Signed in as {md_escape(actor.user)} ({actor.role})")
+    st.caption(f"Signed in as {md_escape(actor.user)} ({role_here(actor)})")
     if settings.auth_enabled:
         st.button("Log out", key=keys.LOGOUT, on_click=_log_out)
         _cookie_script()
