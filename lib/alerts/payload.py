@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 from lib.alerts.states import Change, Notification
+from lib.frames.clusters import with_cluster
 from lib.redact import scrub
 
 __all__ = ["ICONS", "alert_url", "iso", "payload", "payload_json", "text_line"]
@@ -38,10 +38,7 @@ def iso(at: float | None) -> str | None:
 def alert_url(public_url: str, link: str, cluster: str | None = None) -> str:
     """The console's deep link for ``link`` (relative, e.g. ``workers?worker=w1``); with
     ``cluster`` (a console of several clusters), scoped to it by ``cluster=<name>``."""
-    link = link.lstrip("/")
-    if cluster is not None and "cluster" not in parse_qs(urlsplit(link).query):
-        link += ("&" if "?" in link else "?") + urlencode({"cluster": cluster})
-    return f"{public_url.rstrip('/')}/{link}"
+    return f"{public_url.rstrip('/')}/{with_cluster(link.lstrip('/'), cluster)}"
 
 
 def text_line(change: Change, url: str, related: int = 0) -> str:

@@ -1,5 +1,5 @@
-"""With a clusters file the webhook's link opens the alert's cluster (``cluster=<name>``, after
-``?`` or ``&`` as the link needs) and the payload names the cluster; without one, links are as
+"""With a clusters file the webhook's link opens the alert's cluster (``cluster=<name>``, as every
+deep link of the console names it: ``lib.frames.clusters.with_cluster``) and the payload names the cluster; without one, links are as
 they were."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tests.unit.alerts.test_payload import PUBLIC, offline
 @pytest.mark.parametrize(
     ("link", "cluster", "url"),
     [
-        ("workers?worker=w1@host", "staging", f"{PUBLIC}/workers?worker=w1@host&cluster=staging"),
+        ("workers?worker=w1@host", "staging", f"{PUBLIC}/workers?cluster=staging&worker=w1@host"),
         ("/alerts", "batch-farm", f"{PUBLIC}/alerts?cluster=batch-farm"),
         (
             "tasks?cluster=staging&state=FAILURE",
@@ -31,7 +31,7 @@ def test_the_link_names_the_cluster_when_there_are_several(link, cluster, url):
 
 def test_the_payload_s_url_and_text_carry_the_cluster():
     body = payload(Notification(offline()), 3, "staging", PUBLIC, link_cluster=True)
-    want = f"{PUBLIC}/workers?worker=w1@host&cluster=staging"
+    want = f"{PUBLIC}/workers?cluster=staging&worker=w1@host"
     assert body["cluster"] == "staging" and body["url"] == want
     assert body["text"].endswith(f"<{want}>")
 

@@ -149,4 +149,4 @@ def test_the_watcher_of_a_console_with_a_clusters_file_links_its_cluster(store, 
         watcher.watch(CollectorSnapshot(), CollectorHealth())
     (sent,) = outbox(store)
     assert sent["cluster"] == "staging"
-    assert sent["url"] == "https://ops.example.com/workers?worker=w1@host&cluster=staging"
+    assert sent["url"] == "https://ops.example.com/workers?cluster=staging&worker=w1@host"
