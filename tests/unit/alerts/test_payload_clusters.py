@@ -1,6 +1,6 @@
-"""With a clusters file the webhook's link opens the alert's cluster (``cluster=<name>``, as every
-deep link of the console names it: ``lib.frames.clusters.with_cluster``) and the payload names the cluster; without one, links are as
-they were."""
+"""With a clusters file the webhook's link opens the alert's cluster (``cluster=<name>``, as
+every deep link of the console names it: ``lib.frames.clusters.with_cluster``) and the payload
+names the cluster; without one, links are as they were."""
 
 from __future__ import annotations
 
