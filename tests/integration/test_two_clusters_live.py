@@ -24,6 +24,7 @@ from lib.audit import AuditLog
 from lib.auth import Actor, hash_password, load_users
 from lib.clusters import ClusterBook, load_clusters
 from lib.collector import Collector
+from lib.collector.every_cluster import open_collectors
 from lib.collector.health import health_sentence
 from lib.monitor import ClusterMonitor
 from lib.settings import load_settings
@@ -61,10 +62,12 @@ def consoles_of(book: ClusterBook) -> dict[str, Console]:
 
 @contextmanager
 def collecting(two_clusters: TwoClusters, book: ClusterBook) -> Iterator[dict[str, Collector]]:
-    """One collector per cluster in this process, each on its own store namespace; at the end
-    every proxy answers again (a hung request ends at once) and the collectors stop."""
-    stores = {c.cluster: Store.from_settings(c) for c in book.clusters}
-    running = {c.cluster: Collector(c, stores[c.cluster], cluster=c.cluster) for c in book.clusters}
+    """One collector per cluster in this process, each on its own store namespace, as
+    ``./ops collect`` opens them; at the end every proxy answers again (a hung request ends at
+    once) and the collectors stop."""
+    lines: list[str] = []
+    running = {c.cluster: c for c in open_collectors(book, 60.0, lines.append)}
+    assert set(running) == set(book.names), lines
     try:
         yield {name: collector.start() for name, collector in running.items()}
     finally:
@@ -72,8 +75,7 @@ def collecting(two_clusters: TwoClusters, book: ClusterBook) -> Iterator[dict[st
             member.proxy.answer()
         for collector in running.values():
             assert collector.stop(), f"the {collector.cluster} collector did not stop"
-        for store in stores.values():
-            store.close()
+            collector.store.close()
 
 
 def op() -> str:
