@@ -23,7 +23,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from lib import time_range as ranges
-from lib.actions.alerting import DEFAULT_CLUSTER, SILENCE_NOTE
+from lib.actions.alerting import SILENCE_NOTE
 from lib.alerts.outbox import outbox_summary
 from lib.alerts.rules import RuleBook
 from lib.auth import Actor, allows
@@ -166,7 +166,7 @@ def _ask(action: str, target_key: str, params: dict) -> None:
     """Button callback: the pending action, for the alert picked now."""
     target = st.session_state.get(target_key)
     if target:
-        request_action(action, [target], params | {"cluster": DEFAULT_CLUSTER})
+        request_action(action, [target], params)
 
 
 def acknowledge_control(actor: Actor, firing: pd.DataFrame) -> None:
@@ -213,7 +213,7 @@ def _ask_lift(by_id: dict) -> None:
     picked = st.session_state.get("alerts_lift_pick")
     if picked in by_id:
         target = f"{by_id[picked]['rule']}/{by_id[picked]['subject']}"
-        params = {"silence_id": int(picked), "cluster": DEFAULT_CLUSTER}
+        params = {"silence_id": int(picked)}
         request_action("lift_silence", [target], params)
 
 
