@@ -39,6 +39,7 @@ from lib.ui.alerts import (
     rules_in_force,
     silence_control,
 )
+from lib.ui.audit_scope import audit_scope
 from lib.ui.controls import (
     action_button,
     allows_admin,
@@ -113,6 +114,7 @@ __all__ = [
     "analytics_notes",
     "attention_strip",
     "audit_guard",
+    "audit_scope",
     "await_first_read",
     "backend_records",
     "console",
