@@ -26,6 +26,7 @@ from lib.audit.records import (
     DuplicateOperation,
     EarlierRetry,
 )
+from lib.clusters import DEFAULT_CLUSTER
 from lib.store.schema import AUDIT, AUDIT_TARGET
 
 __all__ = [
@@ -49,7 +50,7 @@ def claim(
     preview_count: int | None,
     skipped: Mapping[str, str] | None,
     again: Collection[int],
-    cluster: str,
+    cluster: str = DEFAULT_CLUSTER,
 ) -> Claim:
     """Write the intent row and one row per target, inside the caller's write transaction."""
     existing = by_op(db, op_id)
