@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -155,8 +156,11 @@ def _session_secret(settings: Settings) -> bytes:
 
 
 def current_actor(settings: Settings) -> Actor:
-    """The session's actor for a page; a page never runs before login, so viewer is moot."""
-    return signed_in(settings) or Actor("anonymous", "viewer")
+    """The session's actor for a page of ``settings.cluster``, its ``role`` the one it has on
+    that cluster: the buttons the page offers follow it (a courtesy; the page's desk checks
+    ``roles`` again). A page never runs before login, so viewer is moot."""
+    actor = signed_in(settings) or Actor("anonymous", "viewer")
+    return replace(actor, role=actor.role_in(settings.cluster))
 
 
 def user_book(settings: Settings) -> UserBook:
