@@ -21,6 +21,14 @@ def write_roles(path, olga_role: str) -> None:
     )
 
 
+def confirm_revoke(at, op_id: str) -> None:
+    """Revoke a waiting task as the session's actor, however the page showed its buttons."""
+    pending = dict(action="revoke", targets=[waiting_task()], params={}, op_id=op_id)
+    at.session_state["pending_action"] = pending
+    at.run()
+    at.button(key="dialog_confirm").click().run()
+
+
 def test_a_demotion_on_one_cluster_takes_effect_on_the_next_run(
     users_on,  # noqa: F811
     tmp_path,
@@ -38,14 +46,7 @@ def test_a_demotion_on_one_cluster_takes_effect_on_the_next_run(
     write_roles(users, '{ default = "viewer", staging = "operator" }')
     at.run()
     assert at.session_state["actor"].role_in("default") == "viewer"
-    at.session_state["pending_action"] = {
-        "action": "revoke",
-        "targets": [waiting_task()],
-        "params": {},
-        "op_id": "after-demotion-here",
-    }
-    at.run()
-    at.button(key="dialog_confirm").click().run()
+    confirm_revoke(at, "after-demotion-here")
     assert users_on.posts == [], "refused on the cluster the console acts on"
     row = audit(tmp_path).rows()[0]
     assert (row.user, row.role, row.cluster, row.outcome) == (
