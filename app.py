@@ -23,10 +23,14 @@ if actor is None:
     ).run()
     st.stop()
 
-monitor = ui.console(settings).monitor
-ui.await_first_read(monitor, settings)  # a fresh server's first page: bounded, then go on
+book = ui.cluster_book(settings)
+cluster = ui.choose_cluster(book)  # ?cluster=, else the session's choice, else the first
+monitor = ui.console(cluster).monitor
+ui.await_first_read(monitor, cluster)  # a fresh server's first page: bounded, then go on
+ALL = [st.Page(HERE / "screens/all_clusters.py", title="All clusters", icon="🗂️")]
 SCREENS = {
     "Monitor": [
+        *(ALL if book.several else []),  # with several clusters
         st.Page(HERE / "screens/overview.py", title="Overview", icon="📊", default=True),
         st.Page(HERE / "screens/workers.py", title="Workers", icon="🛠️"),
         st.Page(HERE / "screens/tasks.py", title="Tasks", icon="📋"),
@@ -54,6 +58,7 @@ def sidebar_status() -> None:
 
 page = st.navigation(SCREENS)  # before the sidebar: its links name registered pages
 with st.sidebar:
+    ui.cluster_switcher(book)
     ui.sidebar_user(settings, actor)
     sidebar_status()
 

@@ -163,7 +163,11 @@ def _values(
             if not text:
                 problems.append(f"{where} {key}: {FROM_ENV}{variable} is set nowhere")
                 continue
-        found += [text, url_password(text) or "", text.partition(":")[2]]
+            found.append(text)  # kept out of the file: a secret as a whole
+        found.append(url_password(text) or "")
+        if key == "flower_basic_auth":  # without the colon the whole value may be the password
+            user, sep, password = text.partition(":")
+            found.append(password if sep else user)
         values[key] = text
     return values
 

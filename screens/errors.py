@@ -75,6 +75,8 @@ if rows and rows[0] < len(groups):
     st.code(group["sample_message"], language=None, wrap_lines=True)
     first, second = st.columns(2)
     if first.button("Show this group's tasks", icon=":material/filter_list:"):
-        st.switch_page("screens/tasks.py", query_params={"error_group": group["group_id"]})
+        query = {"error_group": group["group_id"]}
+        st.switch_page("screens/tasks.py", query_params=ui.scoped_query(query))
     if second.button("Open the newest one", icon=":material/open_in_new:"):
-        st.switch_page("screens/tasks.py", query_params={"task": group["sample_task"]})
+        query = {"task": group["sample_task"]}
+        st.switch_page("screens/tasks.py", query_params=ui.scoped_query(query))

@@ -24,6 +24,8 @@ each lives in the module of its concern:
 - ``setup_check``: the doctor's findings on the Setup check page, run on open and on demand.
 - ``snapshot_button``: the Overview's ``Download snapshot`` (the document: ``lib.snapshot_export``).
 - ``alerts``: the Alerts page's reads and controls, the Overview's firing strip, the sidebar count.
+- ``clusters``: the chosen cluster (``?cluster=``, the sidebar switcher), links naming it, the
+  role on it; ``all_clusters``: the All clusters page's rows.
 """
 
 from lib.ui.alerts import (
@@ -39,7 +41,16 @@ from lib.ui.alerts import (
     rules_in_force,
     silence_control,
 )
+from lib.ui.all_clusters import clusters_overview, clusters_table
 from lib.ui.audit_scope import audit_scope
+from lib.ui.clusters import (
+    choose_cluster,
+    cluster_switcher,
+    here,
+    role_here,
+    scoped_link,
+    scoped_query,
+)
 from lib.ui.controls import (
     action_button,
     allows_admin,
@@ -92,7 +103,7 @@ from lib.ui.tables import download_csv, downloads, keep_selection_valid, pick_ro
 from lib.ui.task_detail import task_detail
 from lib.ui.time_picker import ANALYTICS, AUDIT, TASKS, TimeRange, held_since_note, time_range
 from lib.ui.waiting import waiting_for_queue, waiting_for_worker
-from lib.ui.wiring import Console, console, get_settings, page
+from lib.ui.wiring import Console, cluster_book, console, get_settings, page, page_start
 from lib.ui.worker_detail import worker_detail_controls, worker_detail_panel
 
 __all__ = [
@@ -117,6 +128,11 @@ __all__ = [
     "audit_scope",
     "await_first_read",
     "backend_records",
+    "choose_cluster",
+    "cluster_book",
+    "cluster_switcher",
+    "clusters_overview",
+    "clusters_table",
     "console",
     "consumer_controls",
     "current_actor",
@@ -136,6 +152,7 @@ __all__ = [
     "follow_up",
     "get_settings",
     "held_since_note",
+    "here",
     "idle_warning",
     "job_records",
     "keep_selection_valid",
@@ -149,6 +166,7 @@ __all__ = [
     "md_escape",
     "metrics",
     "page",
+    "page_start",
     "pick_row",
     "purge_marked",
     "purge_note",
@@ -156,8 +174,11 @@ __all__ = [
     "queue_panel",
     "read_at",
     "read_board",
+    "role_here",
     "rules_in_force",
     "sampled_range",
+    "scoped_link",
+    "scoped_query",
     "setup_findings",
     "show_findings",
     "show_reading",

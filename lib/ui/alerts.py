@@ -32,6 +32,7 @@ from lib.frames import alerts as frames
 from lib.monitor import ClusterMonitor
 from lib.store import Store
 from lib.ui import keys
+from lib.ui.clusters import role_here, scoped_query
 from lib.ui.controls import request_action
 from lib.ui.formatting import md_escape
 from lib.ui.on_demand import lazy_section
@@ -94,7 +95,9 @@ def read_board(store: Store, cluster: str, since: float, now: float) -> AlertBoa
 def _link(page: str, query: dict[str, str], label: str) -> None:
     """A link to the console page at url path ``page``; plain text when it is not one."""
     try:
-        st.page_link(f"screens/{page.replace('-', '_')}.py", label=label, query_params=query)
+        st.page_link(
+            f"screens/{page.replace('-', '_')}.py", label=label, query_params=scoped_query(query)
+        )
     except StreamlitPageNotFoundError:  # a page this console lacks (e.g. Setup check)
         st.markdown(label)
 
@@ -110,7 +113,12 @@ def firing_strip(monitor: ClusterMonitor) -> None:
     for item in items:
         _link(item.page, item.query, md_escape(f"{item.badge} {item.summary}"))
     if more:
-        st.page_link(ALERTS_PAGE, label=f"+ {more:,} more on the Alerts page", icon="🔔")
+        st.page_link(
+            ALERTS_PAGE,
+            label=f"+ {more:,} more on the Alerts page",
+            icon="🔔",
+            query_params=scoped_query(),
+        )
 
 
 def firing_count(monitor: ClusterMonitor) -> None:
@@ -119,7 +127,8 @@ def firing_count(monitor: ClusterMonitor) -> None:
     if reading.error is not None:
         st.caption("🔔 Alerts unreadable: the store can't be read.")
     elif reading.value:
-        st.page_link(ALERTS_PAGE, label=frames.firing_count_text(len(reading.value)))
+        label = frames.firing_count_text(len(reading.value))
+        st.page_link(ALERTS_PAGE, label=label, query_params=scoped_query())
 
 
 def alert_detail(board: AlertBoard, key: str) -> None:
@@ -159,7 +168,7 @@ def rules_in_force(book: RuleBook) -> None:
 
 
 def _operator(actor: Actor) -> bool:
-    return allows(actor.role, "operator")
+    return allows(role_here(actor), "operator")
 
 
 def _ask(action: str, target_key: str, params: dict) -> None:

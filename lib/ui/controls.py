@@ -15,6 +15,7 @@ from lib.actions import ACTIONS, CONSUMERS, ActionSpec, Input, Number, Seconds, 
 from lib.auth import Actor, allows
 from lib.monitor import ClusterMonitor
 from lib.ui import keys
+from lib.ui.clusters import role_here
 from lib.ui.formatting import md_escape
 from lib.ui.on_demand import lazy_tabs
 from lib.ui.readings import explain
@@ -49,7 +50,7 @@ def action_button(
     Hiding is a courtesy: ``ActionDesk.perform`` checks the role again.
     """
     spec = ACTIONS[action]
-    if not allows(actor.role, spec.role):
+    if not allows(role_here(actor), spec.role):
         return
     st.button(
         label or spec.label,
@@ -64,7 +65,7 @@ def action_button(
 
 def allows_admin(actor: Actor) -> bool:
     """True when ``actor`` may use the admin controls."""
-    return allows(actor.role, "admin")
+    return allows(role_here(actor), "admin")
 
 
 def task_types(monitor: ClusterMonitor) -> list[str]:

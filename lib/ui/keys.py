@@ -16,6 +16,9 @@ __all__ = [
     "AUTH_COOKIE",
     "AUTH_LAST_ACTIVE",
     "AUTH_NOTICE",
+    "CLUSTER",
+    "CLUSTER_LINKED",
+    "CLUSTER_SWITCH",
     "DIALOG_CANCEL",
     "DIALOG_CONFIRM",
     "DISMISS_REST",
@@ -43,6 +46,14 @@ AUTH_LAST_ACTIVE = "auth_last_active"
 AUTH_NOTICE = "auth_notice"
 SSO_LOGIN = "sso_login"
 LOGOUT = "logout"
+
+# -- the chosen cluster (lib/ui/clusters.py) ---------------------------------------------
+#: The name of the cluster this session's pages show (kept across page switches).
+CLUSTER = "chosen_cluster"
+#: The cluster every deep link names (``?cluster=``); None without OPS_CLUSTERS_FILE.
+CLUSTER_LINKED = "linked_cluster"
+#: The sidebar's cluster switcher.
+CLUSTER_SWITCH = "cluster_switch"
 
 # -- the analytics time range, shared by Trends, Errors and Workflows ---------------------
 #: The chosen range's name: widget state is dropped on page change, this is not.

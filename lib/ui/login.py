@@ -4,7 +4,8 @@
 module keeps them in session state. A password login keeps: the actor, the session's token
 claims, the time of its last activity, and the token the browser should hold ("" = clear the
 cookie). Every full run of app.py re-reads the users file (cached by its mtime) and re-derives
-the roles (every cluster's), signs out a removed user or an idle session, and re-issues the token now and then.
+the roles (every cluster's), signs out a removed user or an idle session, and re-issues the
+token now and then.
 Fragment timer reruns never call ``signed_in``, so they do not count as activity: idle means no
 one clicked or navigated (a click inside a fragment counts neither).
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -25,6 +25,7 @@ from lib.errors import SettingsError
 from lib.redact import SCRUBBER
 from lib.settings import Settings
 from lib.ui import keys
+from lib.ui.clusters import role_here
 from lib.ui.formatting import md_escape
 from lib.ui.wiring import book_for, has_secrets, revoked_sessions, secret_for, throttle
 
@@ -156,11 +157,8 @@ def _session_secret(settings: Settings) -> bytes:
 
 
 def current_actor(settings: Settings) -> Actor:
-    """The session's actor for a page of ``settings.cluster``, its ``role`` the one it has on
-    that cluster: the buttons the page offers follow it (a courtesy; the page's desk checks
-    ``roles`` again). A page never runs before login, so viewer is moot."""
-    actor = signed_in(settings) or Actor("anonymous", "viewer")
-    return replace(actor, role=actor.role_in(settings.cluster))
+    """The session's actor for a page; a page never runs before login, so viewer is moot."""
+    return signed_in(settings) or Actor("anonymous", "viewer")
 
 
 def user_book(settings: Settings) -> UserBook:
@@ -253,8 +251,7 @@ def _client_address() -> str:
 
 def sidebar_user(settings: Settings, actor: Actor) -> None:
     """Who is signed in, with a Log out button (and the login cookie kept up to date)."""
-    per_cluster = "".join(f"; {role} on {cluster}" for cluster, role in actor.roles)
-    st.caption(f"Signed in as {md_escape(actor.user)} ({md_escape(actor.role + per_cluster)})")
+    st.caption(f"Signed in as {md_escape(actor.user)} ({role_here(actor)})")
     if settings.auth_enabled:
         st.button("Log out", key=keys.LOGOUT, on_click=_log_out)
         _cookie_script()

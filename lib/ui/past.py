@@ -13,6 +13,7 @@ import streamlit as st
 from lib.frames.attention import Attention
 from lib.frames.over_time import Sampled, step_label
 from lib.monitor import Reading
+from lib.ui.clusters import scoped_query
 from lib.ui.formatting import md_escape, viewer_tz
 from lib.ui.readings import show_reading
 from lib.ui.time_picker import TimeRange
@@ -56,7 +57,7 @@ def attention_strip(items: list[Attention]) -> None:
             item.page,
             label=md_escape(f"{item.kind}: {item.sentence}"),
             icon=ATTENTION_ICONS.get(item.kind),
-            query_params=item.query or None,
+            query_params=scoped_query(item.query),
         )
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 from lib.actions import ACTIONS, ActionDesk
 from lib.auth import Actor, allows
 from lib.errors import ConsoleError
+from lib.ui.clusters import role_here
 from lib.ui.controls import action_button
 from lib.ui.formatting import md_escape
 from lib.ui.queue_outlook import queue_outlook
@@ -34,7 +35,7 @@ def queue_panel(console: Console, actor: Actor, queue: str) -> None:
     paused = pause_controls(console.desk, actor, queue)
     queue_outlook(console.monitor, queue, depth, paused)
     waiting_for_queue(console, actor, queue)
-    if allows(actor.role, ACTIONS["purge"].role):
+    if allows(role_here(actor), ACTIONS["purge"].role):
         action_button(actor, "purge", [queue], key="queue_purge", why_not=why_not)
 
 

@@ -4,6 +4,8 @@
 formatted by ``COLUMN_FORMATS`` (by column name, the same wherever the column appears), full
 width, no index, and ``Download CSV`` with ``Download JSON`` beside it for exactly the rows and
 columns shown (``downloads``: both files from the same frame, made on click by ``lib.export``).
+Every link column's links name the chosen cluster (``lib.ui.clusters.scoped_link``), so one
+place keeps a link column's new tab on the cluster it was opened from.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import streamlit as st
 
 from lib.export import csv_bytes, json_bytes
 from lib.ui import keys
+from lib.ui.clusters import scoped_link
 from lib.ui.formatting import local_frame, viewer_tz
 
 __all__ = [
@@ -105,8 +108,8 @@ def table(
     Returns the selection event.
     """
     tz = viewer_tz()
-    shown = local_frame(frame, tz)
-    config = {**column_formats(shown), **(columns or {})}
+    config = {**column_formats(frame), **(columns or {})}
+    shown = _scoped_links(local_frame(frame, tz), config)
     event = st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **select)
     if download is None:
         rows = shown
@@ -116,6 +119,16 @@ def table(
         rows = local_frame(download, tz)
     downloads(rows, stem, key=csv_key or f"{stem}_csv")
     return event
+
+
+def _scoped_links(frame: pd.DataFrame, config: dict[str, object]) -> pd.DataFrame:
+    """Every link column's links naming the chosen cluster (``scoped_link``): a link opens a
+    new tab, a new session, which knows the cluster only from the address."""
+    for column, how in config.items():
+        kind = how.get("type_config", {}).get("type") if isinstance(how, dict) else None
+        if kind == "link" and column in frame.columns:
+            frame[column] = frame[column].map(scoped_link, na_action="ignore")
+    return frame
 
 
 def pick_row(frame: pd.DataFrame, column: str, stem: str, *, key: str) -> str | None:

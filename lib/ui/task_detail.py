@@ -19,6 +19,7 @@ from lib.auth import Actor, allows
 from lib.errors import ConsoleError, FlowerNotFound
 from lib.redact import SCRUBBER, mask_frame
 from lib.ui import keys
+from lib.ui.clusters import role_here
 from lib.ui.controls import action_button
 from lib.ui.flags import flag_note
 from lib.ui.formatting import fmt_seconds, local_frame, md_escape, text
@@ -91,7 +92,8 @@ def _gone_note(row: pd.Series, actor: Actor | None) -> None:
         f"last state it saw, {md_escape(text(row['state']))}."
     ]
     if actor is not None:
-        specs = [ACTIONS[a] for a in TASK_ACTIONS if allows(actor.role, ACTIONS[a].role)]
+        role = role_here(actor)
+        specs = [ACTIONS[a] for a in TASK_ACTIONS if allows(role, ACTIONS[a].role)]
         lines += [f"- **{spec.label}**: {md_escape(spec.gone)}" for spec in specs if spec.gone]
     st.info("\n".join(lines), icon="🗄️")
 

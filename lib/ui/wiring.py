@@ -40,6 +40,7 @@ from lib.redact import SCRUBBER, protect
 from lib.settings import Settings, load_settings
 from lib.store import Store
 from lib.store.pauses import PauseBook
+from lib.ui import clusters
 from lib.workflows import KnownNames, MetaCache
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "has_secrets",
     "open_store",
     "page",
+    "page_start",
     "revoked_sessions",
     "secret_for",
     "start",
@@ -102,7 +104,9 @@ def collector_for(key: str, settings: Settings, store: Store, client: FlowerClie
     with _COLLECTORS_LOCK:
         running = _COLLECTORS.get(key)
         if running is None:
-            running = _COLLECTORS[key] = Collector(settings, store, client=client).start()
+            running = _COLLECTORS[key] = Collector(
+                settings, store, settings.cluster, client=client
+            ).start()
         return running
 
 
@@ -121,7 +125,7 @@ def build_console(settings: Settings, key: str | None = None) -> Console:
     client = FlowerClient.from_settings(settings)
     store = open_store(settings)
     if settings.collector == "external":
-        readout = StoredReadout(settings, store)
+        readout = StoredReadout(settings, store, settings.cluster)
     else:
         readout = collector_for(key or repr(settings), settings, store, client)
     monitor = ClusterMonitor(settings, store, readout, client=client)
@@ -260,12 +264,23 @@ def book_for(path: str, stamp: tuple | None, extra_key: str, _extra: dict) -> Us
 
 
 def page(title: str) -> Console:
-    """Start a page (app.py signed the session in): its title, the login-off banner, the console."""
+    """Start a page (app.py signed the session in and chose its cluster): its title, which
+    cluster it shows, the banners, and the chosen cluster's console."""
+    book = page_start(title)
+    cluster = clusters.chosen(book)
+    clusters.cluster_caption(book, cluster)
+    return console(cluster)
+
+
+def page_start(title: str) -> ClusterBook:
+    """A page's title, the login-off banner and the clusters file's notice; the clusters."""
     settings = get_settings()
+    book = cluster_book(settings)
     st.title(title)
     if not settings.auth_enabled:
         st.warning(
             "Login is off (OPS_AUTH=off): anyone who can reach this port uses the console.",
             icon="🔓",
         )
-    return console(settings)
+    clusters.clusters_notice(book)
+    return book
