@@ -61,3 +61,21 @@ def test_the_chosen_cluster_by_default_and_all_clusters_at_a_toggle(
     by_csv = {r["op_id"]: r["cluster"] for r in downloads.csv_rows("audit-log")}
     by_json = {r["op_id"]: r["cluster"] for r in downloads.json_rows("audit-log")}
     assert by_csv == by_json == {"op-here": "default", "op-there": "staging"}
+
+
+def test_the_page_of_another_cluster_shows_that_clusters_rows(
+    recorded_flower, tmp_path, monkeypatch
+):
+    clusters = tmp_path / "clusters.toml"
+    url = os.environ["FLOWER_URL"]
+    clusters.write_text(
+        f'[clusters.production]\nflower_url = "{url}"\ntitle = "Production"\n'
+        f'[clusters.staging]\nflower_url = "{url}"\ntitle = "Staging"\n'
+    )
+    monkeypatch.setenv("OPS_CLUSTERS_FILE", str(clusters))
+    claim(tmp_path, "op-prod", "production", "ann")
+    claim(tmp_path, "op-staging", "staging", "sam")
+    at = open_page("Audit log", query={"cluster": "staging"})
+    assert not at.exception
+    assert at.dataframe[0].value["op_id"].tolist() == ["op-staging"]
+    assert "1 entry. On Staging only." in texts(at)
