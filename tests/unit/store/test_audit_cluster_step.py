@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 
 from lib.audit import AuditLog
 from lib.errors import StoreError
+from lib.settings import namespaced_store_url
 from lib.store.engine import open_engine, reading, writing
 from lib.store.migrations import STEPS, current_version, migrate
 
@@ -20,6 +21,10 @@ OLD_ROW = (
 
 @pytest.fixture
 def old_store(store_url):
+    return made_before_step_17(store_url)
+
+
+def made_before_step_17(store_url: str):
     """A store at step 16 holding two audit rows, as a console before step 17 wrote them."""
     engine = open_engine(store_url)
     migrate(engine, STEPS[:16])
@@ -84,3 +89,16 @@ def test_one_clusters_rows_are_counted_from_the_index(tmp_path):
             str(step[-1]) for step in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}")
         )
     assert "ix_audit_cluster_at" in plan, plan
+
+
+def test_step_17_runs_in_a_clusters_own_postgresql_schema(postgres_url):
+    """Each cluster's namespace is migrated too (its audit table unused): the column goes into
+    that schema's table, found through the connection's search_path."""
+    url = namespaced_store_url(postgres_url, "staging")
+    _, engine = made_before_step_17(url)
+    assert migrate(engine) == 1
+    with reading(engine) as conn:
+        where = conn.execute(text("SELECT current_schema()")).scalar()
+        held = conn.execute(text("SELECT op_id, cluster FROM audit ORDER BY id")).all()
+    assert where == "cluster_staging"
+    assert [tuple(r) for r in held] == [("op-1", "default"), ("op-2", "default")]
