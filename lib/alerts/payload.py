@@ -3,7 +3,7 @@
 Fields (contract.md, "Alert webhook payload"): ``rule``, ``state`` (firing | resolved),
 ``severity``, ``subject``, ``summary``, ``value``, ``threshold``, ``since`` (ISO 8601, UTC with
 its offset: when the problem began, for both states), ``url`` (``OPS_PUBLIC_URL`` + "/" + the
-alert's link), ``text`` (one line a Slack or Mattermost incoming webhook shows as is); and
+alert's link; with a clusters file also ``cluster=<name>``, so it opens on the alert's cluster), ``text`` (one line a Slack or Mattermost incoming webhook shows as is); and
 ``cluster``, ``id`` (the change's id: a receiver can drop a repeat), ``resolved_at`` when
 resolved, ``related`` (the other alerts of the same cause: rule, subject, state, severity,
 summary each).
@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from lib.alerts.states import Change, Notification
+from lib.frames.clusters import with_cluster
 from lib.redact import scrub
 
 __all__ = ["ICONS", "alert_url", "iso", "payload", "payload_json", "text_line"]
@@ -34,9 +35,10 @@ def iso(at: float | None) -> str | None:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
 
 
-def alert_url(public_url: str, link: str) -> str:
-    """The console's deep link for ``link`` (relative, e.g. ``workers?worker=w1``)."""
-    return f"{public_url.rstrip('/')}/{link.lstrip('/')}"
+def alert_url(public_url: str, link: str, cluster: str | None = None) -> str:
+    """The console's deep link for ``link`` (relative, e.g. ``workers?worker=w1``); with
+    ``cluster`` (a console of several clusters), scoped to it by ``cluster=<name>``."""
+    return f"{public_url.rstrip('/')}/{with_cluster(link.lstrip('/'), cluster)}"
 
 
 def text_line(change: Change, url: str, related: int = 0) -> str:
@@ -55,11 +57,13 @@ def payload(
     cluster: str,
     public_url: str,
     secrets: Iterable[str] = (),
+    link_cluster: bool = False,
 ) -> dict:
-    """The JSON object of ``notification``, whose leading change got ``change_id``."""
+    """The JSON object of ``notification``, whose leading change got ``change_id``;
+    ``link_cluster``: the console watches several clusters (its links name the cluster)."""
     hidden = tuple(secrets)
     head = notification.head.alert
-    url = alert_url(public_url, head.link)
+    url = alert_url(public_url, head.link, cluster if link_cluster else None)
     body = {
         "id": change_id,
         "cluster": cluster,
@@ -86,9 +90,10 @@ def payload_json(
     cluster: str,
     public_url: str,
     secrets: Iterable[str] = (),
+    link_cluster: bool = False,
 ) -> str:
     """``payload`` as the JSON text the outbox keeps (UTF-8, emoji as is)."""
-    body = payload(notification, change_id, cluster, public_url, secrets)
+    body = payload(notification, change_id, cluster, public_url, secrets, link_cluster)
     return json.dumps(body, ensure_ascii=False)
 
 

@@ -86,8 +86,11 @@ class AlertWatcher:
         clock: Callable[[], float] = time.time,
         secrets: Iterable[str] = (),
         error_rules: tuple[ErrorRule, ...] = (),
+        link_cluster: bool = False,
     ):
         self.store, self.cluster, self.rule_book = store, cluster, rule_book
+        #: the console watches several clusters: the webhook's link names this one
+        self.link_cluster = link_cluster
         self.public_url, self.clock, self.secrets = public_url, clock, tuple(secrets)
         #: the error categories in force: new_error's groups are the Errors page's groups
         self.error_rules = error_rules
@@ -102,7 +105,10 @@ class AlertWatcher:
         """The watcher of the rule book ``OPS_ALERTS_FILE`` gives (the defaults without it)."""
         book = load_rule_book(settings.alerts_file)
         error_rules, _ = rules_or_defaults(settings.error_rules_file)  # the Errors page says why
-        return cls(store, cluster, book, settings.public_url, clock, settings.secrets, error_rules)
+        several = settings.clusters_file is not None
+        return cls(
+            store, cluster, book, settings.public_url, clock, settings.secrets, error_rules, several
+        )
 
     def watch(self, snapshot: CollectorSnapshot, health: CollectorHealth) -> WatchReport:
         """Evaluate, advance and write one poll's alerts; a store failure raises ``StoreError``
@@ -127,4 +133,11 @@ class AlertWatcher:
         )
 
     def _render(self, notification: Notification, change_id: int) -> str:
-        return payload_json(notification, change_id, self.cluster, self.public_url, self.secrets)
+        return payload_json(
+            notification,
+            change_id,
+            self.cluster,
+            self.public_url,
+            self.secrets,
+            self.link_cluster,
+        )

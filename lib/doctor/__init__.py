@@ -9,9 +9,11 @@ fix>``; the exit code is 0 when all pass, 1 with warnings only, 2 with a failure
 - ``flower_checks``: Flower reachable, auth, URL prefix, workers visible;
 - ``cluster_checks``: task events, task-sent events, result_extended, clock skew, history;
 - ``service_checks``: broker, result backend, the console's store;
-- ``runner``: the checks in order, each bounded by FLOWER_TIMEOUT, sentences scrubbed.
+- ``runner``: the checks in order, each bounded by FLOWER_TIMEOUT, sentences scrubbed;
+- ``every_cluster``: with OPS_CLUSTERS_FILE, the file's line then every cluster's checks.
 """
 
+from lib.doctor.every_cluster import every_cluster_finding
 from lib.doctor.findings import (
     Finding,
     Status,
@@ -29,6 +31,7 @@ __all__ = [
     "Status",
     "count_line",
     "each_finding",
+    "every_cluster_finding",
     "exit_code",
     "finding_line",
     "findings_frame",

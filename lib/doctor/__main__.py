@@ -1,9 +1,11 @@
-"""``./ops doctor``: check the configured cluster and print what to fix, one line per check.
+"""``./ops doctor``: check the configured cluster(s) and print what to fix, one line per check.
 
 Reads the same configuration as the console and ``./ops collect`` (the environment, then
 ``.streamlit/secrets.toml``'s top-level keys). Prints ``PASS|WARN|FAIL <check>: <sentence>``
 for each check as it ends, then the count. Exit codes: 0 all pass, 1 warnings only, 2 any
 failure; a configuration that cannot be used is one FAIL line naming the variable, exit 2.
+With ``OPS_CLUSTERS_FILE``: a ``Clusters file`` line, then every check per cluster, each named
+``<check> [<cluster>]`` (``lib.doctor.every_cluster``); the exit code is the worst of them all.
 Never prints a secret.
 """
 
@@ -15,8 +17,8 @@ import os
 import sys
 import tomllib
 
+from lib.doctor.every_cluster import every_cluster_finding
 from lib.doctor.findings import Finding, Status, count_line, exit_code, finding_line
-from lib.doctor.runner import each_finding
 from lib.errors import ConsoleError
 from lib.redact import SCRUBBER, protect
 from lib.settings import load_settings, secrets_toml
@@ -31,13 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./ops doctor", description=__doc__.splitlines()[0])
     parser.parse_args(argv)
     try:
-        settings = load_settings(os.environ, secrets_toml())
+        secrets = secrets_toml()
+        settings = load_settings(os.environ, secrets)
     except (ConsoleError, OSError, tomllib.TOMLDecodeError) as exc:
         print(finding_line(Finding(Status.FAIL, CONFIGURATION, str(SCRUBBER(str(exc))))))
         return 2
     protect(settings.secrets)
     findings = []
-    for finding in each_finding(settings):
+    for finding in every_cluster_finding(settings, os.environ, secrets):
         findings.append(finding)
         print(str(SCRUBBER(finding_line(finding))), flush=True)
     print(count_line(findings))

@@ -2,14 +2,16 @@
 
 With ``OPS_METRICS_PORT`` set, a ``Collector`` owns one: the store hands it the tasks seen
 finished as they are written (``FinishedCounts``), each poll's end makes one reading of the
-gauges (``read_metrics``), and while the collector runs a ``MetricsServer`` on
-``OPS_METRICS_ADDRESS``:``OPS_METRICS_PORT`` serves ``/metrics`` and ``/healthz`` from them.
+gauges (``read_metrics``), and while the collector runs it is a member of the process's
+``MetricsPort`` on ``OPS_METRICS_ADDRESS``:``OPS_METRICS_PORT``, whose one server serves
+``/metrics`` and ``/healthz`` for every cluster of the process.
 
 Invariants: nothing here stops the collector. A port that cannot be bound (another console
 process or ``./ops collect`` serving it already) becomes ``note``, one plain sentence logged once
 as a warning and shown in the collector's health; the bind is tried again after every poll, so
 when the process holding the port ends, another one takes over. A reading that fails keeps the
-last one (its store problem is the poll's own). ``stop()`` closes the port.
+last one (its store problem is the poll's own). ``stop()`` leaves the port (the last member
+to leave closes it).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from lib.errors import ConsoleError
 from lib.failures import rules_or_defaults
 from lib.metrics.families import ConsoleMetrics
 from lib.metrics.finished import FinishedCounts
+from lib.metrics.port import Member, MetricsPort
 from lib.metrics.readings import Caps, MetricsReading, ParsedFailures, read_metrics
-from lib.metrics.server import MetricsServer
 from lib.settings import Settings
 from lib.store import Store
 
@@ -60,10 +62,9 @@ class MetricsExporter:
             cluster, self.reading, self.finished.view, health, settings.secrets
         )
         self.registry.register(metrics)
-        self.note: str | None = None  # why this process serves no /metrics, in plain words
+        self._port: MetricsPort | None = None  # joined while the collector runs
+        self._member = Member(cluster, self.registry, health)
         self._reading: MetricsReading | None = None
-        self._server: MetricsServer | None = None
-        self._wanted = False
 
     @classmethod
     def for_settings(
@@ -81,27 +82,30 @@ class MetricsExporter:
     @property
     def serving_port(self) -> int | None:
         """The port ``/metrics`` answers on in this process, or None."""
-        return None if self._server is None else self._server.port
+        return None if self._port is None else self._port.serving_port
+
+    @property
+    def note(self) -> str | None:
+        """Why this process serves no /metrics, in plain words (None: it does, or is stopped)."""
+        return None if self._port is None else self._port.note
 
     def start(self) -> None:
         """Serve ``/metrics`` and ``/healthz`` (or say why not in ``note``)."""
-        self._wanted = True
-        self._bind()
+        self._port = MetricsPort.shared(self.address, self.port)
+        self._port.join(self._member)
 
     def stop(self) -> None:
-        """Stop serving and close the port."""
-        self._wanted = False
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
+        """Stop serving this cluster (the port closes when no cluster is left on it)."""
+        port, self._port = self._port, None
+        if port is not None:
+            port.leave(self._member)
 
     def after_poll(self, snapshot: CollectorSnapshot, now: float) -> None:
         """Bind again if the port was taken; read the gauges once for this poll, unless
         another process serves them (its reading is the one scraped: this one would be
         thrown away each poll)."""
-        if self._wanted and self._server is None:
-            self._bind()
-        if self._wanted and self._server is None:
+        port = self._port
+        if port is not None and not port.bind():
             return
         try:
             self._reading = read_metrics(
@@ -111,24 +115,3 @@ class MetricsExporter:
             log.info("metrics not read this poll: %s", exc)
         except Exception:  # a bug here must not end the collector's loop: log it whole
             log.exception("metrics reading failed unexpectedly; the last one is kept")
-
-    def _bind(self) -> None:
-        try:
-            server = MetricsServer(
-                self.address, self.port, self.registry, self.health, f"metrics-{self.cluster}"
-            )
-        except OSError as exc:
-            note = (
-                f"Prometheus metrics are not served from this process: {self.address}:"
-                f"{self.port} cannot be listened on ({exc.strerror or exc}). Another console "
-                "process or ./ops collect may serve them; this one tries again after each poll."
-            )
-            if note != self.note:
-                log.warning("%s", note)
-            self.note = note
-            return
-        if not self._wanted:  # stopped while binding
-            server.stop()
-            return
-        self._server, self.note = server, None
-        log.info("serving /metrics and /healthz on %s:%s", self.address, server.port)

@@ -1,8 +1,14 @@
 """``MetricsServer``: ``/metrics`` and ``/healthz`` over HTTP, in a daemon thread of the collector.
 
-``/metrics`` is Prometheus' text exposition of one registry; ``/healthz`` answers 200 with the
-collector's last success and lag as JSON, and 503 once ``FAILED_POLLS`` polls in a row have had
-a problem (``health_answer``: pure, tested on its own). Anything else is 404.
+``/metrics`` is Prometheus' text exposition of one collector (``lib.metrics.port``: every
+cluster's series of the process); ``/healthz`` answers 200 with each collector's last success and
+lag as JSON, and 503 once ``FAILED_POLLS`` polls in a row have had a problem on any cluster
+(``health_answer`` for one cluster, ``healthz_answer`` for all: pure, tested on their own).
+Anything else is 404.
+
+``/healthz``'s body keeps the single-cluster keys at the top (those of the worst cluster:
+failing, else starting, else the one whose last success is oldest) and adds ``clusters`` (each
+cluster's own answer, in order) and ``failing`` (the names of the failing ones).
 
 Invariants: a port that cannot be bound (in use, not allowed) is an ``OSError`` for the caller
 to put in plain words; ``stop()`` closes the socket and joins the thread; the answers carry
@@ -15,16 +21,18 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:  # types only: lib.collector imports this package
     from lib.collector.health import CollectorHealth
 
-__all__ = ["FAILED_POLLS", "MetricsServer", "health_answer"]
+__all__ = ["FAILED_POLLS", "MetricsServer", "health_answer", "healthz_answer"]
 
 #: /healthz turns 503 after this many polls in a row with a problem (issue 16, point 4).
 FAILED_POLLS = 3
@@ -56,18 +64,36 @@ def health_answer(health: CollectorHealth, now: float) -> tuple[int, dict]:
     return (503 if failing else 200), body
 
 
+#: Which cluster's answer heads a several-cluster /healthz: the lower the worse.
+RANK = {"failing": 0, "starting": 1, "ok": 2}
+
+
+def healthz_answer(healths: list[tuple[str, CollectorHealth]], now: float) -> tuple[int, dict]:
+    """``/healthz`` for every cluster served: 503 when any is failing, naming which."""
+    answers = [health_answer(replace(h, cluster=name), now)[1] for name, h in healths]
+    if not answers:
+        return 503, {"status": "starting", "clusters": [], "failing": [], "error": None}
+    worst = min(answers, key=lambda a: (RANK[a["status"]], a["last_success_timestamp"] or 0.0))
+    failing = [a["cluster"] for a in answers if a["status"] == "failing"]
+    body = {**worst, "clusters": answers, "failing": failing}
+    if len(failing) > 1:
+        said = (f"{a['cluster']}: {a['error']}" for a in answers if a["status"] == "failing")
+        body["error"] = " ".join(said)
+    return (503 if failing else 200), body
+
+
 class MetricsServer:
-    """Serves ``registry`` and ``health()`` on ``address``:``port`` (0: any free port)."""
+    """Serves ``series`` and ``healthz(now)`` on ``address``:``port`` (0: any free port)."""
 
     def __init__(
         self,
         address: str,
         port: int,
-        registry: CollectorRegistry,
-        health: Callable[[], CollectorHealth],
+        series: Collector,
+        healthz: Callable[[float], tuple[int, dict]],
         name: str = "metrics",
     ):
-        handler = _handler(registry, health)
+        handler = _handler(series, healthz)
         self._httpd = ThreadingHTTPServer((address, port), handler)  # binds: may raise OSError
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
@@ -83,14 +109,14 @@ class MetricsServer:
         self._thread.join(5)
 
 
-def _handler(registry: CollectorRegistry, health: Callable[[], CollectorHealth]) -> type:
+def _handler(series: Collector, healthz: Callable[[float], tuple[int, dict]]) -> type:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+                self._send(200, generate_latest(series), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
-                code, body = health_answer(health(), time.time())
+                code, body = healthz(time.time())
                 self._send(code, json.dumps(body).encode(), "application/json")
             else:
                 self._send(404, b"Not found: try /metrics or /healthz\n", "text/plain")

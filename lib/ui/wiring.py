@@ -33,7 +33,7 @@ from lib.broker import BrokerProbe, ResultBackend
 from lib.clusters import ClusterBook, load_clusters
 from lib.collector import Collector
 from lib.collector.stored import StoredReadout
-from lib.errors import SettingsError, StoreError
+from lib.errors import ConsoleError, SettingsError, StoreError
 from lib.flower import FlowerClient
 from lib.monitor import ClusterMonitor
 from lib.redact import SCRUBBER, protect
@@ -111,10 +111,13 @@ def collector_for(key: str, settings: Settings, store: Store, client: FlowerClie
 
 
 def stop_collectors() -> None:
-    """Stop every collector thread this process started (each within about FLOWER_TIMEOUT)."""
+    """Stop every collector thread this process started (all within about the longest
+    FLOWER_TIMEOUT: each is asked first, then each is waited for)."""
     with _COLLECTORS_LOCK:
         running = list(_COLLECTORS.values())
         _COLLECTORS.clear()
+    for collector in running:
+        collector.stop(timeout=0)
     for collector in running:
         collector.stop()
 
@@ -161,16 +164,45 @@ def open_store(settings: Settings) -> Store:
 
 
 def start(settings: Settings) -> None:
-    """Build the console for ``settings`` ahead of any visit (``serve``: the embedded
-    collector then watches the cluster with no browser open) and warm what the pages open on
-    (``ClusterMonitor.warm_up``): first as the store holds it (a console started while Flower
-    hangs shows it at once), again once the collector's first poll has ended."""
+    """Build every cluster's console (OPS_CLUSTERS_FILE, else the one ``default``) ahead of any
+    visit (``serve``: the embedded collectors then watch the clusters with no browser open) and
+    warm what the pages open on (``ClusterMonitor.warm_up``): first as the store holds it (a
+    console started while Flower hangs shows it at once), again once that collector's first poll
+    has ended. The clusters start side by side: a hung Flower delays the others by nothing, and
+    the whole start waits at most FIRST_POLL_WAIT for first polls."""
+    book = load_clusters(settings, os.environ, file_secrets())
+    protect(book.secrets)
+    deadline = time.monotonic() + FIRST_POLL_WAIT
+    starts = [
+        threading.Thread(
+            target=_start_cluster,
+            args=(cluster, deadline),
+            name=f"console-start-{cluster.cluster}",
+            daemon=True,  # a store that never answers must not keep the server from exiting
+        )
+        for cluster in book.clusters
+    ]
+    for thread in starts:
+        thread.start()
+    for thread in starts:
+        thread.join()
+
+
+def _start_cluster(settings: Settings, deadline: float) -> None:
     began = time.monotonic()
-    monitor = console(settings).monitor
+    try:
+        monitor = console(settings).monitor
+    except ConsoleError as exc:  # its pages say it, in their words; the others start
+        log.warning("cluster %s is not started ahead of a first visit: %s", settings.cluster, exc)
+        return
     rules, _ = failures.rules_or_defaults(settings.error_rules_file)  # the page says why
     monitor.warm_up(rules)
-    log.info("console started; its pages' readings built in %.1f s", time.monotonic() - began)
-    if monitor.readout.wait_polled(0, FIRST_POLL_WAIT):
+    log.info(
+        "cluster %s started; its pages' readings built in %.1f s",
+        settings.cluster,
+        time.monotonic() - began,
+    )
+    if monitor.readout.wait_polled(0, max(0.0, deadline - time.monotonic())):
         monitor.warm_up(rules)
 
 

@@ -16,6 +16,7 @@ from lib.alerts.watch import AlertWatcher, kept_note
 from lib.collector.health import CollectorHealth
 from lib.collector.snapshot import CollectorSnapshot
 from lib.errors import StoreError
+from lib.settings import Settings
 from lib.store import Store
 from lib.store.engine import reading
 from lib.store.schema import ALERT_CHANGES, ALERT_DELIVERIES
@@ -132,3 +133,20 @@ def test_a_secret_in_a_summary_never_reaches_the_outbox(store, cluster):
     with reading(store.engine) as conn:
         (text,) = conn.execute(select(ALERT_DELIVERIES.c.payload)).scalars()
     assert SECRET not in text and "w1-***" in text
+
+
+def test_the_watcher_of_a_console_with_a_clusters_file_links_its_cluster(store, cluster, tmp_path):
+    several = Settings(data_dir=tmp_path, clusters_file=tmp_path / "clusters.toml")
+    assert AlertWatcher.from_settings(several, store, "staging", lambda: T0).link_cluster
+    one = AlertWatcher.from_settings(Settings(data_dir=tmp_path), store, "default", lambda: T0)
+    assert not one.link_cluster
+    watcher = AlertWatcher(
+        store, "staging", BOOK, "https://ops.example.com", lambda: cluster.now, link_cluster=True
+    )
+    cluster.offline = {"w1@host"}
+    for at in (T0, T0 + 30):
+        cluster.now = at
+        watcher.watch(CollectorSnapshot(), CollectorHealth())
+    (sent,) = outbox(store)
+    assert sent["cluster"] == "staging"
+    assert sent["url"] == "https://ops.example.com/workers?cluster=staging&worker=w1@host"
