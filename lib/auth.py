@@ -11,6 +11,10 @@ Users come from a TOML file (``OPS_USERS_FILE``) or ``.streamlit/secrets.toml``:
     password_hash = "scrypt$32768$8$1$<salt>$<hash>"   # python -m lib.auth hash
     role = "operator"
 
+    [users.sam]                  # a role per cluster (OPS_CLUSTERS_FILE's names)
+    password_hash = "scrypt$..."
+    role = { default = "viewer", staging = "operator" }   # default: every cluster not named
+
     [oidc]                       # optional, for st.login: e-mail → role
     default_role = "viewer"
     roles = { "ada@example.com" = "admin", "*@example.com" = "operator" }
@@ -51,12 +55,13 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lib.errors import SettingsError
 
 __all__ = [
     "ROLES",
+    "Account",
     "Actor",
     "LoginThrottle",
     "UserBook",
@@ -155,19 +160,32 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 # -- users ---------------------------------------------------------------------------------
 
 
+class Account(NamedTuple):
+    """One user of the users file: the hash, the role on every cluster not named in ``roles``,
+    and ``(cluster, role)`` pairs in the file's order (``()`` for a plain role)."""
+
+    password_hash: str
+    role: str
+    roles: tuple[tuple[str, str], ...] = ()
+
+    def actor(self, name: str) -> Actor:
+        """The person signed in with this account."""
+        return Actor(name, self.role, self.roles)
+
+
 @dataclass(frozen=True)
 class UserBook:
     """Users with their hashes and roles, plus the e-mail → role map for single sign-on."""
 
-    users: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name → (hash, role)
+    users: Mapping[str, Account] = field(default_factory=dict)  # name → account
     oidc_roles: Mapping[str, str] = field(default_factory=dict)  # e-mail glob → role
     oidc_default: str | None = None
 
     def check(self, name: str, password: str) -> Actor | None:
         """The actor for a correct name and password, else None (same cost either way)."""
-        stored, role = self.users.get(name, (_DUMMY_HASH, ""))
-        ok = verify_password(password, stored)
-        return Actor(name, role) if ok and name in self.users else None
+        account = self.users.get(name)
+        ok = verify_password(password, account.password_hash if account else _DUMMY_HASH)
+        return account.actor(name) if ok and account is not None else None
 
     def role_for_email(self, email: str) -> str | None:
         """The role of a single-sign-on user: exact e-mail first, then patterns, then default."""
@@ -199,9 +217,7 @@ def load_users(path: Path | None, secrets_users: Mapping[str, Any] | None = None
             raise SettingsError(
                 f"User {name!r} needs a password_hash from `python -m lib.auth hash`."
             )
-        if role not in ROLES:
-            raise SettingsError(f"User {name!r} has role {role!r}; use one of {', '.join(ROLES)}.")
-        users[name] = (hashed, role)
+        users[name] = Account(hashed, *_roles_of(name, role))
     oidc = merged.get("oidc") or {}
     roles = dict(oidc.get("roles") or {})
     default = oidc.get("default_role")
@@ -209,6 +225,38 @@ def load_users(path: Path | None, secrets_users: Mapping[str, Any] | None = None
         if role not in ROLES:
             raise SettingsError(f"[oidc] role {role!r} is not one of {', '.join(ROLES)}.")
     return UserBook(users, roles, default)
+
+
+#: How a role table is written, for the messages that ask for one.
+ROLE_TABLE_EXAMPLE = 'role = { default = "viewer", staging = "operator" }'
+
+
+def _roles_of(name: str, role: object) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A user's ``role``: a plain role, or a table of cluster → role with a ``default``."""
+    if isinstance(role, str) or role is None:
+        if role not in ROLES:
+            raise SettingsError(f"User {name!r} has role {role!r}; use one of {', '.join(ROLES)}.")
+        return role, ()
+    if not isinstance(role, Mapping):
+        raise SettingsError(
+            f"User {name!r} has role {role!r}: write one of {', '.join(ROLES)}, or a table of "
+            f"roles per cluster: {ROLE_TABLE_EXAMPLE}."
+        )
+    if "default" not in role:
+        raise SettingsError(
+            f"User {name!r} has a role table without default = ...: say the role on every "
+            f"cluster the table does not name, e.g. {ROLE_TABLE_EXAMPLE}."
+        )
+    for cluster, held in role.items():
+        if held not in ROLES:
+            where = (
+                f"cluster {cluster!r}" if cluster != "default" else "clusters not named (default)"
+            )
+            raise SettingsError(
+                f"User {name!r} has role {held!r} on {where}; use one of {', '.join(ROLES)}."
+            )
+    per_cluster = tuple((str(c), str(r)) for c, r in role.items() if c != "default")
+    return str(role["default"]), per_cluster
 
 
 # -- lockout -------------------------------------------------------------------------------

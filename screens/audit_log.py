@@ -1,4 +1,5 @@
-"""Audit log: every action taken through the console, who took it, and what Flower answered."""
+"""Audit log: every action taken through the console, who took it, on which cluster, and what
+Flower answered. One log for every cluster: the chosen cluster's rows unless All clusters."""
 
 import streamlit as st
 
@@ -31,35 +32,39 @@ if console.audit_notice:  # the old audit file was not taken into the store: say
 
 # The audit log is the console's own store: if it is unusable, the page says why and stops.
 with ui.audit_guard():
+    scope = ui.audit_scope(console.settings)  # () = every cluster
     chosen = ui.time_range(ui.AUDIT)
     span, since = chosen.label, chosen.start.timestamp() if chosen.start else None
     # Choices from every row of the span; a pick the span no longer holds stays, matching nothing.
-    choices = log.choices(since)
+    choices = log.choices(since, scope)
     kept = {k: st.session_state.get(f"audit_{k}s", []) for k in ("user", "action")}
     c1, c2 = st.columns(2)
     users = c1.multiselect("User", sorted({*choices["user"], *kept["user"]}), key="audit_users")
     actions = c2.multiselect(
         "Action", sorted({*choices["action"], *kept["action"]}), key="audit_actions"
     )
-    total = log.count(since, users, actions)
+    total = log.count(since, users, actions, scope)
 
     retention = console.settings.audit_retention_days
     pruned = f" Entries older than {retention} days are deleted (OPS_AUDIT_RETENTION_DAYS)."
+    on = ui.md_escape(f"On {console.settings.cluster_label} only. ") if scope else ""
     st.caption(
-        f"{entries(total)}. Times in your timezone ({tz}). A row is written before the request is "
-        "sent and completed after; 'outcome unknown' means the console stopped in between."
-        + (pruned if retention else "")
+        f"{entries(total)}. {on}Times in your timezone ({tz}). A row is written before the "
+        "request is sent and completed after; 'outcome unknown' means the console stopped in "
+        "between." + (pruned if retention else "")
     )
     if total == 0:
-        st.info(why_empty(span, log.count(since), log.count()))
-    rows = log.frame(since, users, actions, limit=TABLE_ROWS)
+        st.info(why_empty(span, log.count(since, clusters=scope), log.count(clusters=scope)))
+    rows = log.frame(since, users, actions, limit=TABLE_ROWS, clusters=scope)
     if total > len(rows):
         st.caption(
             f"The table shows the newest {len(rows):,} of {total:,} entries; "
             f"Download CSV and Download JSON have all {total:,}."
         )
     # When the table is capped, the downloads read every row in the filter, on click only.
-    every_row = (lambda: log.frame(since, users, actions)) if total > len(rows) else None
+    every_row = (
+        (lambda: log.frame(since, users, actions, clusters=scope)) if total > len(rows) else None
+    )
     ui.table(rows, "audit-log", csv_key="audit_csv", download=every_row)
     shown = ui.local_frame(rows, tz)
 
@@ -67,9 +72,10 @@ with ui.audit_guard():
     st.subheader("Targets of one action")
     if not shown.empty:
         label = {
-            op: f"{at:%Y-%m-%d %H:%M:%S} · {user} · {action} · {count} target(s) · {outcome}"
-            for op, at, user, action, count, outcome in shown.head(PICKABLE)[
-                ["op_id", "time", "user", "action", "count", "outcome"]
+            op: f"{at:%Y-%m-%d %H:%M:%S} · {cluster} · {user} · {action} · {count} target(s) · "
+            f"{outcome}"
+            for op, at, cluster, user, action, count, outcome in shown.head(PICKABLE)[
+                ["op_id", "time", "cluster", "user", "action", "count", "outcome"]
             ].itertuples(index=False)
         }
         op_id = st.selectbox(

@@ -4,7 +4,8 @@ The target is the alert's key, ``<rule>/<subject>`` (the subject ``*`` for a sil
 subject of the rule). Nothing is sent to Flower: each action writes the store's alert tables
 (``lib.store.alert_views``) through the desk (``ActionDesk.store``), audited like every action
 (the claim before the write, the outcome after). The desk sets ``params["by"]`` to the signed-in
-user; the page's cluster is ``params["cluster"]`` (``default`` with one cluster).
+user. They act on the desk's cluster's alerts (``ActionDesk.cluster``, whose store holds them):
+a request never names the cluster, so an alert of another cluster is out of its reach.
 
 A silence lasts ``params["minutes"]`` from the moment it is written, or until
 ``params["until"]`` (epoch s, a chosen time), at most ``MAX_SILENCE_DAYS``, and needs a reason.
@@ -24,7 +25,6 @@ from lib.errors import ActionRefused
 from lib.store import Store
 
 __all__ = [
-    "DEFAULT_CLUSTER",
     "MAX_SILENCE_DAYS",
     "SILENCE_NOTE",
     "acknowledge",
@@ -37,7 +37,6 @@ __all__ = [
     "silence_terms",
 ]
 
-DEFAULT_CLUSTER = "default"
 #: The longest silence: a forgotten one must not hide an alert for good.
 MAX_SILENCE_DAYS = 30
 #: How long a reason may be (it is shown in a table and audited).
@@ -54,6 +53,7 @@ class Alerting(Protocol):
     """What these functions use of the desk."""
 
     store: Store | None
+    cluster: str
 
 
 def alert_of(target: str) -> tuple[str, str]:
@@ -110,10 +110,6 @@ def _store(desk: Alerting) -> Store:
     return desk.store
 
 
-def _cluster(params: Mapping[str, Any]) -> str:
-    return str(params.get("cluster") or DEFAULT_CLUSTER)
-
-
 def _utc(at: float) -> str:
     return f"{datetime.fromtimestamp(at, UTC):%Y-%m-%d %H:%M} UTC"
 
@@ -126,7 +122,7 @@ def silence(desk: Alerting, target: str, params: Mapping[str, Any]) -> str:
     if until is None:  # checked before the claim; a minutes-long wait since is still refused
         raise ActionRefused("The silence would end in the past: nothing was silenced.")
     reason, by = str(params["reason"]).strip(), str(params["by"])
-    _store(desk).silence(_cluster(params), rule, subject, until, by, reason, now)
+    _store(desk).silence(desk.cluster, rule, subject, until, by, reason, now)
     return f"silenced until {_utc(until)} by {by}"
 
 
@@ -134,7 +130,7 @@ def lift(desk: Alerting, target: str, params: Mapping[str, Any]) -> str:
     """End the silence now; refused when it is no longer in force."""
     rule, subject = alert_of(target)
     lifted = _store(desk).lift_silence(
-        _cluster(params), int(params["silence_id"]), rule, subject, time.time()
+        desk.cluster, int(params["silence_id"]), rule, subject, time.time()
     )
     if lifted is None:
         raise ActionRefused(f"No silence of {target} with that id is in force (lifted or over).")
@@ -144,7 +140,7 @@ def lift(desk: Alerting, target: str, params: Mapping[str, Any]) -> str:
 def acknowledge(desk: Alerting, target: str, params: Mapping[str, Any]) -> str:
     """Mark the firing alert as being handled; refused when it is not firing."""
     rule, subject = alert_of(target)
-    done = _store(desk).acknowledge(_cluster(params), rule, subject, str(params["by"]), time.time())
+    done = _store(desk).acknowledge(desk.cluster, rule, subject, str(params["by"]), time.time())
     if done is None:
         raise ActionRefused(f"{target} is not firing: only a firing alert is acknowledged.")
     said = "acknowledged" if done.now else "already acknowledged"

@@ -14,6 +14,11 @@ Pause and resume go to each worker consuming the queue (``ActionSpec.workers_of`
 workers are the audited targets, each with its own outcome; their ``settle`` keeps the queue's
 state in the store (``pauses``) once claimed, before the first request.
 
+A desk acts on ONE cluster (``cluster``, the name in OPS_CLUSTERS_FILE; ``default`` without it):
+the role checked is the actor's role on that cluster (``Actor.role_in``: an operator of staging
+may be a viewer of production), and each audit row records that role and the cluster. A request
+never names another cluster: a ``cluster`` parameter is dropped, the desk's own is used.
+
 A refusal (role, bad parameters, nothing eligible, over the bulk limit) is audited too. An
 operation id makes each click one action: a rerun or a double confirm with the same id finds
 the audit row already written and sends nothing. POSTs are never retried (lib/flower.py).
@@ -50,6 +55,7 @@ from lib.actions.outcomes import (
 from lib.audit import UNKNOWN, AuditError, AuditLog, DuplicateOperation
 from lib.auth import Actor, allows
 from lib.broker import BrokerProbe, ResultBackend
+from lib.clusters import DEFAULT_CLUSTER
 from lib.errors import ActionRefused, ConsoleError, FlowerNotFound
 from lib.flower import FlowerClient
 from lib.purge_marks import PurgedReply
@@ -80,8 +86,10 @@ class ActionDesk:
         broker: BrokerProbe | None = None,
         pauses: PauseBook | None = None,
         store: Store | None = None,
+        cluster: str = DEFAULT_CLUSTER,
     ):
         self.client = client
+        self.cluster = cluster  # every action of this desk acts on this cluster, and says so
         self.store = store  # alert silences and acknowledgements (lib/actions/alerting.py)
         self.broker = broker
         self.pauses = pauses
@@ -164,6 +172,7 @@ class ActionDesk:
         ``progress(done, total)`` is called after each target is tried.
         """
         targets, params = list(dict.fromkeys(targets)), dict(params or {})
+        params.pop("cluster", None)  # the desk's cluster, never one the request names
         try:
             spec, preview = self._admit(actor, action, targets, params)
         except ActionRefused as exc:
@@ -177,8 +186,9 @@ class ActionDesk:
         purge = spec.target == "queue" and spec.workers_of is None
         count = int(params["previewed"]) if purge else len(chosen)
         try:
+            who = (actor.user, self.role_of(actor))
             claim = self.audit.claim(
-                op_id, actor.user, actor.role, action, chosen, params, count, skipped, again
+                op_id, *who, action, chosen, params, count, skipped, again, cluster=self.cluster
             )
         except DuplicateOperation as dup:
             return from_row(dup.row)
@@ -196,7 +206,7 @@ class ActionDesk:
             self.audit.record_outcome(claim.row_id, outcome, message, status, run.links)
         except AuditError as exc:
             outcome, message = UNKNOWN, unrecorded(spec, free, run, exc)
-        log.info("%s by %s (%s): %s — %s", action, actor.user, actor.role, outcome, message)
+        log.info("%s by %s: %s — %s", action, self.who(actor), outcome, message)
         return ActionResult(action, outcome, message, claim.row_id, run.links, run.not_sent)
 
     def _admit(
@@ -205,10 +215,9 @@ class ActionDesk:
         spec = ACTIONS.get(action)
         if spec is None:
             raise ActionRefused(f"There is no action called {action!r}.")
-        if not allows(actor.role, spec.role):
+        if not allows(self.role_of(actor), spec.role):
             raise ActionRefused(
-                f"{actor.user} ({actor.role}) may not {spec.label.lower()}: it needs the "
-                f"{spec.role} role."
+                f"{self.who(actor)} may not {spec.label.lower()}: it needs the {spec.role} role."
             )
         if not targets:
             raise ActionRefused("Nothing was selected.")
@@ -273,18 +282,27 @@ class ActionDesk:
         except FlowerNotFound:
             raise ActionRefused(f"Flower does not know worker {worker!r}.") from None
 
+    def role_of(self, actor: Actor) -> str:
+        """The role ``actor`` has on this desk's cluster: the one every check here uses."""
+        return actor.role_in(self.cluster)
+
+    def who(self, actor: Actor) -> str:
+        """``"olga (viewer on production)"``: the actor as refusals and the log name them."""
+        return f"{actor.user} ({self.role_of(actor)} on {self.cluster})"
+
     def _refuse(self, actor, action, targets, params, op_id, why, outcome="refused"):
-        log.warning("%s by %s (%s) %s: %s", action, actor.user, actor.role, outcome, why)
+        log.warning("%s by %s %s: %s", action, self.who(actor), outcome, why)
         try:
             row = self.audit.claim(
                 op_id,
                 actor.user,
-                actor.role,
+                self.role_of(actor),
                 action,
                 targets,
                 params,
                 None,
                 skipped=dict.fromkeys(targets, why),
+                cluster=self.cluster,
             ).row_id
             self.audit.record_outcome(row, outcome, why)
         except DuplicateOperation as dup:

@@ -14,7 +14,8 @@ console takes that file in once, when it starts (``lib.ui.wiring``):
   (the file is left for a person to look at: merging two logs would renumber one of them).
 
 Files from before per-target records (no ``audit_target`` table) are taken in as they are: the
-log reads such rows' retries from their links.
+log reads such rows' retries from their links. Every old row was an action on the one cluster
+the console then watched: it is taken in as cluster ``default``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ LEGACY_FILE = "audit.sqlite3"
 MIGRATED_SUFFIX = ".migrated"
 #: Rows copied per statement: a long log is streamed, never held in memory whole.
 BATCH = 1000
+#: What a column the old file lacks becomes (NULL for any other): the old console watched one
+#: cluster, the one a console without a clusters file calls ``default``.
+MISSING = {"cluster": "'default'"}
 #: The target columns copied (``id`` is the old rowid: the order they were recorded in).
 TARGET_COLUMNS = ("id", "audit_id", "target", "outcome", "reason", "reply", "at")
 
@@ -108,7 +112,7 @@ def _holds(db: Connection, row_id: int, op_id: str) -> bool:
 def _present(old: sqlite3.Connection, table: str) -> list[str]:
     """The ``COLUMNS`` the old table has (an older file may lack later ones: NULL then)."""
     have = {row[1] for row in old.execute(f"PRAGMA table_info({table})")}
-    return [name if name in have else f"NULL AS {name}" for name in COLUMNS]
+    return [name if name in have else f"{MISSING.get(name, 'NULL')} AS {name}" for name in COLUMNS]
 
 
 def _batches(old: sqlite3.Connection, table: str, columns: list[str]) -> Iterator[list[tuple]]:

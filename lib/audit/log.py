@@ -31,6 +31,7 @@ from lib.audit.records import (
     TargetOutcome,
     row_from,
 )
+from lib.clusters import DEFAULT_CLUSTER
 from lib.redact import SCRUBBER
 from lib.store.purged import purged_frame, record_purged
 from lib.store.schema import AUDIT, AUDIT_TARGET, PURGED_TASKS
@@ -86,19 +87,21 @@ class AuditLog:
         preview_count: int | None = None,
         skipped: Mapping[str, str] | None = None,
         again: Collection[int] = (),
+        cluster: str = DEFAULT_CLUSTER,
     ) -> Claim:
         """Write the intent row and one pending row per target, in one transaction.
+
+        ``cluster`` is the cluster acted on (``role`` is the actor's role there); a retry is
+        held back only by earlier retries on the same cluster.
 
         ``skipped`` targets (target → why) are recorded as such. For a retry, a target with an
         earlier retry whose audit id is not in ``again`` is held back (recorded as skipped) and
         returned in ``Claim.held``. Raises ``DuplicateOperation`` for a seen ``op_id`` and
         ``AuditError`` when the store cannot be written.
         """
-        targets = list(targets)
+        intent = (op_id, user, role, action, list(targets), params, preview_count)
         with self._lock, self._store.writing() as db:
-            return writing.claim(
-                db, op_id, user, role, action, targets, params, preview_count, skipped, again
-            )
+            return writing.claim(db, *intent, skipped, again, cluster)
 
     def record_targets(
         self,
@@ -145,10 +148,13 @@ class AuditLog:
         with self._store.reading() as db:
             return purged_frame(db, op_id)
 
-    def earlier_retries(self, task_ids: Iterable[str]) -> dict[str, list[EarlierRetry]]:
-        """Retries of these tasks that were sent or are under way, oldest first, by task."""
+    def earlier_retries(
+        self, task_ids: Iterable[str], cluster: str | None = None
+    ) -> dict[str, list[EarlierRetry]]:
+        """Retries of these tasks that were sent or are under way, oldest first, by task
+        (only those on ``cluster`` when one is named)."""
         with self._store.reading() as db:
-            return writing.earlier_retries(db, list(task_ids))
+            return writing.earlier_retries(db, list(task_ids), cluster)
 
     def retry_links(self, task_id: str) -> dict[str, list[str]]:
         """``{"retried_as": [new ids], "retry_of": [old ids]}`` for one task."""
@@ -166,22 +172,35 @@ class AuditLog:
         users: Iterable[str] = (),
         actions: Iterable[str] = (),
         limit: int | None = None,
+        clusters: Iterable[str] = (),
     ) -> list[AuditRow]:
-        """Every row at or after ``since`` by any of ``users`` doing any of ``actions``
-        (empty: no condition), newest first; only the newest ``limit`` when one is given."""
-        return [row_from(r) for r in self._read(reading.newest_first(since, users, actions, limit))]
+        """Every row at or after ``since`` by any of ``users`` doing any of ``actions`` on any
+        of ``clusters`` (empty: no condition), newest first; only the newest ``limit`` when one
+        is given."""
+        query = reading.newest_first(since, users, actions, limit, clusters)
+        return [row_from(r) for r in self._read(query)]
 
     def count(
-        self, since: float | None = None, users: Iterable[str] = (), actions: Iterable[str] = ()
+        self,
+        since: float | None = None,
+        users: Iterable[str] = (),
+        actions: Iterable[str] = (),
+        clusters: Iterable[str] = (),
     ) -> int:
         """How many rows ``rows`` returns for the same filter (without reading them)."""
-        return int(self._read(reading.count_query(since, users, actions))[0][0])
+        return int(self._read(reading.count_query(since, users, actions, clusters))[0][0])
 
-    def choices(self, since: float | None = None) -> dict[str, list[str]]:
-        """``{"user": [...], "action": [...]}``: every value seen at or after ``since``, sorted
-        by code point (here, not by the database: PostgreSQL's collation sorts otherwise)."""
+    def choices(
+        self, since: float | None = None, clusters: Iterable[str] = ()
+    ) -> dict[str, list[str]]:
+        """``{"user": [...], "action": [...]}``: every value seen at or after ``since`` (on
+        ``clusters``; empty: all), sorted by code point (here, not by the database:
+        PostgreSQL's collation sorts otherwise)."""
+        clusters = list(clusters)
         return {
-            column: sorted(value for (value,) in self._read(reading.choices_query(column, since)))
+            column: sorted(
+                value for (value,) in self._read(reading.choices_query(column, since, clusters))
+            )
             for column in ("user", "action")
         }
 
@@ -191,12 +210,14 @@ class AuditLog:
         users: Iterable[str] = (),
         actions: Iterable[str] = (),
         limit: int | None = None,
+        clusters: Iterable[str] = (),
     ) -> pd.DataFrame:
         """``rows`` (same filter, same order) as a table for the Audit log page and its CSV.
 
         Columns: ``AUDIT_FRAME_COLUMNS``; ``time`` and ``finished`` are UTC datetimes.
         """
-        return reading.audit_frame(self._read(reading.newest_first(since, users, actions, limit)))
+        query = reading.newest_first(since, users, actions, limit, clusters)
+        return reading.audit_frame(self._read(query))
 
     def prune(self) -> int:
         """Delete rows older than the retention; how many went (0 when rows are kept forever)."""

@@ -1,6 +1,7 @@
 """Reading the audit log: a filter as an indexed SQL condition, and what the pages show of it.
 
-A filter (a time span, users, actions; empty: no condition) is a condition of the SQL query,
+A filter (a time span, users, actions, clusters; empty: no condition) is a condition of the
+SQL query,
 answered from an index, never a pandas filter over a capped read: every row in the filter is
 returned unless a ``limit`` is asked for, newest first. A NULL outcome reads "outcome unknown";
 times in frames are UTC datetimes to the microsecond.
@@ -37,6 +38,7 @@ AUDIT_FRAME_COLUMNS = (
     "time",
     "user",
     "role",
+    "cluster",
     "action",
     "targets",
     "count",
@@ -54,39 +56,53 @@ TARGET_FRAME_COLUMNS = ("target", "outcome", "reason", "reply", "at")
 
 
 def where(
-    since: float | None, users: Iterable[str], actions: Iterable[str]
+    since: float | None,
+    users: Iterable[str],
+    actions: Iterable[str],
+    clusters: Iterable[str] = (),
 ) -> list[ColumnElement[bool]]:
     """The SQL conditions of one filter (none: every row)."""
     conditions: list[ColumnElement[bool]] = []
     if since is not None:
         conditions.append(AUDIT.c.at >= since)
-    for column, values in (("user", list(users)), ("action", list(actions))):
+    picked = (("user", users), ("action", actions), ("cluster", clusters))
+    for column, values in ((c, list(v)) for c, v in picked):
         if values:
             conditions.append(AUDIT.c[column].in_(values))
     return conditions
 
 
 def newest_first(
-    since: float | None, users: Iterable[str], actions: Iterable[str], limit: int | None
+    since: float | None,
+    users: Iterable[str],
+    actions: Iterable[str],
+    limit: int | None,
+    clusters: Iterable[str] = (),
 ) -> Select:
     """Every row in a filter (``COLUMNS`` in order), newest first, the newest ``limit``."""
     query = (
         select(*(AUDIT.c[name] for name in COLUMNS))
-        .where(*where(since, users, actions))
+        .where(*where(since, users, actions, clusters))
         .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
     )
     return query if limit is None else query.limit(limit)
 
 
-def count_query(since: float | None, users: Iterable[str], actions: Iterable[str]) -> Select:
+def count_query(
+    since: float | None,
+    users: Iterable[str],
+    actions: Iterable[str],
+    clusters: Iterable[str] = (),
+) -> Select:
     """How many rows one filter holds."""
-    return select(func.count()).select_from(AUDIT).where(*where(since, users, actions))
+    return select(func.count()).select_from(AUDIT).where(*where(since, users, actions, clusters))
 
 
-def choices_query(column: str, since: float | None) -> Select:
-    """Every value of ``column`` (``user`` or ``action``) seen at or after ``since`` (unsorted:
-    databases sort text by different collations, ``AuditLog.choices`` sorts them)."""
-    return select(AUDIT.c[column]).distinct().where(*where(since, (), ()))
+def choices_query(column: str, since: float | None, clusters: Iterable[str] = ()) -> Select:
+    """Every value of ``column`` (``user``, ``action`` or ``cluster``) seen at or after
+    ``since`` on ``clusters`` (unsorted: databases sort text by different collations,
+    ``AuditLog.choices`` sorts them)."""
+    return select(AUDIT.c[column]).distinct().where(*where(since, (), (), clusters))
 
 
 def audit_frame(records: list[tuple]) -> pd.DataFrame:
@@ -100,6 +116,7 @@ def audit_frame(records: list[tuple]) -> pd.DataFrame:
         "time": column["at"],
         "user": column["user"],
         "role": column["role"],
+        "cluster": column["cluster"],
         "action": column["action"],
         "targets": [", ".join(t) for t in targets],
         "count": [len(t) for t in targets],

@@ -3,7 +3,8 @@
 An action's ``outcome`` is one of ``OUTCOMES`` or NULL, read as "outcome unknown" (the process
 stopped between intent and outcome); a target's is one of ``TARGET_OUTCOMES`` or NULL, read the
 same way. Rows are frozen: an outcome, once written, is never changed. ``COLUMNS`` is the
-``audit`` table's column order, which ``row_from`` reads.
+``audit`` table's column order, which ``row_from`` reads. Every row names the cluster acted on
+(``cluster``; ``default`` for a console without a clusters file and for rows from before).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from lib.clusters import DEFAULT_CLUSTER
 from lib.errors import ConsoleError
 
 __all__ = [
@@ -51,6 +53,7 @@ COLUMNS = (
     "http_status",
     "message",
     "links",
+    "cluster",
 )
 
 
@@ -82,6 +85,7 @@ class AuditRow:
     http_status: int | None
     message: str | None
     links: dict[str, str]
+    cluster: str = DEFAULT_CLUSTER  # the cluster acted on; its role is ``role``
 
     @property
     def outcome_text(self) -> str:

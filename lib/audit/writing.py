@@ -4,8 +4,9 @@ A claim is one write transaction (the caller's ``AuditStore.writing``, ``BEGIN I
 SQLite): the intent row (outcome NULL) and one row per target (outcome NULL, or ``skipped`` with
 the reason). A seen ``op_id`` raises ``DuplicateOperation`` and writes nothing; for a retry, a
 target with an earlier retry (sent, or still under way) is held back unless the caller names that
-retry's audit id, so two sessions retrying one task at once send one task. Completions only fill
-rows whose outcome is still NULL: the first answer stands.
+retry's audit id, so two sessions retrying one task at once send one task (on the same cluster:
+the row names the cluster acted on). Completions only fill rows whose outcome is still NULL: the
+first answer stands.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lib.audit.records import (
     DuplicateOperation,
     EarlierRetry,
 )
+from lib.clusters import DEFAULT_CLUSTER
 from lib.store.schema import AUDIT, AUDIT_TARGET
 
 __all__ = [
@@ -48,6 +50,7 @@ def claim(
     preview_count: int | None,
     skipped: Mapping[str, str] | None,
     again: Collection[int],
+    cluster: str = DEFAULT_CLUSTER,
 ) -> Claim:
     """Write the intent row and one row per target, inside the caller's write transaction."""
     existing = by_op(db, op_id)
@@ -55,9 +58,10 @@ def claim(
         raise DuplicateOperation(existing)
     held: dict[str, list[EarlierRetry]] = {}
     if action == "retry":
-        earlier = earlier_retries(db, targets)
+        earlier = earlier_retries(db, targets, cluster)
         held = {t: found for t, found in earlier.items() if _unacknowledged(found, again)}
-    row_id = _insert(db, op_id, user, role, action, targets, params, preview_count)
+    intent = (op_id, user, role, action, targets, params, preview_count)
+    row_id = _insert(db, *intent, cluster)
     why = {t: f"{found[-1].describe()}; tick 'Retry again anyway'" for t, found in held.items()}
     why.update(skipped or {})
     # One row per target, the first mention kept (a skipped target may also be a target).
@@ -132,15 +136,20 @@ def complete_outcome(
     )
 
 
-def earlier_retries(db: Connection, task_ids: list[str]) -> dict[str, list[EarlierRetry]]:
-    """Retries of these tasks that were sent or are under way, oldest first, by task."""
+def earlier_retries(
+    db: Connection, task_ids: list[str], cluster: str | None = None
+) -> dict[str, list[EarlierRetry]]:
+    """Retries of these tasks that were sent or are under way, oldest first, by task; only
+    those on ``cluster`` when one is named."""
     wanted = set(task_ids)
     found: dict[str, dict[int, EarlierRetry]] = {}
     t, a = AUDIT_TARGET.c, AUDIT.c
+    on = [a.cluster == cluster] if cluster is not None else []
     per_target = db.execute(
         select(t.target, a.id, a.at, a.user, t.reply)
         .join_from(AUDIT_TARGET, AUDIT, a.id == t.audit_id)
         .where(
+            *on,
             a.action == "retry",
             or_(t.outcome == "sent", t.outcome.is_(None)),
             or_(a.outcome.is_(None), a.outcome.in_(("sent", "partial"))),
@@ -152,6 +161,7 @@ def earlier_retries(db: Connection, task_ids: list[str]) -> dict[str, list[Earli
     # Rows written before per-target records existed say what was sent in their links.
     legacy = db.execute(
         select(a.id, a.at, a.user, a.links).where(
+            *on,
             and_(a.action == "retry", a.links.is_not(None)),
             a.id.not_in(select(t.audit_id)),
         )
@@ -168,8 +178,9 @@ def by_op(db: Connection, op_id: str) -> AuditRow | None:
     return row_where(db, AUDIT.c.op_id == op_id)
 
 
-def _insert(db, op_id, user, role, action, targets, params, preview_count) -> int:
+def _insert(db, op_id, user, role, action, targets, params, preview_count, cluster) -> int:
     values = {
+        "cluster": cluster,
         "op_id": op_id,
         "at": time.time(),
         "user": user,

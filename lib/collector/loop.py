@@ -117,7 +117,7 @@ class Collector:
             self.client, self.mirror, PAGE_SIZE, clock=clock, stopping=self._stop.is_set
         )
         self.workers = WorkerReader(self.client, clock)
-        self.pauses = PauseKeeper(self.client, store, clock)
+        self.pauses = PauseKeeper(self.client, store, clock, str(settings.store_url), cluster)
         self.facts = WorkerFactsKeeper(store, cluster, settings.secrets)
         self.progress = self._training_progress()
         self.waiting = WaitingReader(

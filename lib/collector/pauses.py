@@ -10,6 +10,9 @@ verified worker is not asked again. The reader refreshes that cache at once for 
 heartbeat pid differs from its inspected one (a restart under the same name:
 lib/readers.py), so a restarted worker is seen within one poll.
 
+Each cancel is audited in the console's one audit log (``audit_url``: OPS_STORE_URL, shared by
+every cluster; not the cluster's own namespace) as an action on the keeper's cluster.
+
 Invariants: nothing is sent without an audit row written first (claim → send → outcome, like
 the action desk); a queue resumed meanwhile is never paused again (``PauseBook.add_workers``
 writes only while the pause stands); a Flower failure for one worker is that worker's failed
@@ -26,6 +29,7 @@ import pandas as pd
 
 from lib.actions.pausing import queues_in
 from lib.audit import AuditLog
+from lib.clusters import DEFAULT_CLUSTER
 from lib.errors import ConsoleError
 from lib.flower import FlowerClient
 from lib.store import Store
@@ -42,10 +46,17 @@ ACTOR, ROLE = "collector", "system"
 class PauseKeeper:
     """Enforces the store's paused queues on one cluster's workers."""
 
-    def __init__(self, client: FlowerClient, store: Store, clock: Callable[[], float]):
-        self.client, self.clock = client, clock
+    def __init__(
+        self,
+        client: FlowerClient,
+        store: Store,
+        clock: Callable[[], float],
+        audit_url: str | None = None,
+        cluster: str = DEFAULT_CLUSTER,
+    ):
+        self.client, self.clock, self.cluster = client, clock, cluster
         self.book = PauseBook(store)
-        self._url = store.url
+        self._url = audit_url or store.url  # the shared audit log (the store's, by default)
         self._audit: AuditLog | None = None  # opened at the first enforcement: most polls have none
 
     def enforce(self, workers: pd.DataFrame | None, remember: Callable[[dict], None]) -> int:
@@ -82,7 +93,9 @@ class PauseKeeper:
         audit = self._audit_log()
         params = {"queue": queue, "why": "the queue is paused; the worker consumed it again"}
         op_id = f"collector-pause-{uuid.uuid4()}"
-        row = audit.claim(op_id, ACTOR, ROLE, "pause", [worker], params, 1).row_id
+        row = audit.claim(
+            op_id, ACTOR, ROLE, "pause", [worker], params, 1, cluster=self.cluster
+        ).row_id
         try:
             reply = self.client.cancel_consumer(worker, queue)
         except ConsoleError as exc:

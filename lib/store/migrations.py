@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 from lib.errors import StoreError
 from lib.store import hourly, schema, usage
 from lib.store.alerts import add_retention_indexes
+from lib.store.audit_clusters import add_audit_cluster
 from lib.store.clustered import cluster_hourly_rollups
 from lib.store.engine import writing
 
@@ -211,6 +212,7 @@ STEPS: tuple[Step, ...] = (
     Step(14, "alerts: states, their changes, the webhook outbox, silences", _alert_tables),
     Step(15, "alert retention indexes: changes by time, outbox by change", add_retention_indexes),
     Step(16, "hourly rollups stored in their key's order (SQLite)", cluster_hourly_rollups),
+    Step(17, "the audit log names the cluster of each action", add_audit_cluster),
 )
 LATEST = STEPS[-1].version
 

@@ -238,8 +238,11 @@ AUDIT = Table(
     Column("http_status", Integer),
     Column("message", Text),
     Column("links", Text),
+    # The cluster acted on (OPS_CLUSTERS_FILE's name): one log for every cluster (step 17).
+    Column("cluster", Text, nullable=False, server_default="default"),
     CheckConstraint("outcome IN ('sent', 'failed', 'refused', 'partial')", name="ck_audit_outcome"),
     Index("ix_audit_at", "at"),
+    Index("ix_audit_cluster_at", "cluster", "at"),
     Index("ix_audit_user_at", "user", "at"),
     Index("ix_audit_action_at", "action", "at"),
     sqlite_autoincrement=True,

@@ -42,6 +42,7 @@ from lib.ui.alerts import (
     silence_control,
 )
 from lib.ui.all_clusters import clusters_overview, clusters_table
+from lib.ui.audit_scope import audit_scope
 from lib.ui.clusters import (
     choose_cluster,
     cluster_switcher,
@@ -124,6 +125,7 @@ __all__ = [
     "analytics_notes",
     "attention_strip",
     "audit_guard",
+    "audit_scope",
     "await_first_read",
     "backend_records",
     "choose_cluster",

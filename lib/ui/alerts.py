@@ -32,7 +32,7 @@ from lib.frames import alerts as frames
 from lib.monitor import ClusterMonitor
 from lib.store import Store
 from lib.ui import keys
-from lib.ui.clusters import here, role_here, scoped_query
+from lib.ui.clusters import role_here, scoped_query
 from lib.ui.controls import request_action
 from lib.ui.formatting import md_escape
 from lib.ui.on_demand import lazy_section
@@ -175,7 +175,7 @@ def _ask(action: str, target_key: str, params: dict) -> None:
     """Button callback: the pending action, for the alert picked now."""
     target = st.session_state.get(target_key)
     if target:
-        request_action(action, [target], params | {"cluster": here()})
+        request_action(action, [target], params)
 
 
 def acknowledge_control(actor: Actor, firing: pd.DataFrame) -> None:
@@ -222,7 +222,7 @@ def _ask_lift(by_id: dict) -> None:
     picked = st.session_state.get("alerts_lift_pick")
     if picked in by_id:
         target = f"{by_id[picked]['rule']}/{by_id[picked]['subject']}"
-        params = {"silence_id": int(picked), "cluster": here()}
+        params = {"silence_id": int(picked)}
         request_action("lift_silence", [target], params)
 
 

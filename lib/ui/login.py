@@ -4,7 +4,8 @@
 module keeps them in session state. A password login keeps: the actor, the session's token
 claims, the time of its last activity, and the token the browser should hold ("" = clear the
 cookie). Every full run of app.py re-reads the users file (cached by its mtime) and re-derives
-the role, signs out a removed user or an idle session, and re-issues the token now and then.
+the roles (every cluster's), signs out a removed user or an idle session, and re-issues the
+token now and then.
 Fragment timer reruns never call ``signed_in``, so they do not count as activity: idle means no
 one clicked or navigated (a click inside a fragment counts neither).
 """
@@ -75,8 +76,8 @@ def _keep_session(settings: Settings, actor: Actor, now: float) -> Actor | None:
         st.session_state[keys.AUTH_CLAIMS] = claims
         st.session_state[keys.AUTH_COOKIE] = session.issue_token(_session_secret(settings), claims)
     st.session_state[keys.AUTH_LAST_ACTIVE] = now
-    if entry[1] != actor.role:  # promoted or demoted in the users file since the last run
-        actor = Actor(actor.user, entry[1])
+    # Promoted or demoted in the users file since the last run, on any one cluster.
+    actor = entry.actor(actor.user)
     st.session_state[keys.ACTOR] = actor
     return actor
 

@@ -147,6 +147,7 @@ def build_console(settings: Settings, key: str | None = None) -> Console:
         broker=broker,
         pauses=PauseBook(store),
         store=store,
+        cluster=settings.cluster,
     )
     return Console(settings, client, monitor, backend, metas, audit, desk, notice)
 

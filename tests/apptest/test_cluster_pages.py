@@ -264,17 +264,20 @@ def test_all_clusters_before_any_data_says_why(console_env, monkeypatch, tmp_pat
 
 
 def test_the_buttons_follow_the_role_on_the_chosen_cluster(two_clusters, monkeypatch, tmp_path):
-    """Viewer everywhere but an operator of b (as a users file's ``role = { b = "operator" }``
-    makes her): Revoke shows on b's tasks, not on a's; the sidebar says the role here."""
+    """Viewer everywhere but an operator of b (the users file's role table): Revoke shows on
+    b's tasks, not on a's; the sidebar says the role here."""
     users = tmp_path / "users.toml"
-    users.write_text(f'[users.olga]\npassword_hash = "{hash_password("pw")}"\nrole = "viewer"\n')
+    users.write_text(
+        f'[users.olga]\npassword_hash = "{hash_password("pw")}"\n'
+        'role = { default = "viewer", b = "operator" }\n'
+    )
     monkeypatch.setenv("OPS_USERS_FILE", str(users))
     monkeypatch.setenv("OPS_AUTH", "on")
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params["cluster"] = "b"
-    at.session_state["actor"] = Actor("olga", "viewer", (("b", "operator"),))
+    at.session_state["actor"] = Actor("olga", "viewer")  # signed in; roles from the file
     ok(at.run())
     sidebar = plain(" ".join(c.value for c in at.sidebar.caption))
     assert "Signed in as olga (operator)" in sidebar

@@ -69,7 +69,9 @@ def test_every_row_and_target_is_kept_exactly(old_file, store, tmp_path):
     assert (taken.rows, taken.targets) == (3, 4)
     assert not old_file.exists() and taken.renamed_to == tmp_path / "audit.sqlite3.migrated"
     assert dump(taken.renamed_to, AUDIT_ROWS) == before_rows, "the old file is kept as it was"
-    assert dump_store(store, AUDIT_ROWS) == before_rows  # ids, op ids, times, outcomes: exactly
+    # Ids, op ids, times, outcomes: exactly; each an action on the one cluster there was.
+    assert [row[:-1] for row in dump_store(store, AUDIT_ROWS)] == before_rows
+    assert {row[-1] for row in dump_store(store, AUDIT_ROWS)} == {"default"}
     assert dump_store(store, f"{TARGET_ROWS} ORDER BY id") == before_targets
     log = AuditLog(store)
     assert [r.op_id for r in log.rows()] == ["op-purge", "op-crash", "op-retry"]
@@ -77,6 +79,8 @@ def test_every_row_and_target_is_kept_exactly(old_file, store, tmp_path):
     assert log.row(7).outcome_text == "outcome unknown"
     assert log.retry_links("a") == {"retried_as": ["a2"], "retry_of": []}
     assert [e.audit_id for e in log.earlier_retries(["z"])["z"]] == [3]
+    assert [r.cluster for r in log.rows()] == ["default"] * 3
+    assert log.count(clusters=["default"]) == 3 and log.count(clusters=["staging"]) == 0
 
 
 def test_new_actions_never_reuse_an_old_id(old_file, store):

@@ -7,7 +7,15 @@ import sys
 
 import pytest
 
-from lib.auth import LoginThrottle, UserBook, allows, hash_password, load_users, verify_password
+from lib.auth import (
+    Actor,
+    LoginThrottle,
+    UserBook,
+    allows,
+    hash_password,
+    load_users,
+    verify_password,
+)
 from lib.errors import SettingsError
 
 
@@ -221,3 +229,59 @@ def test_hash_command_reads_stdin_and_prints_a_verifiable_hash():
         check=True,
     ).stdout.strip()
     assert verify_password("s3cret", out)
+
+
+# -- roles per cluster (issue 17) ------------------------------------------------------------
+
+
+def users_file(tmp_path, role: str) -> object:
+    path = tmp_path / "users.toml"
+    path.write_text(f'[users.sam]\npassword_hash = "{hash_password("pw")}"\nrole = {role}\n')
+    return path
+
+
+def test_a_role_table_gives_a_role_per_cluster_and_default_elsewhere(tmp_path):
+    path = users_file(tmp_path, '{ default = "viewer", staging = "operator", batch = "admin" }')
+    actor = load_users(path).check("sam", "pw")
+    assert actor == Actor("sam", "viewer", (("staging", "operator"), ("batch", "admin")))
+    assert [actor.role_in(c) for c in ("production", "staging", "batch", "default")] == [
+        "viewer", "operator", "admin", "viewer",
+    ]  # fmt: skip
+    assert load_users(users_file(tmp_path, '"operator"')).check("sam", "pw") == Actor(
+        "sam", "operator"
+    ), "a plain role holds on every cluster"
+
+
+def test_secrets_users_take_a_role_table_too(tmp_path):
+    entry = {"password_hash": hash_password("pw"), "role": {"default": "admin", "prod": "viewer"}}
+    actor = load_users(None, {"users": {"sam": entry}}).check("sam", "pw")
+    assert (actor.role_in("prod"), actor.role_in("staging")) == ("viewer", "admin")
+
+
+@pytest.mark.parametrize(
+    ("role", "says"),
+    [
+        ('{ staging = "operator" }', "User 'sam' has a role table without default"),
+        (
+            '{ default = "viewer", staging = "root" }',
+            "User 'sam' has role 'root' on cluster 'staging'",
+        ),
+        ('{ default = "boss" }', "User 'sam' has role 'boss' on clusters not named (default)"),
+        ('{ default = "viewer", staging = { x = 1 } }', "on cluster 'staging'"),
+        ('["viewer", "admin"]', "or a table of roles per cluster"),
+        ("3", "User 'sam' has role 3: write one of viewer, operator, admin"),
+        ('"Operator"', "User 'sam' has role 'Operator'; use one of viewer, operator, admin"),
+    ],
+    ids=["no-default", "bad-cluster-role", "bad-default", "nested", "list", "number", "case"],
+)
+def test_a_bad_role_names_the_user_and_the_cluster(tmp_path, role, says):
+    with pytest.raises(SettingsError) as err:
+        load_users(users_file(tmp_path, role))
+    assert says in str(err.value)
+
+
+def test_a_user_without_a_role_is_told_the_roles(tmp_path):
+    path = tmp_path / "users.toml"
+    path.write_text(f'[users.sam]\npassword_hash = "{hash_password("pw")}"\n')
+    with pytest.raises(SettingsError, match="User 'sam' has role None; use one of viewer"):
+        load_users(path)

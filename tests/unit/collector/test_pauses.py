@@ -92,3 +92,19 @@ def test_a_worker_starting_on_a_queue_paused_while_nobody_consumed_it_is_cancell
     assert keeper.enforce(workers_frame("etl, default"), lambda info: None) == 1
     assert posts(keeper) == ["/api/worker/queue/cancel-consumer/w1@h"]
     assert book.pause_of("etl").workers == ("w1@h",)
+
+
+def test_a_named_clusters_cancel_is_audited_in_the_shared_log_naming_the_cluster(tmp_path):
+    """The collector of cluster staging keeps its pauses in staging's own store, and audits in
+    the console's one log (OPS_STORE_URL), not in staging's namespace."""
+    shared = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    store = Store(f"sqlite:///{tmp_path / 'store.staging.sqlite3'}")
+    with ScriptedServer(FreshInspect()) as server:
+        client = FlowerClient(server.url, timeout=3)
+        keeper = PauseKeeper(client, store, lambda: 500.0, shared, "staging")
+        PauseBook(store).pause(QueuePause("etl", 100.0, "olga", ()))
+        assert keeper.enforce(workers_frame("default, etl"), lambda _: None) == 1
+    (row,) = AuditLog(shared).rows()
+    assert (row.user, row.cluster, row.outcome) == ("collector", "staging", "sent")
+    assert AuditLog(store.url).rows() == [], "nothing in the cluster's own namespace"
+    store.close()
