@@ -51,6 +51,16 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def two_clusters(tmp_path_factory):
+    """Two independent clusters (``alpha``, ``beta``: redis + one worker + Flower each) behind
+    request-logging proxies, and a clusters file naming them (tests/two_clusters.py)."""
+    from tests.two_clusters import TwoClusters
+
+    with TwoClusters(tmp_path_factory.mktemp("two-clusters")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def producer(cluster):
     """A Celery app that sends tasks by name to the cluster, as any client would."""
     from tests.live import producer_app
