@@ -109,7 +109,7 @@ def console_env(monkeypatch):
 
 
 @pytest.fixture
-def two_clusters(console_env, monkeypatch, tmp_path, closed_port) -> ClusterBook:
+def seeded_clusters(console_env, monkeypatch, tmp_path, closed_port) -> ClusterBook:
     monkeypatch.setenv(
         "OPS_CLUSTERS_FILE", str(clusters_file(tmp_path / "clusters.toml", closed_port))
     )
@@ -132,7 +132,7 @@ def links(at) -> list[tuple[str, str]]:
     ]
 
 
-def test_several_clusters_have_a_switcher_and_each_page_says_which(two_clusters):
+def test_several_clusters_have_a_switcher_and_each_page_says_which(seeded_clusters):
     at = ok(open_page("Overview"))
     switcher = at.sidebar.selectbox(key="cluster_switch")
     assert switcher.options == ["Alpha", "Beta"] and switcher.value == "a"
@@ -140,7 +140,7 @@ def test_several_clusters_have_a_switcher_and_each_page_says_which(two_clusters)
     assert at.query_params["cluster"] == "a"  # written back: a copied address keeps it
 
 
-def test_a_cluster_param_scopes_every_page_to_that_clusters_store(two_clusters):
+def test_a_cluster_param_scopes_every_page_to_that_clusters_store(seeded_clusters):
     tasks = ok(open_page("Tasks", query={"cluster": "b"}))
     assert "Cluster: Beta" in texts(tasks)
     assert set(table_with(tasks, "uuid")["name"]) == {"beta.only"}
@@ -152,7 +152,7 @@ def test_a_cluster_param_scopes_every_page_to_that_clusters_store(two_clusters):
     assert {m.label: m.value for m in errors.metric}["Failures"] == "1"
 
 
-def test_the_choice_stays_across_pages_and_the_switcher_changes_it(two_clusters):
+def test_the_choice_stays_across_pages_and_the_switcher_changes_it(seeded_clusters):
     at = ok(open_page("Tasks", query={"cluster": "b"}))
     del at.query_params["cluster"]  # a sidebar page switch drops the address's parameters
     ok(at.switch_page(PAGES["Workers"]).run())
@@ -165,7 +165,7 @@ def test_the_choice_stays_across_pages_and_the_switcher_changes_it(two_clusters)
     assert set(table_with(at, "uuid")["name"]) == {"alpha.only"}
 
 
-def test_an_unknown_cluster_is_said_and_the_first_is_shown(two_clusters):
+def test_an_unknown_cluster_is_said_and_the_first_is_shown(seeded_clusters):
     at = ok(open_page("Overview", query={"cluster": "nope"}))
     assert "There is no cluster named 'nope': the clusters are a, b. Showing Alpha." in texts(at)
     assert at.query_params["cluster"] == "a"  # the address now says what is shown
@@ -173,7 +173,7 @@ def test_an_unknown_cluster_is_said_and_the_first_is_shown(two_clusters):
     assert set(table_with(at, "uuid")["name"]) == {"alpha.only"}
 
 
-def test_every_link_carries_the_cluster(two_clusters):
+def test_every_link_carries_the_cluster(seeded_clusters):
     overview = ok(open_page("Overview", query={"cluster": "b"}))
     found = links(overview)
     assert ("workers", "worker=beta-w1%40host&cluster=b") in found  # the firing strip
@@ -192,7 +192,7 @@ def test_every_link_carries_the_cluster(two_clusters):
     assert "Task b-2" in texts(errors)
 
 
-def test_all_clusters_lists_each_cluster_with_its_own_figures(two_clusters):
+def test_all_clusters_lists_each_cluster_with_its_own_figures(seeded_clusters):
     at = ok(open_page("Overview", query={"cluster": "b"}))
     ok(at.switch_page(ALL_CLUSTERS).run())
     assert "Cluster: " not in texts(at)  # it shows every cluster, not the chosen one
@@ -217,10 +217,10 @@ def test_all_clusters_lists_each_cluster_with_its_own_figures(two_clusters):
     assert {b.label for b in at.get("download_button")} == {"Download CSV", "Download JSON"}
 
 
-def test_a_cluster_whose_store_fails_keeps_its_row(two_clusters):
+def test_a_cluster_whose_store_fails_keeps_its_row(seeded_clusters):
     at = ok(open_page("Overview"))
     ok(at.switch_page(ALL_CLUSTERS).run())
-    broken = Path(two_clusters.get("b").cluster_store_url.removeprefix("sqlite:///"))
+    broken = Path(seeded_clusters.get("b").cluster_store_url.removeprefix("sqlite:///"))
     broken.write_bytes(b"not a database" * 512)
 
     def problem(at) -> str:
@@ -263,7 +263,7 @@ def test_all_clusters_before_any_data_says_why(console_env, monkeypatch, tmp_pat
     assert rows["problem"].str.startswith("The collector has not polled Flower yet").all()
 
 
-def test_the_buttons_follow_the_role_on_the_chosen_cluster(two_clusters, monkeypatch, tmp_path):
+def test_the_buttons_follow_the_role_on_the_chosen_cluster(seeded_clusters, monkeypatch, tmp_path):
     """Viewer everywhere but an operator of b (the users file's role table): Revoke shows on
     b's tasks, not on a's; the sidebar says the role here."""
     users = tmp_path / "users.toml"
@@ -312,7 +312,7 @@ def test_without_a_clusters_file_nothing_changes(recorded_flower):
     # The link columns' plain "tasks?task=<id>": test_analytics_pages (Errors), test_alerts_page.
 
 
-def test_the_clusters_files_notice_is_on_every_page(two_clusters, monkeypatch):
+def test_the_clusters_files_notice_is_on_every_page(seeded_clusters, monkeypatch):
     monkeypatch.setenv("FLOWER_URL", "http://127.0.0.1:5555")
     for page in ("Overview", "Tasks"):
         said = texts(ok(open_page(page)))
