@@ -46,10 +46,12 @@ OVERVIEW = "./"
 NONE = "—"
 #: Data older than this many polls is stale: a poll or two late is a busy collector, not news.
 STALE_POLLS = 3
-#: The frame's columns, in order.
+#: The frame's columns, in order: the link into the cluster beside its name (a table wider than
+#: the page scrolls sideways, and a link scrolled out of sight is a link nobody finds).
 CLUSTER_COLUMNS = (
     "cluster",
     "name",
+    "open",
     "workers_online",
     "tasks_per_min",
     "failure_rate_1h",
@@ -57,7 +59,6 @@ CLUSTER_COLUMNS = (
     "firing",
     "data_age",
     "problem",
-    "open",
 )
 
 
@@ -87,11 +88,11 @@ class ClusterFigures:
 def clusters_frame(figures: Iterable[ClusterFigures], now: float) -> pd.DataFrame:
     """One row per cluster, in the order given (the clusters file's).
 
-    Columns (text, as the page shows them): cluster (its title, else its name), name,
-    workers_online ("2 of 3"), tasks_per_min (finished per minute over the last hour),
-    failure_rate_1h ("1.5%"), backlog (messages waiting in its broker's queues), firing (alerts
-    firing now), data_age ("12 s ago", ", stale" when so), problem (in words, "" when none),
-    open (the link into the cluster: its Overview, ``./?cluster=<name>``).
+    Columns (text, as the page shows them): cluster (its title, else its name), name, open
+    (the link into the cluster: its Overview, ``./?cluster=<name>``), workers_online ("2 of
+    3"), tasks_per_min (finished per minute over the last hour), failure_rate_1h ("1.5%"),
+    backlog (messages waiting in its broker's queues), firing (alerts firing now), data_age
+    ("12 s ago", ", stale" when so), problem (in words, "" when none).
     """
     rows = [cluster_row(one, now) for one in figures]
     return pd.DataFrame(rows, columns=list(CLUSTER_COLUMNS), dtype="string")
@@ -103,6 +104,7 @@ def cluster_row(one: ClusterFigures, now: float) -> dict[str, str]:
     return {
         "cluster": one.title,
         "name": one.name,
+        "open": with_cluster(OVERVIEW, one.name),
         "workers_online": _workers(one.workers),
         "tasks_per_min": NONE if finished is None else f"{finished / PULSE_MINUTES:,.1f}",
         "failure_rate_1h": _rate(finished, failed),
@@ -110,7 +112,6 @@ def cluster_row(one: ClusterFigures, now: float) -> dict[str, str]:
         "firing": NONE if one.firing is None else f"{one.firing:,}",
         "data_age": _data_age(one, now),
         "problem": one.problem,
-        "open": with_cluster(OVERVIEW, one.name),
     }
 
 

@@ -34,6 +34,7 @@ __all__ = ["CLUSTER_TABLE", "cluster_figures", "clusters_overview", "clusters_ta
 #: The table's headers and its link into each cluster (the Overview, scoped to it).
 CLUSTER_TABLE = {
     "name": st.column_config.TextColumn("name"),
+    "open": st.column_config.LinkColumn("open", display_text="open"),
     "workers_online": st.column_config.TextColumn("workers online"),
     "tasks_per_min": st.column_config.TextColumn(
         "tasks / min (1 h)", help="Tasks finished (succeeded + failed) per minute, last hour"
@@ -52,7 +53,6 @@ CLUSTER_TABLE = {
         f"it is over {STALE_POLLS} polls old",
     ),
     "problem": st.column_config.TextColumn("problem", width="large"),
-    "open": st.column_config.LinkColumn("open", display_text="open"),
 }
 
 
