@@ -47,3 +47,21 @@ def test_hung_it_holds_requests_until_the_client_gives_up_then_answers_again(ups
     assert proxy.requests() == [("GET", "/healthcheck")] and upstream.requests == []
     proxy.answer()
     assert requests.get(f"{proxy.url}/healthcheck", timeout=5).text == "GET /healthcheck"
+
+
+@pytest.fixture
+def many_files_open(tmp_path):
+    """Descriptors numbered past select()'s 1024, as in the whole suite's process."""
+    opened = []
+    while not opened or opened[-1].fileno() <= 1100:
+        opened.append((tmp_path / "f").open("w"))
+    yield
+    for handle in opened:
+        handle.close()
+
+
+def test_hung_it_holds_requests_with_many_files_open(many_files_open, upstream, proxy):
+    proxy.hang()
+    with pytest.raises(requests.Timeout):  # not dropped: the hold itself must not fail
+        requests.get(f"{proxy.url}/healthcheck", timeout=0.5)
+    wait_until(lambda: not proxy.held(), "the held request to be let go once its client left")
