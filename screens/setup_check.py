@@ -1,4 +1,5 @@
-"""Setup check: the doctor's checks against the configured cluster, one line each with the fix."""
+"""Setup check: the doctor's checks against the chosen cluster (after the clusters file's own line,
+with one), one line each with the fix."""
 
 import streamlit as st
 

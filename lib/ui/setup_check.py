@@ -14,9 +14,11 @@ import time
 import streamlit as st
 
 from lib.doctor import Finding, Status, count_line, exit_code, findings_frame, run_checks
+from lib.doctor.every_cluster import book_finding
 from lib.settings import Settings
 from lib.ui.formatting import md_escape, read_at, viewer_tz
 from lib.ui.tables import downloads
+from lib.ui.wiring import cluster_book, get_settings
 
 __all__ = ["RUN_CHECKS", "setup_findings", "show_findings"]
 
@@ -32,8 +34,17 @@ def setup_findings(settings: Settings, fresh: bool) -> tuple[list[Finding], floa
     kept = st.session_state.get(FINDINGS_KEY)
     if fresh or kept is None:
         with st.spinner("Checking Flower, the workers, the broker, the backend and the store…"):
-            kept = st.session_state[FINDINGS_KEY] = (run_checks(settings), time.time())
+            found = [*_file_line(settings), *run_checks(settings)]
+            kept = st.session_state[FINDINGS_KEY] = (found, time.time())
     return kept
+
+
+def _file_line(settings: Settings) -> list[Finding]:
+    """``./ops doctor``'s ``Clusters file`` line first, with a clusters file (the page checks
+    the chosen cluster; the file's problems stop every page before this one runs)."""
+    if settings.clusters_file is None:
+        return []
+    return [book_finding(cluster_book(get_settings()))]
 
 
 def show_findings(findings: list[Finding], taken: float) -> None:

@@ -317,3 +317,17 @@ def test_the_clusters_files_notice_is_on_every_page(seeded_clusters, monkeypatch
     for page in ("Overview", "Tasks"):
         said = texts(ok(open_page(page)))
         assert "OPS_CLUSTERS_FILE is set, so FLOWER_URL is not used" in said
+
+
+def test_setup_check_says_the_clusters_file_then_checks_the_chosen_cluster(seeded_clusters):
+    at = ok(open_page("Setup check", query={"cluster": "b"}))
+    lines = [plain(m.value) for m in at.markdown if "-badge[" in m.value]
+    assert lines[0].startswith(":green-badge[PASS] **Clusters file**: ")
+    assert lines[0].endswith("names 2 clusters: a, b.")
+    assert "Cluster: Beta" in texts(at)
+    assert any(line.startswith(":red-badge[FAIL] **Flower reachable**") for line in lines[1:])
+
+
+def test_setup_check_without_a_clusters_file_has_no_such_line(recorded_flower):
+    at = ok(open_page("Setup check"))
+    assert not any("Clusters file" in m.value for m in at.markdown)
