@@ -35,6 +35,7 @@ from lib.errors import SettingsError
 from lib.redact import scrub, url_password
 from lib.settings import (
     Settings,
+    configured,
     parse_basic_auth,
     parse_flower_url,
     parse_service_url,
@@ -159,7 +160,7 @@ def _values(
         text = str(value).strip()
         if text.startswith(FROM_ENV):
             variable = text.removeprefix(FROM_ENV).strip()
-            text = str(environ.get(variable) or secrets.get(variable) or "").strip()
+            text = configured(variable, environ, secrets)
             if not text:
                 problems.append(f"{where} {key}: {FROM_ENV}{variable} is set nowhere")
                 continue
@@ -202,7 +203,7 @@ def _cluster(
 
 
 def _notice(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> str | None:
-    both = [n for n in REPLACED if environ.get(n) or secrets.get(n)]
+    both = [n for n in REPLACED if configured(n, environ, secrets)]
     if not both:
         return None
     return (

@@ -31,6 +31,7 @@ from lib.redact import DEFAULT_SENSITIVE_KEYS, redact_url, scrub, url_password
 __all__ = [
     "SECRETS_FILE",
     "Settings",
+    "configured",
     "load_settings",
     "namespaced_store_url",
     "parse_basic_auth",
@@ -177,6 +178,12 @@ def namespaced_store_url(url: str, namespace: str | None) -> str:
     schema = f"{NAMESPACE_SCHEMA_PREFIX}{namespace}".replace("-", "_")
     query = {**parsed.query, "options": f"-csearch_path={schema}"}
     return parsed.set(query=query).render_as_string(hide_password=False)
+
+
+def configured(name: str, environ: Mapping[str, str], secrets: Mapping[str, Any]) -> str:
+    """A variable as the console reads it: the environment, else ``secrets.toml``; ``''``
+    when neither sets it."""
+    return str(environ.get(name) or secrets.get(name) or "").strip()
 
 
 def secrets_toml(path: Path = SECRETS_FILE) -> dict:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lib.settings import SECRETS_FILE, secrets_toml
+from lib.settings import SECRETS_FILE, configured, secrets_toml
 
 __all__ = ["SANDBOX", "main", "own_clusters"]
 
@@ -29,13 +29,9 @@ SANDBOX = 3
 
 def own_clusters(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> str | None:
     """What the console will watch, as ``./ops start`` says it; None: the sandbox."""
-
-    def is_set(name: str) -> bool:
-        return bool(str(environ.get(name) or secrets.get(name) or "").strip())
-
-    if is_set("OPS_CLUSTERS_FILE"):
+    if configured("OPS_CLUSTERS_FILE", environ, secrets):
         return "watching the clusters of OPS_CLUSTERS_FILE"
-    if is_set("FLOWER_URL"):
+    if configured("FLOWER_URL", environ, secrets):
         return "watching your Flower at FLOWER_URL"
     return None
 
