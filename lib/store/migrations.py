@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
 from lib.errors import StoreError
-from lib.store import hourly, schema, usage
+from lib.store import hourly, schema, text_index, usage
 from lib.store.alerts import add_retention_indexes
 from lib.store.engine import writing
 
@@ -209,6 +209,11 @@ STEPS: tuple[Step, ...] = (
     Step(13, "purge marks: the tasks each purge removed", _purge_marks),
     Step(14, "alerts: states, their changes, the webhook outbox, silences", _alert_tables),
     Step(15, "alert retention indexes: changes by time, outbox by change", add_retention_indexes),
+    Step(
+        16,
+        "text search index: the task text's trigrams (SQLite FTS5 ids only, PostgreSQL pg_trgm)",
+        text_index.create_text_index,
+    ),
 )
 LATEST = STEPS[-1].version
 

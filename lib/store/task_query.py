@@ -11,6 +11,8 @@ Invariants:
   search is a case-insensitive substring of ``TEXT_SEARCHED`` (``%`` and ``_`` are literal).
   Case folds letters as the database's ``lower`` does: every letter on PostgreSQL, ASCII letters
   on SQLite (pandas folds every letter, so a search with other capitals differs there).
+  ``lib.store.text_search`` narrows the rows a text search reads without changing its meaning;
+  its count is exact unless more match than the page reads: then ``TaskPage.more`` says so.
 - A page is newest first: ``timestamp`` descending, tasks without one last, ties by ``uuid``;
   migration step 7 indexes that order, alone and within a state, name, worker or queue; step 9
   indexes ``received`` (alone and within a state) followed by it, for the time filter.
@@ -31,6 +33,7 @@ from lib.frames.state import BUILT_IN_STATES, running
 from lib.redact import MASKED_COLUMNS
 from lib.store.schema import TASKS, epoch
 from lib.store.task_frames import tasks_frame_of
+from lib.store.text_search import text_plan
 from lib.trends.window import FINISH_COLUMNS, WINDOW_COLUMNS
 
 __all__ = [
@@ -69,11 +72,19 @@ class TaskPage:
 
     rows: pd.DataFrame
     matching: int
+    #: True when more than ``matching`` tasks match: a text search counts only as far as
+    #: its page reads when the matches are many (``lib.store.text_search``).
+    more: bool = False
 
     @property
     def complete(self) -> bool:
         """True when the page holds every matching task."""
-        return len(self.rows) >= self.matching
+        return not self.more and len(self.rows) >= self.matching
+
+    @property
+    def matching_text(self) -> str:
+        """How many match, as a page says it: ``1,234`` or ``more than 10,000``."""
+        return f"more than {self.matching:,}" if self.more else f"{self.matching:,}"
 
 
 def conditions(wanted: TaskFilter) -> list[ColumnElement[bool]]:
@@ -98,21 +109,32 @@ def conditions(wanted: TaskFilter) -> list[ColumnElement[bool]]:
 
 
 def tasks_page(conn: Connection, wanted: TaskFilter, limit: int, offset: int = 0) -> TaskPage:
-    """The ``limit`` newest tasks matching ``wanted`` from ``offset``, and the matching count."""
-    where = and_(true(), *conditions(wanted))
-    count = conn.execute(select(func.count()).select_from(TASKS).where(where)).scalar()
+    """The ``limit`` newest tasks matching ``wanted`` from ``offset``, and the matching count
+    (for a text search of many matches: "more than ``offset + limit``", ``TaskPage.more``)."""
+    plan = text_plan(conn, wanted.needle)
+    where = and_(true(), *conditions(wanted), *plan.narrowing)
+    counted = select(func.count()).select_from(TASKS).where(where)
+    if plan.capped:  # stop counting one past the page: a common needle stops early
+        cap = offset + limit
+        counted = select(func.count()).select_from(
+            select(TASKS.c.uuid).where(where).limit(cap + 1).subquery()
+        )
+    count = int(conn.execute(counted).scalar() or 0)
+    more = plan.capped and count > offset + limit
     query = select(TASKS).where(where).order_by(*NEWEST_FIRST).limit(limit).offset(offset)
     if wanted.received_from is not None or wanted.received_to is not None:
         # A time range is read by step 9's indexes: the page's ids ordered within the index
         # (databases would rather sort whole rows there), then only those rows read.
         ids = query.with_only_columns(TASKS.c.uuid)
         query = select(TASKS).where(TASKS.c.uuid.in_(ids)).order_by(*NEWEST_FIRST)
-    return TaskPage(tasks_frame_of(conn, query), int(count or 0))
+    count = offset + limit if more else count
+    return TaskPage(tasks_frame_of(conn, query), count, more)
 
 
 def matching_uuids(conn: Connection, wanted: TaskFilter) -> list[str]:
     """Every matching task's id, newest first (what "act on all matching" sends)."""
-    query = select(TASKS.c.uuid).where(and_(true(), *conditions(wanted))).order_by(*NEWEST_FIRST)
+    where = and_(true(), *conditions(wanted), *text_plan(conn, wanted.needle).narrowing)
+    query = select(TASKS.c.uuid).where(where).order_by(*NEWEST_FIRST)
     return list(conn.execute(query).scalars())
 
 
