@@ -26,14 +26,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select, true
 
 from lib.frames.filters import TEXT_SEARCHED, TaskFilter
 from lib.frames.state import BUILT_IN_STATES, running
 from lib.redact import MASKED_COLUMNS
 from lib.store.schema import TASKS, epoch
 from lib.store.task_frames import tasks_frame_of
-from lib.store.text_search import text_plan
+from lib.store.text_search import EXACT, SCAN, text_plan
 from lib.trends.window import FINISH_COLUMNS, WINDOW_COLUMNS
 
 __all__ = [
@@ -113,22 +113,44 @@ def tasks_page(conn: Connection, wanted: TaskFilter, limit: int, offset: int = 0
     (for a text search of many matches: "more than ``offset + limit``", ``TaskPage.more``)."""
     plan = text_plan(conn, wanted.needle)
     where = and_(true(), *conditions(wanted), *plan.narrowing)
-    counted = select(func.count()).select_from(TASKS).where(where)
-    if plan.capped:  # stop counting one past the page: a common needle stops early
-        cap = offset + limit
-        counted = select(func.count()).select_from(
-            select(TASKS.c.uuid).where(where).limit(cap + 1).subquery()
-        )
-    count = int(conn.execute(counted).scalar() or 0)
-    more = plan.capped and count > offset + limit
+    if plan.reading != EXACT:
+        query, count, more = _capped_page(conn, where, limit, offset, plan.reading)
+        return TaskPage(tasks_frame_of(conn, query), count, more)
+    count = conn.execute(select(func.count()).select_from(TASKS).where(where)).scalar()
     query = select(TASKS).where(where).order_by(*NEWEST_FIRST).limit(limit).offset(offset)
     if wanted.received_from is not None or wanted.received_to is not None:
         # A time range is read by step 9's indexes: the page's ids ordered within the index
         # (databases would rather sort whole rows there), then only those rows read.
         ids = query.with_only_columns(TASKS.c.uuid)
         query = select(TASKS).where(TASKS.c.uuid.in_(ids)).order_by(*NEWEST_FIRST)
-    count = offset + limit if more else count
-    return TaskPage(tasks_frame_of(conn, query), count, more)
+    return TaskPage(tasks_frame_of(conn, query), int(count or 0))
+
+
+def _capped_page(
+    conn: Connection, where: ColumnElement[bool], limit: int, offset: int, reading: str
+) -> tuple[Select, int, bool]:
+    """A text search's page query, its count and whether more match, counting one past the
+    page at most (``lib.store.text_search``). ``WALK``: the newest first, one past the page,
+    is the page and the count at once. ``SCAN``: one pass in storage order stops one past the
+    page (a common needle soon; a rare one reads every row once, not twice); when it found
+    them all, the page is read by their ids, else by the newest-first walk, dense then."""
+    cap, newest = offset + limit, select(TASKS.c.uuid).where(where)
+    if reading == SCAN:
+        found = list(conn.execute(newest.limit(cap + 1)).scalars())
+        if len(found) > cap:
+            page = select(TASKS).where(where).order_by(*NEWEST_FIRST)
+            return page.limit(limit).offset(offset), cap, True
+        return _by_ids(found).limit(limit).offset(offset), len(found), False
+    found = list(conn.execute(newest.order_by(*NEWEST_FIRST).limit(cap + 1)).scalars())
+    more = len(found) > cap
+    return _by_ids(found[offset:cap]), cap if more else len(found), more
+
+
+def _by_ids(uuids: list[str]) -> Select:
+    """The tasks of ``uuids``, newest first; the ids inline, as many as a page holds (bound
+    parameters have a per-statement limit on older SQLite)."""
+    ids = bindparam("page_ids", uuids, expanding=True, literal_execute=True)
+    return select(TASKS).where(TASKS.c.uuid.in_(ids)).order_by(*NEWEST_FIRST)
 
 
 def matching_uuids(conn: Connection, wanted: TaskFilter) -> list[str]:

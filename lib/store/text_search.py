@@ -2,15 +2,16 @@
 
 A plan, per needle, that keeps the search's meaning (``lib.store.task_query``) exactly:
 
-- ``narrowing``: extra WHERE conditions that only drop rows the search would drop too. On
-  SQLite, when the trigram index (``lib.store.text_index``) offers at most ``LOOKUP_MAX``
-  candidates, the search reads those rows by rowid (each re-checked by the search's predicate)
-  instead of every row; more candidates than that cost more by rowid than the newest-first walk
-  that meets the page's matches soon, so they are not used. PostgreSQL's trigram indexes serve
-  the predicate itself: no narrowing.
-- ``capped``: the count stops one past the page's last row (the page then says "more than
-  N"), so a needle in half the store is not counted over every row; a count below the cap is
-  exact. Capped unless the narrowing already reads only a few rows, whose count is cheap.
+- ``narrowing``: extra WHERE conditions that only drop rows the search would drop too: the
+  candidates of SQLite's trigram index (``lib.store.text_index``), each row still re-checked
+  by the search's predicate. PostgreSQL's trigram indexes serve the predicate itself.
+- ``reading``: ``EXACT`` reads and counts every match: a few candidates (at most
+  ``LOOKUP_MAX``), each read by rowid. ``WALK``: more candidates, but not most of the store:
+  the newest-first index is walked, each row's rowid checked against the candidates (a
+  lookup in memory) before its text, until one past the page. ``SCAN``: no index narrows the
+  needle (too short, PostgreSQL, or in most of the store): one pass in storage order, until
+  one past the page. Both stop counting one past the page's last row (the page then says
+  "more than N"); a count below that is exact.
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ from sqlalchemy import ColumnElement, Connection, literal_column
 
 from lib.store.text_index import candidate_count, candidates
 
-__all__ = ["LOOKUP_MAX", "TextPlan", "text_plan"]
+__all__ = ["EXACT", "LOOKUP_MAX", "SCAN", "WALK", "WALK_MAX", "TextPlan", "text_plan"]
 
-#: The most candidates read by rowid (SQLite); beyond, a page walks newest first.
-LOOKUP_MAX = 50_000
+EXACT, WALK, SCAN = "exact", "walk", "scan"
+#: The most candidates read by rowid and counted exactly (SQLite).
+LOOKUP_MAX = 40_000
+#: The most candidates checked in memory on a newest-first walk; more (a needle in most of
+#: the store) cost more to gather than the walk saves: the scan meets the page's matches soon.
+WALK_MAX = 200_000
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class TextPlan:
     """How one needle's matches are read (see the module)."""
 
     narrowing: tuple[ColumnElement[bool], ...] = ()
-    capped: bool = False
+    reading: str = EXACT
 
 
 def text_plan(conn: Connection, needle: str) -> TextPlan:
@@ -40,7 +45,11 @@ def text_plan(conn: Connection, needle: str) -> TextPlan:
     if not needle:
         return TextPlan()
     found = candidates(needle, conn.dialect.name)
-    if found is not None and candidate_count(conn, needle) <= LOOKUP_MAX:
-        rowid = literal_column("tasks.rowid")
-        return TextPlan((rowid.in_(found.scalar_subquery()),), capped=False)
-    return TextPlan(capped=True)
+    if found is None:
+        return TextPlan(reading=SCAN)
+    many = candidate_count(conn, needle)
+    if many > WALK_MAX:
+        return TextPlan(reading=SCAN)
+    # A unary + keeps SQLite from looking rows up by rowid: it walks, checking each one.
+    rowid = literal_column("tasks.rowid" if many <= LOOKUP_MAX else "+tasks.rowid")
+    return TextPlan((rowid.in_(found.scalar_subquery()),), EXACT if many <= LOOKUP_MAX else WALK)

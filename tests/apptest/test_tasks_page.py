@@ -101,7 +101,8 @@ def test_a_search_matching_more_than_the_page_says_more_than_and_acts_on_all(
     monkeypatch.setattr(  # a page of 3 rows stands in for the page's 10,000
         ClusterMonitor, "task_page", lambda self, wanted, limit, *a: read(self, wanted, 3, *a)
     )
-    monkeypatch.setattr(text_search, "LOOKUP_MAX", 0)  # as a needle in half of a big store
+    monkeypatch.setattr(text_search, "LOOKUP_MAX", 0)  # as a needle in many tasks of a big store
+    monkeypatch.setattr(text_search, "WALK_MAX", 0)
     at = open_page("Tasks")
     at.text_input(key="filter_text").input("error").run()
     assert not at.exception

@@ -83,9 +83,19 @@ def newest_first(frame: pd.DataFrame) -> list[str]:
     return list(ordered["uuid"])
 
 
-@pytest.mark.parametrize("lookup_max", [10**6, 0], ids=["by-index", "newest-first-walk"])
-def test_every_needle_finds_what_the_scan_finds(filled, monkeypatch, lookup_max):
+#: (LOOKUP_MAX, WALK_MAX) making each reading of ``lib.store.text_search`` the one taken.
+READINGS = {"exact": (10**6, 10**6), "walk": (0, 10**6), "scan": (0, 0)}
+
+
+def read_by(monkeypatch, reading: str) -> None:
+    lookup_max, walk_max = READINGS[reading]
     monkeypatch.setattr(text_search, "LOOKUP_MAX", lookup_max)
+    monkeypatch.setattr(text_search, "WALK_MAX", walk_max)
+
+
+@pytest.mark.parametrize("reading", list(READINGS))
+def test_every_needle_finds_what_the_scan_finds(filled, monkeypatch, reading):
+    read_by(monkeypatch, reading)
     sizes = []
     for needle in NEEDLES:
         for wanted in (TaskFilter(text=needle), TaskFilter(text=needle, states=("FAILURE",))):
@@ -112,8 +122,9 @@ def sql_scan(store: Store, needle: str, states: tuple[str, ...]) -> list[str]:
         return list(found.scalars())
 
 
-def test_a_common_needle_is_counted_only_past_the_page(filled, monkeypatch):
-    monkeypatch.setattr(text_search, "LOOKUP_MAX", 0)  # as a needle in half of a big store
+@pytest.mark.parametrize("reading", ["walk", "scan"])
+def test_a_common_needle_is_counted_only_past_the_page(filled, monkeypatch, reading):
+    read_by(monkeypatch, reading)  # as a needle in many tasks of a big store
     wanted = TaskFilter(text="SKU-19")
     expected = newest_first(wanted.apply(filled.newest_tasks(10**6)))
     assert len(expected) > 20
