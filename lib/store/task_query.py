@@ -31,9 +31,10 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func,
 from lib.frames.filters import TEXT_SEARCHED, TaskFilter
 from lib.frames.state import BUILT_IN_STATES, running
 from lib.redact import MASKED_COLUMNS
+from lib.store import text_search
 from lib.store.schema import TASKS, epoch
 from lib.store.task_frames import tasks_frame_of
-from lib.store.text_search import EXACT, SCAN, text_plan
+from lib.store.text_search import EXACT, SCAN, text_plan, walking_newest_first
 from lib.trends.window import FINISH_COLUMNS, WINDOW_COLUMNS
 
 __all__ = [
@@ -133,17 +134,32 @@ def _capped_page(
     page at most (``lib.store.text_search``). ``WALK``: the newest first, one past the page,
     is the page and the count at once. ``SCAN``: one pass in storage order stops one past the
     page (a common needle soon; a rare one reads every row once, not twice); when it found
-    them all, the page is read by their ids, else by the newest-first walk, dense then."""
+    them all, the page is read by their ids, else by the newest-first walk (many match)."""
     cap, newest = offset + limit, select(TASKS.c.uuid).where(where)
     if reading == SCAN:
         found = list(conn.execute(newest.limit(cap + 1)).scalars())
         if len(found) > cap:
-            page = select(TASKS).where(where).order_by(*NEWEST_FIRST)
-            return page.limit(limit).offset(offset), cap, True
+            return _by_ids(_newest_matches(conn, newest, limit, offset)), cap, True
         return _by_ids(found).limit(limit).offset(offset), len(found), False
     found = list(conn.execute(newest.order_by(*NEWEST_FIRST).limit(cap + 1)).scalars())
     more = len(found) > cap
     return _by_ids(found[offset:cap]), cap if more else len(found), more
+
+
+def _newest_matches(conn: Connection, newest: Select, limit: int, offset: int) -> list[str]:
+    """The page's ids when more match than it holds: first by a walk of the newest
+    ``WALK_ROWS`` tasks alone (a needle in many tasks fills the page there), else by the
+    database's own plan (one in a few percent: PostgreSQL reads them by its trigram indexes)."""
+    page = newest.order_by(*NEWEST_FIRST).limit(limit).offset(offset)
+    walked = text_search.WALK_ROWS  # read when called: tests set it
+    recent = select(TASKS.c.timestamp).order_by(NEWEST_FIRST[0]).offset(walked).limit(1)
+    bound = conn.execute(recent).scalar()
+    if bound is not None:  # every task at or after ``bound``: the newest first, whole
+        with walking_newest_first(conn):
+            found = list(conn.execute(page.where(TASKS.c.timestamp >= bound)).scalars())
+        if len(found) == limit:
+            return found
+    return list(conn.execute(page).scalars())
 
 
 def _by_ids(uuids: list[str]) -> Select:

@@ -122,9 +122,14 @@ def sql_scan(store: Store, needle: str, states: tuple[str, ...]) -> list[str]:
         return list(found.scalars())
 
 
-@pytest.mark.parametrize("reading", ["walk", "scan"])
-def test_a_common_needle_is_counted_only_past_the_page(filled, monkeypatch, reading):
+@pytest.mark.parametrize(
+    ("reading", "walk_rows"),
+    [("walk", 60), ("scan", 60), ("scan", 5)],
+    ids=["walk", "scan-newest-60-first", "scan-newest-5-too-few"],
+)
+def test_a_common_needle_is_counted_only_past_the_page(filled, monkeypatch, reading, walk_rows):
     read_by(monkeypatch, reading)  # as a needle in many tasks of a big store
+    monkeypatch.setattr(text_search, "WALK_ROWS", walk_rows)  # the newest tasks walked first
     wanted = TaskFilter(text="SKU-19")
     expected = newest_first(wanted.apply(filled.newest_tasks(10**6)))
     assert len(expected) > 20
