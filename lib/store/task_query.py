@@ -26,7 +26,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from lib.frames.filters import TEXT_SEARCHED, TaskFilter
 from lib.frames.state import BUILT_IN_STATES, running
@@ -104,9 +116,18 @@ def conditions(wanted: TaskFilter) -> list[ColumnElement[bool]]:
         found.append(TASKS.c.uuid.in_(list(wanted.uuids)))
     if needle := wanted.needle:
         found.append(
-            or_(*(func.lower(TASKS.c[c]).contains(needle, autoescape=True) for c in TEXT_SEARCHED))
+            or_(*(func.lower(TASKS.c[c]).like(_pattern(needle), "/") for c in TEXT_SEARCHED))
         )
     return found
+
+
+def _pattern(needle: str) -> BindParameter:
+    """``LIKE``'s pattern for "holds ``needle``" (``%``, ``_`` and the escape ``/`` literal),
+    inline in the statement rather than bound: PostgreSQL then plans each needle with its value
+    (a statement run often gets prepared, and its generic plan cannot tell a rare needle, read
+    through the trigram indexes, from a common one, met soon by a scan)."""
+    escaped = needle.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return bindparam(None, f"%{escaped}%", Text, literal_execute=True)
 
 
 def tasks_page(conn: Connection, wanted: TaskFilter, limit: int, offset: int = 0) -> TaskPage:

@@ -29,7 +29,7 @@ from tests.factories import task_payload
 NOW = 1_800_000_000.0
 DAY = 86400.0
 #: Words the tasks' text is made of: some in many tasks, some in one, some only across words.
-WORDS = ("order", "sku-19", "user", "EUR", "Ünïcode", 'say "hi"', "50%_off", "x" * 12)
+WORDS = ("order", "sku-19", "user", "EUR", "Ünïcode", 'say "hi"', "50%_off", "x" * 12, "C:\\tmp's")
 NEEDLES = (
     "sku-19 user",  # common
     "user sku-19",  # every trigram common, the phrase rarer
@@ -38,6 +38,7 @@ NEEDLES = (
     'say "h',  # a quote, FTS5's own syntax
     "50%_",  # LIKE's wildcards, literal
     "%_o",
+    "\\tmp's",  # a backslash and a quote: the pattern is inline in the statement
     "xxxx",
     "eur",
     "ur",  # too short for a trigram: the scan
