@@ -47,7 +47,7 @@ LOOKUP_MAX = 40_000
 #: the store) cost more to gather than the walk saves: the scan meets the page's matches soon.
 WALK_MAX = 200_000
 #: How many of the newest tasks a page of "more than N" matches first walks alone.
-WALK_ROWS = 100_000
+WALK_ROWS = 30_000
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def text_plan(conn: Connection, needle: str) -> TextPlan:
 
 
 #: PostgreSQL's planner settings that leave it the newest-first index walk only.
-_WALK_ONLY = ("enable_bitmapscan", "enable_seqscan")
+_WALK_ONLY = ("enable_bitmapscan", "enable_seqscan", "enable_sort")
 
 
 @contextmanager
