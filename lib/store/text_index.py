@@ -105,9 +105,10 @@ def _values(prefix: str) -> str:
 
 
 def _create_sqlite(conn: Connection) -> None:
+    # IF NOT EXISTS: a store rolled back to an earlier version by hand keeps what it had.
     conn.execute(
         text(
-            f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({_COLUMNS}, content='', "
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({_COLUMNS}, content='', "
             "detail=none, columnsize=0, tokenize='trigram')"
         )
     )
@@ -124,8 +125,8 @@ def _create_sqlite(conn: Connection) -> None:
         "tasks_text_update": f"AFTER UPDATE ON tasks WHEN {changed} BEGIN {forget} {learn} END",
     }
     for name, body in triggers.items():
-        conn.execute(text(f"CREATE TRIGGER {name} {body}"))
-    rebuild_sqlite(conn)
+        conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {name} {body}"))
+    rebuild_sqlite(conn)  # a store rolled back by hand keeps its index: made whole again
 
 
 def rebuild_sqlite(conn: Connection) -> None:
