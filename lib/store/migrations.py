@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
 from lib.errors import StoreError
-from lib.store import hourly, schema, usage
+from lib.store import hourly, schema, text_index, usage
 from lib.store.alerts import add_retention_indexes
 from lib.store.audit_clusters import add_audit_cluster
 from lib.store.clustered import cluster_hourly_rollups
@@ -213,6 +213,11 @@ STEPS: tuple[Step, ...] = (
     Step(15, "alert retention indexes: changes by time, outbox by change", add_retention_indexes),
     Step(16, "hourly rollups stored in their key's order (SQLite)", cluster_hourly_rollups),
     Step(17, "the audit log names the cluster of each action", add_audit_cluster),
+    Step(
+        18,
+        "text search index: the task text's trigrams (SQLite FTS5 ids only, PostgreSQL pg_trgm)",
+        text_index.create_text_index,
+    ),
 )
 LATEST = STEPS[-1].version
 
