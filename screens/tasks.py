@@ -85,6 +85,8 @@ if page.more or len(shown) < page.matching:  # more: a text search counted past 
     )
 else:
     st.caption(f"{page.matching:,} matching tasks.")
+if page.since is not None:
+    st.caption(ui.short_search_note(page.since, tz))
 if shown.empty:
     st.info(
         "No task matches these filters." if held_values["state"] else "Flower holds no tasks yet."

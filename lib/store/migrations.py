@@ -26,6 +26,7 @@ from lib.store.engine import writing
 
 __all__ = [
     "LATEST",
+    "MIGRATION_WAIT",
     "RECEIVED_INDEXES",
     "STEPS",
     "TASK_PAGE_INDEXES",
@@ -230,11 +231,17 @@ def current_version(conn: Connection) -> int:
     return int(found or 0)
 
 
+#: Seconds a migration waits for the store's write lock: another process may be applying a
+#: step (step 18 indexes every task's text: about 25 s on SQLite, 50 s on PostgreSQL at a
+#: million tasks), and giving up after a poll's wait would fail a console's start.
+MIGRATION_WAIT = 600.0
+
+
 def migrate(engine: Engine, steps: tuple[Step, ...] = STEPS) -> int:
     """Bring the store to the last of ``steps``; return how many steps were applied."""
     applied = 0
     for step in steps:
-        with writing(engine) as conn:
+        with writing(engine, timeout=MIGRATION_WAIT) as conn:
             if not inspect(conn).has_table(schema.SCHEMA_VERSION.name):
                 schema.SCHEMA_VERSION.create(conn)
             version = current_version(conn)

@@ -23,7 +23,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from sqlalchemy import (
@@ -46,7 +46,8 @@ from lib.redact import MASKED_COLUMNS
 from lib.store import text_search
 from lib.store.schema import TASKS, epoch
 from lib.store.task_frames import tasks_frame_of
-from lib.store.text_search import EXACT, SCAN, text_plan, walking_newest_first
+from lib.store.text_index import SHORTEST_INDEXED
+from lib.store.text_search import EXACT, SCAN, TextPlan, text_plan, walking_newest_first
 from lib.trends.window import FINISH_COLUMNS, WINDOW_COLUMNS
 
 __all__ = [
@@ -88,6 +89,10 @@ class TaskPage:
     #: True when more than ``matching`` tasks match: a text search counts only as far as
     #: its page reads when the matches are many (``lib.store.text_search``).
     more: bool = False
+    #: A text search too short for the trigram index, on a store of more than
+    #: ``text_search.SHORT_WINDOW`` tasks, reads only the newest that many: the ``timestamp``
+    #: of the oldest it read (the page says so); None when it read every task.
+    since: float | None = None
 
     @property
     def complete(self) -> bool:
@@ -133,11 +138,11 @@ def _pattern(needle: str) -> BindParameter:
 def tasks_page(conn: Connection, wanted: TaskFilter, limit: int, offset: int = 0) -> TaskPage:
     """The ``limit`` newest tasks matching ``wanted`` from ``offset``, and the matching count
     (for a text search of many matches: "more than ``offset + limit``", ``TaskPage.more``)."""
-    plan = text_plan(conn, wanted.needle)
+    plan, since = _planned(conn, wanted.needle)
     where = and_(true(), *conditions(wanted), *plan.narrowing)
     if plan.reading != EXACT:
         query, count, more = _capped_page(conn, where, limit, offset, plan.reading)
-        return TaskPage(tasks_frame_of(conn, query), count, more)
+        return TaskPage(tasks_frame_of(conn, query), count, more, since)
     count = conn.execute(select(func.count()).select_from(TASKS).where(where)).scalar()
     query = select(TASKS).where(where).order_by(*NEWEST_FIRST).limit(limit).offset(offset)
     if wanted.received_from is not None or wanted.received_to is not None:
@@ -145,7 +150,27 @@ def tasks_page(conn: Connection, wanted: TaskFilter, limit: int, offset: int = 0
         # (databases would rather sort whole rows there), then only those rows read.
         ids = query.with_only_columns(TASKS.c.uuid)
         query = select(TASKS).where(TASKS.c.uuid.in_(ids)).order_by(*NEWEST_FIRST)
-    return TaskPage(tasks_frame_of(conn, query), int(count or 0))
+    return TaskPage(tasks_frame_of(conn, query), int(count or 0), since=since)
+
+
+def _planned(conn: Connection, needle: str) -> tuple[TextPlan, float | None]:
+    """``needle``'s plan (``lib.store.text_search``), and for a needle too short for the
+    trigram index on a big store, the newest ``SHORT_WINDOW`` tasks as its bound (a rare short
+    needle would otherwise read every stored task: seconds at a million) and its oldest time."""
+    plan = text_plan(conn, needle)
+    if not needle or len(needle) >= SHORTEST_INDEXED:
+        return plan, None
+    last = select(TASKS.c.timestamp, TASKS.c.uuid).order_by(*NEWEST_FIRST)
+    edges = conn.execute(last.offset(text_search.SHORT_WINDOW - 1).limit(2)).all()
+    if len(edges) < 2 or edges[0].timestamp is None:  # no more tasks (with a time): all read
+        return plan, None
+    edge = edges[0]
+    # Exactly the first SHORT_WINDOW in the page's order: ties on the time go by the id.
+    window = (
+        TASKS.c.timestamp >= edge.timestamp,
+        or_(TASKS.c.timestamp > edge.timestamp, TASKS.c.uuid <= edge.uuid),
+    )
+    return replace(plan, narrowing=plan.narrowing + window), float(edge.timestamp)
 
 
 def _capped_page(
@@ -192,7 +217,7 @@ def _by_ids(uuids: list[str]) -> Select:
 
 def matching_uuids(conn: Connection, wanted: TaskFilter) -> list[str]:
     """Every matching task's id, newest first (what "act on all matching" sends)."""
-    where = and_(true(), *conditions(wanted), *text_plan(conn, wanted.needle).narrowing)
+    where = and_(true(), *conditions(wanted), *_planned(conn, wanted.needle)[0].narrowing)
     query = select(TASKS.c.uuid).where(where).order_by(*NEWEST_FIRST)
     return list(conn.execute(query).scalars())
 

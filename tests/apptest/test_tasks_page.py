@@ -114,6 +114,25 @@ def test_a_search_matching_more_than_the_page_says_more_than_and_acts_on_all(
     assert f"{len(found):,} task(s) selected for actions." in texts(at)
 
 
+def test_a_short_search_on_a_big_store_says_it_read_the_newest_tasks_only(
+    recorded_flower, monkeypatch
+):
+    monkeypatch.setattr(text_search, "SHORT_WINDOW", 3)  # as a store of more than 100,000
+    every = served(recorded_flower).sort_values("timestamp", ascending=False)
+    newest = set(every.head(3)["uuid"])
+    at = open_page("Tasks")
+    at.text_input(key="filter_text").input("e").run()
+    assert not at.exception
+    assert "A search of 1 or 2 characters reads only the newest 3 tasks (since 20" in texts(at)
+    assert "type 3 or more characters to search every stored task." in texts(at)
+    expected = newest & set(frames.filter_tasks(every, text="e")["uuid"])
+    assert set(at.dataframe[0].value["uuid"]) == expected and expected
+    at.text_input(key="filter_text").input("err").run()  # long enough for the index: all read
+    assert "A search of 1 or 2" not in texts(at)
+    found = frames.filter_tasks(every, text="err")
+    assert len(at.dataframe[0].value) == len(found) > 3
+
+
 def test_a_preset_range_keeps_the_rows_read_across_reruns(recorded_flower, monkeypatch):
     reads = []
     read = ClusterMonitor.task_page

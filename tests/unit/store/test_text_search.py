@@ -198,7 +198,7 @@ def test_inserts_updates_and_pruning_keep_the_index_right(sqlite_store):
     assert before == {n: candidates_of(store, n) for n in before}
 
 
-def test_a_store_of_step_15_gets_its_tasks_indexed(any_store_url):
+def test_a_store_of_step_17_gets_its_tasks_indexed(any_store_url):
     engine = open_engine(any_store_url)
     migrate(engine, STEPS[:17])  # a store written before step 18, with tasks in it
     with writing(engine) as conn:
@@ -224,3 +224,52 @@ def test_a_needle_too_short_or_with_a_nul_has_no_index_query():
     assert fts_query("abcabc") == '"abc" AND "bca" AND "cab"'
     assert fts_query("x" * 200) == '"xxx"'
     assert fts_query("".join(chr(65 + i % 26) for i in range(100))).count(" AND ") == 23
+
+
+@pytest.fixture
+def tied(any_store_url) -> Store:
+    """30 tasks, three at each of ten times: the window's edge falls inside a tie."""
+    store = Store(any_store_url)
+    rows = [
+        task_payload(f"t{i:02d}", "SUCCESS", at=NOW - 600 + (i // 3) * 60, args=f"({worded(i)!r},)")
+        for i in range(30)
+    ]
+    store.upsert_tasks(rows, NOW)
+    yield store
+    store.close()
+
+
+def edge_time(store: Store, window: int) -> float:
+    order = '"timestamp" DESC NULLS LAST, uuid'
+    with reading(store.engine) as conn:
+        query = f"SELECT timestamp FROM tasks ORDER BY {order} LIMIT 1 OFFSET {window - 1}"
+        return conn.execute(text(query)).scalar()
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 4, 14, 29, 30, 31])
+def test_a_short_needle_on_a_big_store_reads_the_newest_window_exactly(tied, monkeypatch, window):
+    monkeypatch.setattr(text_search, "SHORT_WINDOW", window)
+    everything = tied.newest_tasks(10**6)
+    newest = set(newest_first(everything)[:window])
+    for needle, windowed in (("ur", True), ("u", True), ("user", False), ("sku", False)):
+        wanted = TaskFilter(text=needle)
+        matching = newest_first(wanted.apply(everything))
+        expected = [u for u in matching if u in newest] if windowed else matching
+        page = tied.tasks_page(wanted, 10**6)
+        assert list(page.rows["uuid"]) == expected, needle
+        assert (page.matching, page.more) == (len(expected), False), needle
+        assert tied.matching_uuids(wanted) == expected, needle  # "act on all" acts on those
+        read_all = not windowed or window >= 30  # a store no bigger than the window: all read
+        assert page.since == (None if read_all else edge_time(tied, window)), needle
+    assert tied.tasks_page(TaskFilter(), 10**6).since is None  # no text search: no window
+
+
+def test_a_short_common_needle_past_the_window_is_counted_past_the_page(tied, monkeypatch):
+    monkeypatch.setattr(text_search, "SHORT_WINDOW", 20)
+    wanted = TaskFilter(text="r")  # in most tasks
+    everything = tied.newest_tasks(10**6)
+    newest = set(newest_first(everything)[:20])
+    expected = [u for u in newest_first(wanted.apply(everything)) if u in newest]
+    page = tied.tasks_page(wanted, 5)
+    assert list(page.rows["uuid"]) == expected[:5]
+    assert (page.matching, page.more) == (5, True) and page.since == edge_time(tied, 20)
