@@ -78,12 +78,15 @@ if group:
 shown = page.rows.head(MAX_ROWS)[list(frames.TASK_TABLE_COLUMNS)].reset_index(drop=True)
 shown = ui.purge_marked(shown, monitor.store, tz)  # "purged from <queue> at <time> by <actor>"
 shown = ui.with_flag_column(shown, monitor)
-if len(shown) < page.matching:
+if page.more or len(shown) < page.matching:  # more: a text search counted past the page only
     st.caption(
-        f"Showing the newest {len(shown):,} of {page.matching:,} matching tasks; narrow the filters."
+        f"Showing the newest {len(shown):,} of {page.matching_text} matching tasks; "
+        "narrow the filters."
     )
 else:
     st.caption(f"{page.matching:,} matching tasks.")
+if page.since is not None:
+    st.caption(ui.short_search_note(page.since, tz))
 if shown.empty:
     st.info(
         "No task matches these filters." if held_values["state"] else "Flower holds no tasks yet."
@@ -92,7 +95,7 @@ ui.keep_selection_valid("task_grid", shown["uuid"])
 event = ui.table(shown, "tasks", key="task_grid", on_select="rerun", selection_mode="multi-row")
 
 picked = shown.iloc[[r for r in event.selection.rows if r < len(shown)]]["uuid"].tolist()
-every = st.checkbox(f"Act on all {page.matching:,} matching tasks", key="act_on_all")
+every = st.checkbox(f"Act on all {page.matching_text} matching tasks", key="act_on_all")
 if every:
     targets = page.rows["uuid"].tolist() if page.complete else monitor.matching_uuids(chosen)
 else:

@@ -67,6 +67,7 @@ from lib.ui.formatting import (
     local_frame,
     md_escape,
     read_at,
+    short_search_note,
     viewer_tz,
 )
 from lib.ui.login import (
@@ -180,6 +181,7 @@ __all__ = [
     "scoped_link",
     "scoped_query",
     "setup_findings",
+    "short_search_note",
     "show_findings",
     "show_reading",
     "sidebar_user",

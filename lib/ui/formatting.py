@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.redact import SCRUBBER
+from lib.store import text_search
 
 __all__ = [
     "age",
@@ -25,6 +26,7 @@ __all__ = [
     "local_frame",
     "md_escape",
     "read_at",
+    "short_search_note",
     "text",
     "viewer_tz",
 ]
@@ -106,6 +108,15 @@ def age(at: float | None) -> float | None:
 
 def text(value: object) -> str:
     return "—" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def short_search_note(since: float, tz: ZoneInfo) -> str:
+    """What a Tasks page read for a text search too short for the index, on a big store."""
+    when = datetime.fromtimestamp(since, UTC).astimezone(tz)
+    return (
+        f"A search of 1 or 2 characters reads only the newest {text_search.SHORT_WINDOW:,} tasks (since "
+        f"{when:%Y-%m-%d %H:%M:%S %Z}); type 3 or more characters to search every stored task."
+    )
 
 
 def read_at(at: float, tz: ZoneInfo, with_age: bool = True) -> str:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from lib import failures, frames
 from lib.monitor import ClusterMonitor
+from lib.store import text_search
 from tests.apptest.conftest import open_page, texts
 from tests.recorded import recorded_tasks, special
 
@@ -91,6 +92,45 @@ def test_more_matching_tasks_than_the_page_holds_are_counted_and_all_acted_on(
     assert f"Showing the newest 3 of {len(successes):,} matching tasks" in texts(at)
     at.checkbox(key="act_on_all").check().run()
     assert f"{len(successes):,} task(s) selected for actions." in texts(at)
+
+
+def test_a_search_matching_more_than_the_page_says_more_than_and_acts_on_all(
+    recorded_flower, monkeypatch
+):
+    read = ClusterMonitor.task_page
+    monkeypatch.setattr(  # a page of 3 rows stands in for the page's 10,000
+        ClusterMonitor, "task_page", lambda self, wanted, limit, *a: read(self, wanted, 3, *a)
+    )
+    monkeypatch.setattr(text_search, "LOOKUP_MAX", 0)  # as a needle in many tasks of a big store
+    monkeypatch.setattr(text_search, "WALK_MAX", 0)
+    at = open_page("Tasks")
+    at.text_input(key="filter_text").input("error").run()
+    assert not at.exception
+    found = frames.filter_tasks(served(recorded_flower), text="error")
+    assert len(at.dataframe[0].value) == 3 < len(found) - 1
+    assert "Showing the newest 3 of more than 3 matching tasks" in texts(at)
+    at.checkbox(key="act_on_all").check().run()
+    assert at.checkbox(key="act_on_all").label == "Act on all more than 3 matching tasks"
+    assert f"{len(found):,} task(s) selected for actions." in texts(at)
+
+
+def test_a_short_search_on_a_big_store_says_it_read_the_newest_tasks_only(
+    recorded_flower, monkeypatch
+):
+    monkeypatch.setattr(text_search, "SHORT_WINDOW", 3)  # as a store of more than 100,000
+    every = served(recorded_flower).sort_values("timestamp", ascending=False)
+    newest = set(every.head(3)["uuid"])
+    at = open_page("Tasks")
+    at.text_input(key="filter_text").input("e").run()
+    assert not at.exception
+    assert "A search of 1 or 2 characters reads only the newest 3 tasks (since 20" in texts(at)
+    assert "type 3 or more characters to search every stored task." in texts(at)
+    expected = newest & set(frames.filter_tasks(every, text="e")["uuid"])
+    assert set(at.dataframe[0].value["uuid"]) == expected and expected
+    at.text_input(key="filter_text").input("err").run()  # long enough for the index: all read
+    assert "A search of 1 or 2" not in texts(at)
+    found = frames.filter_tasks(every, text="err")
+    assert len(at.dataframe[0].value) == len(found) > 3
 
 
 def test_a_preset_range_keeps_the_rows_read_across_reruns(recorded_flower, monkeypatch):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import insert, inspect, select
 
 from lib.errors import ConsoleError, StoreError
 from lib.store import LATEST, Store
+from lib.store import engine as store_engine
 from lib.store.engine import open_engine, reading, writing
 from lib.store.migrations import STEPS, Step, current_version, migrate
 from lib.store.schema import SCHEMA_VERSION
@@ -118,3 +121,32 @@ def test_step_5_widens_a_postgresql_store_made_with_32_bit_columns(postgres_url)
             for c in inspect(conn).get_columns(table)
         }
     assert all(kinds[key] == "BIGINT" for key in WIDE_COLUMNS), kinds
+
+
+def test_a_migration_waits_for_another_writer_longer_than_a_poll_would(any_store_url, monkeypatch):
+    """Another process's long step (step 18 at a million tasks) holds the write lock for
+    longer than a poll's write waits: this process's migration waits it out."""
+    engine = open_engine(any_store_url)
+    migrate(engine, STEPS[:-1])
+    monkeypatch.setattr(store_engine, "BUSY_TIMEOUT_MS", 100)  # a poll's write gives up
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with writing(engine, timeout=5):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    with pytest.raises(StoreError):  # what a poll's write meets meanwhile
+        with writing(engine):
+            pass
+    threading.Timer(0.5, release.set).start()
+    try:
+        assert migrate(engine) == 1
+    finally:
+        release.set()
+        holder.join(10)
+    with reading(engine) as conn:
+        assert current_version(conn) == LATEST
