@@ -13,12 +13,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import VIEWPORT, launched_chromium, settle
 
-__all__ = ["SHOTS", "Shown", "chromium", "open_timed", "processed_card", "time_page"]
+__all__ = [
+    "SHOTS",
+    "Shown",
+    "chromium",
+    "click_timed",
+    "open_timed",
+    "processed_card",
+    "returning_browser",
+    "time_page",
+]
 
 
 @dataclass
@@ -33,16 +42,40 @@ class Shown:
         return "no data" if self.idle is None else f"{self.idle:.2f} s"
 
 
-def time_page(browser: Browser, url: str, overview: bool, cap: float) -> Shown:
-    """Open ``url`` in a fresh context; when data is visible, then when idle with it."""
-    context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
+def time_page(
+    browser: Browser,
+    url: str,
+    overview: bool,
+    cap: float,
+    returning: BrowserContext | None = None,
+) -> Shown:
+    """Open ``url`` in a new tab, of a fresh context (a new browser profile: nothing cached)
+    or of ``returning`` (a browser that has opened the console before: Streamlit's frontend
+    in its cache); when data is visible, then when idle with it."""
+    context = returning or browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
+    tab = context.new_page()
     try:
-        tab = context.new_page()
-        began = time.perf_counter()
-        tab.goto(url, timeout=cap * 1000)
-        return _until_data(tab, began, overview, cap)
+        return open_timed(tab, url, cap, overview)
     finally:
-        context.close()
+        tab.close() if returning else context.close()
+
+
+def returning_browser(browser: Browser, url: str, cap: float) -> BrowserContext:
+    """A browser context that has opened the console at ``url`` once (its cache filled)."""
+    context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC")
+    tab = context.new_page()
+    open_timed(tab, url, cap)
+    tab.close()
+    return context
+
+
+def click_timed(tab: Page, title: str, overview: bool, cap: float) -> Shown:
+    """Choose the page ``title`` in the open ``tab``'s sidebar (no reload: the app reruns on
+    its websocket); when data is visible, then when idle with it."""
+    link = tab.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+    began = time.perf_counter()
+    link.click(timeout=cap * 1000)
+    return _until_data(tab, began, overview, cap)
 
 
 def _until_data(tab: Page, began: float, overview: bool, cap: float) -> Shown:
@@ -96,7 +129,7 @@ def processed_card(tab: Page) -> str:
         return "?"
 
 
-def open_timed(tab: Page, url: str, cap: float) -> Shown:
+def open_timed(tab: Page, url: str, cap: float, overview: bool = True) -> Shown:
     began = time.perf_counter()
     tab.goto(url, timeout=cap * 1000)
-    return _until_data(tab, began, True, cap)
+    return _until_data(tab, began, overview, cap)

@@ -91,13 +91,16 @@ class ConsoleServer:
         log_path: Path,
         startup: float = 120,
         launcher: list[str] | None = None,
+        port: int | None = None,
     ):
         self.app_dir, self.env, self.log_path, self.startup = app_dir, env, log_path, startup
         # what runs ``streamlit``'s command line: the checkout's own launcher (``serve``, as
         # ``./ops start`` runs it) where it has one, else ``python -m streamlit``
         own = (app_dir / "serve.py").exists()
         self.launcher = launcher or [sys.executable, "-m", "serve" if own else "streamlit"]
-        self.port = free_port()
+        # A given port: a browser's cache is per address, so a returning browser keeps it
+        # across restarts only on the same port.
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.spawned = self.answered = 0.0
