@@ -148,9 +148,16 @@ def _create_postgresql(conn: Connection) -> None:
             str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
         )
         return
+    # The extension lives in one schema of the database (the first store to make it chose):
+    # a cluster's store in a schema of its own names its operator class there.
+    home = conn.execute(
+        text(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'pg_trgm'"
+        )
+    ).scalar_one()
+    ops = f"{conn.dialect.identifier_preparer.quote_schema(home)}.gin_trgm_ops"
     for name, col in PG_INDEXES.items():
         conn.execute(
-            text(
-                f"CREATE INDEX IF NOT EXISTS {name} ON tasks USING gin (lower({col}) gin_trgm_ops)"
-            )
+            text(f"CREATE INDEX IF NOT EXISTS {name} ON tasks USING gin (lower({col}) {ops})")
         )

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from sqlalchemy import inspect
 
 from lib.errors import StoreError
+from lib.frames import TaskFilter
 from lib.settings import Settings
 from lib.store import Store
-from lib.store.engine import close_engine, writing
+from lib.store.engine import close_engine, reading, writing
+from lib.store.text_index import PG_INDEXES
 from tests.unit.store.histories import success_history
 
 NOW = 1_800_000_000.0
@@ -96,3 +99,21 @@ def test_on_sqlite_each_named_cluster_has_a_file_beside_the_store(tmp_path, stor
     assert (tmp_path / "store.staging.sqlite3").is_file()
     assert held(stores(url, "default")) == {"d1"}
     assert held(stores(url, "staging")) == {"s1"}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("first", ["staging", "default"])
+def test_every_namespace_gets_the_text_search_index_whichever_opens_first(
+    postgres_url, stores, first
+):
+    """pg_trgm is made once per database, in the schema of the store that opens first: the
+    others name its operator class there (unqualified, a cluster's schema did not see it)."""
+    others = ["batch", "default" if first == "staging" else "staging"]
+    opened = {name: stores(postgres_url, name) for name in [first, *others]}
+    for name, store in opened.items():
+        write(store, f"{name}-1")
+        with reading(store.engine) as conn:
+            indexes = {i["name"] for i in inspect(conn).get_indexes("tasks")}
+        assert set(PG_INDEXES) <= indexes, name
+        page = store.tasks_page(TaskFilter(text=f"{name}-1"), 10)
+        assert list(page.rows["uuid"]) == [f"{name}-1"], name
