@@ -160,12 +160,17 @@ class Collector:
 
     # -- running -----------------------------------------------------------------------------
 
-    def start(self) -> Collector:
-        """Run the loop in a background thread (a daemon: a hung request never blocks exit)."""
+    def start(self, hold: threading.Event | None = None, at_most: float = 0.0) -> Collector:
+        """Run the loop in a background thread (a daemon: a hung request never blocks exit).
+        ``hold``: its first poll waits until that is set, at most ``at_most`` s (a starting
+        server builds the pages' readings from the store first: a poll beside that build
+        slowed it by half)."""
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             name = f"collector-{self.cluster}"
-            self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, args=(hold, at_most), name=name, daemon=True
+            )
             self._thread.start()
         return self
 
@@ -201,7 +206,11 @@ class Collector:
     ) -> None:
         self.stop()
 
-    def _loop(self) -> None:
+    def _loop(self, hold: threading.Event | None = None, at_most: float = 0.0) -> None:
+        if hold is not None:
+            until = time.monotonic() + at_most
+            while not hold.wait(0.05) and not self._stop.is_set() and time.monotonic() < until:
+                continue
         if self.deliverer is not None:
             self.deliverer.start()  # the webhook outbox, in its own thread (lib.alerts.delivery)
         if self.metrics is not None:

@@ -67,6 +67,9 @@ log = logging.getLogger(__name__)
 
 #: How long ``start`` waits for the collector's first poll to warm the pages as of it (s).
 FIRST_POLL_WAIT = 30.0
+#: The most a starting server's collector waits to poll while the pages' readings are built
+#: from the store (about a second at 100k tasks).
+FIRST_POLL_HOLD = 10.0
 
 
 @dataclass(frozen=True)
@@ -98,15 +101,22 @@ _COLLECTORS: dict[str, Collector] = {}
 _COLLECTORS_LOCK = threading.Lock()
 
 
-def collector_for(key: str, settings: Settings, store: Store, client: FlowerClient) -> Collector:
+def collector_for(
+    key: str,
+    settings: Settings,
+    store: Store,
+    client: FlowerClient,
+    hold: threading.Event | None = None,
+) -> Collector:
     """The one running collector of a configuration, started on first use (a daemon thread:
-    a hung Flower request never blocks the server's exit)."""
+    a hung Flower request never blocks the server's exit); its first poll waits for ``hold``
+    (at most FIRST_POLL_HOLD s)."""
     with _COLLECTORS_LOCK:
         running = _COLLECTORS.get(key)
         if running is None:
             running = _COLLECTORS[key] = Collector(
                 settings, store, settings.cluster, client=client
-            ).start()
+            ).start(hold, FIRST_POLL_HOLD)
         return running
 
 
@@ -122,15 +132,18 @@ def stop_collectors() -> None:
         collector.stop()
 
 
-def build_console(settings: Settings, key: str | None = None) -> Console:
-    """Every shared object for ``settings``, each built once and handed to the others."""
+def build_console(
+    settings: Settings, key: str | None = None, hold: threading.Event | None = None
+) -> Console:
+    """Every shared object for ``settings``, each built once and handed to the others
+    (``hold``: the embedded collector's first poll waits for it; see ``start``)."""
     protect(settings.secrets)
     client = FlowerClient.from_settings(settings)
     store = open_store(settings)
     if settings.collector == "external":
         readout = StoredReadout(settings, store, settings.cluster)
     else:
-        readout = collector_for(key or repr(settings), settings, store, client)
+        readout = collector_for(key or repr(settings), settings, store, client, hold)
     monitor = ClusterMonitor(settings, store, readout, client=client)
     backend = ResultBackend(settings.result_backend) if settings.result_backend else None
     metas = MetaCache(backend.task_meta, settings.poll_seconds) if backend else None
@@ -190,13 +203,19 @@ def start(settings: Settings) -> None:
 
 def _start_cluster(settings: Settings, deadline: float) -> None:
     began = time.monotonic()
+    # The collector's first poll waits for the readings built from the store: a restarted
+    # console's first visitor reads those (its first poll then only adds what is new).
+    warmed = threading.Event()
     try:
-        monitor = console(settings).monitor
+        monitor = console(settings, warmed).monitor
     except ConsoleError as exc:  # its pages say it, in their words; the others start
         log.warning("cluster %s is not started ahead of a first visit: %s", settings.cluster, exc)
         return
     rules, _ = failures.rules_or_defaults(settings.error_rules_file)  # the page says why
-    monitor.warm_up(rules)
+    try:
+        monitor.warm_up(rules)
+    finally:
+        warmed.set()
     log.info(
         "cluster %s started; its pages' readings built in %.1f s",
         settings.cluster,
@@ -224,13 +243,14 @@ def take_in_old_audit(settings: Settings) -> str | None:
 
 
 @st.cache_resource(show_spinner=False)
-def _console_for(key: str, _settings: Settings) -> Console:
-    return build_console(_settings, key)
+def _console_for(key: str, _settings: Settings, _hold: threading.Event | None = None) -> Console:
+    return build_console(_settings, key, _hold)
 
 
-def console(settings: Settings) -> Console:
-    """The one ``Console`` per configuration, shared by every browser session."""
-    return _console_for(repr(settings), settings)
+def console(settings: Settings, hold: threading.Event | None = None) -> Console:
+    """The one ``Console`` per configuration, shared by every browser session (``hold``: when
+    this call builds it, its collector's first poll waits for that; see ``start``)."""
+    return _console_for(repr(settings), settings, hold)
 
 
 def get_settings() -> Settings:

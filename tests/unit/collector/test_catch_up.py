@@ -135,3 +135,25 @@ def test_stop_ends_a_long_walk_in_the_thread_between_pages(store, tmp_path):
         assert collector.stop()
     assert reports[0].mode == "partial" and reports[0].fetched < 200
     assert collector.health.catching_up is None
+
+
+def test_a_held_first_poll_waits_for_its_hold(flower, store, tmp_path):
+    """A starting server builds the pages' readings from the store before the first poll."""
+    hold = threading.Event()
+    collector = collector_of(flower, store, tmp_path)
+    collector.start(hold, at_most=30)
+    try:
+        assert not collector.wait_polled(0, 0.5) and flower.requests == []
+        hold.set()
+        assert collector.wait_polled(0, 10) and flower.requests
+    finally:
+        assert collector.stop()
+
+
+def test_a_held_first_poll_comes_after_at_most_without_its_hold(flower, store, tmp_path):
+    collector = collector_of(flower, store, tmp_path)
+    collector.start(threading.Event(), at_most=0.3)  # never set: a warm-up that hangs
+    try:
+        assert collector.wait_polled(0, 10) and flower.requests
+    finally:
+        assert collector.stop()
