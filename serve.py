@@ -64,7 +64,10 @@ def main() -> None:
     """Streamlit's command line (``run app.py …``), the console started beside it."""
     threading.Thread(target=_start_console, name="console-start", daemon=True).start()
     sys.argv = ["streamlit", *sys.argv[1:]]
-    cli.main()
+    try:
+        cli.main()
+    finally:  # asked, not waited for: a poll hung on Flower must not delay the exit
+        wiring.stop_collectors(wait=False)
 
 
 if __name__ == "__main__":

@@ -278,6 +278,9 @@ class Collector:
             report.problems.append(self._problem(exc))
             return False
         except Exception as exc:  # a bug must not end the loop: log it whole, say it, go on
+            if self._stop.is_set():  # a server's exit ends its thread pools under the step
+                log.debug("collector step ended by the stop: %s", exc)
+                return False
             log.exception("collector step failed unexpectedly")
             text = f"The collector failed unexpectedly ({type(exc).__name__}); see its log."
             report.problems.append(PollProblem("the collector", text))

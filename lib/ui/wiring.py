@@ -120,15 +120,15 @@ def collector_for(
         return running
 
 
-def stop_collectors() -> None:
+def stop_collectors(wait: bool = True) -> None:
     """Stop every collector thread this process started (all within about the longest
-    FLOWER_TIMEOUT: each is asked first, then each is waited for)."""
+    FLOWER_TIMEOUT: each is asked first, then each is waited for unless not ``wait``)."""
     with _COLLECTORS_LOCK:
         running = list(_COLLECTORS.values())
         _COLLECTORS.clear()
     for collector in running:
         collector.stop(timeout=0)
-    for collector in running:
+    for collector in running if wait else ():
         collector.stop()
 
 

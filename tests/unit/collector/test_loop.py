@@ -4,6 +4,7 @@ writes, how it survives errors, 500s and a Flower that never answers, and how it
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from lib.collector import Collector, health_sentence
+from lib.collector.loop import PollReport
 from lib.settings import Settings
 from lib.store import Store
 from tests.factories import task_payload
@@ -214,3 +216,21 @@ def test_a_flower_that_cannot_read_queue_depths_is_no_failed_poll(store, tmp_pat
     assert (
         "cannot read queue depths" in snap.depths_note and "CELERY_BROKER_URL" in snap.depths_note
     )
+
+
+def pool_ended(report) -> None:
+    raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+
+def test_a_step_failing_as_the_server_exits_is_no_unexpected_failure(collector, caplog):
+    """A server's exit asks the collector to stop and ends Python's thread pools under a step:
+    that is no bug to log with its traceback."""
+    report = PollReport(started=NOW)
+    assert collector._step(report, pool_ended) is False  # running: a bug, logged whole
+    assert [r.levelname for r in caplog.records] == ["ERROR"] and report.problems
+    caplog.clear()
+    collector.stop(timeout=0)
+    stopping = PollReport(started=NOW)
+    assert collector._step(stopping, pool_ended) is False
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert stopping.problems == []
