@@ -167,7 +167,7 @@ def bench_hung(
         with ConsoleServer(app, env, data.parent / f"{r.label}-hung.log") as server:
             r.hung_warm_up = time_page(browser, server.url + "/", True, args.cap)
             log(f"  {r.label} hung: warm-up Overview {r.hung_warm_up.cell()}")
-            time_pages(browser, server.url, args.cap, r.hung, f"{r.label} hung")
+            time_pages(browser, server.url, args, r.hung, f"{r.label} hung", visits_of(r))
 
 
 def bench_stall(
@@ -188,24 +188,39 @@ def bench_stall(
             log(f"  {r.label} stall: Overview before the hang {r.stall_warm_up.cell()}")
             relay.hang()
             time.sleep(10 + 2 * args.poll)  # FLOWER_TIMEOUT passes: the collector's read hangs
-            time_pages(browser, server.url, args.cap, r.stall, f"{r.label} stall")
+            time_pages(browser, server.url, args, r.stall, f"{r.label} stall", visits_of(r))
+
+
+def visits_of(r: Results) -> tuple[str, ...]:
+    """How ``r``'s pages are reached: every way on this checkout, the judged one on the base
+    (its pages wait out the cap on a hung Flower: three ways would take half an hour)."""
+    return tuple(VISITS) if r.label == "current" else (JUDGED,)
 
 
 def time_pages(
-    browser: Browser, url: str, cap: float, into: dict[str, dict[str, Shown]], what: str
+    browser: Browser,
+    url: str,
+    args: argparse.Namespace,
+    into: dict[str, dict[str, Shown]],
+    what: str,
+    visits: tuple[str, ...],
 ) -> None:
-    """Every page opened each way of ``VISITS``: a returning browser's new tab and a fresh
-    profile's, page by page in turn, then each chosen in the sidebar of one open tab."""
-    for visit in VISITS:
+    """Every page opened each of ``visits`` ways (``VISITS``): a returning browser's new tab
+    and a fresh profile's, page by page in turn, then each chosen in the sidebar of one open
+    tab."""
+    cap = args.cap
+    for visit in visits:
         into[visit] = {}
     returning = returning_browser(browser, url + "/", cap)
     try:
         for title, path in PAGES.items():
-            for visit in ("returning", "fresh"):
+            for visit in [v for v in ("returning", "fresh") if v in visits]:
                 context = returning if visit == "returning" else None
                 shown = time_page(browser, url + path, title == "Overview", cap, context)
                 log(f"  {what} ({visit}): {title} {shown.cell()} {shown.note}")
                 into[visit][title] = shown
+        if "click" not in visits:
+            return
         tab = returning.new_page()
         open_timed(tab, url + "/", cap)
         for title in [*list(PAGES)[1:], "Overview"]:
@@ -327,7 +342,7 @@ def hung_lines(runs: dict[str, Results], kind: str, title_line: str) -> list[str
     labels = [r.label for r in runs.values() if getattr(r, kind)]
     if not labels:
         return []
-    columns = [(lb, visit) for lb in labels for visit in VISITS]
+    columns = [(lb, visit) for lb in labels for visit in VISITS if visit in getattr(runs[lb], kind)]
     head = f"  {'page':<11}" + "".join(f"{f'{lb} {visit}':>19}" for lb, visit in columns)
     head += f"{'ratio':>9}" if "base" in labels else ""
     lines = [title_line, *(f"  {v}: {what}" for v, what in VISITS.items()), head]
