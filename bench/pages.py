@@ -2,9 +2,12 @@
 
 Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright's sync API; never ``playwright
 install``) opens the console served by ``streamlit run app.py`` (``bench.consoles``). A page
-counts as shown once it is *idle with data*, the browser suite's rule (tests/browser): a table
-(``stDataFrame``) is visible (on the Overview also its 7 KPI cards), then ``settle`` (connected,
-script ``notRunning``, no skeleton; it starts with the suite's 200 ms pause, included here).
+counts as shown once it is *idle with data*, the browser suite's rule (tests/browser):
+connected, script ``notRunning``, no skeleton, a table (``stDataFrame``) visible (on the
+Overview also its 7 KPI cards); checked in the page at every frame for a page opened by its
+address, by the suite's ``settle`` (with its 200 ms pause) for a sidebar click
+(``bench.browser``). Until 2026-12-01 every visit used ``settle``: its pause added up to 0.2 s
+to a page whose data came after its first idle run.
 Times run from navigation, each page reached three ways (``VISITS``): a new tab of a
 *returning* browser (a context that has opened the console before, so Streamlit's frontend is
 in its cache, as in an operator's browser: the goals are judged on this), a *fresh* browser
