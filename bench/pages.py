@@ -170,7 +170,7 @@ def bench_hung(
         with ConsoleServer(app, env, data.parent / f"{r.label}-hung.log") as server:
             r.hung_warm_up = time_page(browser, server.url + "/", True, args.cap)
             log(f"  {r.label} hung: warm-up Overview {r.hung_warm_up.cell()}")
-            time_pages(browser, server.url, args, r.hung, f"{r.label} hung", visits_of(r))
+            time_pages(browser, server.url, args.cap, r.hung, f"{r.label} hung", visits_of(r))
 
 
 def bench_stall(
@@ -191,7 +191,7 @@ def bench_stall(
             log(f"  {r.label} stall: Overview before the hang {r.stall_warm_up.cell()}")
             relay.hang()
             time.sleep(10 + 2 * args.poll)  # FLOWER_TIMEOUT passes: the collector's read hangs
-            time_pages(browser, server.url, args, r.stall, f"{r.label} stall", visits_of(r))
+            time_pages(browser, server.url, args.cap, r.stall, f"{r.label} stall", visits_of(r))
 
 
 def visits_of(r: Results) -> tuple[str, ...]:
@@ -203,7 +203,7 @@ def visits_of(r: Results) -> tuple[str, ...]:
 def time_pages(
     browser: Browser,
     url: str,
-    args: argparse.Namespace,
+    cap: float,
     into: dict[str, dict[str, Shown]],
     what: str,
     visits: tuple[str, ...],
@@ -211,7 +211,6 @@ def time_pages(
     """Every page opened each of ``visits`` ways (``VISITS``): a returning browser's new tab
     and a fresh profile's, page by page in turn, then each chosen in the sidebar of one open
     tab."""
-    cap = args.cap
     for visit in visits:
         into[visit] = {}
     returning = returning_browser(browser, url + "/", cap)

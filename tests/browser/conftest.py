@@ -128,17 +128,18 @@ def download_csv(page: Page, into: Path, stem: str) -> list[dict[str, str]]:
     """Click the page's one ``Download CSV`` button; the rows of the file ``<stem>-*.csv``."""
     button = page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV")
     expect(button).to_have_count(1)
-    try:
-        with page.expect_download(timeout=10_000) as info:
-            button.locator("button").click()
-        download = info.value
-    except PlaywrightTimeoutError:
-        # A page that refreshes itself (All clusters, every poll) may replace the button's
-        # file between the click and its request ("Deferred file … not found" in the server's
-        # log): nothing downloads, and a person clicks again.
-        with page.expect_download() as info:
-            button.locator("button").click()
-        download = info.value
+    # A page that refreshes itself (All clusters, every poll) may replace the button's file
+    # between a click and its request ("Deferred file … not found" in the server's log):
+    # nothing downloads, and a person clicks again.
+    for wait in (10_000, 20_000):
+        try:
+            with page.expect_download(timeout=wait) as info:
+                button.locator("button").click()
+            break
+        except PlaywrightTimeoutError:
+            if wait == 20_000:
+                raise
+    download = info.value
     name = download.suggested_filename
     assert name.startswith(f"{stem}-") and name.endswith(".csv"), name
     into.mkdir(parents=True, exist_ok=True)
